@@ -1,0 +1,200 @@
+/* openfm hardware abstraction layer.
+ *
+ * Everything above this interface (fabric, partition manager, daemon, tools)
+ * talks to switches and GPUs only through these calls, so the emulator and a
+ * real backend (nvswitch ioctls + NVML) are interchangeable. The shape follows
+ * the real driver: enumerate, per-port link state, train/reset, per-ingress-port
+ * routing entries (destination GPU -> egress port set), error rings with a
+ * cursor, GPU fabric registration state, MIG mode and instances.
+ *
+ * Every record read through the HAL carries `prov`, so tools never present
+ * emulated data as hardware fact.
+ *
+ * Return convention: 0 on success, a negative OFM_HAL_E* code on failure, with
+ * a human-readable reason available from ofm_hal_last_error(). */
+#ifndef OPENFM_HAL_H
+#define OPENFM_HAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "openfm/platform.h"
+
+enum {
+    OFM_HAL_OK = 0,
+    OFM_HAL_EINVAL = -1,    /* bad argument (unknown device, port out of range) */
+    OFM_HAL_ENODEV = -2,    /* device missing or failed */
+    OFM_HAL_EIO = -3,       /* operation failed on the device (training failed...) */
+    OFM_HAL_EBUSY = -4,     /* in use (e.g. GPU reset while a client holds it) */
+    OFM_HAL_ENOTSUP = -5,   /* not supported on this device/backend */
+    OFM_HAL_ECORRUPT = -6,  /* backend state unreadable, truncated or of another version */
+    OFM_HAL_ENOSPC = -7,    /* table full / insufficient resources */
+    OFM_HAL_ENOENT = -8,    /* no such object (instance, entry) */
+};
+
+typedef enum { OFM_PROV_EMULATED = 1, OFM_PROV_REAL = 2 } ofm_provenance;
+
+typedef enum {
+    OFM_LINK_OFF = 0,
+    OFM_LINK_TRAINING = 1,
+    OFM_LINK_ACTIVE = 2,
+    OFM_LINK_FAILED = 3,
+} ofm_link_state;
+
+typedef enum { OFM_REMOTE_NONE = 0, OFM_REMOTE_GPU = 2, OFM_REMOTE_SWITCH = 3 } ofm_remote_type;
+
+typedef enum {
+    OFM_DEV_OK = 0,
+    OFM_DEV_MISSING = 1,  /* not enumerated on the bus */
+    OFM_DEV_FAILED = 2,   /* enumerated but unusable */
+} ofm_dev_health;
+
+typedef struct {
+    ofm_provenance prov;
+    uint32_t phys_id;
+    char uuid[80];
+    char pci_bdf[32];          /* "0000:05:00.0" */
+    ofm_switch_gen gen;
+    uint32_t nports;
+    uint32_t baseboard;
+    ofm_dev_health health;
+} ofm_hal_switch;
+
+typedef struct {
+    ofm_provenance prov;
+    uint32_t phys_id;          /* module ID on H100 */
+    char uuid[80];             /* "GPU-xxxxxxxx-...." */
+    char pci_bdf[32];
+    char model[32];
+    uint32_t nvlinks;
+    uint32_t line_rate_mbps;
+    uint32_t baseboard;
+    ofm_dev_health health;
+} ofm_hal_gpu;
+
+typedef struct {
+    ofm_provenance prov;
+    ofm_link_state state;
+    ofm_remote_type remote_type;
+    uint32_t remote_id;        /* GPU phys_id or switch id */
+    uint32_t remote_link;      /* GPU link number or switch port */
+} ofm_hal_link;
+
+/* One routing entry: on switch `sw`, traffic entering `in_port` for GPU `dst`
+ * leaves on the ports in `egress` (bit n = port n). egress == 0 means invalid /
+ * cleared: the switch drops such traffic with SXid 11004. */
+typedef struct {
+    uint32_t sw;
+    uint32_t in_port;
+    uint32_t dst_gpu;
+    uint64_t egress;
+} ofm_route_entry;
+
+typedef enum { OFM_EVT_SXID = 1, OFM_EVT_XID = 2, OFM_EVT_LINK_DOWN = 3, OFM_EVT_LINK_UP = 4 } ofm_event_kind;
+
+typedef struct {
+    ofm_provenance prov;
+    uint64_t seq;              /* monotonically increasing; cursor for read_events */
+    uint64_t time_ns;          /* CLOCK_REALTIME */
+    ofm_event_kind kind;
+    uint32_t code;             /* SXid or Xid number */
+    bool fatal;                /* as the hardware reported it */
+    uint32_t sw;               /* switch id for SXid / switch link events */
+    uint32_t port;             /* switch port (SXid) or GPU link */
+    uint32_t gpu;              /* GPU phys_id for Xid / GPU link events */
+    char detail[128];
+} ofm_hal_event;
+
+typedef enum {
+    OFM_FABRIC_NOT_SUPPORTED = 0,
+    OFM_FABRIC_NOT_STARTED = 1,
+    OFM_FABRIC_IN_PROGRESS = 2,
+    OFM_FABRIC_COMPLETED = 3,
+} ofm_fabric_state;
+
+typedef struct {
+    ofm_provenance prov;
+    ofm_fabric_state state;
+    int status;                /* 0 success, otherwise an error code (NVML-style) */
+    char cluster_uuid[80];
+    uint32_t clique_id;
+    bool fail_registration;    /* emulator fault: registration will fail */
+} ofm_hal_fabric_info;
+
+typedef struct {
+    ofm_provenance prov;
+    bool current;              /* MIG mode now */
+    bool pending;              /* MIG mode after the next reset */
+} ofm_hal_mig_mode;
+
+typedef struct {
+    uint32_t gi_id;
+    uint32_t profile_id;
+    uint32_t start;            /* memory slice */
+    uint32_t size;             /* memory slices */
+} ofm_hal_gpu_instance;
+
+typedef struct {
+    uint32_t gi_id;
+    uint32_t ci_id;
+    uint32_t profile_id;
+    uint32_t start;            /* compute slice within the GI */
+    uint32_t size;
+} ofm_hal_compute_instance;
+
+typedef struct ofm_hal ofm_hal;
+
+typedef struct {
+    const char *name;          /* "emu", "nvswitch" */
+    void (*close)(ofm_hal *h);
+    int (*driver_version)(ofm_hal *h, char *buf, size_t len);
+    int (*list_switches)(ofm_hal *h, ofm_hal_switch *out, size_t cap, size_t *n);
+    int (*list_gpus)(ofm_hal *h, ofm_hal_gpu *out, size_t cap, size_t *n);
+    int (*switch_port)(ofm_hal *h, uint32_t sw, uint32_t port, ofm_hal_link *out);
+    int (*gpu_link)(ofm_hal *h, uint32_t gpu, uint32_t link, ofm_hal_link *out);
+    int (*train_port)(ofm_hal *h, uint32_t sw, uint32_t port);
+    int (*reset_port)(ofm_hal *h, uint32_t sw, uint32_t port);
+    /* Apply entries atomically: other processes see all or none of them. */
+    int (*route_write)(ofm_hal *h, const ofm_route_entry *e, size_t n);
+    /* Clear every entry of one switch (all ingress ports). */
+    int (*route_clear_switch)(ofm_hal *h, uint32_t sw);
+    /* Read valid entries of one switch; *n is the count available even when > cap. */
+    int (*route_read)(ofm_hal *h, uint32_t sw, ofm_route_entry *out, size_t cap, size_t *n);
+    /* Events with seq > *cursor; advances *cursor past what was returned. */
+    int (*read_events)(ofm_hal *h, uint64_t *cursor, ofm_hal_event *out, size_t cap, size_t *n);
+    int (*fabric_get)(ofm_hal *h, uint32_t gpu, ofm_hal_fabric_info *out);
+    int (*fabric_set)(ofm_hal *h, uint32_t gpu, ofm_fabric_state st, int status);
+    int (*mig_mode_get)(ofm_hal *h, uint32_t gpu, ofm_hal_mig_mode *out);
+    int (*mig_mode_set)(ofm_hal *h, uint32_t gpu, bool enable);
+    int (*gpu_reset)(ofm_hal *h, uint32_t gpu);
+    int (*gi_create)(ofm_hal *h, uint32_t gpu, uint32_t profile_id, uint32_t start, uint32_t size,
+                     uint32_t *gi_id);
+    int (*gi_destroy)(ofm_hal *h, uint32_t gpu, uint32_t gi_id);
+    int (*gi_list)(ofm_hal *h, uint32_t gpu, ofm_hal_gpu_instance *out, size_t cap, size_t *n);
+    int (*ci_create)(ofm_hal *h, uint32_t gpu, uint32_t gi_id, uint32_t profile_id, uint32_t start,
+                     uint32_t size, uint32_t *ci_id);
+    int (*ci_destroy)(ofm_hal *h, uint32_t gpu, uint32_t gi_id, uint32_t ci_id);
+    int (*ci_list)(ofm_hal *h, uint32_t gpu, uint32_t gi_id, ofm_hal_compute_instance *out,
+                   size_t cap, size_t *n);
+} ofm_hal_ops;
+
+struct ofm_hal {
+    const ofm_hal_ops *ops;
+    ofm_provenance prov;
+    char last_error[256];
+    void *impl;                /* backend private state */
+};
+
+/* Open the emulator backend on an existing emulated system in `dir`. */
+int ofm_hal_open_emu(const char *dir, ofm_hal **out, char *errbuf, size_t errlen);
+void ofm_hal_close(ofm_hal *h);
+const char *ofm_hal_last_error(const ofm_hal *h);
+const char *ofm_hal_strerror(int code);
+const char *ofm_link_state_name(ofm_link_state s);
+const char *ofm_fabric_state_name(ofm_fabric_state s);
+
+/* The platform model the backend instantiates (emulator) or matched (real). */
+const ofm_platform *ofm_hal_platform(const ofm_hal *h);
+
+#endif

@@ -1,0 +1,103 @@
+/* openfm platform model: the static description of an NVSwitch system.
+ *
+ * A platform is pure data loaded from a topology file (docs/topology-format.md).
+ * Fixed-size arrays keep the model allocation-free, trivially copyable and
+ * safe to hand to a fuzzer: the loader is a pure function of the bytes. */
+#ifndef OPENFM_PLATFORM_H
+#define OPENFM_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "openfm/error.h"
+
+#define OFM_MAX_GPUS 32          /* 16 on every documented board; room for larger domains */
+#define OFM_MAX_SWITCHES 64      /* the driver supports at most 64 switch minors */
+#define OFM_MAX_SWITCH_PORTS 64  /* LS10 has 64 ports; egress sets are uint64_t masks */
+#define OFM_MAX_GPU_LINKS 18     /* H100: 18 NVLinks per GPU */
+#define OFM_MAX_ACCESS_LINKS (OFM_MAX_GPUS * OFM_MAX_GPU_LINKS)
+#define OFM_MAX_TRUNK_LINKS 1024
+#define OFM_MAX_PARTITIONS 64    /* FM_MAX_FABRIC_PARTITIONS */
+#define OFM_NAME_LEN 64
+#define OFM_MODEL_LEN 32
+
+typedef enum {
+    OFM_SWITCH_GEN1 = 1, /* SV10, DGX-2 / HGX-2 */
+    OFM_SWITCH_GEN2 = 2, /* LR10, A100 / A800 */
+    OFM_SWITCH_GEN3 = 3, /* LS10, H100 / H800 */
+} ofm_switch_gen;
+
+typedef struct {
+    uint32_t phys_id;            /* physical / module ID as the guide numbers GPUs */
+    char model[OFM_MODEL_LEN];   /* e.g. "H100-SXM5-80GB" */
+    uint32_t nvlinks;            /* NVLinks the GPU has */
+    uint32_t line_rate_mbps;     /* per link, per direction, in MB/s (25000 = 25 GB/s) */
+    uint32_t baseboard;          /* 1-based baseboard number */
+} ofm_gpu_desc;
+
+typedef struct {
+    uint32_t id;                 /* physical switch ID as the guide numbers switches */
+    ofm_switch_gen gen;
+    uint32_t nports;
+    uint32_t baseboard;
+} ofm_switch_desc;
+
+typedef struct {                 /* GPU NVLink <-> switch port */
+    uint32_t gpu;                /* GPU phys_id */
+    uint32_t gpu_link;
+    uint32_t sw;                 /* switch id */
+    uint32_t sw_port;
+} ofm_access_link;
+
+typedef struct {                 /* switch port <-> switch port, stored once per cable */
+    uint32_t sw_a, port_a;
+    uint32_t sw_b, port_b;
+} ofm_trunk_link;
+
+typedef struct {
+    uint32_t id;
+    uint32_t ngpus;
+    uint32_t gpus[OFM_MAX_GPUS]; /* phys_ids, ascending */
+    uint32_t nvlinks_per_gpu;    /* as listed in the guide's partition tables */
+} ofm_partition_desc;
+
+typedef struct {
+    char name[OFM_NAME_LEN];          /* "hgx-h100" */
+    char description[128];
+    bool ali;                         /* links train autonomously (gen3) */
+    size_t ngpus, nswitches, naccess, ntrunks, npartitions;
+    ofm_gpu_desc gpus[OFM_MAX_GPUS];
+    ofm_switch_desc switches[OFM_MAX_SWITCHES];
+    ofm_access_link access[OFM_MAX_ACCESS_LINKS];
+    ofm_trunk_link trunks[OFM_MAX_TRUNK_LINKS];
+    ofm_partition_desc partitions[OFM_MAX_PARTITIONS];
+} ofm_platform;
+
+/* Parse a topology file held in memory. `origin` names it in error messages.
+ * Returns 0 and fills *out, or -1 with err->line/err->msg set. Never reads
+ * past buf+len, never allocates beyond the caller's structures. */
+int ofm_platform_parse(const char *buf, size_t len, const char *origin,
+                       ofm_platform *out, ofm_error *err);
+
+/* Load a topology from a file path. */
+int ofm_platform_load_file(const char *path, ofm_platform *out, ofm_error *err);
+
+/* Resolve a platform NAME (built-in, e.g. "hgx-h100") or a FILE path. A name
+ * without '/' that is not built-in is looked up as NAME.topo in `search_dir`
+ * when search_dir is non-NULL. */
+int ofm_platform_load(const char *name_or_path, const char *search_dir,
+                      ofm_platform *out, ofm_error *err);
+
+/* Built-in platforms, compiled into the binary from share/topologies/. */
+size_t ofm_platform_builtin_count(void);
+const char *ofm_platform_builtin_name(size_t i);
+/* Raw text of a built-in topology file, or NULL if the name is unknown. */
+const char *ofm_platform_builtin_text(const char *name, size_t *len);
+
+/* Lookups; return NULL / -1 when absent. */
+const ofm_gpu_desc *ofm_platform_gpu(const ofm_platform *p, uint32_t phys_id);
+const ofm_switch_desc *ofm_platform_switch(const ofm_platform *p, uint32_t id);
+const ofm_partition_desc *ofm_platform_partition(const ofm_platform *p, uint32_t id);
+
+#endif

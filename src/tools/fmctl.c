@@ -1,0 +1,52 @@
+/* fmctl: the operator's command line. This file only dispatches. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/fmctl.h"
+
+#ifndef OPENFM_VERSION
+#define OPENFM_VERSION "unknown"
+#endif
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} commands[] = {
+    {"topo", fmctl_topo_main, "show platform topology, GPU matrix and default partitions"},
+    {"status", fmctl_status_main, "show the fabric manager's state and per-GPU fabric state"},
+    {"partition", fmctl_partition_main, "list, activate and deactivate fabric partitions"},
+    {"audit", fmctl_audit_main, "read programmed switch routing and print GPU reachability"},
+    {"mig", fmctl_mig_main, "MIG profiles, GPU/compute instances and declarative configs"},
+    {"emu", fmctl_emu_main, "create, inspect and inject faults into emulated systems"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: fmctl [--version] [--help] COMMAND [ARGS...]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nRun 'fmctl COMMAND --help' for the options of a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version")) {
+        printf("fmctl (openfm) %s\n", OPENFM_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "fmctl: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
