@@ -1,0 +1,145 @@
+/* openfm manager: orchestration of the fabric logic over the HAL.
+ *
+ *   ofm_bringup       discover -> match topology -> train / wait for ALI ->
+ *                     validate -> HA policy -> routes (bare metal only) ->
+ *                     GPU fabric registration -> ready
+ *   ofm_monitor_poll  read new HAL events, classify and log each SXid/Xid
+ *                     with its scope and recovery, mark the fabric degraded
+ *                     on fatal trunk errors in bare-metal mode
+ *
+ * Both keep their observable state in ofm_fabric_status, a plain struct the
+ * daemon serialises into its status output. Single-threaded: the daemon calls
+ * these from its event loop. */
+#ifndef OPENFM_MANAGER_H
+#define OPENFM_MANAGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fabric/fabric.h"
+#include "openfm/hal.h"
+#include "openfm/platform.h"
+
+typedef enum {
+    OFM_SYS_NOT_READY = 0,    /* bring-up not started: CUDA would get cudaErrorSystemNotReady */
+    OFM_SYS_INITIALIZING = 1, /* bring-up running: still not ready */
+    OFM_SYS_READY = 2,        /* fabric configured (maybe with reduced bandwidth, see policy) */
+    OFM_SYS_DEGRADED = 3,     /* runtime fatal trunk error (bare metal): CUDA jobs blocked
+                                 until GPUs and switches are reset */
+    OFM_SYS_FAILED = 4,       /* bring-up aborted: system left uninitialised */
+} ofm_system_state;
+
+const char *ofm_system_state_name(ofm_system_state s); /* "NOT_READY", "READY", ... */
+
+typedef enum {
+    OFM_SW_OK = 0,
+    OFM_SW_MISSING = 1,
+    OFM_SW_FAILED = 2,
+    OFM_SW_DISABLED = 3,      /* disabled by HA policy */
+} ofm_switch_status;
+
+const char *ofm_switch_status_name(ofm_switch_status s);
+
+typedef struct {
+    uint32_t phys_id;
+    char uuid[80];
+    char pci_bdf[32];
+    bool present;             /* enumerated and healthy */
+    bool p2p;                 /* has NVLink peer access (routes programmed / allowed) */
+    ofm_fabric_state fabric_state;  /* registration, as set through the HAL */
+    int fabric_status;        /* 0 success */
+    uint32_t links_usable;    /* access links usable after the HA policy */
+    uint32_t links_expected;  /* access links in the model */
+} ofm_gpu_status;
+
+typedef struct {
+    uint32_t id;
+    char uuid[80];
+    char pci_bdf[32];
+    ofm_switch_status status;
+    uint32_t links_active;    /* model links (access + trunk) found active */
+    uint32_t links_expected;
+} ofm_switch_status_entry;
+
+typedef struct {
+    uint64_t seq;
+    uint64_t time_ns;
+    ofm_event_kind kind;
+    uint32_t code;            /* SXid / Xid number */
+    ofm_sxid_class cls;       /* SXid only */
+    bool trunk;               /* SXid hit a trunk port */
+    uint32_t sw, port, gpu;
+    char summary[256];        /* the logged line, without recovery text */
+} ofm_fabric_error;
+
+#define OFM_STATUS_MAX_ERRORS 32
+
+typedef struct {
+    ofm_system_state state;
+    ofm_fabric_mode mode;
+    char platform[OFM_NAME_LEN];
+    char topology_source[256];       /* file the model came from, or "built-in" */
+    char message[320];               /* why not ready / failed / degraded; policy summary */
+    bool bandwidth_reduced;          /* HA policy disabled switches at init */
+    size_t ngpus;                    /* indexed like the model's gpus */
+    ofm_gpu_status gpus[OFM_MAX_GPUS];
+    size_t nswitches;                /* indexed like the model's switches */
+    ofm_switch_status_entry switches[OFM_MAX_SWITCHES];
+    uint32_t access_active, access_expected;
+    uint32_t trunk_active, trunk_expected;
+    size_t routes_programmed;        /* entries in the last route_write */
+    size_t findings_errors, findings_warnings;
+    uint64_t bringup_ns;             /* wall time of the last bring-up */
+    /* Ring of the last OFM_STATUS_MAX_ERRORS runtime errors, oldest first
+     * when read with ofm_fabric_status_error(). */
+    uint64_t errors_total;
+    size_t errors_head;
+    ofm_fabric_error errors[OFM_STATUS_MAX_ERRORS];
+} ofm_fabric_status;
+
+void ofm_fabric_status_init(ofm_fabric_status *st);
+/* System accepts CUDA work: READY. */
+bool ofm_fabric_status_ready(const ofm_fabric_status *st);
+/* Number of stored errors (<= OFM_STATUS_MAX_ERRORS) and the i-th, oldest first. */
+size_t ofm_fabric_status_error_count(const ofm_fabric_status *st);
+const ofm_fabric_error *ofm_fabric_status_error(const ofm_fabric_status *st, size_t i);
+
+/* What bring-up decided, for the partition manager and the monitor. Large
+ * (holds the model): allocate it, don't put it on the stack. */
+typedef struct {
+    ofm_platform platform;           /* the matched model */
+    ofm_fabric_health observed;      /* health as validated at bring-up */
+    ofm_policy_decision decision;    /* HA outcome: effective health, partition predicate */
+    ofm_fabric_mode mode;
+    uint64_t event_cursor;           /* HAL event cursor when bring-up started */
+} ofm_fabric_ctx;
+
+typedef struct {
+    const char *topology_dir;        /* TOPOLOGY_FILE_PATH; NULL: built-ins only */
+    ofm_fabric_mode mode;            /* FABRIC_MODE */
+    ofm_failure_modes failure;       /* the three *_FAILURE_MODE keys */
+    uint32_t ali_wait_ms;            /* budget for ALI links to come up (gen3); 0 = 2000 */
+    bool restart;                    /* resilient restart (modes 1/2): leave routes alone */
+} ofm_bringup_opts;
+
+/* Run the whole bring-up. Logs each step with its timing at INFO and every
+ * finding at WARNING/ERROR. On return st->state is READY or FAILED (with
+ * st->message); ctx (may be NULL) receives the model and the decision.
+ * Returns 0 when ready, -1 when bring-up failed. */
+int ofm_bringup(ofm_hal *h, const ofm_bringup_opts *opts, ofm_fabric_status *st,
+                ofm_fabric_ctx *ctx);
+
+/* Runtime monitor. `ctx` must outlive the monitor. */
+typedef struct {
+    const ofm_fabric_ctx *ctx;
+    uint64_t cursor;
+} ofm_monitor;
+
+/* Start reading events after those already seen by bring-up (ctx->event_cursor). */
+void ofm_monitor_init(ofm_monitor *m, const ofm_fabric_ctx *ctx);
+/* Read and handle every new event. Returns the number handled (>= 0) or a
+ * negative OFM_HAL_E* code when the HAL read failed. */
+int ofm_monitor_poll(ofm_monitor *m, ofm_hal *h, ofm_fabric_status *st);
+
+#endif
