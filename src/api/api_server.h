@@ -24,8 +24,9 @@
 struct event_base;
 
 /* Output structures arrive zeroed with their version word already set; a
- * handler fills the counts and entries. Counts above the structure's array
- * sizes are clamped and logged by the server. */
+ * handler fills the counts and entries. A handler that reports counts above
+ * the structure's array sizes gets its reply replaced by
+ * FM_ST_GENERIC_ERROR, and the server logs why. */
 typedef struct ofm_api_handlers {
     fmReturn_t (*get_supported)(void *ctx, fmFabricPartitionList_t *out);
     fmReturn_t (*activate)(void *ctx, fmFabricPartitionId_t id);

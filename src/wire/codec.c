@@ -1,0 +1,549 @@
+/* Conversion between the SDK structures and the protobuf messages of
+ * fm_wire.proto. Decoding treats the payload as hostile: every count and
+ * string length is checked against the SDK array it will land in. */
+#include "wire/wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fm_wire.pb-c.h"
+
+const char *ofm_wire_op_name(ofm_wire_op op)
+{
+    switch (op) {
+    case OFM_OP_NONE: return "none";
+    case OFM_OP_GET_SUPPORTED: return "fmGetSupportedFabricPartitions";
+    case OFM_OP_ACTIVATE: return "fmActivateFabricPartition";
+    case OFM_OP_ACTIVATE_WITH_VFS: return "fmActivateFabricPartitionWithVFs";
+    case OFM_OP_DEACTIVATE: return "fmDeactivateFabricPartition";
+    case OFM_OP_SET_ACTIVATED: return "fmSetActivatedFabricPartitions";
+    case OFM_OP_GET_NVLINK_FAILED: return "fmGetNvlinkFailedDevices";
+    case OFM_OP_GET_UNSUPPORTED: return "fmGetUnsupportedFabricPartitions";
+    case OFM_OP_GET_STATUS_JSON: return "status";
+    }
+    return "unknown";
+}
+
+int ofm_wire_struct_version_ok(ofm_wire_op op, unsigned int version)
+{
+    switch (op) {
+    case OFM_OP_GET_SUPPORTED:
+        /* Same layout; some SDK releases stamp it with layout number 2. */
+        return version == fmFabricPartitionList_version1 ||
+               version == MAKE_FM_PARAM_VERSION(fmFabricPartitionList_v2, 2);
+    case OFM_OP_SET_ACTIVATED:
+        return version == fmActivatedFabricPartitionList_version1;
+    case OFM_OP_GET_NVLINK_FAILED:
+        return version == fmNvlinkFailedDevices_version1;
+    case OFM_OP_GET_UNSUPPORTED:
+        return version == fmUnsupportedFabricPartitionList_version1;
+    default:
+        return 1;
+    }
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int frame_out(ProtobufCMessage *msg, uint16_t flags, uint32_t max, uint8_t **frame,
+                     size_t *len, ofm_error *err)
+{
+    size_t plen = protobuf_c_message_get_packed_size(msg);
+    if (plen > max)
+        return ofm_error_set(err, NULL, 0, "message of %zu bytes exceeds the %u-byte protocol limit",
+                             plen, max);
+    uint8_t *buf = malloc(OFM_WIRE_HEADER_LEN + plen + 1);
+    if (!buf)
+        return ofm_error_set(err, NULL, 0, "out of memory encoding a %zu-byte message", plen);
+    ofm_wire_header_encode(buf, flags, (uint32_t)plen);
+    protobuf_c_message_pack(msg, buf + OFM_WIRE_HEADER_LEN);
+    *frame = buf;
+    *len = OFM_WIRE_HEADER_LEN + plen;
+    return 0;
+}
+
+/* Copy a fixed SDK char array into NUL-terminated scratch (the source may
+ * lack a terminator if a handler filled it completely). */
+static char *bounded(char *dst, const char *src, size_t cap)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return dst;
+}
+
+static int copy_str(char *dst, size_t cap, const char *src, const char *what, ofm_error *err)
+{
+    if (!src) {
+        dst[0] = '\0';
+        return 0;
+    }
+    size_t n = strlen(src);
+    if (n >= cap)
+        return ofm_error_set(err, NULL, 0, "%s of %zu bytes exceeds its %zu-byte field", what, n,
+                             cap - 1);
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+/* ---- requests --------------------------------------------------------- */
+
+int ofm_wire_encode_request(const ofm_wire_request *rq, uint8_t **frame, size_t *len,
+                            ofm_error *err)
+{
+    Ofm__Wire__Request m = OFM__WIRE__REQUEST__INIT;
+    Ofm__Wire__Empty empty = OFM__WIRE__EMPTY__INIT;
+    Ofm__Wire__PartitionRef ref = OFM__WIRE__PARTITION_REF__INIT;
+    Ofm__Wire__ActivateWithVfs awv = OFM__WIRE__ACTIVATE_WITH_VFS__INIT;
+    Ofm__Wire__PciDevice pci[FM_MAX_NUM_GPUS];
+    Ofm__Wire__PciDevice *pcip[FM_MAX_NUM_GPUS];
+    Ofm__Wire__SetActivated sa = OFM__WIRE__SET_ACTIVATED__INIT;
+    uint32_t ids[FM_MAX_FABRIC_PARTITIONS];
+
+    m.request_id = rq->request_id;
+    m.struct_version = rq->struct_version;
+    ref.partition_id = rq->partition_id;
+    switch (rq->op) {
+    case OFM_OP_GET_SUPPORTED:
+        m.body_case = OFM__WIRE__REQUEST__BODY_GET_SUPPORTED;
+        m.get_supported = &empty;
+        break;
+    case OFM_OP_ACTIVATE:
+        m.body_case = OFM__WIRE__REQUEST__BODY_ACTIVATE;
+        m.activate = &ref;
+        break;
+    case OFM_OP_DEACTIVATE:
+        m.body_case = OFM__WIRE__REQUEST__BODY_DEACTIVATE;
+        m.deactivate = &ref;
+        break;
+    case OFM_OP_ACTIVATE_WITH_VFS:
+        if (rq->num_vfs > FM_MAX_NUM_GPUS)
+            return ofm_error_set(err, NULL, 0, "%u VFs exceed the limit of %d", rq->num_vfs,
+                                 FM_MAX_NUM_GPUS);
+        for (unsigned i = 0; i < rq->num_vfs; i++) {
+            Ofm__Wire__PciDevice d = OFM__WIRE__PCI_DEVICE__INIT;
+            d.domain = rq->vfs[i].domain;
+            d.bus = rq->vfs[i].bus;
+            d.device = rq->vfs[i].device;
+            d.function = rq->vfs[i].function;
+            pci[i] = d;
+            pcip[i] = &pci[i];
+        }
+        awv.partition_id = rq->partition_id;
+        awv.n_vfs = rq->num_vfs;
+        awv.vfs = pcip;
+        m.body_case = OFM__WIRE__REQUEST__BODY_ACTIVATE_WITH_VFS;
+        m.activate_with_vfs = &awv;
+        break;
+    case OFM_OP_SET_ACTIVATED:
+        if (rq->num_ids > FM_MAX_FABRIC_PARTITIONS)
+            return ofm_error_set(err, NULL, 0, "%u partition ids exceed the limit of %d",
+                                 rq->num_ids, FM_MAX_FABRIC_PARTITIONS);
+        for (unsigned i = 0; i < rq->num_ids; i++)
+            ids[i] = rq->ids[i];
+        sa.n_partition_ids = rq->num_ids;
+        sa.partition_ids = ids;
+        m.body_case = OFM__WIRE__REQUEST__BODY_SET_ACTIVATED;
+        m.set_activated = &sa;
+        break;
+    case OFM_OP_GET_NVLINK_FAILED:
+        m.body_case = OFM__WIRE__REQUEST__BODY_GET_NVLINK_FAILED;
+        m.get_nvlink_failed = &empty;
+        break;
+    case OFM_OP_GET_UNSUPPORTED:
+        m.body_case = OFM__WIRE__REQUEST__BODY_GET_UNSUPPORTED;
+        m.get_unsupported = &empty;
+        break;
+    case OFM_OP_GET_STATUS_JSON:
+        m.body_case = OFM__WIRE__REQUEST__BODY_GET_STATUS_JSON;
+        m.get_status_json = &empty;
+        break;
+    default:
+        return ofm_error_set(err, NULL, 0, "cannot encode request op %d", (int)rq->op);
+    }
+    return frame_out(&m.base, 0, OFM_WIRE_MAX_REQUEST, frame, len, err);
+}
+
+int ofm_wire_decode_request(const uint8_t *payload, size_t len, ofm_wire_request *rq,
+                            ofm_error *err)
+{
+    Ofm__Wire__Request *m = ofm__wire__request__unpack(NULL, len, payload);
+    if (!m)
+        return ofm_error_set(err, NULL, 0, "request payload of %zu bytes is not a valid message",
+                             len);
+    int rc = 0;
+    memset(rq, 0, sizeof *rq);
+    rq->request_id = m->request_id;
+    rq->struct_version = m->struct_version;
+    switch (m->body_case) {
+    case OFM__WIRE__REQUEST__BODY_GET_SUPPORTED: rq->op = OFM_OP_GET_SUPPORTED; break;
+    case OFM__WIRE__REQUEST__BODY_GET_NVLINK_FAILED: rq->op = OFM_OP_GET_NVLINK_FAILED; break;
+    case OFM__WIRE__REQUEST__BODY_GET_UNSUPPORTED: rq->op = OFM_OP_GET_UNSUPPORTED; break;
+    case OFM__WIRE__REQUEST__BODY_GET_STATUS_JSON: rq->op = OFM_OP_GET_STATUS_JSON; break;
+    case OFM__WIRE__REQUEST__BODY_ACTIVATE:
+        rq->op = OFM_OP_ACTIVATE;
+        rq->partition_id = m->activate->partition_id;
+        break;
+    case OFM__WIRE__REQUEST__BODY_DEACTIVATE:
+        rq->op = OFM_OP_DEACTIVATE;
+        rq->partition_id = m->deactivate->partition_id;
+        break;
+    case OFM__WIRE__REQUEST__BODY_ACTIVATE_WITH_VFS:
+        rq->op = OFM_OP_ACTIVATE_WITH_VFS;
+        rq->partition_id = m->activate_with_vfs->partition_id;
+        if (m->activate_with_vfs->n_vfs > FM_MAX_NUM_GPUS) {
+            rc = ofm_error_set(err, NULL, 0, "request carries %zu VFs, limit is %d",
+                               m->activate_with_vfs->n_vfs, FM_MAX_NUM_GPUS);
+            break;
+        }
+        rq->num_vfs = (unsigned)m->activate_with_vfs->n_vfs;
+        for (unsigned i = 0; i < rq->num_vfs; i++) {
+            const Ofm__Wire__PciDevice *d = m->activate_with_vfs->vfs[i];
+            rq->vfs[i].domain = d->domain;
+            rq->vfs[i].bus = d->bus;
+            rq->vfs[i].device = d->device;
+            rq->vfs[i].function = d->function;
+        }
+        break;
+    case OFM__WIRE__REQUEST__BODY_SET_ACTIVATED:
+        rq->op = OFM_OP_SET_ACTIVATED;
+        if (m->set_activated->n_partition_ids > FM_MAX_FABRIC_PARTITIONS) {
+            rc = ofm_error_set(err, NULL, 0, "request carries %zu partition ids, limit is %d",
+                               m->set_activated->n_partition_ids, FM_MAX_FABRIC_PARTITIONS);
+            break;
+        }
+        rq->num_ids = (unsigned)m->set_activated->n_partition_ids;
+        for (unsigned i = 0; i < rq->num_ids; i++)
+            rq->ids[i] = m->set_activated->partition_ids[i];
+        break;
+    default:
+        /* Unknown oneof members from a newer client also land here: the
+         * caller answers them with FM_ST_NOT_SUPPORTED. */
+        rq->op = OFM_OP_NONE;
+        break;
+    }
+    ofm__wire__request__free_unpacked(m, NULL);
+    return rc;
+}
+
+/* ---- replies ---------------------------------------------------------- */
+
+struct gpu_scratch {
+    Ofm__Wire__GpuInfo msg;
+    char uuid[FM_UUID_BUFFER_SIZE];
+    char bus[FM_DEVICE_PCI_BUS_ID_BUFFER_SIZE];
+};
+
+static int encode_partitions(Ofm__Wire__Reply *m, const fmFabricPartitionList_t *l, uint16_t flags,
+                             uint8_t **frame, size_t *len, ofm_error *err)
+{
+    unsigned np = l->numPartitions;
+    if (np > FM_MAX_FABRIC_PARTITIONS)
+        return ofm_error_set(err, NULL, 0, "partition list has %u entries, limit is %d", np,
+                             FM_MAX_FABRIC_PARTITIONS);
+    Ofm__Wire__PartitionList pl = OFM__WIRE__PARTITION_LIST__INIT;
+    Ofm__Wire__PartitionInfo *pi = calloc(np ? np : 1, sizeof *pi);
+    Ofm__Wire__PartitionInfo **pip = calloc(np ? np : 1, sizeof *pip);
+    struct gpu_scratch *g = calloc((size_t)(np ? np : 1) * FM_MAX_NUM_GPUS, sizeof *g);
+    Ofm__Wire__GpuInfo **gp = calloc((size_t)(np ? np : 1) * FM_MAX_NUM_GPUS, sizeof *gp);
+    int rc = -1;
+    if (!pi || !pip || !g || !gp) {
+        ofm_error_set(err, NULL, 0, "out of memory encoding a partition list");
+        goto out;
+    }
+    for (unsigned p = 0; p < np; p++) {
+        const fmFabricPartitionInfo_t *src = &l->partitionInfo[p];
+        if (src->numGpus > FM_MAX_NUM_GPUS) {
+            ofm_error_set(err, NULL, 0, "partition %u lists %u GPUs, limit is %d",
+                          src->partitionId, src->numGpus, FM_MAX_NUM_GPUS);
+            goto out;
+        }
+        Ofm__Wire__PartitionInfo init = OFM__WIRE__PARTITION_INFO__INIT;
+        pi[p] = init;
+        pi[p].partition_id = src->partitionId;
+        pi[p].is_active = src->isActive;
+        pi[p].n_gpus = src->numGpus;
+        pi[p].gpus = &gp[(size_t)p * FM_MAX_NUM_GPUS];
+        for (unsigned i = 0; i < src->numGpus; i++) {
+            const fmFabricPartitionGpuInfo_t *s = &src->gpuInfo[i];
+            struct gpu_scratch *d = &g[(size_t)p * FM_MAX_NUM_GPUS + i];
+            Ofm__Wire__GpuInfo ginit = OFM__WIRE__GPU_INFO__INIT;
+            d->msg = ginit;
+            d->msg.physical_id = s->physicalId;
+            d->msg.uuid = bounded(d->uuid, s->uuid, sizeof d->uuid);
+            d->msg.pci_bus_id = bounded(d->bus, s->pciBusId, sizeof d->bus);
+            d->msg.num_nvlinks_available = s->numNvLinksAvailable;
+            d->msg.max_num_nvlinks = s->maxNumNvLinks;
+            d->msg.nvlink_line_rate_mbps = s->nvlinkLineRateMBps;
+            pi[p].gpus[i] = &d->msg;
+        }
+        pip[p] = &pi[p];
+    }
+    pl.max_num_partitions = l->maxNumPartitions;
+    pl.n_partitions = np;
+    pl.partitions = pip;
+    m->body_case = OFM__WIRE__REPLY__BODY_PARTITIONS;
+    m->partitions = &pl;
+    rc = frame_out(&m->base, flags, OFM_WIRE_MAX_REPLY, frame, len, err);
+out:
+    free(pi);
+    free(pip);
+    free(g);
+    free(gp);
+    return rc;
+}
+
+struct failed_scratch {
+    Ofm__Wire__FailedDevice msg;
+    char uuid[FM_UUID_BUFFER_SIZE];
+    char bus[FM_DEVICE_PCI_BUS_ID_BUFFER_SIZE];
+    uint32_t ports[FM_MAX_NUM_NVLINK_PORTS];
+};
+
+static int fill_failed(struct failed_scratch *d, const fmNvlinkFailedDeviceInfo_t *s,
+                       ofm_error *err)
+{
+    if (s->numPorts > FM_MAX_NUM_NVLINK_PORTS)
+        return ofm_error_set(err, NULL, 0, "device lists %u failed ports, limit is %d",
+                             s->numPorts, FM_MAX_NUM_NVLINK_PORTS);
+    Ofm__Wire__FailedDevice init = OFM__WIRE__FAILED_DEVICE__INIT;
+    d->msg = init;
+    d->msg.uuid = bounded(d->uuid, s->uuid, sizeof d->uuid);
+    d->msg.pci_bus_id = bounded(d->bus, s->pciBusId, sizeof d->bus);
+    for (unsigned i = 0; i < s->numPorts; i++)
+        d->ports[i] = s->portNum[i];
+    d->msg.n_ports = s->numPorts;
+    d->msg.ports = d->ports;
+    return 0;
+}
+
+static int encode_failed(Ofm__Wire__Reply *m, const fmNvlinkFailedDevices_t *f, uint16_t flags,
+                         uint8_t **frame, size_t *len, ofm_error *err)
+{
+    if (f->numGpus > FM_MAX_NUM_GPUS || f->numSwitches > FM_MAX_NUM_NVSWITCHES)
+        return ofm_error_set(err, NULL, 0, "failed-device list has %u GPUs / %u switches, "
+                             "limits are %d / %d", f->numGpus, f->numSwitches, FM_MAX_NUM_GPUS,
+                             FM_MAX_NUM_NVSWITCHES);
+    struct failed_scratch *s = calloc(FM_MAX_NUM_GPUS + FM_MAX_NUM_NVSWITCHES, sizeof *s);
+    if (!s)
+        return ofm_error_set(err, NULL, 0, "out of memory encoding failed devices");
+    Ofm__Wire__FailedDevice *gp[FM_MAX_NUM_GPUS], *sp[FM_MAX_NUM_NVSWITCHES];
+    Ofm__Wire__NvlinkFailedDevices nf = OFM__WIRE__NVLINK_FAILED_DEVICES__INIT;
+    int rc = 0;
+    for (unsigned i = 0; i < f->numGpus && rc == 0; i++) {
+        rc = fill_failed(&s[i], &f->gpuInfo[i], err);
+        gp[i] = &s[i].msg;
+    }
+    for (unsigned i = 0; i < f->numSwitches && rc == 0; i++) {
+        rc = fill_failed(&s[FM_MAX_NUM_GPUS + i], &f->switchInfo[i], err);
+        sp[i] = &s[FM_MAX_NUM_GPUS + i].msg;
+    }
+    if (rc == 0) {
+        nf.n_gpus = f->numGpus;
+        nf.gpus = gp;
+        nf.n_switches = f->numSwitches;
+        nf.switches = sp;
+        m->body_case = OFM__WIRE__REPLY__BODY_NVLINK_FAILED;
+        m->nvlink_failed = &nf;
+        rc = frame_out(&m->base, flags, OFM_WIRE_MAX_REPLY, frame, len, err);
+    }
+    free(s);
+    return rc;
+}
+
+static int encode_unsupported(Ofm__Wire__Reply *m, const fmUnsupportedFabricPartitionList_t *u,
+                              uint16_t flags, uint8_t **frame, size_t *len, ofm_error *err)
+{
+    if (u->numPartitions > FM_MAX_FABRIC_PARTITIONS)
+        return ofm_error_set(err, NULL, 0, "unsupported list has %u entries, limit is %d",
+                             u->numPartitions, FM_MAX_FABRIC_PARTITIONS);
+    Ofm__Wire__UnsupportedPartition up[FM_MAX_FABRIC_PARTITIONS];
+    Ofm__Wire__UnsupportedPartition *upp[FM_MAX_FABRIC_PARTITIONS];
+    uint32_t ids[FM_MAX_FABRIC_PARTITIONS][FM_MAX_NUM_GPUS];
+    for (unsigned p = 0; p < u->numPartitions; p++) {
+        const fmUnsupportedFabricPartitionInfo_t *s = &u->partitionInfo[p];
+        if (s->numGpus > FM_MAX_NUM_GPUS)
+            return ofm_error_set(err, NULL, 0, "unsupported partition %u lists %u GPUs, limit "
+                                 "is %d", s->partitionId, s->numGpus, FM_MAX_NUM_GPUS);
+        Ofm__Wire__UnsupportedPartition init = OFM__WIRE__UNSUPPORTED_PARTITION__INIT;
+        up[p] = init;
+        up[p].partition_id = s->partitionId;
+        for (unsigned i = 0; i < s->numGpus; i++)
+            ids[p][i] = s->gpuPhysicalIds[i];
+        up[p].n_gpu_physical_ids = s->numGpus;
+        up[p].gpu_physical_ids = ids[p];
+        upp[p] = &up[p];
+    }
+    Ofm__Wire__UnsupportedList ul = OFM__WIRE__UNSUPPORTED_LIST__INIT;
+    ul.n_partitions = u->numPartitions;
+    ul.partitions = upp;
+    m->body_case = OFM__WIRE__REPLY__BODY_UNSUPPORTED;
+    m->unsupported = &ul;
+    return frame_out(&m->base, flags, OFM_WIRE_MAX_REPLY, frame, len, err);
+}
+
+int ofm_wire_encode_reply(const ofm_wire_reply *rp, uint8_t **frame, size_t *len, ofm_error *err)
+{
+    Ofm__Wire__Reply m = OFM__WIRE__REPLY__INIT;
+    m.request_id = rp->request_id;
+    m.status = rp->status;
+    /* Bodies travel only with success: on error the client's output
+     * structure is left as the caller passed it. */
+    if (rp->status == FM_ST_SUCCESS) {
+        if (rp->op == OFM_OP_GET_SUPPORTED && rp->partitions)
+            return encode_partitions(&m, rp->partitions, OFM_WIRE_FLAG_REPLY, frame, len, err);
+        if (rp->op == OFM_OP_GET_NVLINK_FAILED && rp->failed)
+            return encode_failed(&m, rp->failed, OFM_WIRE_FLAG_REPLY, frame, len, err);
+        if (rp->op == OFM_OP_GET_UNSUPPORTED && rp->unsupported)
+            return encode_unsupported(&m, rp->unsupported, OFM_WIRE_FLAG_REPLY, frame, len, err);
+        if (rp->op == OFM_OP_GET_STATUS_JSON && rp->json) {
+            if (strlen(rp->json) > OFM_WIRE_MAX_JSON)
+                return ofm_error_set(err, NULL, 0, "status JSON of %zu bytes exceeds %u",
+                                     strlen(rp->json), OFM_WIRE_MAX_JSON);
+            m.body_case = OFM__WIRE__REPLY__BODY_STATUS_JSON;
+            m.status_json = rp->json;
+        }
+    }
+    return frame_out(&m.base, OFM_WIRE_FLAG_REPLY, OFM_WIRE_MAX_REPLY, frame, len, err);
+}
+
+static int decode_partitions(const Ofm__Wire__PartitionList *pl, fmFabricPartitionList_t *out,
+                             ofm_error *err)
+{
+    if (pl->n_partitions > FM_MAX_FABRIC_PARTITIONS)
+        return ofm_error_set(err, NULL, 0, "reply lists %zu partitions, limit is %d",
+                             pl->n_partitions, FM_MAX_FABRIC_PARTITIONS);
+    out->numPartitions = (unsigned)pl->n_partitions;
+    out->maxNumPartitions = pl->max_num_partitions;
+    for (size_t p = 0; p < pl->n_partitions; p++) {
+        const Ofm__Wire__PartitionInfo *s = pl->partitions[p];
+        fmFabricPartitionInfo_t *d = &out->partitionInfo[p];
+        if (s->n_gpus > FM_MAX_NUM_GPUS)
+            return ofm_error_set(err, NULL, 0, "reply partition %u lists %zu GPUs, limit is %d",
+                                 s->partition_id, s->n_gpus, FM_MAX_NUM_GPUS);
+        d->partitionId = s->partition_id;
+        d->isActive = s->is_active;
+        d->numGpus = (unsigned)s->n_gpus;
+        for (size_t i = 0; i < s->n_gpus; i++) {
+            const Ofm__Wire__GpuInfo *gs = s->gpus[i];
+            fmFabricPartitionGpuInfo_t *gd = &d->gpuInfo[i];
+            gd->physicalId = gs->physical_id;
+            if (copy_str(gd->uuid, sizeof gd->uuid, gs->uuid, "GPU uuid", err) ||
+                copy_str(gd->pciBusId, sizeof gd->pciBusId, gs->pci_bus_id, "GPU PCI bus id", err))
+                return -1;
+            gd->numNvLinksAvailable = gs->num_nvlinks_available;
+            gd->maxNumNvLinks = gs->max_num_nvlinks;
+            gd->nvlinkLineRateMBps = gs->nvlink_line_rate_mbps;
+        }
+    }
+    return 0;
+}
+
+static int decode_failed_dev(const Ofm__Wire__FailedDevice *s, fmNvlinkFailedDeviceInfo_t *d,
+                             ofm_error *err)
+{
+    if (s->n_ports > FM_MAX_NUM_NVLINK_PORTS)
+        return ofm_error_set(err, NULL, 0, "reply device lists %zu ports, limit is %d",
+                             s->n_ports, FM_MAX_NUM_NVLINK_PORTS);
+    if (copy_str(d->uuid, sizeof d->uuid, s->uuid, "device uuid", err) ||
+        copy_str(d->pciBusId, sizeof d->pciBusId, s->pci_bus_id, "device PCI bus id", err))
+        return -1;
+    d->numPorts = (unsigned)s->n_ports;
+    for (size_t i = 0; i < s->n_ports; i++)
+        d->portNum[i] = s->ports[i];
+    return 0;
+}
+
+static int decode_failed(const Ofm__Wire__NvlinkFailedDevices *f, fmNvlinkFailedDevices_t *out,
+                         ofm_error *err)
+{
+    if (f->n_gpus > FM_MAX_NUM_GPUS || f->n_switches > FM_MAX_NUM_NVSWITCHES)
+        return ofm_error_set(err, NULL, 0, "reply lists %zu GPUs / %zu switches, limits are "
+                             "%d / %d", f->n_gpus, f->n_switches, FM_MAX_NUM_GPUS,
+                             FM_MAX_NUM_NVSWITCHES);
+    out->numGpus = (unsigned)f->n_gpus;
+    out->numSwitches = (unsigned)f->n_switches;
+    for (size_t i = 0; i < f->n_gpus; i++)
+        if (decode_failed_dev(f->gpus[i], &out->gpuInfo[i], err))
+            return -1;
+    for (size_t i = 0; i < f->n_switches; i++)
+        if (decode_failed_dev(f->switches[i], &out->switchInfo[i], err))
+            return -1;
+    return 0;
+}
+
+static int decode_unsupported(const Ofm__Wire__UnsupportedList *u,
+                              fmUnsupportedFabricPartitionList_t *out, ofm_error *err)
+{
+    if (u->n_partitions > FM_MAX_FABRIC_PARTITIONS)
+        return ofm_error_set(err, NULL, 0, "reply lists %zu unsupported partitions, limit is %d",
+                             u->n_partitions, FM_MAX_FABRIC_PARTITIONS);
+    out->numPartitions = (unsigned)u->n_partitions;
+    for (size_t p = 0; p < u->n_partitions; p++) {
+        const Ofm__Wire__UnsupportedPartition *s = u->partitions[p];
+        if (s->n_gpu_physical_ids > FM_MAX_NUM_GPUS)
+            return ofm_error_set(err, NULL, 0, "reply unsupported partition %u lists %zu GPUs",
+                                 s->partition_id, s->n_gpu_physical_ids);
+        out->partitionInfo[p].partitionId = s->partition_id;
+        out->partitionInfo[p].numGpus = (unsigned)s->n_gpu_physical_ids;
+        for (size_t i = 0; i < s->n_gpu_physical_ids; i++)
+            out->partitionInfo[p].gpuPhysicalIds[i] = s->gpu_physical_ids[i];
+    }
+    return 0;
+}
+
+int ofm_wire_decode_reply(const uint8_t *payload, size_t len, ofm_wire_op expect,
+                          ofm_wire_reply *rp, ofm_error *err)
+{
+    Ofm__Wire__Reply *m = ofm__wire__reply__unpack(NULL, len, payload);
+    if (!m)
+        return ofm_error_set(err, NULL, 0, "reply payload of %zu bytes is not a valid message",
+                             len);
+    int rc = 0;
+    rp->request_id = m->request_id;
+    rp->op = expect;
+    rp->status = (fmReturn_t)m->status;
+    if (m->status > 0 || m->status < -1000) {
+        rc = ofm_error_set(err, NULL, 0, "reply carries impossible status %d", m->status);
+        goto out;
+    }
+    if (m->status != FM_ST_SUCCESS)
+        goto out;
+    switch (expect) {
+    case OFM_OP_GET_SUPPORTED:
+        if (m->body_case != OFM__WIRE__REPLY__BODY_PARTITIONS || !rp->partitions)
+            rc = ofm_error_set(err, NULL, 0, "successful reply lacks the partition list");
+        else
+            rc = decode_partitions(m->partitions, rp->partitions, err);
+        break;
+    case OFM_OP_GET_NVLINK_FAILED:
+        if (m->body_case != OFM__WIRE__REPLY__BODY_NVLINK_FAILED || !rp->failed)
+            rc = ofm_error_set(err, NULL, 0, "successful reply lacks the failed-device list");
+        else
+            rc = decode_failed(m->nvlink_failed, rp->failed, err);
+        break;
+    case OFM_OP_GET_UNSUPPORTED:
+        if (m->body_case != OFM__WIRE__REPLY__BODY_UNSUPPORTED || !rp->unsupported)
+            rc = ofm_error_set(err, NULL, 0, "successful reply lacks the unsupported list");
+        else
+            rc = decode_unsupported(m->unsupported, rp->unsupported, err);
+        break;
+    case OFM_OP_GET_STATUS_JSON:
+        if (m->body_case != OFM__WIRE__REPLY__BODY_STATUS_JSON || !m->status_json ||
+            strlen(m->status_json) > OFM_WIRE_MAX_JSON) {
+            rc = ofm_error_set(err, NULL, 0, "successful reply lacks a usable status document");
+        } else {
+            rp->json = strdup(m->status_json);
+            if (!rp->json)
+                rc = ofm_error_set(err, NULL, 0, "out of memory");
+        }
+        break;
+    default:
+        if (m->body_case != OFM__WIRE__REPLY__BODY__NOT_SET)
+            rc = ofm_error_set(err, NULL, 0, "reply to %s carries an unexpected body",
+                               ofm_wire_op_name(expect));
+        break;
+    }
+out:
+    ofm__wire__reply__free_unpacked(m, NULL);
+    return rc;
+}
