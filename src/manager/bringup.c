@@ -1,0 +1,591 @@
+/* Bring-up pipeline: discover -> match topology -> train / wait for ALI ->
+ * validate -> HA policy -> routes -> GPU fabric registration -> ready.
+ * Each step is timed and logged; every finding is logged with device, port
+ * and what the operator should do. Routes go to the switches in ONE batched
+ * route_write (the emulator makes each call one transaction). */
+#include "manager/manager_int.h"
+#include "openfm/log.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+uint64_t ofm_mgr_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Copy with truncation (paths longer than the status field are cut). */
+static void set_str(char *dst, size_t len, const char *src)
+{
+    size_t n = strnlen(src, len - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static double ms_since(uint64_t t0) { return (double)(ofm_mgr_now_ns() - t0) / 1e6; }
+
+typedef struct {
+    ofm_hal *h;
+    const ofm_bringup_opts *o;
+    ofm_fabric_status *st;
+    ofm_fabric_ctx *ctx;
+    ofm_fabric_observed *obs;
+    int obs_sw[OFM_MAX_SWITCHES];  /* model switch index -> discovered index, -1 */
+    int obs_gpu[OFM_MAX_GPUS];     /* model GPU index -> discovered index, -1 */
+} run;
+
+static int fail(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(run *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->st->message, sizeof r->st->message, fmt, ap);
+    va_end(ap);
+    r->st->state = OFM_SYS_FAILED;
+    OFM_CRIT("fabric bring-up failed: %s; the system stays uninitialised and CUDA applications "
+             "fail with cudaErrorSystemNotReady",
+             r->st->message);
+    return -1;
+}
+
+/* ------------------------------------------------------------ discovery */
+
+static int discover(run *r)
+{
+    ofm_hal *h = r->h;
+    ofm_fabric_observed *obs = r->obs;
+    char ver[64] = "";
+    if (h->ops->driver_version && h->ops->driver_version(h, ver, sizeof ver) != OFM_HAL_OK)
+        snprintf(ver, sizeof ver, "unknown");
+    int rc = h->ops->list_switches(h, obs->switches, OFM_MAX_SWITCHES, &obs->nswitches);
+    if (rc != OFM_HAL_OK)
+        return fail(r, "cannot enumerate NVSwitches: %s (%s); check that the NVSwitch driver is "
+                       "loaded",
+                    ofm_hal_last_error(h), ofm_hal_strerror(rc));
+    rc = h->ops->list_gpus(h, obs->gpus, OFM_MAX_GPUS, &obs->ngpus);
+    if (rc != OFM_HAL_OK)
+        return fail(r, "cannot enumerate GPUs: %s (%s)", ofm_hal_last_error(h), ofm_hal_strerror(rc));
+    if (obs->nswitches > OFM_MAX_SWITCHES)
+        obs->nswitches = OFM_MAX_SWITCHES;
+    if (obs->ngpus > OFM_MAX_GPUS)
+        obs->ngpus = OFM_MAX_GPUS;
+    for (size_t i = 0; i < obs->ngpus; i++) {
+        ofm_hal_fabric_info fi;
+        if (h->ops->fabric_get && h->ops->fabric_get(h, obs->gpus[i].phys_id, &fi) == OFM_HAL_OK)
+            obs->gpu_fail_registration[i] = fi.fail_registration;
+    }
+    OFM_INFO("discover: %zu NVSwitch(es), %zu GPU(s), driver %s, backend %s", obs->nswitches,
+             obs->ngpus, ver, h->ops->name);
+    return 0;
+}
+
+static int read_ports(run *r, size_t k)
+{
+    ofm_hal_switch *sw = &r->obs->switches[k];
+    uint32_t nports = sw->nports < OFM_MAX_SWITCH_PORTS ? sw->nports : OFM_MAX_SWITCH_PORTS;
+    if (sw->health != OFM_DEV_OK)
+        return 0;
+    for (uint32_t port = 0; port < nports; port++) {
+        ofm_hal_link *l = &r->obs->ports[k][port];
+        if (r->h->ops->switch_port(r->h, sw->phys_id, port, l) != OFM_HAL_OK)
+            memset(l, 0, sizeof *l);  /* unreadable port: treated as down, reported by validation */
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------ topology match */
+
+static bool load_candidate(const char *name_or_path, const char *dir, ofm_platform *p)
+{
+    ofm_error err;
+    if (ofm_platform_load(name_or_path, dir, p, &err) == 0)
+        return true;
+    char buf[OFM_ERROR_MSG_LEN + OFM_ERROR_ORIGIN_LEN + 16];
+    OFM_WARN("topology: skipping %s: %s", name_or_path, ofm_error_format(&err, buf, sizeof buf));
+    return false;
+}
+
+/* Pick the model: the topology the backend names (emulator) when it can be
+ * loaded - from TOPOLOGY_FILE_PATH first - else the best-scoring topology
+ * among the files in TOPOLOGY_FILE_PATH and the built-ins. */
+static int match_topology(run *r)
+{
+    ofm_platform *best = &r->ctx->platform;
+    ofm_platform *cand = malloc(sizeof *cand);
+    if (!cand)
+        return fail(r, "out of memory");
+    const ofm_platform *named = ofm_hal_platform(r->h);
+    const char *dir = r->o->topology_dir;
+    long best_score = -1;
+    if (named) {
+        char path[512];
+        int n = dir ? snprintf(path, sizeof path, "%s/%s.topo", dir, named->name) : -1;
+        FILE *f = n > 0 && (size_t)n < sizeof path ? fopen(path, "r") : NULL;
+        if (f) {
+            fclose(f);
+            if (load_candidate(path, NULL, cand)) {
+                *best = *cand;
+                set_str(r->st->topology_source, sizeof r->st->topology_source, path);
+                best_score = 0;
+            }
+        }
+        if (best_score < 0 && load_candidate(named->name, NULL, cand)) {
+            *best = *cand;
+            snprintf(r->st->topology_source, sizeof r->st->topology_source, "built-in %s",
+                     named->name);
+            best_score = 0;
+        }
+    }
+    if (best_score < 0) {
+        /* Real hardware: score every candidate against what was discovered. */
+        for (size_t i = 0; i < ofm_platform_builtin_count(); i++) {
+            const char *name = ofm_platform_builtin_name(i);
+            if (!load_candidate(name, NULL, cand))
+                continue;
+            long s = ofm_fabric_match_score(cand, r->obs);
+            if (s > best_score) {
+                best_score = s;
+                *best = *cand;
+                snprintf(r->st->topology_source, sizeof r->st->topology_source, "built-in %s", name);
+            }
+        }
+        DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+            size_t len = strlen(de->d_name);
+            char path[512];
+            if (len < 6 || strcmp(de->d_name + len - 5, ".topo") != 0)
+                continue;
+            int n = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            if (n < 0 || (size_t)n >= sizeof path || !load_candidate(path, NULL, cand))
+                continue;
+            long s = ofm_fabric_match_score(cand, r->obs);
+            if (s > best_score) {
+                best_score = s;
+                *best = *cand;
+                set_str(r->st->topology_source, sizeof r->st->topology_source, path);
+            }
+        }
+        if (d)
+            closedir(d);
+    }
+    free(cand);
+    if (best_score < 0)
+        return fail(r, "no topology in %s or among the built-ins matches the %zu NVSwitch(es) and "
+                       "%zu GPU(s) found; install the topology file for this system in "
+                       "TOPOLOGY_FILE_PATH",
+                    dir ? dir : "(none)", r->obs->nswitches, r->obs->ngpus);
+    snprintf(r->st->platform, sizeof r->st->platform, "%s", best->name);
+    OFM_INFO("topology: %s (%s), %zu GPUs, %zu NVSwitches, %zu access links, %zu trunk links",
+             best->name, r->st->topology_source, best->ngpus, best->nswitches, best->naccess,
+             best->ntrunks);
+    return 0;
+}
+
+static void map_devices(run *r)
+{
+    const ofm_platform *p = &r->ctx->platform;
+    for (size_t i = 0; i < p->nswitches && i < OFM_MAX_SWITCHES; i++) {
+        r->obs_sw[i] = -1;
+        for (size_t k = 0; k < r->obs->nswitches; k++)
+            if (r->obs->switches[k].phys_id == p->switches[i].id)
+                r->obs_sw[i] = (int)k;
+    }
+    for (size_t i = 0; i < p->ngpus && i < OFM_MAX_GPUS; i++) {
+        r->obs_gpu[i] = -1;
+        for (size_t k = 0; k < r->obs->ngpus; k++)
+            if (r->obs->gpus[k].phys_id == p->gpus[i].phys_id)
+                r->obs_gpu[i] = (int)k;
+    }
+}
+
+/* ------------------------------------------------------------- training */
+
+/* Model ports (access and trunk) of present switches that are not active. */
+static size_t pending_ports(run *r, uint32_t *sw_out, uint32_t *port_out, size_t cap)
+{
+    const ofm_platform *p = &r->ctx->platform;
+    size_t n = 0;
+    for (size_t si = 0; si < p->nswitches && si < OFM_MAX_SWITCHES; si++) {
+        int k = r->obs_sw[si];
+        if (k < 0 || r->obs->switches[k].health != OFM_DEV_OK)
+            continue;
+        for (uint32_t port = 0; port < OFM_MAX_SWITCH_PORTS && port < r->obs->switches[k].nports;
+             port++) {
+            if (r->obs->ports[k][port].state == OFM_LINK_ACTIVE)
+                continue;
+            if (ofm_fabric_access_at(p, p->switches[si].id, port) < 0 &&
+                ofm_fabric_trunk_at(p, p->switches[si].id, port) < 0)
+                continue;
+            if (n < cap) {
+                sw_out[n] = (uint32_t)si;
+                port_out[n] = port;
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
+static void train(run *r)
+{
+    const ofm_platform *p = &r->ctx->platform;
+    enum { CAP = OFM_MAX_SWITCHES * OFM_MAX_SWITCH_PORTS };
+    uint32_t sws[CAP], ports[CAP];
+    uint64_t t0 = ofm_mgr_now_ns();
+    size_t n = pending_ports(r, sws, ports, CAP);
+    if (n > CAP)
+        n = CAP;
+    if (!p->ali) {
+        size_t trained = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t sw = p->switches[sws[i]].id;
+            int k = r->obs_sw[sws[i]];
+            int rc = r->h->ops->train_port(r->h, sw, ports[i]);
+            if (rc != OFM_HAL_OK)
+                OFM_WARN("train: switch %u port %u: training failed: %s", sw, ports[i],
+                         ofm_hal_last_error(r->h));
+            else
+                trained++;
+            if (r->h->ops->switch_port(r->h, sw, ports[i], &r->obs->ports[k][ports[i]]) != OFM_HAL_OK)
+                memset(&r->obs->ports[k][ports[i]], 0, sizeof r->obs->ports[k][ports[i]]);
+        }
+        OFM_INFO("train: %zu link(s) needed training, %zu trained, %.2f ms", n, trained,
+                 ms_since(t0));
+        return;
+    }
+    /* ALI: links train in hardware; give them the wait budget. */
+    uint32_t budget = r->o->ali_wait_ms ? r->o->ali_wait_ms : 1000;
+    uint64_t deadline = t0 + (uint64_t)budget * 1000000u;
+    while (n > 0 && ofm_mgr_now_ns() < deadline) {
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        for (size_t i = 0; i < n; i++) {
+            int k = r->obs_sw[sws[i]];
+            if (r->h->ops->switch_port(r->h, p->switches[sws[i]].id, ports[i],
+                                       &r->obs->ports[k][ports[i]]) != OFM_HAL_OK)
+                memset(&r->obs->ports[k][ports[i]], 0, sizeof r->obs->ports[k][ports[i]]);
+        }
+        n = pending_ports(r, sws, ports, CAP);
+        if (n > CAP)
+            n = CAP;
+    }
+    if (n > 0)
+        OFM_WARN("ali: %zu link(s) still not active after %u ms", n, budget);
+    OFM_INFO("ali: waited %.2f ms for autonomous link training", ms_since(t0));
+}
+
+/* ---------------------------------------------------------------- routes */
+
+static int read_programmed(run *r, ofm_route_plan *cur)
+{
+    const ofm_platform *p = &r->ctx->platform;
+    size_t cap = 1024;
+    ofm_route_entry *buf = malloc(cap * sizeof *buf);
+    if (!buf)
+        return -1;
+    for (size_t si = 0; si < p->nswitches; si++) {
+        if (r->obs_sw[si] < 0 || r->obs->switches[r->obs_sw[si]].health != OFM_DEV_OK)
+            continue;
+        size_t n = 0;
+        int rc = r->h->ops->route_read(r->h, p->switches[si].id, buf, cap, &n);
+        if (rc == OFM_HAL_OK && n > cap) {
+            ofm_route_entry *nb = realloc(buf, n * sizeof *buf);
+            if (!nb) {
+                free(buf);
+                return -1;
+            }
+            buf = nb;
+            cap = n;
+            rc = r->h->ops->route_read(r->h, p->switches[si].id, buf, cap, &n);
+        }
+        if (rc != OFM_HAL_OK) {
+            OFM_WARN("routes: cannot read the table of switch %u: %s", p->switches[si].id,
+                     ofm_hal_last_error(r->h));
+            continue;
+        }
+        ofm_route_plan one = {.e = buf, .n = n < cap ? n : cap, .cap = cap};
+        if (ofm_route_plan_merge(cur, &one) < 0) {
+            free(buf);
+            return -1;
+        }
+    }
+    free(buf);
+    return 0;
+}
+
+static int program_routes(run *r)
+{
+    const ofm_platform *p = &r->ctx->platform;
+    const ofm_policy_decision *d = &r->ctx->decision;
+    uint64_t t0 = ofm_mgr_now_ns();
+    ofm_route_plan want, cur, diff;
+    ofm_route_plan_init(&want);
+    ofm_route_plan_init(&cur);
+    ofm_route_plan_init(&diff);
+    int rc = -1;
+
+    if (r->o->mode == OFM_FABRIC_MODE_BARE_METAL) {
+        uint32_t gpus[OFM_MAX_GPUS];
+        size_t n = 0;
+        for (size_t i = 0; i < p->ngpus; i++)
+            if (d->gpu_p2p[i])
+                gpus[n++] = p->gpus[i].phys_id;
+        if (ofm_route_plan_build(p, &d->effective, gpus, n, &want) < 0) {
+            fail(r, "cannot compute the routing plan (out of memory)");
+            goto out;
+        }
+    } else if (r->o->restart) {
+        OFM_INFO("routes: resilient restart, switch routing tables left as they are");
+        rc = 0;
+        goto out;
+    }
+    if (read_programmed(r, &cur) < 0 || ofm_route_plan_diff(&cur, &want, &diff) < 0) {
+        fail(r, "cannot compute the routing update (out of memory)");
+        goto out;
+    }
+    if (diff.n > 0) {
+        int hrc = r->h->ops->route_write(r->h, diff.e, diff.n);
+        if (hrc != OFM_HAL_OK) {
+            fail(r, "programming %zu routing entries failed: %s (%s); restart the fabric manager, "
+                    "reset GPUs and NVSwitches if it persists (FM §13.1)",
+                 diff.n, ofm_hal_last_error(r->h), ofm_hal_strerror(hrc));
+            goto out;
+        }
+    }
+    r->st->routes_programmed = want.n;
+    size_t cleared = 0;
+    for (size_t i = 0; i < diff.n; i++)
+        cleared += diff.e[i].egress == 0;
+    OFM_INFO("routes: %zu entries planned, %zu written (%zu stale cleared) in one batch, %.2f ms%s",
+             want.n, diff.n, cleared, ms_since(t0),
+             r->o->mode == OFM_FABRIC_MODE_BARE_METAL
+                 ? ""
+                 : "; shared NVSwitch/vGPU mode: no GPU reaches another until a partition is "
+                   "activated");
+    rc = 0;
+out:
+    ofm_route_plan_free(&want);
+    ofm_route_plan_free(&cur);
+    ofm_route_plan_free(&diff);
+    return rc;
+}
+
+/* ---------------------------------------------------------- registration */
+
+static void register_gpus(run *r)
+{
+    const ofm_platform *p = &r->ctx->platform;
+    ofm_policy_decision *d = &r->ctx->decision;
+    uint64_t t0 = ofm_mgr_now_ns();
+    size_t ok = 0, failed = 0;
+    for (size_t i = 0; i < p->ngpus; i++) {
+        int k = r->obs_gpu[i];
+        ofm_gpu_status *g = &r->st->gpus[i];
+        if (k < 0 || !r->ctx->observed.gpu_ok[i])
+            continue;
+        uint32_t id = p->gpus[i].phys_id;
+        if (!r->h->ops->fabric_set) {
+            g->fabric_state = OFM_FABRIC_NOT_SUPPORTED;
+            continue;
+        }
+        int rc = r->h->ops->fabric_set(r->h, id, OFM_FABRIC_IN_PROGRESS, 0);
+        if (rc == OFM_HAL_ENOTSUP) {
+            g->fabric_state = OFM_FABRIC_NOT_SUPPORTED;
+            continue;
+        }
+        bool can = !d->gpu_register_fail[i] && !r->obs->gpu_fail_registration[k];
+        if (rc == OFM_HAL_OK && can)
+            rc = r->h->ops->fabric_set(r->h, id, OFM_FABRIC_COMPLETED, 0);
+        if (rc == OFM_HAL_OK && can) {
+            g->fabric_state = OFM_FABRIC_COMPLETED;
+            g->fabric_status = 0;
+            ok++;
+            continue;
+        }
+        /* Registration failed: the GPU loses NVLink peer access but stays
+         * usable for non-peer work (FM §2.2). */
+        g->fabric_state = OFM_FABRIC_COMPLETED;
+        g->fabric_status = -1;
+        r->h->ops->fabric_set(r->h, id, OFM_FABRIC_COMPLETED, -1);
+        d->gpu_p2p[i] = false;
+        failed++;
+        OFM_ERR("register: GPU %u (%s) failed to register with the NVLink fabric%s%s: it has no "
+                "NVLink peer access but stays usable for non-peer work; to recover stop CUDA "
+                "applications and DCGM, stop the fabric manager, reset the GPU (nvidia-smi -r), "
+                "start the fabric manager again (FM §2.2)",
+                id, r->obs->gpus[k].pci_bdf, rc == OFM_HAL_OK ? "" : ": ",
+                rc == OFM_HAL_OK ? "" : ofm_hal_last_error(r->h));
+    }
+    OFM_INFO("register: %zu GPU(s) registered (Completed/Success), %zu failed, %.2f ms", ok,
+             failed, ms_since(t0));
+}
+
+/* ---------------------------------------------------------------- status */
+
+static void fill_status(run *r)
+{
+    const ofm_platform *p = &r->ctx->platform;
+    const ofm_policy_decision *d = &r->ctx->decision;
+    const ofm_fabric_health *obsh = &r->ctx->observed;
+    ofm_fabric_status *st = r->st;
+    st->ngpus = p->ngpus;
+    st->nswitches = p->nswitches;
+    st->bandwidth_reduced = d->bandwidth_reduced;
+    for (size_t i = 0; i < p->ngpus; i++) {
+        ofm_gpu_status *g = &st->gpus[i];
+        int k = r->obs_gpu[i];
+        g->phys_id = p->gpus[i].phys_id;
+        if (k >= 0) {
+            snprintf(g->uuid, sizeof g->uuid, "%s", r->obs->gpus[k].uuid);
+            snprintf(g->pci_bdf, sizeof g->pci_bdf, "%s", r->obs->gpus[k].pci_bdf);
+        }
+        g->present = obsh->gpu_ok[i];
+        g->p2p = d->gpu_p2p[i];
+        g->links_expected = ofm_fabric_gpu_usable_links(p, NULL, g->phys_id);
+        g->links_usable = g->p2p ? ofm_fabric_gpu_usable_links(p, &d->effective, g->phys_id) : 0;
+    }
+    st->access_expected = (uint32_t)p->naccess;
+    st->trunk_expected = (uint32_t)p->ntrunks;
+    st->access_active = st->trunk_active = 0;
+    for (size_t a = 0; a < p->naccess; a++)
+        st->access_active += obsh->access_ok[a];
+    for (size_t t = 0; t < p->ntrunks; t++)
+        st->trunk_active += obsh->trunk_ok[t];
+    for (size_t si = 0; si < p->nswitches; si++) {
+        ofm_switch_status_entry *s = &st->switches[si];
+        int k = r->obs_sw[si];
+        uint32_t id = p->switches[si].id;
+        s->id = id;
+        if (k >= 0) {
+            snprintf(s->uuid, sizeof s->uuid, "%s", r->obs->switches[k].uuid);
+            snprintf(s->pci_bdf, sizeof s->pci_bdf, "%s", r->obs->switches[k].pci_bdf);
+        }
+        s->status = k < 0 || r->obs->switches[k].health == OFM_DEV_MISSING ? OFM_SW_MISSING
+                    : r->obs->switches[k].health != OFM_DEV_OK             ? OFM_SW_FAILED
+                    : d->switch_disabled[si]                               ? OFM_SW_DISABLED
+                                                                           : OFM_SW_OK;
+        s->links_expected = s->links_active = 0;
+        for (size_t a = 0; a < p->naccess; a++)
+            if (p->access[a].sw == id) {
+                s->links_expected++;
+                s->links_active += obsh->access_ok[a];
+            }
+        for (size_t t = 0; t < p->ntrunks; t++)
+            if (p->trunks[t].sw_a == id || p->trunks[t].sw_b == id) {
+                s->links_expected++;
+                s->links_active += obsh->trunk_ok[t];
+            }
+    }
+}
+
+static void log_findings(run *r, const ofm_validation_report *rep)
+{
+    for (size_t i = 0; i < rep->n; i++) {
+        const ofm_finding *f = &rep->items[i];
+        ofm_log(f->severity == OFM_SEV_ERROR ? OFM_LOG_ERR : OFM_LOG_WARN, "validate: %s; %s",
+                f->msg, f->action);
+        if (f->severity == OFM_SEV_ERROR)
+            r->st->findings_errors++;
+        else
+            r->st->findings_warnings++;
+    }
+    if (rep->dropped)
+        OFM_ERR("validate: %zu further finding(s) not shown", rep->dropped);
+}
+
+/* ------------------------------------------------------------- pipeline */
+
+int ofm_bringup(ofm_hal *h, const ofm_bringup_opts *opts, ofm_fabric_status *st,
+                ofm_fabric_ctx *ctx_out)
+{
+    uint64_t t0 = ofm_mgr_now_ns(), ts;
+    ofm_fabric_status_init(st);
+    st->state = OFM_SYS_INITIALIZING;
+    st->mode = opts->mode;
+    snprintf(st->message, sizeof st->message, "fabric initialisation in progress: not ready");
+    run r = {.h = h, .o = opts, .st = st};
+    r.ctx = ctx_out ? ctx_out : malloc(sizeof *r.ctx);
+    r.obs = calloc(1, sizeof *r.obs);
+    ofm_validation_report *rep = malloc(sizeof *rep);
+    int rc = -1;
+    if (!r.ctx || !r.obs || !rep) {
+        fail(&r, "out of memory");
+        goto out;
+    }
+    memset(r.ctx, 0, sizeof *r.ctx);
+    r.ctx->mode = opts->mode;
+    OFM_INFO("fabric bring-up: mode %d (%s), system not ready until it completes", (int)opts->mode,
+             opts->mode == OFM_FABRIC_MODE_BARE_METAL ? "bare metal"
+             : opts->mode == OFM_FABRIC_MODE_SHARED   ? "shared NVSwitch"
+                                                      : "vGPU");
+
+    ts = ofm_mgr_now_ns();
+    if (discover(&r) < 0)
+        goto out;
+    for (size_t k = 0; k < r.obs->nswitches; k++)
+        read_ports(&r, k);
+    OFM_INFO("discover: done in %.2f ms", ms_since(ts));
+
+    ts = ofm_mgr_now_ns();
+    if (match_topology(&r) < 0)
+        goto out;
+    map_devices(&r);
+    OFM_INFO("topology: matched in %.2f ms", ms_since(ts));
+
+    train(&r);
+
+    ts = ofm_mgr_now_ns();
+    size_t errors = ofm_fabric_validate(&r.ctx->platform, r.obs, &r.ctx->observed, rep);
+    log_findings(&r, rep);
+    OFM_INFO("validate: %zu error(s), %zu warning(s), %.2f ms", errors, rep->n - (errors - rep->dropped),
+             ms_since(ts));
+
+    ts = ofm_mgr_now_ns();
+    ofm_policy_decide(&r.ctx->platform, &r.ctx->observed, &opts->failure, opts->mode,
+                      &r.ctx->decision);
+    if (r.ctx->decision.abort) {
+        fail(&r, "%s", r.ctx->decision.reason);
+        fill_status(&r);
+        goto out;
+    }
+    if (r.ctx->decision.reason[0])
+        OFM_WARN("policy: %s", r.ctx->decision.reason);
+    OFM_INFO("policy: applied in %.2f ms", ms_since(ts));
+
+    if (program_routes(&r) < 0) {
+        fill_status(&r);
+        goto out;
+    }
+    register_gpus(&r);
+    fill_status(&r);
+
+    st->state = OFM_SYS_READY;
+    st->bringup_ns = ofm_mgr_now_ns() - t0;
+    size_t p2p = 0;
+    for (size_t i = 0; i < st->ngpus; i++)
+        p2p += st->gpus[i].p2p;
+    snprintf(st->message, sizeof st->message, "fabric ready: %zu of %zu GPU(s) with NVLink peer "
+                                              "access%s",
+             p2p, st->ngpus, st->bandwidth_reduced ? ", NVLink bandwidth reduced by HA policy" : "");
+    OFM_INFO("fabric ready on %s in %.2f ms: %zu/%zu GPUs with NVLink P2P, %u/%u access and "
+             "%u/%u trunk links active",
+             st->platform, (double)st->bringup_ns / 1e6, p2p, st->ngpus, st->access_active,
+             st->access_expected, st->trunk_active, st->trunk_expected);
+    rc = 0;
+out:
+    if (rc < 0)
+        st->bringup_ns = ofm_mgr_now_ns() - t0;
+    if (!ctx_out)
+        free(r.ctx);
+    free(r.obs);
+    free(rep);
+    return rc;
+}
