@@ -1,0 +1,44 @@
+/* Internals shared by the files of libnvfm. */
+#ifndef OPENFM_SDK_INTERNAL_H
+#define OPENFM_SDK_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nv_fm_types.h"
+#include "wire/wire.h"
+
+/* Used when fmConnect() is given timeoutMs 0. */
+#define NVFM_DEFAULT_TIMEOUT_MS 60000u
+
+typedef struct nvfm_handle {
+    struct nvfm_handle *next;     /* registry list, under the global lock */
+    unsigned refs;                /* registry + callers in flight, global lock */
+    pthread_mutex_t lock;         /* serialises request/reply on fd */
+    int fd;
+    int dead;                     /* stream unusable: protocol error or EOF */
+    unsigned timeout_ms;
+    uint32_t next_id;
+    uint8_t *rbuf;                /* bytes received but not yet consumed */
+    size_t rlen, rcap;
+} nvfm_handle;
+
+/* Registry (handles.c). */
+fmReturn_t nvfm_register(nvfm_handle *h);
+/* Looks h up among live handles and takes a reference. Returns
+ * FM_ST_UNINITIALIZED or FM_ST_BADPARAM when it cannot. */
+fmReturn_t nvfm_acquire(fmHandle_t h, nvfm_handle **out);
+void nvfm_release(nvfm_handle *h);
+fmReturn_t nvfm_unregister(fmHandle_t h);
+int nvfm_initialized(void);
+
+/* Connection setup (connect.c). On success *fd is a connected non-blocking
+ * socket. */
+fmReturn_t nvfm_open(const fmConnectParams_t *params, int *fd, unsigned *timeout_ms);
+
+/* One request/reply exchange (rpc.c). rp's output pointers must be set for
+ * ops that return data. */
+fmReturn_t nvfm_call(nvfm_handle *h, ofm_wire_request *rq, ofm_wire_reply *rp);
+
+#endif
