@@ -25,7 +25,7 @@ ofm_log_level ofm_log_get_level(void);
 void ofm_log_set_sink(ofm_log_sink sink, void *ctx);
 
 void ofm_log(ofm_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void ofm_logv(ofm_log_level level, const char *fmt, va_list ap);
+void ofm_logv(ofm_log_level level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 const char *ofm_log_level_name(ofm_log_level level);
 
