@@ -248,6 +248,13 @@ static void train(run *r)
         for (size_t i = 0; i < n; i++) {
             uint32_t sw = p->switches[sws[i]].id;
             int k = r->obs_sw[sws[i]];
+            ofm_hal_link now;
+            /* Training one end of a trunk may bring up the other end too. */
+            if (r->h->ops->switch_port(r->h, sw, ports[i], &now) == OFM_HAL_OK &&
+                now.state == OFM_LINK_ACTIVE) {
+                r->obs->ports[k][ports[i]] = now;
+                continue;
+            }
             int rc = r->h->ops->train_port(r->h, sw, ports[i]);
             if (rc != OFM_HAL_OK)
                 OFM_WARN("train: switch %u port %u: training failed: %s", sw, ports[i],
@@ -558,6 +565,13 @@ int ofm_bringup(ofm_hal *h, const ofm_bringup_opts *opts, ofm_fabric_status *st,
     }
     if (r.ctx->decision.reason[0])
         OFM_WARN("policy: %s", r.ctx->decision.reason);
+    /* GPUs the backend reports as unable to register get no routes: they
+     * lose peer access only (FM §2.2). */
+    for (size_t i = 0; i < r.ctx->platform.ngpus; i++)
+        if (r.obs_gpu[i] >= 0 && r.obs->gpu_fail_registration[r.obs_gpu[i]]) {
+            r.ctx->decision.gpu_register_fail[i] = true;
+            r.ctx->decision.gpu_p2p[i] = false;
+        }
     OFM_INFO("policy: applied in %.2f ms", ms_since(ts));
 
     if (program_routes(&r) < 0) {
