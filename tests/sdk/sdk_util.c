@@ -87,3 +87,9 @@ void tmpdir_remove(char *dir)
     assert_int_equal(system(cmd), 0);
     free(dir);
 }
+
+void path_join(char *buf, size_t size, const char *dir, const char *name)
+{
+    int n = snprintf(buf, size, "%s/%s", dir, name);
+    assert_true(n > 0 && (size_t)n < size);
+}

@@ -19,6 +19,9 @@ int raw_connect_unix(const char *path);
 int raw_wait_closed(int fd);
 void raw_send(int fd, const void *buf, size_t len);
 
+/* dir + "/" + name into buf; fails the test if it does not fit. */
+void path_join(char *buf, size_t size, const char *dir, const char *name);
+
 /* mkdtemp under $TMPDIR; rm -rf on cleanup. */
 char *tmpdir_make(void);
 void tmpdir_remove(char *dir);

@@ -1,0 +1,304 @@
+/* fmConnect(): address validation, Unix sockets, unreachable daemons,
+ * connect and call timeouts, dead connections and the client cap. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "fake_server.h"
+#include "nv_fm_agent.h"
+#include "sdk_util.h"
+
+static int setup(void **state)
+{
+    (void)state;
+    assert_int_equal(fmLibInit(), FM_ST_SUCCESS);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fmLibShutdown();
+    return 0;
+}
+
+static fmReturn_t connect_str(const char *addr, fmHandle_t *h)
+{
+    fmConnectParams_t p;
+    memset(&p, 0, sizeof p);
+    p.version = fmConnectParams_version;
+    snprintf(p.addressInfo, sizeof p.addressInfo, "%s", addr);
+    p.timeoutMs = 1000;
+    return fmConnect(&p, h);
+}
+
+static void test_bad_addresses(void **state)
+{
+    (void)state;
+    const char *bad[] = {"1.2.3", "1.2.3.4:0", ":6666", "", "1.2.3.4:", "1.2.3.4:65536",
+                         "256.1.1.1", "1.2.3.4.5", "a.b.c.d", "1.2.3.4:66x", " 1.2.3.4",
+                         "1.2.3.4 ", "1..3.4", "-1.2.3.4", "1.2.3.4:+80", "1.2.3.4:-1",
+                         "1234.1.1.1", "localhost", "::1"};
+    fmHandle_t h = NULL;
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (connect_str(bad[i], &h) != FM_ST_BADPARAM)
+            fail_msg("address '%s' was not rejected with FM_ST_BADPARAM", bad[i]);
+    }
+    /* No terminator inside the 256-byte field. */
+    fmConnectParams_t p;
+    memset(&p, 0, sizeof p);
+    p.version = fmConnectParams_version;
+    memset(p.addressInfo, '1', sizeof p.addressInfo);
+    assert_int_equal(fmConnect(&p, &h), FM_ST_BADPARAM);
+    /* A Unix path longer than sun_path can hold. */
+    memset(p.addressInfo, 0, sizeof p.addressInfo);
+    p.addressInfo[0] = '/';
+    memset(p.addressInfo + 1, 'x', 150);
+    p.addressIsUnixSocket = 1;
+    assert_int_equal(fmConnect(&p, &h), FM_ST_BADPARAM);
+    /* Unknown address type. */
+    p.addressType = 9;
+    snprintf(p.addressInfo, sizeof p.addressInfo, "/tmp/x");
+    assert_int_equal(fmConnect(&p, &h), FM_ST_BADPARAM);
+    /* VSOCK needs cid:port. */
+    p.addressType = FM_ADDRESS_TYPE_VSOCK;
+    assert_int_equal(fmConnect(&p, &h), FM_ST_BADPARAM);
+}
+
+static void test_unreachable(void **state)
+{
+    (void)state;
+    /* Find a free port, then connect to it with nothing listening. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    socklen_t sl = sizeof sin;
+    getsockname(fd, (struct sockaddr *)&sin, &sl);
+    close(fd);
+    fmHandle_t h;
+    assert_int_equal(sdk_connect_tcp(ntohs(sin.sin_port), 1000, &h), FM_ST_CONNECTION_NOT_VALID);
+    char *dir = tmpdir_make();
+    char path[108];
+    path_join(path, sizeof path, dir, "nothing");
+    assert_int_equal(sdk_connect_unix(path, 1000, &h), FM_ST_CONNECTION_NOT_VALID);
+    tmpdir_remove(dir);
+}
+
+static void test_unix_socket_and_versions(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_make();
+    char path[108];
+    path_join(path, sizeof path, dir, "fm.sock");
+    /* A stale socket from an earlier run is replaced. */
+    int stale = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    assert_int_equal(bind(stale, (struct sockaddr *)&sun, sizeof sun), 0);
+    close(stale);
+
+    fake_server fs;
+    fake_server_start(&fs, path, 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0660);
+
+    /* v1 structure, as an old client compiled it. */
+    fmConnectParams_v1 p1;
+    memset(&p1, 0, sizeof p1);
+    p1.version = fmConnectParams_version1;
+    memcpy(p1.addressInfo, path, strlen(path) + 1);
+    p1.addressIsUnixSocket = 1;
+    p1.timeoutMs = 2000;
+    fmHandle_t h1;
+    assert_int_equal(fmConnect((fmConnectParams_t *)(void *)&p1, &h1), FM_ST_SUCCESS);
+    assert_int_equal(fmActivateFabricPartition(h1, 3), FM_ST_SUCCESS);
+
+    /* v2 with conflicting fields: addressType wins. */
+    fmConnectParams_t p2;
+    memset(&p2, 0, sizeof p2);
+    p2.version = fmConnectParams_version2;
+    memcpy(p2.addressInfo, path, strlen(path) + 1);
+    p2.addressIsUnixSocket = 0;
+    p2.addressType = FM_ADDRESS_TYPE_UNIX;
+    fmHandle_t h2;
+    assert_int_equal(fmConnect(&p2, &h2), FM_ST_SUCCESS);
+    fmFabricPartitionList_t *l = calloc(1, sizeof *l);
+    l->version = fmFabricPartitionList_version;
+    assert_int_equal(fmGetSupportedFabricPartitions(h2, l), FM_ST_SUCCESS);
+    assert_int_equal(l->numPartitions, 3);
+    free(l);
+    assert_int_equal(fake_server_calls(&fs).count, 2);
+    assert_int_equal(fmDisconnect(h1), FM_ST_SUCCESS);
+    assert_int_equal(fmDisconnect(h2), FM_ST_SUCCESS);
+    fake_server_stop(&fs);
+    /* Stopping removes the socket file. */
+    assert_int_not_equal(stat(path, &st), 0);
+    tmpdir_remove(dir);
+}
+
+static void test_connect_timeout(void **state)
+{
+    (void)state;
+    /* A listener whose accept queue is full never completes the handshake
+     * of a further connection: fmConnect must give up after timeoutMs. */
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+    assert_int_equal(listen(lfd, 0), 0);
+    socklen_t sl = sizeof sin;
+    getsockname(lfd, (struct sockaddr *)&sin, &sl);
+    int fill[4];
+    for (int i = 0; i < 4; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        (void)connect(fill[i], (struct sockaddr *)&sin, sizeof sin);
+    }
+    fmHandle_t h = NULL;
+    fmReturn_t rc = sdk_connect_tcp(ntohs(sin.sin_port), 200, &h);
+    assert_int_equal(rc, FM_ST_CONNECTION_NOT_VALID);
+    for (int i = 0; i < 4; i++)
+        close(fill[i]);
+    close(lfd);
+}
+
+/* A "daemon" that accepts and reads requests but never answers. */
+typedef struct {
+    int lfd;
+    int conn;
+    int release[2];
+} mute_server;
+
+static void *mute_main(void *p)
+{
+    mute_server *m = p;
+    m->conn = accept(m->lfd, NULL, NULL);
+    /* Requests pile up unread in the socket until the test says to hang
+     * up; none is ever answered. */
+    char x;
+    if (read(m->release[0], &x, 1) < 0)
+        return NULL;
+    close(m->conn);
+    return NULL;
+}
+
+static void test_call_timeout_then_dead_connection(void **state)
+{
+    (void)state;
+    mute_server m = {0};
+    m.lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(m.lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+    assert_int_equal(listen(m.lfd, 4), 0);
+    socklen_t sl = sizeof sin;
+    getsockname(m.lfd, (struct sockaddr *)&sin, &sl);
+    assert_int_equal(pipe(m.release), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, mute_main, &m), 0);
+
+    fmHandle_t h;
+    assert_int_equal(sdk_connect_tcp(ntohs(sin.sin_port), 200, &h), FM_ST_SUCCESS);
+    assert_int_equal(fmActivateFabricPartition(h, 1), FM_ST_TIMEOUT);
+    fmFabricPartitionList_t *l = calloc(1, sizeof *l);
+    l->version = fmFabricPartitionList_version;
+    assert_int_equal(fmGetSupportedFabricPartitions(h, l), FM_ST_TIMEOUT);
+    /* The daemon goes away: the handle reports a dead connection. */
+    assert_int_equal(write(m.release[1], "x", 1), 1);
+    pthread_join(t, NULL);
+    assert_int_equal(fmGetSupportedFabricPartitions(h, l), FM_ST_CONNECTION_NOT_VALID);
+    assert_int_equal(fmActivateFabricPartition(h, 1), FM_ST_CONNECTION_NOT_VALID);
+    assert_int_equal(fmDisconnect(h), FM_ST_SUCCESS);
+    free(l);
+    close(m.lfd);
+    close(m.release[0]);
+    close(m.release[1]);
+}
+
+static void test_server_stop_drops_clients(void **state)
+{
+    (void)state;
+    fake_server fs;
+    fake_server_start(&fs, NULL, 0);
+    fmHandle_t h;
+    assert_int_equal(sdk_connect_tcp(fs.port, 2000, &h), FM_ST_SUCCESS);
+    assert_int_equal(fmActivateFabricPartition(h, 1), FM_ST_SUCCESS);
+    fake_server_stop(&fs);
+    assert_int_equal(fmActivateFabricPartition(h, 1), FM_ST_CONNECTION_NOT_VALID);
+    assert_int_equal(fmDisconnect(h), FM_ST_SUCCESS);
+}
+
+static void test_client_cap(void **state)
+{
+    (void)state;
+    log_clear();
+    fake_server fs;
+    fake_server_start(&fs, NULL, 2);
+    fmHandle_t h[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(sdk_connect_tcp(fs.port, 2000, &h[i]), FM_ST_SUCCESS);
+    /* The kernel completes the third handshake; the server then hangs up. */
+    assert_int_equal(fmActivateFabricPartition(h[0], 1), FM_ST_SUCCESS);
+    assert_int_equal(fmActivateFabricPartition(h[1], 1), FM_ST_SUCCESS);
+    assert_int_equal(fmActivateFabricPartition(h[2], 1), FM_ST_CONNECTION_NOT_VALID);
+    assert_true(log_contains("refusing connection from 127.0.0.1", "limit", NULL));
+    /* A slot frees up when a client leaves. */
+    assert_int_equal(fmDisconnect(h[0]), FM_ST_SUCCESS);
+    assert_int_equal(fmDisconnect(h[2]), FM_ST_SUCCESS);
+    assert_int_equal(fmActivateFabricPartition(h[1], 1), FM_ST_SUCCESS);
+    fmHandle_t again;
+    fmReturn_t rc = FM_ST_CONNECTION_NOT_VALID;
+    /* The server notices h[0]'s close asynchronously; retry until it has
+     * (bounded: each attempt is a full round trip, not a sleep). */
+    for (int i = 0; i < 200 && rc != FM_ST_SUCCESS; i++) {
+        assert_int_equal(sdk_connect_tcp(fs.port, 2000, &again), FM_ST_SUCCESS);
+        rc = fmActivateFabricPartition(again, 2);
+        if (rc != FM_ST_SUCCESS)
+            fmDisconnect(again);
+    }
+    assert_int_equal(rc, FM_ST_SUCCESS);
+    fmDisconnect(again);
+    fmDisconnect(h[1]);
+    fake_server_stop(&fs);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    log_capture_start();
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    log_capture_stop();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_bad_addresses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unix_socket_and_versions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_timeout_then_dead_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_stop_drops_clients, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_cap, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
