@@ -142,6 +142,14 @@ static int match_topology(run *r)
                      named->name);
             best_score = 0;
         }
+        if (best_score < 0) {
+            /* A model the backend was created from but that is neither a
+             * file here nor built in: trust the backend's copy. */
+            *best = *named;
+            snprintf(r->st->topology_source, sizeof r->st->topology_source, "backend model %s",
+                     named->name);
+            best_score = 0;
+        }
     }
     if (best_score < 0) {
         /* Real hardware: score every candidate against what was discovered. */
