@@ -105,7 +105,6 @@ static void handle_xid(ofm_monitor *m, const ofm_hal_event *e, ofm_fabric_error 
 static void handle_link(ofm_monitor *m, const ofm_hal_event *e, ofm_fabric_error *rec)
 {
     const ofm_platform *p = &m->ctx->platform;
-    bool up = e->kind == OFM_EVT_LINK_UP;
     int a = ofm_fabric_access_at(p, e->sw, e->port);
     int t = a < 0 ? ofm_fabric_trunk_at(p, e->sw, e->port) : -1;
     char scope[96];
@@ -118,14 +117,11 @@ static void handle_link(ofm_monitor *m, const ofm_hal_event *e, ofm_fabric_error
         snprintf(scope, sizeof scope, "link");
     rec->trunk = t >= 0;
     rec->gpu = a >= 0 ? p->access[a].gpu : 0;
-    snprintf(rec->summary, sizeof rec->summary, "NVLink %s: NVSwitch %u port %u (%s)",
-             up ? "up" : "down", e->sw, e->port, scope);
-    if (up)
-        OFM_INFO("%s", rec->summary);
-    else
-        OFM_WARN("%s; runtime link failures do not trigger the HA failure modes (FM §9): if "
-                 "traffic is affected, reset the GPU(s) or restart the fabric manager",
-                 rec->summary);
+    snprintf(rec->summary, sizeof rec->summary, "NVLink down: NVSwitch %u port %u (%s)", e->sw,
+             e->port, scope);
+    OFM_WARN("%s; runtime link failures do not trigger the HA failure modes (FM §9): if "
+             "traffic is affected, reset the GPU(s) or restart the fabric manager",
+             rec->summary);
 }
 
 int ofm_monitor_poll(ofm_monitor *m, ofm_hal *h, ofm_fabric_status *st)
@@ -145,6 +141,13 @@ int ofm_monitor_poll(ofm_monitor *m, ofm_hal *h, ofm_fabric_status *st)
             n = sizeof ev / sizeof ev[0];
         for (size_t i = 0; i < n; i++) {
             const ofm_hal_event *e = &ev[i];
+            handled++;
+            if (e->kind == OFM_EVT_LINK_UP) {
+                /* Links coming up (training, retraining after MIG) are not
+                 * errors: debug detail only, not kept in the error ring. */
+                OFM_DEBUG("NVLink up: NVSwitch %u port %u", e->sw, e->port);
+                continue;
+            }
             ofm_fabric_error *rec = ofm_fabric_status_push_error(st);
             rec->seq = e->seq;
             rec->time_ns = e->time_ns;
@@ -156,14 +159,12 @@ int ofm_monitor_poll(ofm_monitor *m, ofm_hal *h, ofm_fabric_status *st)
             switch (e->kind) {
             case OFM_EVT_SXID: handle_sxid(m, e, st, rec); break;
             case OFM_EVT_XID: handle_xid(m, e, rec); break;
-            case OFM_EVT_LINK_DOWN:
-            case OFM_EVT_LINK_UP: handle_link(m, e, rec); break;
+            case OFM_EVT_LINK_DOWN: handle_link(m, e, rec); break;
             default:
                 snprintf(rec->summary, sizeof rec->summary, "unknown event kind %d", (int)e->kind);
                 OFM_WARN("monitor: %s (seq %llu)", rec->summary, (unsigned long long)e->seq);
                 break;
             }
-            handled++;
         }
         if (n < sizeof ev / sizeof ev[0])
             break;
