@@ -177,8 +177,9 @@ void fake_server_start(fake_server *fs, const char *unix_path, unsigned max_clie
     if (rc != 0)
         fail_msg("server start: %s", err.msg);
     fs->port = ofm_api_server_port(fs->srv);
-    struct event *ev = event_new(fs->base, fs->stop_pipe[0], EV_READ, on_stop, fs);
-    event_add(ev, NULL);
+    fs->stop_ev = event_new(fs->base, fs->stop_pipe[0], EV_READ, on_stop, fs);
+    assert_non_null(fs->stop_ev);
+    event_add(fs->stop_ev, NULL);
     assert_int_equal(pthread_create(&fs->thread, NULL, loop_main, fs), 0);
 }
 
@@ -186,7 +187,7 @@ void fake_server_stop(fake_server *fs)
 {
     assert_int_equal(write(fs->stop_pipe[1], "x", 1), 1);
     pthread_join(fs->thread, NULL);
-    /* Frees the stop event as well. */
+    event_free(fs->stop_ev);
     event_base_free(fs->base);
     close(fs->stop_pipe[0]);
     close(fs->stop_pipe[1]);

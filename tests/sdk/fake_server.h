@@ -23,6 +23,7 @@ typedef struct fake_server {
     pthread_t thread;
     struct event_base *base;
     ofm_api_server *srv;
+    struct event *stop_ev;
     int stop_pipe[2];
     pthread_mutex_t lock;
     fake_calls calls;
