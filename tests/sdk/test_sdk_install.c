@@ -1,0 +1,96 @@
+/* `cmake --install` of the SDK component into a DESTDIR staging tree,
+ * then an out-of-tree client built with only `pkg-config --cflags --libs
+ * nvfm` from that tree, run against the real API server (fake handlers).
+ * The same client source is also checked as C++. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "fake_server.h"
+#include "sdk_util.h"
+
+#ifndef NVFM_TEST_SAN_FLAGS
+#define NVFM_TEST_SAN_FLAGS ""
+#endif
+
+/* Runs a shell command, capturing stdout+stderr into out. */
+static int run(const char *cmd, char *out, size_t outlen)
+{
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    if (st != 0)
+        print_message("command failed (%d): %s\n%s\n", st, cmd, out);
+    return st;
+}
+
+static void test_install_and_build_client(void **state)
+{
+    (void)state;
+    const char *build = getenv("OPENFM_BUILD_DIR");
+    const char *src = getenv("OPENFM_SOURCE_DIR");
+    assert_non_null(build);
+    assert_non_null(src);
+    char *dir = tmpdir_make();
+    static char cmd[16384], out[16384];
+
+    snprintf(cmd, sizeof cmd,
+             "DESTDIR='%s/stage' '%s' --install '%s' --component sdk --prefix /opt/nvfm 2>&1",
+             dir, NVFM_TEST_CMAKE, build);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    char pc[4400], hdr[4400];
+    snprintf(pc, sizeof pc, "%s/stage/opt/nvfm/%s/pkgconfig/nvfm.pc", dir, NVFM_TEST_LIBDIR);
+    snprintf(hdr, sizeof hdr, "%s/stage/opt/nvfm/include/nv_fm_agent.h", dir);
+    struct stat st;
+    assert_int_equal(stat(pc, &st), 0);
+    assert_int_equal(stat(hdr, &st), 0);
+    snprintf(hdr, sizeof hdr, "%s/stage/opt/nvfm/%s/libnvfm.so.1", dir, NVFM_TEST_LIBDIR);
+    assert_int_equal(stat(hdr, &st), 0);
+
+    char pcenv[4400];
+    snprintf(pcenv, sizeof pcenv, "PKG_CONFIG_PATH='%s/stage/opt/nvfm/%s/pkgconfig' "
+             "PKG_CONFIG_LIBDIR=", dir, NVFM_TEST_LIBDIR);
+
+    /* C, strict. */
+    snprintf(cmd, sizeof cmd,
+             "%s '%s' -std=c99 -Wall -Wextra -pedantic -Werror %s "
+             "'%s/tests/sdk/install_client.c' -o '%s/client' "
+             "$(%s pkg-config --cflags --libs nvfm) 2>&1",
+             pcenv, NVFM_TEST_CC, NVFM_TEST_SAN_FLAGS, src, dir, pcenv);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+
+    /* C++: the headers compile cleanly in a C++ translation unit. */
+    if (system("command -v c++ >/dev/null 2>&1") == 0) {
+        snprintf(cmd, sizeof cmd,
+                 "c++ -std=c++11 -Wall -Wextra -pedantic -Werror -fsyntax-only -x c++ "
+                 "'%s/tests/sdk/install_client.c' $(%s pkg-config --cflags nvfm) 2>&1",
+                 src, pcenv);
+        assert_int_equal(run(cmd, out, sizeof out), 0);
+    }
+
+    fake_server fs;
+    fake_server_start(&fs, NULL, 0);
+    snprintf(cmd, sizeof cmd, "LD_LIBRARY_PATH='%s/stage/opt/nvfm/%s' '%s/client' 127.0.0.1:%u 2>&1",
+             dir, NVFM_TEST_LIBDIR, dir, (unsigned)fs.port);
+    int rc = run(cmd, out, sizeof out);
+    fake_server_stop(&fs);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, "partitions=3\n");
+    tmpdir_remove(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_install_and_build_client),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
