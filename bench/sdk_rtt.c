@@ -1,0 +1,474 @@
+/*
+ * sdk_rtt — round-trip cost of the SDK compared with a raw socket
+ * ping-pong moving the same bytes over the same transport.
+ *
+ *   sdk_rtt [-n LIST_ITERS] [-m PAIR_ITERS] [--unix] [--connect ADDR]
+ *
+ * Without --connect it serves the SDK itself (the real API server on a
+ * libevent thread) with an in-process stand-in for an emulated HGX H100 in
+ * shared NVSwitch mode: the 15 default partitions. With --connect ADDR
+ * (a.b.c.d[:port], or a socket path with --unix) it measures a running
+ * openfm daemon instead; the activate/deactivate pair then uses the
+ * highest-numbered inactive partition.
+ *
+ * Prints p50/p99 in microseconds for fmGetSupportedFabricPartitions, for an
+ * fmActivateFabricPartition + fmDeactivateFabricPartition pair, and for raw
+ * ping-pongs with the identical request/reply byte counts, then the ratios.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "api/api_server.h"
+#include "nv_fm_agent.h"
+#include "wire/wire.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sdk_rtt [options]\n"
+            "  -n N            fmGetSupportedFabricPartitions iterations (default 2000)\n"
+            "  -m N            activate+deactivate pairs (default 500)\n"
+            "  --unix          use a Unix socket instead of TCP on 127.0.0.1\n"
+            "  --connect ADDR  measure a running daemon at ADDR (a.b.c.d[:port], or a\n"
+            "                  socket path with --unix) instead of the built-in stand-in\n"
+            "  -h, --help      this text\n");
+}
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, unsigned n, double p)
+{
+    qsort(v, n, sizeof *v, cmp_d);
+    unsigned i = (unsigned)(p * (n - 1) + 0.5);
+    return v[i];
+}
+
+/* ---- stand-in for an emulated H100 in FABRIC_MODE=1 ------------------ */
+
+typedef struct {
+    fmFabricPartitionInfo_t parts[15];
+    unsigned n;
+} h100_model;
+
+static void h100_init(h100_model *m)
+{
+    /* Default HGX H100 partitions: one of 8 GPUs, two of 4, four of 2,
+     * eight of 1. */
+    static const unsigned sizes[] = {8, 4, 4, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1};
+    unsigned first[] = {0, 0, 4, 0, 2, 4, 6, 0, 1, 2, 3, 4, 5, 6, 7};
+    memset(m, 0, sizeof *m);
+    m->n = 15;
+    for (unsigned p = 0; p < 15; p++) {
+        fmFabricPartitionInfo_t *pi = &m->parts[p];
+        pi->partitionId = p;
+        pi->numGpus = sizes[p];
+        for (unsigned g = 0; g < sizes[p]; g++) {
+            pi->gpuInfo[g].physicalId = first[p] + g + 1;
+            pi->gpuInfo[g].numNvLinksAvailable = sizes[p] > 1 ? 18 : 0;
+            pi->gpuInfo[g].maxNumNvLinks = sizes[p] > 1 ? 18 : 0;
+            pi->gpuInfo[g].nvlinkLineRateMBps = sizes[p] > 1 ? 25000 : 0;
+        }
+    }
+}
+
+static fmReturn_t m_list(void *ctx, fmFabricPartitionList_t *out)
+{
+    h100_model *m = ctx;
+    out->numPartitions = m->n;
+    out->maxNumPartitions = FM_MAX_FABRIC_PARTITIONS;
+    memcpy(out->partitionInfo, m->parts, m->n * sizeof m->parts[0]);
+    return FM_ST_SUCCESS;
+}
+
+static fmReturn_t m_activate(void *ctx, fmFabricPartitionId_t id)
+{
+    h100_model *m = ctx;
+    if (id >= m->n)
+        return FM_ST_BADPARAM;
+    if (m->parts[id].isActive)
+        return FM_ST_IN_USE;
+    m->parts[id].isActive = 1;
+    return FM_ST_SUCCESS;
+}
+
+static fmReturn_t m_deactivate(void *ctx, fmFabricPartitionId_t id)
+{
+    h100_model *m = ctx;
+    if (id >= m->n)
+        return FM_ST_BADPARAM;
+    if (!m->parts[id].isActive)
+        return FM_ST_UNINITIALIZED;
+    m->parts[id].isActive = 0;
+    return FM_ST_SUCCESS;
+}
+
+static void *loop_main(void *base)
+{
+    event_base_dispatch(base);
+    return NULL;
+}
+
+static ofm_api_server *g_srv;
+
+static void on_stop(evutil_socket_t fd, short what, void *base)
+{
+    char b;
+    (void)what;
+    if (read(fd, &b, 1) == 1) {
+        ofm_api_server_stop(g_srv);
+        event_base_loopbreak(base);
+    }
+}
+
+/* ---- raw ping-pong peer ---------------------------------------------- */
+
+typedef struct {
+    int lfd;
+    size_t req_a, rep_a, req_b, rep_b; /* two alternating exchange shapes */
+    unsigned count_a, count_b;         /* how many of each, a's first */
+} raw_peer;
+
+static int read_full(int fd, void *buf, size_t n)
+{
+    size_t off = 0;
+    while (off < n) {
+        ssize_t r = read(fd, (char *)buf + off, n - off);
+        if (r <= 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            return -1;
+        }
+        off += (size_t)r;
+    }
+    return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t n)
+{
+    size_t off = 0;
+    while (off < n) {
+        ssize_t r = send(fd, (const char *)buf + off, n - off, MSG_NOSIGNAL);
+        if (r <= 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            return -1;
+        }
+        off += (size_t)r;
+    }
+    return 0;
+}
+
+static void *raw_main(void *p)
+{
+    raw_peer *r = p;
+    int fd = accept(r->lfd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    static uint8_t buf[OFM_WIRE_HEADER_LEN + OFM_WIRE_MAX_REPLY];
+    for (unsigned i = 0; i < r->count_a; i++)
+        if (read_full(fd, buf, r->req_a) || write_full(fd, buf, r->rep_a))
+            break;
+    for (unsigned i = 0; i < r->count_b; i++)
+        if (read_full(fd, buf, r->req_b) || write_full(fd, buf, r->rep_b))
+            break;
+    close(fd);
+    return NULL;
+}
+
+static int listen_on(int use_unix, const char *path, struct sockaddr_storage *ss, socklen_t *sl)
+{
+    int fd;
+    if (use_unix) {
+        struct sockaddr_un *sun = (struct sockaddr_un *)ss;
+        memset(sun, 0, sizeof *sun);
+        sun->sun_family = AF_UNIX;
+        snprintf(sun->sun_path, sizeof sun->sun_path, "%s", path);
+        unlink(path);
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        *sl = sizeof *sun;
+    } else {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        memset(sin, 0, sizeof *sin);
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        *sl = sizeof *sin;
+    }
+    if (fd < 0 || bind(fd, (struct sockaddr *)ss, *sl) != 0 || listen(fd, 4) != 0) {
+        perror("sdk_rtt: raw listener");
+        exit(1);
+    }
+    getsockname(fd, (struct sockaddr *)ss, sl);
+    return fd;
+}
+
+/* n_single exchanges of req_a/rep_a bytes, then n_pairs samples of two
+ * req_b/rep_b exchanges (activate and deactivate frames have the same
+ * size). */
+static void raw_measure(int use_unix, const char *path, size_t req_a, size_t rep_a,
+                        unsigned n_single, size_t req_b, size_t rep_b, unsigned n_pairs,
+                        double *single, double *pairs)
+{
+    raw_peer r = {0};
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    r.lfd = listen_on(use_unix, path, &ss, &sl);
+    r.req_a = req_a;
+    r.rep_a = rep_a;
+    r.count_a = n_single;
+    r.req_b = req_b;
+    r.rep_b = rep_b;
+    r.count_b = 2 * n_pairs;
+    pthread_t t;
+    pthread_create(&t, NULL, raw_main, &r);
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (connect(fd, (struct sockaddr *)&ss, sl) != 0) {
+        perror("sdk_rtt: raw connect");
+        exit(1);
+    }
+    int one = 1;
+    if (!use_unix)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    static uint8_t buf[OFM_WIRE_HEADER_LEN + OFM_WIRE_MAX_REPLY];
+    memset(buf, 0x5a, sizeof buf);
+    for (unsigned i = 0; i < n_single; i++) {
+        double t0 = now_us();
+        if (write_full(fd, buf, req_a) || read_full(fd, buf, rep_a))
+            exit(1);
+        single[i] = now_us() - t0;
+    }
+    for (unsigned i = 0; i < n_pairs; i++) {
+        double t0 = now_us();
+        if (write_full(fd, buf, req_b) || read_full(fd, buf, rep_b) ||
+            write_full(fd, buf, req_b) || read_full(fd, buf, rep_b))
+            exit(1);
+        pairs[i] = now_us() - t0;
+    }
+    close(fd);
+    pthread_join(t, NULL);
+    close(r.lfd);
+    if (use_unix)
+        unlink(path);
+}
+
+static size_t frame_size_request(ofm_wire_op op, fmFabricPartitionId_t id)
+{
+    ofm_wire_request rq = {.request_id = 1, .op = op, .partition_id = id};
+    if (op == OFM_OP_GET_SUPPORTED)
+        rq.struct_version = fmFabricPartitionList_version;
+    uint8_t *f;
+    size_t n;
+    if (ofm_wire_encode_request(&rq, &f, &n, NULL) != 0)
+        exit(1);
+    free(f);
+    return n;
+}
+
+static size_t frame_size_reply(ofm_wire_op op, fmFabricPartitionList_t *l)
+{
+    ofm_wire_reply rp = {.request_id = 1, .op = op, .status = FM_ST_SUCCESS, .partitions = l};
+    uint8_t *f;
+    size_t n;
+    if (ofm_wire_encode_reply(&rp, &f, &n, NULL) != 0)
+        exit(1);
+    free(f);
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    unsigned n_list = 2000, n_pairs = 500;
+    int use_unix = 0;
+    const char *connect_to = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--unix")) {
+            use_unix = 1;
+        } else if (!strcmp(argv[i], "--connect") && i + 1 < argc) {
+            connect_to = argv[++i];
+        } else if ((!strcmp(argv[i], "-n") || !strcmp(argv[i], "-m")) && i + 1 < argc) {
+            char *end;
+            unsigned long v = strtoul(argv[i + 1], &end, 10);
+            if (*end || v == 0 || v > 1000000) {
+                fprintf(stderr, "sdk_rtt: %s wants a count from 1 to 1000000, got '%s'\n",
+                        argv[i], argv[i + 1]);
+                return 2;
+            }
+            if (argv[i][1] == 'n')
+                n_list = (unsigned)v;
+            else
+                n_pairs = (unsigned)v;
+            i++;
+        } else {
+            fprintf(stderr, "sdk_rtt: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+
+    char dir[] = "/tmp/sdk_rtt-XXXXXX";
+    if (!mkdtemp(dir)) {
+        perror("sdk_rtt: mkdtemp");
+        return 1;
+    }
+    char sdk_path[128], raw_path[128];
+    snprintf(sdk_path, sizeof sdk_path, "%s/sdk.sock", dir);
+    snprintf(raw_path, sizeof raw_path, "%s/raw.sock", dir);
+
+    struct event_base *base = NULL;
+    ofm_api_server *srv = NULL;
+    struct event *stop_ev = NULL;
+    int stop_pipe[2] = {-1, -1};
+    pthread_t loop;
+    h100_model model;
+    fmConnectParams_t cp;
+    memset(&cp, 0, sizeof cp);
+    cp.version = fmConnectParams_version;
+    cp.timeoutMs = 10000;
+    cp.addressIsUnixSocket = (unsigned)use_unix;
+    if (connect_to) {
+        snprintf(cp.addressInfo, sizeof cp.addressInfo, "%s", connect_to);
+    } else {
+        h100_init(&model);
+        static const ofm_api_handlers h = {.get_supported = m_list, .activate = m_activate,
+                                           .deactivate = m_deactivate};
+        ofm_api_listen l = {.unix_path = use_unix ? sdk_path : NULL, .bind_addr = "127.0.0.1"};
+        ofm_error err = {0};
+        base = event_base_new();
+        if (!base || ofm_api_server_start(base, &l, &h, &model, &srv, &err) != 0) {
+            fprintf(stderr, "sdk_rtt: cannot start the SDK server: %s\n", err.msg);
+            return 1;
+        }
+        if (use_unix)
+            snprintf(cp.addressInfo, sizeof cp.addressInfo, "%s", sdk_path);
+        else
+            snprintf(cp.addressInfo, sizeof cp.addressInfo, "127.0.0.1:%u",
+                     (unsigned)ofm_api_server_port(srv));
+        g_srv = srv;
+        if (pipe(stop_pipe) != 0)
+            return 1;
+        stop_ev = event_new(base, stop_pipe[0], EV_READ, on_stop, base);
+        event_add(stop_ev, NULL);
+        pthread_create(&loop, NULL, loop_main, base);
+    }
+
+    fmHandle_t hd;
+    fmLibInit();
+    fmReturn_t rc = fmConnect(&cp, &hd);
+    if (rc != FM_ST_SUCCESS) {
+        fprintf(stderr, "sdk_rtt: fmConnect(%s) failed: %d\n", cp.addressInfo, (int)rc);
+        return 1;
+    }
+    fmFabricPartitionList_t *list = calloc(1, sizeof *list);
+    double *s_list = calloc(n_list, sizeof(double)), *s_pair = calloc(n_pairs, sizeof(double));
+    double *r_list = calloc(n_list, sizeof(double)), *r_pair = calloc(n_pairs, sizeof(double));
+    if (!list || !s_list || !s_pair || !r_list || !r_pair)
+        return 1;
+
+    for (unsigned i = 0; i < n_list; i++) {
+        list->version = fmFabricPartitionList_version;
+        double t0 = now_us();
+        rc = fmGetSupportedFabricPartitions(hd, list);
+        s_list[i] = now_us() - t0;
+        if (rc != FM_ST_SUCCESS) {
+            fprintf(stderr, "sdk_rtt: fmGetSupportedFabricPartitions failed: %d\n", (int)rc);
+            return 1;
+        }
+    }
+    fmFabricPartitionId_t pid = 0;
+    int found = 0;
+    for (unsigned p = 0; p < list->numPartitions; p++)
+        if (!list->partitionInfo[p].isActive) {
+            pid = list->partitionInfo[p].partitionId;
+            found = 1;
+        }
+    if (!found) {
+        fprintf(stderr, "sdk_rtt: no inactive partition to activate\n");
+        return 1;
+    }
+    for (unsigned i = 0; i < n_pairs; i++) {
+        double t0 = now_us();
+        fmReturn_t a = fmActivateFabricPartition(hd, pid);
+        fmReturn_t d = fmDeactivateFabricPartition(hd, pid);
+        s_pair[i] = now_us() - t0;
+        if (a != FM_ST_SUCCESS || d != FM_ST_SUCCESS) {
+            fprintf(stderr, "sdk_rtt: activate/deactivate of partition %u failed: %d/%d\n", pid,
+                    (int)a, (int)d);
+            return 1;
+        }
+    }
+    fmDisconnect(hd);
+    fmLibShutdown();
+
+    size_t list_req = frame_size_request(OFM_OP_GET_SUPPORTED, 0);
+    size_t list_rep = frame_size_reply(OFM_OP_GET_SUPPORTED, list);
+    size_t act_req = frame_size_request(OFM_OP_ACTIVATE, pid);
+    size_t act_rep = frame_size_reply(OFM_OP_ACTIVATE, NULL);
+    raw_measure(use_unix, raw_path, list_req, list_rep, n_list, act_req, act_rep, n_pairs,
+                r_list, r_pair);
+
+    double sl50 = pct(s_list, n_list, 0.50), sl99 = pct(s_list, n_list, 0.99);
+    double rl50 = pct(r_list, n_list, 0.50), rl99 = pct(r_list, n_list, 0.99);
+    double sp50 = pct(s_pair, n_pairs, 0.50), sp99 = pct(s_pair, n_pairs, 0.99);
+    double rp50 = pct(r_pair, n_pairs, 0.50), rp99 = pct(r_pair, n_pairs, 0.99);
+    printf("sdk_rtt: %s, %s, %u partitions listed, partition %u toggled\n",
+           connect_to ? "running daemon" : "built-in H100 stand-in (fake handlers)",
+           use_unix ? "unix socket" : "tcp 127.0.0.1", list->numPartitions, pid);
+    printf("%-28s %8s %8s %10s %10s\n", "measurement", "N", "bytes", "p50 us", "p99 us");
+    printf("%-28s %8u %4zu/%-5zu %8.1f %10.1f\n", "sdk list", n_list, list_req, list_rep, sl50,
+           sl99);
+    printf("%-28s %8u %4zu/%-5zu %8.1f %10.1f\n", "raw ping-pong (list bytes)", n_list, list_req,
+           list_rep, rl50, rl99);
+    printf("%-28s %8u %4zu/%-5zu %8.1f %10.1f\n", "sdk activate+deactivate", n_pairs, act_req,
+           act_rep, sp50, sp99);
+    printf("%-28s %8u %4zu/%-5zu %8.1f %10.1f\n", "raw 2x ping-pong (same)", n_pairs, act_req,
+           act_rep, rp50, rp99);
+    printf("ratio list p50 %.2fx (target <= 3x: %s), p99 %.2fx; pair p50 %.2fx, p99 %.2fx\n",
+           sl50 / rl50, sl50 / rl50 <= 3.0 ? "met" : "MISSED", sl99 / rl99, sp50 / rp50,
+           sp99 / rp99);
+
+    if (srv) {
+        /* The server belongs to the loop thread: ask it to stop itself. */
+        if (write(stop_pipe[1], "x", 1) != 1)
+            return 1;
+        pthread_join(loop, NULL);
+        event_free(stop_ev);
+        event_base_free(base);
+        close(stop_pipe[0]);
+        close(stop_pipe[1]);
+    }
+    free(list);
+    free(s_list);
+    free(s_pair);
+    free(r_list);
+    free(r_pair);
+    rmdir(dir);
+    return 0;
+}
