@@ -72,7 +72,7 @@ unsigned ofm_api_server_clients(const ofm_api_server *srv);
 
 /* Closes the listener and every client connection, removes the Unix socket
  * file, frees the server. Must run in the loop's thread (or after the loop
- * has stopped). NULL is ignored. */
+ * has stopped), and not from inside a handler. NULL is ignored. */
 void ofm_api_server_stop(ofm_api_server *srv);
 
 #endif
