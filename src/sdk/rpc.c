@@ -110,7 +110,9 @@ fmReturn_t nvfm_call(nvfm_handle *h, ofm_wire_request *rq, ofm_wire_reply *rp)
     if (h->dead)
         goto out;
     long deadline = now_ms() + (long)h->timeout_ms;
-    rq->request_id = ++h->next_id;
+    if (++h->next_id == 0) /* 0 means "any id" to the decoder */
+        h->next_id = 1;
+    rq->request_id = h->next_id;
     if (ofm_wire_encode_request(rq, &frame, &flen, NULL) != 0) {
         rc = FM_ST_BADPARAM;
         goto out;
@@ -135,6 +137,7 @@ fmReturn_t nvfm_call(nvfm_handle *h, ofm_wire_request *rq, ofm_wire_reply *rp)
         if (rc != FM_ST_SUCCESS)
             goto out;
         ofm_wire_reply tmp = *rp;
+        tmp.request_id = rq->request_id;
         int bad = ofm_wire_decode_reply(h->rbuf + OFM_WIRE_HEADER_LEN, hdr.length, rq->op, &tmp,
                                         NULL);
         consume(h, total);

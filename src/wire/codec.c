@@ -499,6 +499,10 @@ int ofm_wire_decode_reply(const uint8_t *payload, size_t len, ofm_wire_op expect
         return ofm_error_set(err, NULL, 0, "reply payload of %zu bytes is not a valid message",
                              len);
     int rc = 0;
+    if (rp->request_id != 0 && rp->request_id != m->request_id) {
+        rp->request_id = m->request_id;
+        goto out;
+    }
     rp->request_id = m->request_id;
     rp->op = expect;
     rp->status = (fmReturn_t)m->status;

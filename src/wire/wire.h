@@ -106,7 +106,10 @@ int ofm_wire_decode_request(const uint8_t *payload, size_t len, ofm_wire_request
                             ofm_error *err);
 /* The reply must answer `expect` (its body kind must match). On success
  * rp->status is the daemon's fmReturn_t and the matching output (if the
- * status is FM_ST_SUCCESS) is filled. */
+ * status is FM_ST_SUCCESS) is filled. If rp->request_id is non-zero on
+ * entry and the reply carries another id (a late answer to an earlier,
+ * timed-out call), only rp->request_id is updated: outputs stay untouched
+ * and 0 is returned. */
 int ofm_wire_decode_reply(const uint8_t *payload, size_t len, ofm_wire_op expect,
                           ofm_wire_reply *rp, ofm_error *err);
 

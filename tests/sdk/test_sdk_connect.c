@@ -19,6 +19,7 @@
 #include "fake_server.h"
 #include "nv_fm_agent.h"
 #include "sdk_util.h"
+#include "wire/wire.h"
 
 static int setup(void **state)
 {
@@ -228,6 +229,83 @@ static void test_call_timeout_then_dead_connection(void **state)
     close(m.release[1]);
 }
 
+/* A "daemon" that answers the first request only after the test allows
+ * it (by then the client has timed out), then answers the second. */
+typedef struct {
+    int lfd;
+    int go[2];
+} late_server;
+
+static uint32_t late_read_request(int fd)
+{
+    uint8_t hdr[OFM_WIRE_HEADER_LEN], body[256];
+    ofm_wire_header h;
+    if (recv(fd, hdr, sizeof hdr, MSG_WAITALL) != (ssize_t)sizeof hdr ||
+        ofm_wire_header_decode(hdr, 0, sizeof body, &h) != OFM_WIRE_OK ||
+        recv(fd, body, h.length, MSG_WAITALL) != (ssize_t)h.length)
+        return 0;
+    ofm_wire_request rq;
+    return ofm_wire_decode_request(body, h.length, &rq, NULL) == 0 ? rq.request_id : 0;
+}
+
+static void late_reply(int fd, uint32_t id, fmReturn_t st)
+{
+    ofm_wire_reply rp = {.request_id = id, .op = OFM_OP_ACTIVATE, .status = st};
+    uint8_t *frame;
+    size_t len;
+    if (ofm_wire_encode_reply(&rp, &frame, &len, NULL) == 0) {
+        if (send(fd, frame, len, MSG_NOSIGNAL) != (ssize_t)len)
+            fprintf(stderr, "late_server: short send\n");
+        free(frame);
+    }
+}
+
+static void *late_main(void *p)
+{
+    late_server *ls = p;
+    int fd = accept(ls->lfd, NULL, NULL);
+    uint32_t first = late_read_request(fd);
+    char x;
+    if (read(ls->go[0], &x, 1) == 1) {
+        late_reply(fd, first, FM_ST_IN_USE);
+        uint32_t second = late_read_request(fd);
+        late_reply(fd, second, FM_ST_SUCCESS);
+    }
+    /* Wait for the client to hang up before closing. */
+    late_read_request(fd);
+    close(fd);
+    return NULL;
+}
+
+static void test_late_reply_is_skipped(void **state)
+{
+    (void)state;
+    late_server ls;
+    ls.lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(ls.lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+    assert_int_equal(listen(ls.lfd, 4), 0);
+    socklen_t sl = sizeof sin;
+    getsockname(ls.lfd, (struct sockaddr *)&sin, &sl);
+    assert_int_equal(pipe(ls.go), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, late_main, &ls), 0);
+
+    fmHandle_t h;
+    assert_int_equal(sdk_connect_tcp(ntohs(sin.sin_port), 200, &h), FM_ST_SUCCESS);
+    assert_int_equal(fmActivateFabricPartition(h, 1), FM_ST_TIMEOUT);
+    assert_int_equal(write(ls.go[1], "x", 1), 1);
+    /* The first call's late FM_ST_IN_USE must not be taken as this call's
+     * answer. */
+    assert_int_equal(fmActivateFabricPartition(h, 2), FM_ST_SUCCESS);
+    assert_int_equal(fmDisconnect(h), FM_ST_SUCCESS);
+    pthread_join(t, NULL);
+    close(ls.lfd);
+    close(ls.go[0]);
+    close(ls.go[1]);
+}
+
 static void test_server_stop_drops_clients(void **state)
 {
     (void)state;
@@ -297,6 +375,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unix_socket_and_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call_timeout_then_dead_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_late_reply_is_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_stop_drops_clients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_cap, setup, teardown),
     };
