@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "wire/wire.h"
 
 #define DEFAULT_MAX_CLIENTS 64u
+#define DEFAULT_FRAME_TIMEOUT_MS 10000u
 /* A well-behaved client has at most one reply outstanding; one that keeps
  * sending without reading is cut off before it can pin daemon memory. */
 #define MAX_PENDING_OUTPUT (4u * 1024u * 1024u)
@@ -42,6 +44,7 @@ struct ofm_api_server {
     ofm_api_handlers h;
     void *ctx;
     unsigned max_clients;
+    struct timeval frame_timeout;
     unsigned nclients;
     conn *clients;
     uint16_t port;
@@ -174,8 +177,14 @@ static void on_read(struct bufferevent *bev, void *arg)
     struct evbuffer *in = bufferevent_get_input(bev);
     for (;;) {
         size_t have = evbuffer_get_length(in);
-        if (have < OFM_WIRE_HEADER_LEN)
+        if (have == 0) {
+            bufferevent_set_timeouts(bev, NULL, NULL); /* idle is fine */
             return;
+        }
+        if (have < OFM_WIRE_HEADER_LEN) {
+            bufferevent_set_timeouts(bev, &c->srv->frame_timeout, NULL);
+            return;
+        }
         uint8_t hdr[OFM_WIRE_HEADER_LEN];
         evbuffer_copyout(in, hdr, sizeof hdr);
         ofm_wire_header h;
@@ -190,8 +199,11 @@ static void on_read(struct bufferevent *bev, void *arg)
             conn_close(c, why);
             return;
         }
-        if (have < OFM_WIRE_HEADER_LEN + (size_t)h.length)
-            return; /* rest of the frame not here yet */
+        if (have < OFM_WIRE_HEADER_LEN + (size_t)h.length) {
+            /* rest of the frame not here yet: it must come in time */
+            bufferevent_set_timeouts(bev, &c->srv->frame_timeout, NULL);
+            return;
+        }
         evbuffer_drain(in, OFM_WIRE_HEADER_LEN);
         uint8_t *payload = evbuffer_pullup(in, (ev_ssize_t)h.length);
         if (h.length && !payload) {
@@ -212,6 +224,12 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_ERROR) {
         char why[128];
         snprintf(why, sizeof why, "socket error: %s", strerror(EVUTIL_SOCKET_ERROR()));
+        conn_close(c, why);
+    } else if (what & BEV_EVENT_TIMEOUT) {
+        char why[128];
+        snprintf(why, sizeof why, "incomplete frame for %ld ms",
+                 (long)c->srv->frame_timeout.tv_sec * 1000 +
+                     (long)c->srv->frame_timeout.tv_usec / 1000);
         conn_close(c, why);
     } else if (what & BEV_EVENT_EOF) {
         size_t left = evbuffer_get_length(bufferevent_get_input(c->bev));
@@ -359,6 +377,15 @@ int ofm_api_server_start(struct event_base *base, const ofm_api_listen *listen_c
     srv->h = *handlers;
     srv->ctx = ctx;
     srv->max_clients = listen_cfg->max_clients ? listen_cfg->max_clients : DEFAULT_MAX_CLIENTS;
+    unsigned ft = listen_cfg->frame_timeout_ms ? listen_cfg->frame_timeout_ms
+                                                : DEFAULT_FRAME_TIMEOUT_MS;
+    srv->frame_timeout.tv_sec = ft / 1000;
+    srv->frame_timeout.tv_usec = (ft % 1000) * 1000;
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+        sa.sa_handler = SIG_IGN;
+        sigaction(SIGPIPE, &sa, NULL);
+    }
     int rc;
     if (listen_cfg->unix_path && listen_cfg->unix_path[0])
         rc = listen_unix(srv, listen_cfg->unix_path, err);

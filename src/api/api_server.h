@@ -54,12 +54,19 @@ typedef struct ofm_api_listen {
     /* Concurrent connections accepted; more are closed at once with a log
      * line. 0 = default (64). */
     unsigned max_clients;
+    /* A client that starts a frame must finish it within this many ms or
+     * is disconnected (a stalled sender must not hold a slot forever).
+     * Idle clients between frames are never timed out. 0 = default
+     * (10000). */
+    unsigned frame_timeout_ms;
 } ofm_api_listen;
 
 typedef struct ofm_api_server ofm_api_server;
 
 /* Starts listening. On failure returns -1 with err naming the address and
- * the reason (e.g. port in use). */
+ * the reason (e.g. port in use). If SIGPIPE still has its default action it
+ * is set to ignored: a client vanishing while its reply is written must
+ * cost that connection, not the daemon. */
 int ofm_api_server_start(struct event_base *base, const ofm_api_listen *listen,
                          const ofm_api_handlers *handlers, void *ctx,
                          ofm_api_server **out, ofm_error *err);

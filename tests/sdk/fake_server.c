@@ -160,6 +160,12 @@ static void *loop_main(void *arg)
 
 void fake_server_start(fake_server *fs, const char *unix_path, unsigned max_clients)
 {
+    fake_server_start_ex(fs, unix_path, max_clients, 0);
+}
+
+void fake_server_start_ex(fake_server *fs, const char *unix_path, unsigned max_clients,
+                          unsigned frame_timeout_ms)
+{
     memset(fs, 0, sizeof *fs);
     pthread_mutex_init(&fs->lock, NULL);
     fs->rc = FM_ST_SUCCESS;
@@ -167,7 +173,8 @@ void fake_server_start(fake_server *fs, const char *unix_path, unsigned max_clie
     fs->base = event_base_new();
     assert_non_null(fs->base);
     assert_int_equal(pipe(fs->stop_pipe), 0);
-    ofm_api_listen l = {.bind_addr = "127.0.0.1", .port = 0, .max_clients = max_clients};
+    ofm_api_listen l = {.bind_addr = "127.0.0.1", .port = 0, .max_clients = max_clients,
+                        .frame_timeout_ms = frame_timeout_ms};
     if (unix_path) {
         snprintf(fs->unix_path, sizeof fs->unix_path, "%s", unix_path);
         l.unix_path = fs->unix_path;

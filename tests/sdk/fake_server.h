@@ -35,6 +35,9 @@ typedef struct fake_server {
 
 /* Start on 127.0.0.1:<free port> (unix_path NULL) or on a Unix socket. */
 void fake_server_start(fake_server *fs, const char *unix_path, unsigned max_clients);
+/* Same, with a frame timeout (ms) for stalled senders. */
+void fake_server_start_ex(fake_server *fs, const char *unix_path, unsigned max_clients,
+                          unsigned frame_timeout_ms);
 void fake_server_stop(fake_server *fs);
 void fake_server_set_rc(fake_server *fs, fmReturn_t rc);
 fake_calls fake_server_calls(fake_server *fs);

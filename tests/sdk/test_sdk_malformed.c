@@ -175,6 +175,34 @@ static void test_truncated_then_close(void **state)
     assert_still_serving(f);
 }
 
+static void test_stalled_frame_times_out(void **state)
+{
+    /* A sender that stops mid-frame is cut off; one that is merely idle
+     * between frames is not. */
+    fixture *f = *state;
+    fake_server fs;
+    fake_server_start_ex(&fs, NULL, 0, 100);
+    int idle = raw_connect_tcp(fs.port);
+    int stalled = raw_connect_tcp(fs.port);
+    uint8_t part[5] = {0x4f, 0x46, 0x4d, 0x57, 0x00};
+    raw_send(stalled, part, sizeof part);
+    assert_true(raw_wait_closed(stalled));
+    close(stalled);
+    assert_true(log_contains("incomplete frame for 100 ms", NULL));
+    /* The idle connection still works. */
+    ofm_wire_request rq = {.request_id = 5, .op = OFM_OP_ACTIVATE, .partition_id = 1};
+    uint8_t *frame;
+    size_t flen;
+    assert_int_equal(ofm_wire_encode_request(&rq, &frame, &flen, NULL), 0);
+    raw_send(idle, frame, flen);
+    free(frame);
+    uint8_t hdr[OFM_WIRE_HEADER_LEN];
+    assert_int_equal(recv(idle, hdr, sizeof hdr, MSG_WAITALL), (ssize_t)sizeof hdr);
+    close(idle);
+    fake_server_stop(&fs);
+    (void)f;
+}
+
 /* Sends one request frame raw and decodes the reply. */
 static fmReturn_t raw_call(fixture *f, const uint8_t *payload, size_t plen, uint32_t *reply_id)
 {
@@ -291,6 +319,7 @@ int main(void)
         BOTH(test_unknown_request_answered),
         BOTH(test_server_checks_struct_version),
         BOTH(test_pipelined_requests),
+        cmocka_unit_test_setup_teardown(test_stalled_frame_times_out, setup_tcp, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
