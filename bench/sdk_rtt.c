@@ -207,7 +207,11 @@ static int listen_on(int use_unix, const char *path, struct sockaddr_storage *ss
         struct sockaddr_un *sun = (struct sockaddr_un *)ss;
         memset(sun, 0, sizeof *sun);
         sun->sun_family = AF_UNIX;
-        snprintf(sun->sun_path, sizeof sun->sun_path, "%s", path);
+        if (strlen(path) >= sizeof sun->sun_path) {
+            fprintf(stderr, "sdk_rtt: socket path '%s' too long\n", path);
+            exit(1);
+        }
+        memcpy(sun->sun_path, path, strlen(path) + 1);
         unlink(path);
         fd = socket(AF_UNIX, SOCK_STREAM, 0);
         *sl = sizeof *sun;
