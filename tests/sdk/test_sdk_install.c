@@ -2,6 +2,7 @@
  * then an out-of-tree client built with only `pkg-config --cflags --libs
  * nvfm` from that tree, run against the real API server (fake handlers).
  * The same client source is also checked as C++. */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "fake_server.h"
+#include "nv_fm_agent.h"
 #include "sdk_util.h"
 
 #ifndef NVFM_TEST_SAN_FLAGS
@@ -87,10 +89,41 @@ static void test_install_and_build_client(void **state)
     tmpdir_remove(dir);
 }
 
+static void test_dlopen_exports(void **state)
+{
+    /* Go and other dlopen() users resolve the documented names from
+     * libnvfm.so; nothing internal leaks into their namespace. */
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/lib/libnvfm.so", getenv("OPENFM_BUILD_DIR"));
+    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        fail_msg("dlopen %s: %s", path, dlerror());
+    const char *api[] = {"fmLibInit", "fmLibShutdown", "fmConnect", "fmDisconnect",
+                         "fmGetSupportedFabricPartitions", "fmActivateFabricPartition",
+                         "fmActivateFabricPartitionWithVFs", "fmDeactivateFabricPartition",
+                         "fmSetActivatedFabricPartitions", "fmGetNvlinkFailedDevices",
+                         "fmGetUnsupportedFabricPartitions"};
+    for (unsigned i = 0; i < sizeof api / sizeof api[0]; i++)
+        if (!dlsym(lib, api[i]))
+            fail_msg("libnvfm.so does not export %s", api[i]);
+    assert_null(dlsym(lib, "ofm_wire_encode_request"));
+    assert_null(dlsym(lib, "nvfm_call"));
+    assert_null(dlsym(lib, "ofm_error_set"));
+    typedef fmReturn_t (*init_fn)(void);
+    init_fn init, shut;
+    *(void **)&init = dlsym(lib, "fmLibInit");
+    *(void **)&shut = dlsym(lib, "fmLibShutdown");
+    assert_int_equal(init(), FM_ST_SUCCESS);
+    assert_int_equal(shut(), FM_ST_SUCCESS);
+    dlclose(lib);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_install_and_build_client),
+        cmocka_unit_test(test_dlopen_exports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
