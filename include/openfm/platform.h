@@ -100,4 +100,12 @@ const ofm_gpu_desc *ofm_platform_gpu(const ofm_platform *p, uint32_t phys_id);
 const ofm_switch_desc *ofm_platform_switch(const ofm_platform *p, uint32_t id);
 const ofm_partition_desc *ofm_platform_partition(const ofm_platform *p, uint32_t id);
 
+/* NVLinks GPU `src` can use toward GPU `dst` through the switches when every
+ * link is up and routing is complete (the NV<n> of a topology matrix). */
+uint32_t ofm_platform_nvlinks_between(const ofm_platform *p, uint32_t src, uint32_t dst);
+/* Access links of a GPU in the model. */
+uint32_t ofm_platform_gpu_link_count(const ofm_platform *p, uint32_t gpu);
+/* Access links on a switch; trunk port count in *trunks when non-NULL. */
+uint32_t ofm_platform_switch_link_count(const ofm_platform *p, uint32_t sw, uint32_t *trunks);
+
 #endif

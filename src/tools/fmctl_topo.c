@@ -1,12 +1,319 @@
-/* Placeholder until the topo command lands. */
+/* fmctl topo: operator views of a platform model (devices and links, the
+ * GPU x GPU NVLink matrix, the default partition table). Reads only the
+ * model: no daemon and no hardware are needed. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "openfm/platform.h"
 #include "tools/fmctl.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: fmctl topo show|matrix|partitions [--json] [PLATFORM|FILE]\n"
+            "\n"
+            "  show        GPUs, NVSwitches, access links (GPU link <-> switch port) and trunks\n"
+            "  matrix      GPU x GPU matrix like 'nvidia-smi topo -m': X on the diagonal,\n"
+            "              NV<n> = NVLinks a GPU can use toward the other through the switches\n"
+            "  partitions  the platform's default shared NVSwitch / vGPU partition table\n"
+            "\n"
+            "  PLATFORM    a built-in name (default hgx-h100): ");
+    for (size_t i = 0; i < ofm_platform_builtin_count(); i++)
+        fprintf(f, "%s%s", i ? ", " : "", ofm_platform_builtin_name(i));
+    fprintf(f, "\n"
+               "  FILE        a topology file path (anything containing '/'), see\n"
+               "              docs/topology-format.md\n"
+               "  --json      machine-readable output\n"
+               "  -h, --help  this text\n");
+}
+
+static const char *gen_name(ofm_switch_gen g)
+{
+    switch (g) {
+    case OFM_SWITCH_GEN1: return "gen1 (SV10)";
+    case OFM_SWITCH_GEN2: return "gen2 (LR10)";
+    case OFM_SWITCH_GEN3: return "gen3 (LS10)";
+    }
+    return "?";
+}
+
+static void print_json(json_object *o)
+{
+    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+    json_object_put(o);
+}
+
+static int cmd_show(const ofm_platform *p, bool json)
+{
+    if (json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "platform", json_object_new_string(p->name));
+        json_object_object_add(o, "description", json_object_new_string(p->description));
+        json_object_object_add(o, "ali", json_object_new_boolean(p->ali));
+        json_object *ga = json_object_new_array();
+        for (size_t i = 0; i < p->ngpus; i++) {
+            const ofm_gpu_desc *g = &p->gpus[i];
+            json_object *j = json_object_new_object();
+            json_object_object_add(j, "physical_id", json_object_new_int64(g->phys_id));
+            json_object_object_add(j, "model", json_object_new_string(g->model));
+            json_object_object_add(j, "nvlinks", json_object_new_int64(g->nvlinks));
+            json_object_object_add(j, "line_rate_mbps", json_object_new_int64(g->line_rate_mbps));
+            json_object_object_add(j, "baseboard", json_object_new_int64(g->baseboard));
+            json_object_array_add(ga, j);
+        }
+        json_object_object_add(o, "gpus", ga);
+        json_object *sa = json_object_new_array();
+        for (size_t i = 0; i < p->nswitches; i++) {
+            const ofm_switch_desc *s = &p->switches[i];
+            uint32_t trunks, acc = ofm_platform_switch_link_count(p, s->id, &trunks);
+            json_object *j = json_object_new_object();
+            json_object_object_add(j, "id", json_object_new_int64(s->id));
+            json_object_object_add(j, "generation", json_object_new_int64(s->gen));
+            json_object_object_add(j, "ports", json_object_new_int64(s->nports));
+            json_object_object_add(j, "baseboard", json_object_new_int64(s->baseboard));
+            json_object_object_add(j, "access_ports", json_object_new_int64(acc));
+            json_object_object_add(j, "trunk_ports", json_object_new_int64(trunks));
+            json_object_array_add(sa, j);
+        }
+        json_object_object_add(o, "switches", sa);
+        json_object *aa = json_object_new_array();
+        for (size_t i = 0; i < p->naccess; i++) {
+            json_object *j = json_object_new_object();
+            json_object_object_add(j, "gpu", json_object_new_int64(p->access[i].gpu));
+            json_object_object_add(j, "gpu_link", json_object_new_int64(p->access[i].gpu_link));
+            json_object_object_add(j, "switch", json_object_new_int64(p->access[i].sw));
+            json_object_object_add(j, "switch_port", json_object_new_int64(p->access[i].sw_port));
+            json_object_array_add(aa, j);
+        }
+        json_object_object_add(o, "access_links", aa);
+        json_object *ta = json_object_new_array();
+        for (size_t i = 0; i < p->ntrunks; i++) {
+            json_object *j = json_object_new_object();
+            json_object_object_add(j, "switch_a", json_object_new_int64(p->trunks[i].sw_a));
+            json_object_object_add(j, "port_a", json_object_new_int64(p->trunks[i].port_a));
+            json_object_object_add(j, "switch_b", json_object_new_int64(p->trunks[i].sw_b));
+            json_object_object_add(j, "port_b", json_object_new_int64(p->trunks[i].port_b));
+            json_object_array_add(ta, j);
+        }
+        json_object_object_add(o, "trunk_links", ta);
+        print_json(o);
+        return 0;
+    }
+    printf("Platform: %s\n", p->name);
+    if (p->description[0])
+        printf("  %s\n", p->description);
+    printf("Link training: %s\n\n", p->ali ? "ALI (autonomous, in hardware)" : "by the fabric manager");
+    printf("GPUs (%zu)\n  %-4s %-18s %-8s %-10s %s\n", p->ngpus, "ID", "Model", "NVLinks",
+           "GB/s/link", "Board");
+    for (size_t i = 0; i < p->ngpus; i++) {
+        const ofm_gpu_desc *g = &p->gpus[i];
+        printf("  %-4" PRIu32 " %-18s %-8" PRIu32 " %-10.1f %" PRIu32 "\n", g->phys_id, g->model,
+               g->nvlinks, g->line_rate_mbps / 1000.0, g->baseboard);
+    }
+    printf("\nNVSwitches (%zu)\n  %-4s %-12s %-6s %-6s %-13s %s\n", p->nswitches, "ID", "Generation",
+           "Ports", "Board", "Access ports", "Trunk ports");
+    for (size_t i = 0; i < p->nswitches; i++) {
+        const ofm_switch_desc *s = &p->switches[i];
+        uint32_t trunks, acc = ofm_platform_switch_link_count(p, s->id, &trunks);
+        printf("  %-4" PRIu32 " %-12s %-6" PRIu32 " %-6" PRIu32 " %-13" PRIu32 " %" PRIu32 "\n",
+               s->id, gen_name(s->gen), s->nports, s->baseboard, acc, trunks);
+    }
+    printf("\nAccess links (%zu)\n  %-4s %-9s %-7s %s\n", p->naccess, "GPU", "GPU link", "Switch",
+           "Switch port");
+    for (size_t i = 0; i < p->naccess; i++)
+        printf("  %-4" PRIu32 " %-9" PRIu32 " %-7" PRIu32 " %" PRIu32 "\n", p->access[i].gpu,
+               p->access[i].gpu_link, p->access[i].sw, p->access[i].sw_port);
+    printf("\nTrunk links (%zu)\n", p->ntrunks);
+    for (size_t i = 0; i < p->ntrunks; i++)
+        printf("  switch %" PRIu32 " port %" PRIu32 " <-> switch %" PRIu32 " port %" PRIu32 "\n",
+               p->trunks[i].sw_a, p->trunks[i].port_a, p->trunks[i].sw_b, p->trunks[i].port_b);
+    return 0;
+}
+
+static int cmd_matrix(const ofm_platform *p, bool json)
+{
+    if (json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "platform", json_object_new_string(p->name));
+        json_object *rows = json_object_new_array();
+        for (size_t i = 0; i < p->ngpus; i++) {
+            json_object *r = json_object_new_object();
+            json_object_object_add(r, "gpu", json_object_new_int64(p->gpus[i].phys_id));
+            json_object *links = json_object_new_object();
+            for (size_t j = 0; j < p->ngpus; j++) {
+                if (i == j)
+                    continue;
+                char key[16];
+                snprintf(key, sizeof key, "%" PRIu32, p->gpus[j].phys_id);
+                json_object_object_add(links, key,
+                                       json_object_new_int64(ofm_platform_nvlinks_between(
+                                           p, p->gpus[i].phys_id, p->gpus[j].phys_id)));
+            }
+            json_object_object_add(r, "nvlinks", links);
+            json_object_array_add(rows, r);
+        }
+        json_object_object_add(o, "matrix", rows);
+        print_json(o);
+        return 0;
+    }
+    printf("%-7s", "");
+    for (size_t j = 0; j < p->ngpus; j++) {
+        char h[16];
+        snprintf(h, sizeof h, "GPU%" PRIu32, p->gpus[j].phys_id);
+        printf("%-7s", h);
+    }
+    printf("\n");
+    for (size_t i = 0; i < p->ngpus; i++) {
+        char h[16];
+        snprintf(h, sizeof h, "GPU%" PRIu32, p->gpus[i].phys_id);
+        printf("%-7s", h);
+        for (size_t j = 0; j < p->ngpus; j++) {
+            char c[16];
+            if (i == j)
+                snprintf(c, sizeof c, "X");
+            else {
+                uint32_t n = ofm_platform_nvlinks_between(p, p->gpus[i].phys_id, p->gpus[j].phys_id);
+                if (n)
+                    snprintf(c, sizeof c, "NV%" PRIu32, n);
+                else
+                    snprintf(c, sizeof c, "-");
+            }
+            printf("%-7s", c);
+        }
+        printf("\n");
+    }
+    printf("\nLegend:\n  X    = Self\n  NV#  = Connection traversing a bonded set of # NVLinks "
+           "(through NVSwitches)\n  -    = No NVLink path\n");
+    return 0;
+}
+
+static void gpu_list(const ofm_partition_desc *d, char *buf, size_t len)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < d->ngpus && off < len; i++) {
+        uint32_t j = i;
+        while (j + 1 < d->ngpus && d->gpus[j + 1] == d->gpus[j] + 1)
+            j++;
+        int w;
+        if (j >= i + 2) /* three or more consecutive IDs read better as a range */
+            w = snprintf(buf + off, len - off, "%s%" PRIu32 "-%" PRIu32, off ? "," : "", d->gpus[i],
+                         d->gpus[j]);
+        else {
+            j = i;
+            w = snprintf(buf + off, len - off, "%s%" PRIu32, off ? "," : "", d->gpus[i]);
+        }
+        if (w < 0)
+            break;
+        off += (size_t)w;
+        i = j;
+    }
+}
+
+static int cmd_partitions(const ofm_platform *p, bool json)
+{
+    if (json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "platform", json_object_new_string(p->name));
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; i < p->npartitions; i++) {
+            const ofm_partition_desc *d = &p->partitions[i];
+            json_object *j = json_object_new_object();
+            json_object_object_add(j, "id", json_object_new_int64(d->id));
+            json_object_object_add(j, "num_gpus", json_object_new_int64(d->ngpus));
+            json_object *g = json_object_new_array();
+            for (uint32_t k = 0; k < d->ngpus; k++)
+                json_object_array_add(g, json_object_new_int64(d->gpus[k]));
+            json_object_object_add(j, "gpus", g);
+            json_object_object_add(j, "nvlinks_per_gpu", json_object_new_int64(d->nvlinks_per_gpu));
+            json_object_array_add(a, j);
+        }
+        json_object_object_add(o, "partitions", a);
+        print_json(o);
+        return 0;
+    }
+    printf("Default partitions of %s (%zu)\n  %-4s %-6s %-12s %s\n", p->name, p->npartitions, "ID",
+           "GPUs", "NVLinks/GPU", "GPU physical IDs");
+    for (size_t i = 0; i < p->npartitions; i++) {
+        const ofm_partition_desc *d = &p->partitions[i];
+        char list[256];
+        gpu_list(d, list, sizeof list);
+        printf("  %-4" PRIu32 " %-6" PRIu32 " %-12" PRIu32 " %s\n", d->id, d->ngpus,
+               d->nvlinks_per_gpu, list);
+    }
+    return 0;
+}
 
 int fmctl_topo_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "fmctl topo: not available in this build\n");
-    return 2;
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    bool json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+hj", opts, NULL)) != -1) {
+        if (c == 'j')
+            json = true;
+        else if (c == 'h') {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    const char *sub = argv[optind++];
+    /* allow --json after the subcommand too */
+    while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
+        if (c == 'j')
+            json = true;
+        else if (c == 'h') {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (argc - optind > 1) {
+        fprintf(stderr, "fmctl topo: too many arguments\n");
+        return 2;
+    }
+    const char *name = optind < argc ? argv[optind] : "hgx-h100";
+    int (*fn)(const ofm_platform *, bool);
+    if (!strcmp(sub, "show"))
+        fn = cmd_show;
+    else if (!strcmp(sub, "matrix"))
+        fn = cmd_matrix;
+    else if (!strcmp(sub, "partitions"))
+        fn = cmd_partitions;
+    else {
+        fprintf(stderr, "fmctl topo: unknown subcommand '%s'\n", sub);
+        usage(stderr);
+        return 2;
+    }
+    ofm_platform *p = malloc(sizeof *p);
+    if (!p) {
+        fprintf(stderr, "fmctl topo: out of memory\n");
+        return 1;
+    }
+    ofm_error err;
+    int rc;
+    if (ofm_platform_load(name, getenv("OPENFM_TOPOLOGY_DIR"), p, &err)) {
+        char buf[700];
+        fprintf(stderr, "fmctl topo: %s\n", ofm_error_format(&err, buf, sizeof buf));
+        rc = 2;
+    } else {
+        rc = fn(p, json);
+    }
+    free(p);
+    return rc;
 }
