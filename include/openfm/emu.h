@@ -1,0 +1,77 @@
+/* The emulator backend's own API: create and destroy emulated systems, inject
+ * faults, and probe traffic. Used by tests, by `fmctl emu` and by the daemon's
+ * --emulate. Everything else talks to an emulated system through hal.h.
+ *
+ * An emulated system is a directory (see docs/emulator.md):
+ *   topology.topo  the model it was created from (opening needs no other file)
+ *   state.bin      versioned, checksummed hardware state (links, routes, faults, events)
+ *   kmsg           the emulated kernel log (SXid / Xid lines in the FM §3.3 format)
+ *   state.lock     flock: writers exclusive, readers shared
+ *   fm.lock        held (flock) by a running fabric manager */
+#ifndef OPENFM_EMU_H
+#define OPENFM_EMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "openfm/hal.h"
+#include "openfm/platform.h"
+
+#define OFM_EMU_DEFAULT_DRIVER "550.127.05"
+
+/* Resolve the directory of the emulated system to use: `explicit_dir` when
+ * non-NULL, else $OPENFM_EMU_DIR, else <runtime dir>/default where the runtime
+ * dir is $XDG_RUNTIME_DIR/openfm-emu or /tmp/openfm-emu-<uid>. */
+int ofm_emu_resolve_dir(const char *explicit_dir, char *out, size_t len);
+/* Parent directory `fmctl emu list` scans ($OPENFM_EMU_ROOT or the runtime dir). */
+int ofm_emu_root_dir(char *out, size_t len);
+
+/* Create (boot) an emulated system from a platform name or topology file.
+ * Fails if `dir` already holds one, unless `force`. */
+int ofm_emu_create(const char *dir, const char *platform, bool force, char *err, size_t errlen);
+int ofm_emu_destroy(const char *dir, char *err, size_t errlen);
+/* Power-cycle: links drop and retrain by ALI on gen3, stay down on gen1/2;
+ * routing tables and fabric registration are cleared; faults stay. */
+int ofm_emu_reboot(ofm_hal *h);
+
+/* --- fault injection (each is logged to kmsg and visible through the HAL) --- */
+int ofm_emu_inject_port_down(ofm_hal *h, uint32_t sw, uint32_t port);
+int ofm_emu_inject_port_repair(ofm_hal *h, uint32_t sw, uint32_t port);
+int ofm_emu_inject_switch(ofm_hal *h, uint32_t sw, ofm_dev_health health);
+int ofm_emu_inject_gpu(ofm_hal *h, uint32_t gpu, ofm_dev_health health);
+int ofm_emu_inject_fabric_fail(ofm_hal *h, uint32_t gpu, bool fail);
+int ofm_emu_inject_driver_version(ofm_hal *h, const char *version);
+/* `desc` is the error description printed after the link number. */
+int ofm_emu_inject_sxid(ofm_hal *h, uint32_t sw, uint32_t port, uint32_t code, bool fatal,
+                        const char *desc);
+int ofm_emu_inject_xid(ofm_hal *h, uint32_t gpu, uint32_t code, const char *detail);
+
+/* --- traffic probe: the ground truth for routing and isolation tests --- */
+typedef struct {
+    bool arrives;
+    uint32_t links;          /* source links whose traffic reaches dst */
+    uint32_t dst_links;      /* distinct destination links it arrives on */
+    uint32_t max_hops;       /* switches traversed on the longest path */
+    uint64_t bandwidth_mbps; /* links x line rate (per direction) */
+    /* first drop seen (when !arrives, or when some links arrive and others don't) */
+    bool dropped;
+    uint32_t drop_sw, drop_port, drop_sxid;
+    char drop_reason[96];
+} ofm_emu_probe_result;
+
+/* Walk GPU `src` -> GPU `dst` through the programmed tables. Unless `quiet`, a
+ * drop is recorded like the hardware would: SXid on the switch, Xid 45 on the
+ * source GPU, in kmsg and the event ring. */
+int ofm_emu_probe(ofm_hal *h, uint32_t src, uint32_t dst, bool quiet, ofm_emu_probe_result *out);
+
+/* A running fabric manager holds the system (fm.lock) for its lifetime. */
+int ofm_emu_fm_attach(ofm_hal *h);
+void ofm_emu_fm_detach(ofm_hal *h);
+/* True while some process holds the system as its fabric manager. */
+bool ofm_emu_fm_running(const ofm_hal *h);
+
+/* Path of the emulated kernel log. */
+int ofm_emu_kmsg_path(const ofm_hal *h, char *out, size_t len);
+
+#endif

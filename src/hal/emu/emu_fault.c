@@ -1,0 +1,355 @@
+/* Fault injection, reboot, and the traffic probe. */
+#include <stdio.h>
+#include <string.h>
+
+#include "hal/emu/emu_int.h"
+#include "hal/emu/emu_mig.h"
+
+static ofm_hal_event mk(ofm_event_kind kind, uint32_t code, bool fatal, uint32_t sw, uint32_t port,
+                        uint32_t gpu, const char *detail)
+{
+    ofm_hal_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = kind;
+    ev.code = code;
+    ev.fatal = fatal;
+    ev.sw = sw;
+    ev.port = port;
+    ev.gpu = gpu;
+    snprintf(ev.detail, sizeof ev.detail, "%s", detail ? detail : "");
+    return ev;
+}
+
+/* Run fn inside a write transaction. */
+#define WRITE_TXN(h, body)                                                                         \
+    do {                                                                                           \
+        int rc_ = emu_begin((h), true);                                                            \
+        if (rc_)                                                                                   \
+            return rc_;                                                                            \
+        emu_impl *e = emu_of(h);                                                                   \
+        (void)e;                                                                                   \
+        body;                                                                                      \
+        if (rc_ == OFM_HAL_OK)                                                                     \
+            rc_ = emu_commit(h);                                                                   \
+        emu_end(h);                                                                                \
+        return rc_;                                                                                \
+    } while (0)
+
+static int port_args(ofm_hal *h, uint32_t sw, uint32_t port, int *si)
+{
+    emu_impl *e = emu_of(h);
+    *si = emu_sw_index(e->p, sw);
+    if (*si < 0)
+        return emu_fail(h, OFM_HAL_EINVAL, "no switch %u in %s", sw, e->p->name);
+    if (port >= e->p->switches[*si].nports)
+        return emu_fail(h, OFM_HAL_EINVAL, "switch %u has no port %u (ports 0-%u)", sw, port,
+                        e->p->switches[*si].nports - 1);
+    return OFM_HAL_OK;
+}
+
+/* Set both ends of whatever link sits on (si, port). */
+static void set_link(emu_impl *e, size_t si, uint32_t port, uint8_t state, uint8_t fault)
+{
+    e->st.f.port_state[si][port] = state;
+    e->st.f.port_fault[si][port] = fault;
+    int t = e->port_trunk[si][port];
+    if (t >= 0) {
+        const ofm_trunk_link *tl = &e->p->trunks[t];
+        bool a_end = (uint32_t)emu_sw_index(e->p, tl->sw_a) == si && tl->port_a == port;
+        int osi = emu_sw_index(e->p, a_end ? tl->sw_b : tl->sw_a);
+        uint32_t oport = a_end ? tl->port_b : tl->port_a;
+        e->st.f.port_state[osi][oport] = state;
+        e->st.f.port_fault[osi][oport] = fault;
+    }
+}
+
+int ofm_emu_inject_port_down(ofm_hal *h, uint32_t sw, uint32_t port)
+{
+    WRITE_TXN(h, {
+        int si;
+        rc_ = port_args(h, sw, port, &si);
+        if (rc_ == OFM_HAL_OK) {
+            set_link(e, (size_t)si, port, OFM_LINK_FAILED, 1);
+            emu_event(h, mk(OFM_EVT_LINK_DOWN, 0, false, sw, port, 0, "injected fault"));
+        }
+    });
+}
+
+int ofm_emu_inject_port_repair(ofm_hal *h, uint32_t sw, uint32_t port)
+{
+    WRITE_TXN(h, {
+        int si;
+        rc_ = port_args(h, sw, port, &si);
+        if (rc_ == OFM_HAL_OK) {
+            /* repaired cables still need training on gen1/gen2 */
+            set_link(e, (size_t)si, port, e->p->ali ? OFM_LINK_ACTIVE : OFM_LINK_OFF, 0);
+            if (e->p->ali)
+                emu_event(h, mk(OFM_EVT_LINK_UP, 0, false, sw, port, 0, "repaired"));
+        }
+    });
+}
+
+int ofm_emu_inject_switch(ofm_hal *h, uint32_t sw, ofm_dev_health health)
+{
+    WRITE_TXN(h, {
+        int si = emu_sw_index(e->p, sw);
+        if (si < 0)
+            rc_ = emu_fail(h, OFM_HAL_EINVAL, "no switch %u in %s", sw, e->p->name);
+        else {
+            e->st.f.sw_health[si] = (uint8_t)health;
+            if (health != OFM_DEV_OK)
+                for (uint32_t p = 0; p < OFM_MAX_SWITCH_PORTS; p++)
+                    if (e->port_access[si][p] >= 0 || e->port_trunk[si][p] >= 0)
+                        set_link(e, (size_t)si, p, OFM_LINK_OFF, e->st.f.port_fault[si][p]);
+            emu_kmsg_line(e, 0, "openfm-emu: injected: switch %u %s", sw,
+                          health == OFM_DEV_OK ? "healthy" : health == OFM_DEV_MISSING ? "missing from the bus" : "failed");
+        }
+    });
+}
+
+int ofm_emu_inject_gpu(ofm_hal *h, uint32_t gpu, ofm_dev_health health)
+{
+    WRITE_TXN(h, {
+        int gi = emu_gpu_index(e->p, gpu);
+        if (gi < 0)
+            rc_ = emu_fail(h, OFM_HAL_EINVAL, "no GPU %u in %s", gpu, e->p->name);
+        else {
+            e->st.f.gpu_health[gi] = (uint8_t)health;
+            if (health != OFM_DEV_OK)
+                for (size_t i = 0; i < e->p->naccess; i++)
+                    if (e->p->access[i].gpu == gpu) {
+                        int si = emu_sw_index(e->p, e->p->access[i].sw);
+                        e->st.f.port_state[si][e->p->access[i].sw_port] = OFM_LINK_OFF;
+                    }
+            emu_kmsg_line(e, 0, "openfm-emu: injected: GPU %u %s", gpu,
+                          health == OFM_DEV_OK ? "healthy" : health == OFM_DEV_MISSING ? "fell off the bus" : "failed");
+            if (health == OFM_DEV_MISSING)
+                emu_event(h, mk(OFM_EVT_XID, 79, true, 0, 0, gpu, "GPU has fallen off the bus."));
+        }
+    });
+}
+
+int ofm_emu_inject_fabric_fail(ofm_hal *h, uint32_t gpu, bool fail)
+{
+    WRITE_TXN(h, {
+        int gi = emu_gpu_index(e->p, gpu);
+        if (gi < 0)
+            rc_ = emu_fail(h, OFM_HAL_EINVAL, "no GPU %u in %s", gpu, e->p->name);
+        else
+            e->st.f.gpu_fail_reg[gi] = fail;
+    });
+}
+
+int ofm_emu_inject_driver_version(ofm_hal *h, const char *version)
+{
+    WRITE_TXN(h, {
+        size_t l = version ? strlen(version) : 0;
+        if (!l || l >= sizeof e->st.f.driver_version)
+            rc_ = emu_fail(h, OFM_HAL_EINVAL, "driver version must be 1-%zu characters",
+                           sizeof e->st.f.driver_version - 1);
+        else {
+            snprintf(e->st.f.driver_version, sizeof e->st.f.driver_version, "%s", version);
+            emu_kmsg_line(e, 0, "NVRM: loading NVIDIA UNIX x86_64 Kernel Module  %s", version);
+        }
+    });
+}
+
+int ofm_emu_inject_sxid(ofm_hal *h, uint32_t sw, uint32_t port, uint32_t code, bool fatal,
+                        const char *desc)
+{
+    WRITE_TXN(h, {
+        int si;
+        rc_ = port_args(h, sw, port, &si);
+        if (rc_ == OFM_HAL_OK)
+            emu_event(h, mk(OFM_EVT_SXID, code, fatal, sw, port, 0, desc));
+    });
+}
+
+int ofm_emu_inject_xid(ofm_hal *h, uint32_t gpu, uint32_t code, const char *detail)
+{
+    WRITE_TXN(h, {
+        if (emu_gpu_index(e->p, gpu) < 0)
+            rc_ = emu_fail(h, OFM_HAL_EINVAL, "no GPU %u in %s", gpu, e->p->name);
+        else
+            emu_event(h, mk(OFM_EVT_XID, code, false, 0, 0, gpu, detail));
+    });
+}
+
+int ofm_emu_reboot(ofm_hal *h)
+{
+    int rc;
+    {
+        int rc_ = emu_begin(h, true);
+        if (rc_)
+            return rc_;
+        emu_impl *e = emu_of(h);
+        emu_boot(e);
+        emu_kmsg_line(e, e->st.f.boot_ns, "openfm-emu: rebooted %s (boot %u)", e->p->name,
+                      e->st.f.boots);
+        rc = emu_commit(h);
+        emu_end(h);
+    }
+    if (rc == OFM_HAL_OK) {
+        int mrc = ofm_emu_mig_reboot(h);
+        if (mrc != OFM_HAL_OK && mrc != OFM_HAL_ENOTSUP)
+            rc = mrc;
+    }
+    return rc;
+}
+
+int ofm_emu_set_gpu_links(ofm_hal *h, uint32_t gpu, bool up)
+{
+    WRITE_TXN(h, {
+        int gi = emu_gpu_index(e->p, gpu);
+        if (gi < 0)
+            rc_ = emu_fail(h, OFM_HAL_EINVAL, "no GPU %u", gpu);
+        else
+            for (size_t i = 0; i < e->p->naccess; i++) {
+                if (e->p->access[i].gpu != gpu)
+                    continue;
+                int si = emu_sw_index(e->p, e->p->access[i].sw);
+                uint32_t port = e->p->access[i].sw_port;
+                uint8_t *st = &e->st.f.port_state[si][port];
+                uint8_t want = up && !e->st.f.port_fault[si][port] &&
+                                       e->st.f.sw_health[si] == OFM_DEV_OK &&
+                                       e->st.f.gpu_health[gi] == OFM_DEV_OK
+                                   ? OFM_LINK_ACTIVE
+                                   : OFM_LINK_OFF;
+                if (*st == want || *st == OFM_LINK_FAILED)
+                    continue;
+                *st = want;
+                emu_event(h, mk(up ? OFM_EVT_LINK_UP : OFM_EVT_LINK_DOWN, 0, false,
+                                e->p->access[i].sw, port, gpu, up ? "retrained" : "MIG mode enabled"));
+            }
+    });
+}
+
+/* ---------------------------------------------------------------- probe */
+
+#define PROBE_MAX_HOPS 4
+
+typedef struct {
+    emu_impl *e;
+    size_t dst_gi;
+    uint32_t dst;
+    uint64_t dst_links_hit; /* bit per destination GPU link */
+    bool dropped;
+    uint32_t drop_sw, drop_port, drop_sxid;
+    char reason[96];
+    uint32_t max_hops;
+} walk;
+
+static void drop(walk *w, uint32_t sw, uint32_t port, uint32_t sxid, const char *why)
+{
+    if (w->dropped)
+        return;
+    w->dropped = true;
+    w->drop_sw = sw;
+    w->drop_port = port;
+    w->drop_sxid = sxid;
+    snprintf(w->reason, sizeof w->reason, "%s", why);
+}
+
+/* Traffic for dst enters switch si on port. Returns true if any copy arrives. */
+static bool enter(walk *w, size_t si, uint32_t port, uint32_t hops)
+{
+    emu_impl *e = w->e;
+    uint32_t swid = e->p->switches[si].id;
+    if (hops > PROBE_MAX_HOPS) {
+        drop(w, swid, port, 12002, "routing loop (egress packet route error)");
+        return false;
+    }
+    if (e->st.f.sw_health[si] != OFM_DEV_OK) {
+        drop(w, swid, port, 0, "switch not operational");
+        return false;
+    }
+    if (hops > w->max_hops)
+        w->max_hops = hops;
+    uint64_t egress = *emu_route(e, si, port, w->dst_gi);
+    if (!egress) {
+        drop(w, swid, port, 11004, "ingress invalid ACL");
+        return false;
+    }
+    bool arrived = false;
+    for (uint32_t out = 0; out < e->p->switches[si].nports; out++) {
+        if (!(egress >> out & 1))
+            continue;
+        if (e->st.f.port_state[si][out] != OFM_LINK_ACTIVE) {
+            drop(w, swid, out, 15002, "egress port link not active");
+            continue;
+        }
+        int a = e->port_access[si][out], t = e->port_trunk[si][out];
+        if (a >= 0) {
+            if (e->p->access[a].gpu == w->dst) {
+                w->dst_links_hit |= 1ull << e->p->access[a].gpu_link;
+                arrived = true;
+            } else {
+                drop(w, swid, out, 12002, "egress to the wrong GPU");
+            }
+        } else if (t >= 0) {
+            const ofm_trunk_link *tl = &e->p->trunks[t];
+            bool a_end = tl->sw_a == swid && tl->port_a == out;
+            int osi = emu_sw_index(e->p, a_end ? tl->sw_b : tl->sw_a);
+            if (enter(w, (size_t)osi, a_end ? tl->port_b : tl->port_a, hops + 1))
+                arrived = true;
+        } else {
+            drop(w, swid, out, 15002, "egress port not connected");
+        }
+    }
+    return arrived;
+}
+
+int ofm_emu_probe(ofm_hal *h, uint32_t src, uint32_t dst, bool quiet, ofm_emu_probe_result *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = emu_begin(h, !quiet);
+    if (rc)
+        return rc;
+    emu_impl *e = emu_of(h);
+    int sgi = emu_gpu_index(e->p, src), dgi = emu_gpu_index(e->p, dst);
+    if (sgi < 0 || dgi < 0 || src == dst) {
+        rc = emu_fail(h, OFM_HAL_EINVAL, src == dst ? "source and destination are the same GPU"
+                                                    : "no GPU %u in %s", sgi < 0 ? src : dst, e->p->name);
+        emu_end(h);
+        return rc;
+    }
+    walk w = {.e = e, .dst_gi = (size_t)dgi, .dst = dst};
+    if (e->st.f.gpu_health[dgi] != OFM_DEV_OK)
+        drop(&w, 0, 0, 0, "destination GPU not on the bus");
+    for (size_t i = 0; i < e->p->naccess && e->st.f.gpu_health[sgi] == OFM_DEV_OK; i++) {
+        const ofm_access_link *a = &e->p->access[i];
+        if (a->gpu != src)
+            continue;
+        int si = emu_sw_index(e->p, a->sw);
+        if (e->st.f.port_state[si][a->sw_port] != OFM_LINK_ACTIVE)
+            continue; /* the GPU does not send over a dead link */
+        if (enter(&w, (size_t)si, a->sw_port, 1))
+            out->links++;
+    }
+    for (uint32_t l = 0; l < 64; l++)
+        out->dst_links += (uint32_t)(w.dst_links_hit >> l & 1);
+    out->arrives = out->links > 0;
+    out->max_hops = w.max_hops;
+    out->bandwidth_mbps = (uint64_t)out->links * e->p->gpus[sgi].line_rate_mbps;
+    out->dropped = w.dropped;
+    out->drop_sw = w.drop_sw;
+    out->drop_port = w.drop_port;
+    out->drop_sxid = w.drop_sxid;
+    snprintf(out->drop_reason, sizeof out->drop_reason, "%s", w.reason);
+    if (!out->arrives && !w.dropped) {
+        out->dropped = true;
+        snprintf(out->drop_reason, sizeof out->drop_reason, "source GPU has no active NVLink");
+    }
+    if (!quiet && w.dropped && w.drop_sxid) {
+        char d[96];
+        snprintf(d, sizeof d, "%s", w.drop_sxid == 11004 ? "ingress invalid ACL" : w.reason);
+        ofm_hal_event ev = mk(OFM_EVT_SXID, w.drop_sxid, w.drop_sxid == 12002, w.drop_sw,
+                              w.drop_port, 0, d);
+        emu_event(h, ev);
+        if (!out->arrives)
+            emu_event(h, mk(OFM_EVT_XID, 45, false, 0, 0, src, "Ch 00000010, preemptive cleanup"));
+        rc = emu_commit(h);
+    }
+    emu_end(h);
+    return rc;
+}

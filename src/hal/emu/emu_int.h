@@ -1,0 +1,101 @@
+/* Emulator internals shared by its source files (not an API). */
+#ifndef OPENFM_EMU_INT_H
+#define OPENFM_EMU_INT_H
+
+#include <stdint.h>
+
+#include "openfm/emu.h"
+#include "openfm/hal.h"
+
+#define EMU_MAGIC "OFMEMU\r\n" /* CR LF catches text-mode mangling */
+#define EMU_FORMAT_VERSION 1
+#define EMU_EVENT_RING 128
+
+/* Fixed header of state.bin. The payload that follows is host-endian: the
+ * emulator's state never leaves the machine that created it. */
+typedef struct {
+    char magic[8];
+    uint32_t version;
+    uint32_t header_size;
+    uint64_t payload_size;
+    uint32_t crc32;      /* of the payload */
+    uint32_t ngpus, nswitches;
+    uint32_t reserved;
+    char platform[OFM_NAME_LEN];
+} emu_header;
+
+/* The hardware as it is now. Routes are a dense [switch][port][gpu] table
+ * of egress masks, sized by the platform, so a transaction on an H100 board
+ * rewrites ~40 KiB. */
+typedef struct {
+    char driver_version[32];
+    uint64_t event_seq;
+    uint64_t boot_ns;     /* CLOCK_REALTIME at the last boot: kmsg timestamps count from it */
+    uint32_t boots;
+    uint32_t event_head;  /* next slot in events[] */
+    uint8_t sw_health[OFM_MAX_SWITCHES];
+    uint8_t gpu_health[OFM_MAX_GPUS];
+    uint8_t gpu_fail_reg[OFM_MAX_GPUS];
+    uint8_t gpu_fabric_state[OFM_MAX_GPUS];
+    int32_t gpu_fabric_status[OFM_MAX_GPUS];
+    uint8_t port_state[OFM_MAX_SWITCHES][OFM_MAX_SWITCH_PORTS];
+    uint8_t port_fault[OFM_MAX_SWITCHES][OFM_MAX_SWITCH_PORTS];
+    ofm_hal_event events[EMU_EVENT_RING];
+} emu_fixed;
+
+typedef struct {
+    emu_fixed f;
+    uint64_t *routes;     /* nswitches * OFM_MAX_SWITCH_PORTS * ngpus */
+} emu_state;
+
+typedef struct {
+    char dir[4096];
+    ofm_platform *p;      /* parsed once per handle */
+    int lock_fd;          /* state.lock */
+    int fm_fd;            /* fm.lock while attached, else -1 */
+    emu_state st;         /* scratch copy used inside transactions */
+    /* port -> model link lookup, built once */
+    int16_t port_access[OFM_MAX_SWITCHES][OFM_MAX_SWITCH_PORTS]; /* access index or -1 */
+    int16_t port_trunk[OFM_MAX_SWITCHES][OFM_MAX_SWITCH_PORTS];  /* trunk index or -1 */
+} emu_impl;
+
+static inline emu_impl *emu_of(const ofm_hal *h) { return (emu_impl *)h->impl; }
+
+size_t emu_route_count(const ofm_platform *p);
+static inline uint64_t *emu_route(emu_impl *e, size_t sw_idx, uint32_t port, size_t gpu_idx)
+{
+    return &e->st.routes[(sw_idx * OFM_MAX_SWITCH_PORTS + port) * e->p->ngpus + gpu_idx];
+}
+
+int emu_sw_index(const ofm_platform *p, uint32_t id);
+int emu_gpu_index(const ofm_platform *p, uint32_t id);
+
+/* Transactions: begin loads the state under the lock (exclusive for
+ * writers); commit writes it atomically; end releases. A failed begin leaves
+ * h->last_error set. */
+int emu_begin(ofm_hal *h, bool write);
+int emu_commit(ofm_hal *h);
+void emu_end(ofm_hal *h);
+int emu_fail(ofm_hal *h, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Boot: link states per generation, fabric states reset. */
+void emu_boot(emu_impl *e);
+/* Record an event in the ring (inside a write transaction) and print its
+ * kernel log lines. */
+void emu_event(ofm_hal *h, ofm_hal_event ev);
+
+/* Identity derived from platform + IDs, so every view agrees. */
+void emu_gpu_bdf(const ofm_platform *p, size_t gi, char *out, size_t len);
+void emu_gpu_uuid(const ofm_platform *p, size_t gi, char *out, size_t len);
+void emu_switch_bdf(const ofm_platform *p, size_t si, char *out, size_t len);
+void emu_switch_uuid(const ofm_platform *p, size_t si, char *out, size_t len);
+
+/* kmsg */
+void emu_kmsg_sxid(emu_impl *e, size_t si, uint32_t port, uint32_t code, bool fatal,
+                   const char *desc, uint64_t now_ns);
+void emu_kmsg_xid(emu_impl *e, size_t gi, uint32_t code, const char *detail, uint64_t now_ns);
+void emu_kmsg_line(emu_impl *e, uint64_t now_ns, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+uint32_t emu_crc32(const void *data, size_t len, uint32_t crc);
+
+#endif

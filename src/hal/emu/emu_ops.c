@@ -1,0 +1,427 @@
+/* The emulator's HAL operations: what a real NVSwitch driver + NVML would
+ * answer, computed from the model and state.bin. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "hal/emu/emu_int.h"
+#include "hal/emu/emu_mig.h"
+
+void emu_close_handle(ofm_hal *h);
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void emu_event(ofm_hal *h, ofm_hal_event ev)
+{
+    emu_impl *e = emu_of(h);
+    emu_fixed *f = &e->st.f;
+    ev.prov = OFM_PROV_EMULATED;
+    ev.seq = ++f->event_seq;
+    if (!ev.time_ns)
+        ev.time_ns = now_ns();
+    f->events[f->event_head] = ev;
+    f->event_head = (f->event_head + 1) % EMU_EVENT_RING;
+    if (ev.kind == OFM_EVT_SXID) {
+        int si = emu_sw_index(e->p, ev.sw);
+        if (si >= 0)
+            emu_kmsg_sxid(e, (size_t)si, ev.port, ev.code, ev.fatal, ev.detail, ev.time_ns);
+    } else if (ev.kind == OFM_EVT_XID) {
+        int gi = emu_gpu_index(e->p, ev.gpu);
+        if (gi >= 0)
+            emu_kmsg_xid(e, (size_t)gi, ev.code, ev.detail, ev.time_ns);
+    } else {
+        int si = emu_sw_index(e->p, ev.sw);
+        char bdf[32] = "?";
+        if (si >= 0)
+            emu_switch_bdf(e->p, (size_t)si, bdf, sizeof bdf);
+        emu_kmsg_line(e, ev.time_ns, "nvidia-nvswitch%d: (PCI:%s): Link %u is %s%s%s", si, bdf,
+                      ev.port, ev.kind == OFM_EVT_LINK_UP ? "up" : "down", ev.detail[0] ? ": " : "",
+                      ev.detail);
+    }
+}
+
+static int driver_version(ofm_hal *h, char *buf, size_t len)
+{
+    int rc = emu_begin(h, false);
+    if (rc)
+        return rc;
+    snprintf(buf, len, "%s", emu_of(h)->st.f.driver_version);
+    emu_end(h);
+    return OFM_HAL_OK;
+}
+
+static int list_switches(ofm_hal *h, ofm_hal_switch *out, size_t cap, size_t *n)
+{
+    int rc = emu_begin(h, false);
+    if (rc)
+        return rc;
+    emu_impl *e = emu_of(h);
+    size_t k = 0;
+    for (size_t i = 0; i < e->p->nswitches; i++) {
+        if (e->st.f.sw_health[i] == OFM_DEV_MISSING)
+            continue; /* not on the bus: a real driver would not enumerate it */
+        if (k < cap) {
+            ofm_hal_switch *s = &out[k];
+            memset(s, 0, sizeof *s);
+            s->prov = OFM_PROV_EMULATED;
+            s->phys_id = e->p->switches[i].id;
+            emu_switch_uuid(e->p, i, s->uuid, sizeof s->uuid);
+            emu_switch_bdf(e->p, i, s->pci_bdf, sizeof s->pci_bdf);
+            s->gen = e->p->switches[i].gen;
+            s->nports = e->p->switches[i].nports;
+            s->baseboard = e->p->switches[i].baseboard;
+            s->health = (ofm_dev_health)e->st.f.sw_health[i];
+        }
+        k++;
+    }
+    *n = k;
+    emu_end(h);
+    return OFM_HAL_OK;
+}
+
+static int list_gpus(ofm_hal *h, ofm_hal_gpu *out, size_t cap, size_t *n)
+{
+    int rc = emu_begin(h, false);
+    if (rc)
+        return rc;
+    emu_impl *e = emu_of(h);
+    size_t k = 0;
+    for (size_t i = 0; i < e->p->ngpus; i++) {
+        if (e->st.f.gpu_health[i] == OFM_DEV_MISSING)
+            continue;
+        if (k < cap) {
+            ofm_hal_gpu *g = &out[k];
+            const ofm_gpu_desc *d = &e->p->gpus[i];
+            memset(g, 0, sizeof *g);
+            g->prov = OFM_PROV_EMULATED;
+            g->phys_id = d->phys_id;
+            emu_gpu_uuid(e->p, i, g->uuid, sizeof g->uuid);
+            emu_gpu_bdf(e->p, i, g->pci_bdf, sizeof g->pci_bdf);
+            snprintf(g->model, sizeof g->model, "%s", d->model);
+            g->nvlinks = d->nvlinks;
+            g->line_rate_mbps = d->line_rate_mbps;
+            g->baseboard = d->baseboard;
+            g->health = (ofm_dev_health)e->st.f.gpu_health[i];
+        }
+        k++;
+    }
+    *n = k;
+    emu_end(h);
+    return OFM_HAL_OK;
+}
+
+/* Link seen from switch port (si, port); caller holds the state. */
+static void port_view(emu_impl *e, size_t si, uint32_t port, ofm_hal_link *out)
+{
+    memset(out, 0, sizeof *out);
+    out->prov = OFM_PROV_EMULATED;
+    out->state = (ofm_link_state)e->st.f.port_state[si][port];
+    int a = e->port_access[si][port], t = e->port_trunk[si][port];
+    if (out->state == OFM_LINK_OFF || out->state == OFM_LINK_FAILED) {
+        /* a dead link reports no remote end, as the hardware would */
+        return;
+    }
+    if (a >= 0) {
+        out->remote_type = OFM_REMOTE_GPU;
+        out->remote_id = e->p->access[a].gpu;
+        out->remote_link = e->p->access[a].gpu_link;
+    } else if (t >= 0) {
+        const ofm_trunk_link *tl = &e->p->trunks[t];
+        bool a_end = tl->sw_a == e->p->switches[si].id && tl->port_a == port;
+        out->remote_type = OFM_REMOTE_SWITCH;
+        out->remote_id = a_end ? tl->sw_b : tl->sw_a;
+        out->remote_link = a_end ? tl->port_b : tl->port_a;
+    }
+}
+
+static int check_port(ofm_hal *h, uint32_t sw, uint32_t port, int *si)
+{
+    emu_impl *e = emu_of(h);
+    *si = emu_sw_index(e->p, sw);
+    if (*si < 0)
+        return emu_fail(h, OFM_HAL_EINVAL, "no switch %u", sw);
+    if (e->st.f.sw_health[*si] != OFM_DEV_OK)
+        return emu_fail(h, OFM_HAL_ENODEV, "switch %u is %s", sw,
+                        e->st.f.sw_health[*si] == OFM_DEV_MISSING ? "missing" : "failed");
+    if (port >= e->p->switches[*si].nports)
+        return emu_fail(h, OFM_HAL_EINVAL, "switch %u has no port %u", sw, port);
+    return OFM_HAL_OK;
+}
+
+static int switch_port(ofm_hal *h, uint32_t sw, uint32_t port, ofm_hal_link *out)
+{
+    int rc = emu_begin(h, false), si;
+    if (rc)
+        return rc;
+    if ((rc = check_port(h, sw, port, &si)) == OFM_HAL_OK)
+        port_view(emu_of(h), (size_t)si, port, out);
+    emu_end(h);
+    return rc;
+}
+
+static int gpu_link(ofm_hal *h, uint32_t gpu, uint32_t link, ofm_hal_link *out)
+{
+    int rc = emu_begin(h, false);
+    if (rc)
+        return rc;
+    emu_impl *e = emu_of(h);
+    int gi = emu_gpu_index(e->p, gpu);
+    if (gi < 0 || e->st.f.gpu_health[gi] == OFM_DEV_MISSING)
+        rc = emu_fail(h, gi < 0 ? OFM_HAL_EINVAL : OFM_HAL_ENODEV, "no GPU %u", gpu);
+    else if (link >= e->p->gpus[gi].nvlinks)
+        rc = emu_fail(h, OFM_HAL_EINVAL, "GPU %u has no NVLink %u", gpu, link);
+    if (rc == OFM_HAL_OK) {
+        memset(out, 0, sizeof *out);
+        out->prov = OFM_PROV_EMULATED;
+        for (size_t i = 0; i < e->p->naccess; i++)
+            if (e->p->access[i].gpu == gpu && e->p->access[i].gpu_link == link) {
+                int si = emu_sw_index(e->p, e->p->access[i].sw);
+                out->state = (ofm_link_state)e->st.f.port_state[si][e->p->access[i].sw_port];
+                if (out->state == OFM_LINK_ACTIVE || out->state == OFM_LINK_TRAINING) {
+                    out->remote_type = OFM_REMOTE_SWITCH;
+                    out->remote_id = e->p->access[i].sw;
+                    out->remote_link = e->p->access[i].sw_port;
+                }
+            }
+    }
+    emu_end(h);
+    return rc;
+}
+
+static int train_port(ofm_hal *h, uint32_t sw, uint32_t port)
+{
+    int rc = emu_begin(h, true), si;
+    if (rc)
+        return rc;
+    emu_impl *e = emu_of(h);
+    emu_fixed *f = &e->st.f;
+    if ((rc = check_port(h, sw, port, &si)) != OFM_HAL_OK)
+        goto out;
+    int a = e->port_access[si][port], t = e->port_trunk[si][port];
+    if (a < 0 && t < 0) {
+        rc = emu_fail(h, OFM_HAL_EIO, "switch %u port %u has nothing connected", sw, port);
+        goto out;
+    }
+    if (f->port_state[si][port] == OFM_LINK_ACTIVE)
+        goto out;
+    if (f->port_fault[si][port]) {
+        f->port_state[si][port] = OFM_LINK_FAILED;
+        rc = emu_fail(h, OFM_HAL_EIO, "switch %u port %u: link training failed", sw, port);
+        emu_commit(h);
+        goto out;
+    }
+    if (a >= 0) {
+        int gi = emu_gpu_index(e->p, e->p->access[a].gpu);
+        if (f->gpu_health[gi] != OFM_DEV_OK) {
+            rc = emu_fail(h, OFM_HAL_EIO, "switch %u port %u: GPU %u does not respond", sw, port,
+                          e->p->access[a].gpu);
+            goto out;
+        }
+        f->port_state[si][port] = OFM_LINK_ACTIVE;
+    } else {
+        const ofm_trunk_link *tl = &e->p->trunks[t];
+        int sa = emu_sw_index(e->p, tl->sw_a), sb = emu_sw_index(e->p, tl->sw_b);
+        if (f->sw_health[sa] != OFM_DEV_OK || f->sw_health[sb] != OFM_DEV_OK ||
+            f->port_fault[sa][tl->port_a] || f->port_fault[sb][tl->port_b]) {
+            rc = emu_fail(h, OFM_HAL_EIO, "switch %u port %u: trunk peer does not respond", sw, port);
+            goto out;
+        }
+        f->port_state[sa][tl->port_a] = f->port_state[sb][tl->port_b] = OFM_LINK_ACTIVE;
+    }
+    rc = emu_commit(h);
+out:
+    emu_end(h);
+    return rc;
+}
+
+static int reset_port(ofm_hal *h, uint32_t sw, uint32_t port)
+{
+    int rc = emu_begin(h, true), si;
+    if (rc)
+        return rc;
+    emu_impl *e = emu_of(h);
+    if ((rc = check_port(h, sw, port, &si)) == OFM_HAL_OK) {
+        /* a reset drops the link; ALI platforms retrain by themselves */
+        uint8_t *st = &e->st.f.port_state[si][port];
+        *st = e->st.f.port_fault[si][port] ? OFM_LINK_FAILED
+              : (e->p->ali && (e->port_access[si][port] >= 0 || e->port_trunk[si][port] >= 0))
+                  ? OFM_LINK_ACTIVE
+                  : OFM_LINK_OFF;
+        for (size_t g = 0; g < e->p->ngpus; g++)
+            *emu_route(e, (size_t)si, port, g) = 0;
+        rc = emu_commit(h);
+    }
+    emu_end(h);
+    return rc;
+}
+
+static int route_write(ofm_hal *h, const ofm_route_entry *ents, size_t n)
+{
+    int rc = emu_begin(h, true);
+    if (rc)
+        return rc;
+    emu_impl *e = emu_of(h);
+    /* validate the whole batch first: the write is all or nothing */
+    for (size_t i = 0; i < n && rc == OFM_HAL_OK; i++) {
+        int si, gi = emu_gpu_index(e->p, ents[i].dst_gpu);
+        rc = check_port(h, ents[i].sw, ents[i].in_port, &si);
+        if (rc == OFM_HAL_OK && gi < 0)
+            rc = emu_fail(h, OFM_HAL_EINVAL, "entry %zu: unknown destination GPU %u", i,
+                          ents[i].dst_gpu);
+        if (rc == OFM_HAL_OK && e->p->switches[si].nports < 64 &&
+            (ents[i].egress >> e->p->switches[si].nports))
+            rc = emu_fail(h, OFM_HAL_EINVAL, "entry %zu: egress mask names ports beyond %u", i,
+                          e->p->switches[si].nports);
+    }
+    if (rc == OFM_HAL_OK) {
+        for (size_t i = 0; i < n; i++)
+            *emu_route(e, (size_t)emu_sw_index(e->p, ents[i].sw), ents[i].in_port,
+                       (size_t)emu_gpu_index(e->p, ents[i].dst_gpu)) = ents[i].egress;
+        rc = emu_commit(h);
+    }
+    emu_end(h);
+    return rc;
+}
+
+static int route_clear_switch(ofm_hal *h, uint32_t sw)
+{
+    int rc = emu_begin(h, true), si;
+    if (rc)
+        return rc;
+    emu_impl *e = emu_of(h);
+    if ((rc = check_port(h, sw, 0, &si)) == OFM_HAL_OK) {
+        for (uint32_t port = 0; port < OFM_MAX_SWITCH_PORTS; port++)
+            for (size_t g = 0; g < e->p->ngpus; g++)
+                *emu_route(e, (size_t)si, port, g) = 0;
+        rc = emu_commit(h);
+    }
+    emu_end(h);
+    return rc;
+}
+
+static int route_read(ofm_hal *h, uint32_t sw, ofm_route_entry *out, size_t cap, size_t *n)
+{
+    int rc = emu_begin(h, false), si;
+    if (rc)
+        return rc;
+    emu_impl *e = emu_of(h);
+    size_t k = 0;
+    if ((rc = check_port(h, sw, 0, &si)) == OFM_HAL_OK)
+        for (uint32_t port = 0; port < e->p->switches[si].nports; port++)
+            for (size_t g = 0; g < e->p->ngpus; g++) {
+                uint64_t m = *emu_route(e, (size_t)si, port, g);
+                if (!m)
+                    continue;
+                if (k < cap)
+                    out[k] = (ofm_route_entry){sw, port, e->p->gpus[g].phys_id, m};
+                k++;
+            }
+    *n = k;
+    emu_end(h);
+    return rc;
+}
+
+static int read_events(ofm_hal *h, uint64_t *cursor, ofm_hal_event *out, size_t cap, size_t *n)
+{
+    int rc = emu_begin(h, false);
+    if (rc)
+        return rc;
+    emu_fixed *f = &emu_of(h)->st.f;
+    size_t k = 0;
+    /* oldest retained event first; older ones were overwritten in the ring */
+    uint64_t first = f->event_seq > EMU_EVENT_RING ? f->event_seq - EMU_EVENT_RING + 1 : 1;
+    uint64_t from = *cursor + 1 > first ? *cursor + 1 : first;
+    for (uint64_t s = from; s <= f->event_seq && k < cap; s++) {
+        const ofm_hal_event *ev = &f->events[(s - 1) % EMU_EVENT_RING];
+        if (ev->seq != s)
+            continue;
+        out[k++] = *ev;
+        *cursor = s;
+    }
+    *n = k;
+    emu_end(h);
+    return OFM_HAL_OK;
+}
+
+static int fabric_get(ofm_hal *h, uint32_t gpu, ofm_hal_fabric_info *out)
+{
+    int rc = emu_begin(h, false);
+    if (rc)
+        return rc;
+    emu_impl *e = emu_of(h);
+    int gi = emu_gpu_index(e->p, gpu);
+    if (gi < 0 || e->st.f.gpu_health[gi] == OFM_DEV_MISSING)
+        rc = emu_fail(h, gi < 0 ? OFM_HAL_EINVAL : OFM_HAL_ENODEV, "no GPU %u", gpu);
+    else {
+        memset(out, 0, sizeof *out);
+        out->prov = OFM_PROV_EMULATED;
+        out->state = (ofm_fabric_state)e->st.f.gpu_fabric_state[gi];
+        out->status = e->st.f.gpu_fabric_status[gi];
+        out->fail_registration = e->st.f.gpu_fail_reg[gi];
+        out->clique_id = out->state == OFM_FABRIC_COMPLETED && !out->status ? 1 : 0;
+        if (out->clique_id)
+            snprintf(out->cluster_uuid, sizeof out->cluster_uuid,
+                     "00000000-0000-0000-0000-000000000000");
+    }
+    emu_end(h);
+    return rc;
+}
+
+static int fabric_set(ofm_hal *h, uint32_t gpu, ofm_fabric_state st, int status)
+{
+    int rc = emu_begin(h, true);
+    if (rc)
+        return rc;
+    emu_impl *e = emu_of(h);
+    int gi = emu_gpu_index(e->p, gpu);
+    if (gi < 0 || e->st.f.gpu_health[gi] != OFM_DEV_OK) {
+        rc = emu_fail(h, gi < 0 ? OFM_HAL_EINVAL : OFM_HAL_ENODEV, "GPU %u is not usable", gpu);
+    } else if (st > OFM_FABRIC_COMPLETED) {
+        rc = emu_fail(h, OFM_HAL_EINVAL, "bad fabric state %d", (int)st);
+    } else {
+        e->st.f.gpu_fabric_state[gi] = (uint8_t)st;
+        e->st.f.gpu_fabric_status[gi] = status;
+        if (st == OFM_FABRIC_COMPLETED && status == 0 && e->st.f.gpu_fail_reg[gi]) {
+            /* the GPU's in-band registration fails: it completes with an error */
+            e->st.f.gpu_fabric_status[gi] = 1;
+            rc = emu_fail(h, OFM_HAL_EIO, "GPU %u: fabric registration failed", gpu);
+        }
+        int crc = emu_commit(h);
+        if (rc == OFM_HAL_OK)
+            rc = crc;
+    }
+    emu_end(h);
+    return rc;
+}
+
+const ofm_hal_ops ofm_emu_ops = {
+    .name = "emu",
+    .close = emu_close_handle,
+    .driver_version = driver_version,
+    .list_switches = list_switches,
+    .list_gpus = list_gpus,
+    .switch_port = switch_port,
+    .gpu_link = gpu_link,
+    .train_port = train_port,
+    .reset_port = reset_port,
+    .route_write = route_write,
+    .route_clear_switch = route_clear_switch,
+    .route_read = route_read,
+    .read_events = read_events,
+    .fabric_get = fabric_get,
+    .fabric_set = fabric_set,
+    .mig_mode_get = ofm_emu_mig_mode_get,
+    .mig_mode_set = ofm_emu_mig_mode_set,
+    .gpu_reset = ofm_emu_gpu_reset,
+    .gi_create = ofm_emu_gi_create,
+    .gi_destroy = ofm_emu_gi_destroy,
+    .gi_list = ofm_emu_gi_list,
+    .ci_create = ofm_emu_ci_create,
+    .ci_destroy = ofm_emu_ci_destroy,
+    .ci_list = ofm_emu_ci_list,
+};

@@ -1,0 +1,562 @@
+/* The emulated system's directory: creation, opening, and the transaction
+ * discipline that lets a daemon, the CLI and tests share it.
+ *
+ * Every mutation runs under an exclusive flock on state.lock, re-reads
+ * state.bin, applies the change, writes a temp file and rename()s it into
+ * place. A writer killed at any point leaves either the old or the new state,
+ * never a torn one; readers take a shared lock and see whole states. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hal/emu/emu_int.h"
+
+extern const ofm_hal_ops ofm_emu_ops;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int emu_fail(ofm_hal *h, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(h->last_error, sizeof h->last_error, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int emu_sw_index(const ofm_platform *p, uint32_t id)
+{
+    for (size_t i = 0; i < p->nswitches; i++)
+        if (p->switches[i].id == id)
+            return (int)i;
+    return -1;
+}
+
+int emu_gpu_index(const ofm_platform *p, uint32_t id)
+{
+    for (size_t i = 0; i < p->ngpus; i++)
+        if (p->gpus[i].phys_id == id)
+            return (int)i;
+    return -1;
+}
+
+size_t emu_route_count(const ofm_platform *p)
+{
+    return p->nswitches * OFM_MAX_SWITCH_PORTS * p->ngpus;
+}
+
+uint32_t emu_crc32(const void *data, size_t len, uint32_t crc)
+{
+    static uint32_t table[256];
+    if (!table[1])
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++)
+                c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            table[i] = c;
+        }
+    const uint8_t *b = data;
+    crc = ~crc;
+    for (size_t i = 0; i < len; i++)
+        crc = table[(crc ^ b[i]) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+static int path_in(const char *dir, const char *name, char *out, size_t len)
+{
+    int w = snprintf(out, len, "%s/%s", dir, name);
+    return (w < 0 || (size_t)w >= len) ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- state I/O */
+
+static uint32_t payload_crc(const emu_state *st, size_t nroutes)
+{
+    uint32_t c = emu_crc32(&st->f, sizeof st->f, 0);
+    return emu_crc32(st->routes, nroutes * sizeof st->routes[0], c);
+}
+
+static int read_state(ofm_hal *h)
+{
+    emu_impl *e = emu_of(h);
+    char path[4200];
+    path_in(e->dir, "state.bin", path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return emu_fail(h, OFM_HAL_ECORRUPT, "%s: cannot open: %s", path, strerror(errno));
+    size_t nroutes = emu_route_count(e->p);
+    size_t want = sizeof(emu_header) + sizeof e->st.f + nroutes * sizeof(uint64_t);
+    emu_header hdr;
+    ssize_t n = read(fd, &hdr, sizeof hdr);
+    int rc = OFM_HAL_OK;
+    if (n != (ssize_t)sizeof hdr)
+        rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: truncated header (%zd of %zu bytes)", path, n,
+                      sizeof hdr);
+    else if (memcmp(hdr.magic, EMU_MAGIC, 8))
+        rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: not an openfm emulator state file (bad magic)", path);
+    else if (hdr.version != EMU_FORMAT_VERSION)
+        rc = emu_fail(h, OFM_HAL_ECORRUPT,
+                      "%s: state format version %u, this openfm reads version %u: recreate the "
+                      "system with 'fmctl emu create --force'",
+                      path, hdr.version, EMU_FORMAT_VERSION);
+    else if (hdr.header_size != sizeof hdr ||
+             hdr.payload_size != want - sizeof hdr || hdr.ngpus != e->p->ngpus ||
+             hdr.nswitches != e->p->nswitches || strncmp(hdr.platform, e->p->name, OFM_NAME_LEN))
+        rc = emu_fail(h, OFM_HAL_ECORRUPT,
+                      "%s: state does not match topology.topo (platform '%.64s', %u GPUs, %u "
+                      "switches)",
+                      path, hdr.platform, hdr.ngpus, hdr.nswitches);
+    if (rc == OFM_HAL_OK) {
+        n = read(fd, &e->st.f, sizeof e->st.f);
+        ssize_t m = n == (ssize_t)sizeof e->st.f
+                        ? read(fd, e->st.routes, nroutes * sizeof(uint64_t))
+                        : 0;
+        char extra;
+        if (n != (ssize_t)sizeof e->st.f || m != (ssize_t)(nroutes * sizeof(uint64_t)))
+            rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: truncated (expected %zu bytes)", path, want);
+        else if (read(fd, &extra, 1) != 0)
+            rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: trailing bytes after the state", path);
+        else if (payload_crc(&e->st, nroutes) != hdr.crc32)
+            rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: checksum mismatch: the state is corrupted",
+                          path);
+    }
+    close(fd);
+    if (rc == OFM_HAL_OK) {
+        /* values the code indexes or switches on must be in range */
+        e->st.f.driver_version[sizeof e->st.f.driver_version - 1] = '\0';
+        if (e->st.f.event_head >= EMU_EVENT_RING)
+            rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: bad event ring index", path);
+        for (size_t s = 0; rc == OFM_HAL_OK && s < OFM_MAX_SWITCHES; s++)
+            for (size_t p = 0; p < OFM_MAX_SWITCH_PORTS; p++)
+                if (e->st.f.port_state[s][p] > OFM_LINK_FAILED) {
+                    rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: bad link state", path);
+                    break;
+                }
+    }
+    return rc;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int write_state(ofm_hal *h)
+{
+    emu_impl *e = emu_of(h);
+    char path[4200], tmp[4300];
+    path_in(e->dir, "state.bin", path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    size_t nroutes = emu_route_count(e->p);
+    emu_header hdr;
+    memset(&hdr, 0, sizeof hdr);
+    memcpy(hdr.magic, EMU_MAGIC, 8);
+    hdr.version = EMU_FORMAT_VERSION;
+    hdr.header_size = sizeof hdr;
+    hdr.payload_size = sizeof e->st.f + nroutes * sizeof(uint64_t);
+    hdr.crc32 = payload_crc(&e->st, nroutes);
+    hdr.ngpus = (uint32_t)e->p->ngpus;
+    hdr.nswitches = (uint32_t)e->p->nswitches;
+    snprintf(hdr.platform, sizeof hdr.platform, "%s", e->p->name);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return emu_fail(h, OFM_HAL_EIO, "%s: cannot write: %s", tmp, strerror(errno));
+    int bad = write_all(fd, &hdr, sizeof hdr) || write_all(fd, &e->st.f, sizeof e->st.f) ||
+              write_all(fd, e->st.routes, nroutes * sizeof(uint64_t));
+    /* no fsync: the emulated hardware need not survive a host power cut, only
+     * process crashes, and rename() alone gives that */
+    if (close(fd) || bad || rename(tmp, path)) {
+        int err = errno;
+        unlink(tmp);
+        return emu_fail(h, OFM_HAL_EIO, "%s: write failed: %s", path, strerror(err));
+    }
+    return OFM_HAL_OK;
+}
+
+int emu_begin(ofm_hal *h, bool write)
+{
+    emu_impl *e = emu_of(h);
+    while (flock(e->lock_fd, write ? LOCK_EX : LOCK_SH) < 0)
+        if (errno != EINTR)
+            return emu_fail(h, OFM_HAL_EIO, "%s: lock failed: %s", e->dir, strerror(errno));
+    int rc = read_state(h);
+    if (rc != OFM_HAL_OK)
+        flock(e->lock_fd, LOCK_UN);
+    return rc;
+}
+
+int emu_commit(ofm_hal *h) { return write_state(h); }
+
+void emu_end(ofm_hal *h) { flock(emu_of(h)->lock_fd, LOCK_UN); }
+
+/* ---------------------------------------------------------------- boot */
+
+void emu_boot(emu_impl *e)
+{
+    const ofm_platform *p = e->p;
+    emu_fixed *f = &e->st.f;
+    memset(f->port_state, OFM_LINK_OFF, sizeof f->port_state);
+    memset(e->st.routes, 0, emu_route_count(p) * sizeof(uint64_t));
+    f->boots++;
+    f->boot_ns = now_ns();
+    for (size_t g = 0; g < p->ngpus; g++) {
+        f->gpu_fabric_state[g] = OFM_FABRIC_NOT_STARTED;
+        f->gpu_fabric_status[g] = 0;
+    }
+    for (size_t s = 0; s < p->nswitches; s++)
+        for (uint32_t port = 0; port < OFM_MAX_SWITCH_PORTS; port++)
+            if (f->port_fault[s][port])
+                f->port_state[s][port] = OFM_LINK_FAILED;
+    if (!p->ali)
+        return; /* gen1/gen2: links wait for the fabric manager to train them */
+    for (size_t i = 0; i < p->naccess; i++) {
+        int s = emu_sw_index(p, p->access[i].sw), g = emu_gpu_index(p, p->access[i].gpu);
+        uint8_t *st = &f->port_state[s][p->access[i].sw_port];
+        if (*st == OFM_LINK_OFF && f->sw_health[s] == OFM_DEV_OK && f->gpu_health[g] == OFM_DEV_OK)
+            *st = OFM_LINK_ACTIVE;
+    }
+    for (size_t i = 0; i < p->ntrunks; i++) {
+        int a = emu_sw_index(p, p->trunks[i].sw_a), b = emu_sw_index(p, p->trunks[i].sw_b);
+        uint8_t *sa = &f->port_state[a][p->trunks[i].port_a], *sb = &f->port_state[b][p->trunks[i].port_b];
+        if (*sa == OFM_LINK_OFF && *sb == OFM_LINK_OFF && f->sw_health[a] == OFM_DEV_OK &&
+            f->sw_health[b] == OFM_DEV_OK)
+            *sa = *sb = OFM_LINK_ACTIVE;
+    }
+}
+
+/* ---------------------------------------------------------------- open/close */
+
+static void build_port_maps(emu_impl *e)
+{
+    memset(e->port_access, 0xff, sizeof e->port_access);
+    memset(e->port_trunk, 0xff, sizeof e->port_trunk);
+    const ofm_platform *p = e->p;
+    for (size_t i = 0; i < p->naccess; i++)
+        e->port_access[emu_sw_index(p, p->access[i].sw)][p->access[i].sw_port] = (int16_t)i;
+    for (size_t i = 0; i < p->ntrunks; i++) {
+        e->port_trunk[emu_sw_index(p, p->trunks[i].sw_a)][p->trunks[i].port_a] = (int16_t)i;
+        e->port_trunk[emu_sw_index(p, p->trunks[i].sw_b)][p->trunks[i].port_b] = (int16_t)i;
+    }
+}
+
+static void impl_free(emu_impl *e)
+{
+    if (!e)
+        return;
+    if (e->lock_fd >= 0)
+        close(e->lock_fd);
+    if (e->fm_fd >= 0)
+        close(e->fm_fd);
+    free(e->st.routes);
+    free(e->p);
+    free(e);
+}
+
+int ofm_hal_open_emu(const char *dir, ofm_hal **out, char *errbuf, size_t errlen)
+{
+    *out = NULL;
+    if (!dir || strlen(dir) >= 4000) {
+        snprintf(errbuf, errlen, "emulator directory missing or too long");
+        return OFM_HAL_EINVAL;
+    }
+    emu_impl *e = calloc(1, sizeof *e);
+    ofm_hal *h = calloc(1, sizeof *h);
+    if (!e || !h) {
+        free(e);
+        free(h);
+        snprintf(errbuf, errlen, "out of memory");
+        return OFM_HAL_EIO;
+    }
+    e->lock_fd = e->fm_fd = -1;
+    snprintf(e->dir, sizeof e->dir, "%s", dir);
+    h->ops = &ofm_emu_ops;
+    h->prov = OFM_PROV_EMULATED;
+    h->impl = e;
+    char path[4200];
+    path_in(dir, "topology.topo", path, sizeof path);
+    e->p = malloc(sizeof *e->p);
+    ofm_error err;
+    struct stat sb;
+    int rc = OFM_HAL_OK;
+    if (stat(dir, &sb) || !S_ISDIR(sb.st_mode)) {
+        snprintf(errbuf, errlen,
+                 "%s: no emulated system here (create one with 'fmctl emu create --platform NAME "
+                 "--emu-dir %s')",
+                 dir, dir);
+        rc = OFM_HAL_ENODEV;
+    } else if (!e->p || ofm_platform_load_file(path, e->p, &err)) {
+        char b[700];
+        snprintf(errbuf, errlen, "%s", e->p ? ofm_error_format(&err, b, sizeof b) : "out of memory");
+        rc = errno == ENOENT ? OFM_HAL_ENODEV : OFM_HAL_ECORRUPT;
+    } else {
+        build_port_maps(e);
+        e->st.routes = calloc(emu_route_count(e->p), sizeof(uint64_t));
+        path_in(dir, "state.lock", path, sizeof path);
+        e->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (!e->st.routes || e->lock_fd < 0) {
+            snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+            rc = OFM_HAL_EIO;
+        } else if ((rc = emu_begin(h, false)) != OFM_HAL_OK) {
+            snprintf(errbuf, errlen, "%s", h->last_error); /* corrupted state is refused at open */
+        } else {
+            emu_end(h);
+        }
+    }
+    if (rc != OFM_HAL_OK) {
+        impl_free(e);
+        free(h);
+        return rc;
+    }
+    *out = h;
+    return OFM_HAL_OK;
+}
+
+static void emu_close(ofm_hal *h)
+{
+    impl_free(emu_of(h));
+    free(h);
+}
+
+const ofm_platform *ofm_emu_platform(const ofm_hal *h) { return emu_of(h)->p; }
+const char *ofm_emu_dir(const ofm_hal *h) { return emu_of(h)->dir; }
+
+/* ---------------------------------------------------------------- create/destroy */
+
+static int mkdir_p(const char *dir)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *c = buf + 1; *c; c++)
+        if (*c == '/') {
+            *c = '\0';
+            if (mkdir(buf, 0755) && errno != EEXIST)
+                return -1;
+            *c = '/';
+        }
+    return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+int ofm_emu_create(const char *dir, const char *platform, bool force, char *errbuf, size_t errlen)
+{
+    if (!dir || strlen(dir) >= 4000) {
+        snprintf(errbuf, errlen, "emulator directory missing or too long");
+        return OFM_HAL_EINVAL;
+    }
+    ofm_platform *p = malloc(sizeof *p);
+    ofm_error err;
+    if (!p || ofm_platform_load(platform, NULL, p, &err)) {
+        char b[700];
+        snprintf(errbuf, errlen, "%s", p ? ofm_error_format(&err, b, sizeof b) : "out of memory");
+        free(p);
+        return OFM_HAL_EINVAL;
+    }
+    char path[4200];
+    path_in(dir, "state.bin", path, sizeof path);
+    if (!force && access(path, F_OK) == 0) {
+        snprintf(errbuf, errlen,
+                 "%s already holds an emulated system (use --force to replace it, or 'fmctl emu "
+                 "destroy')",
+                 dir);
+        free(p);
+        return OFM_HAL_EBUSY;
+    }
+    if (mkdir_p(dir)) {
+        snprintf(errbuf, errlen, "%s: cannot create directory: %s", dir, strerror(errno));
+        free(p);
+        return OFM_HAL_EIO;
+    }
+    /* the topology text goes in verbatim so the system opens with no other file */
+    size_t len;
+    const char *text = ofm_platform_builtin_text(platform, &len);
+    char *owned = NULL;
+    if (!text) {
+        FILE *f = fopen(platform, "rb");
+        owned = malloc(1u << 20);
+        len = f && owned ? fread(owned, 1, 1u << 20, f) : 0;
+        if (f)
+            fclose(f);
+        text = owned;
+    }
+    path_in(dir, "topology.topo", path, sizeof path);
+    FILE *f = fopen(path, "wb");
+    int ok = f && text && fwrite(text, 1, len, f) == len;
+    if (f && fclose(f))
+        ok = 0;
+    free(owned);
+    if (!ok) {
+        snprintf(errbuf, errlen, "%s: cannot write: %s", path, strerror(errno));
+        free(p);
+        return OFM_HAL_EIO;
+    }
+    /* a fresh state, written through the normal transaction path */
+    path_in(dir, "state.lock", path, sizeof path);
+    int lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lfd < 0) {
+        snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+        free(p);
+        return OFM_HAL_EIO;
+    }
+    flock(lfd, LOCK_EX);
+    emu_impl e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.dir, sizeof e.dir, "%s", dir);
+    e.p = p;
+    e.lock_fd = lfd;
+    e.fm_fd = -1;
+    e.st.routes = calloc(emu_route_count(p), sizeof(uint64_t));
+    build_port_maps(&e);
+    snprintf(e.st.f.driver_version, sizeof e.st.f.driver_version, "%s", OFM_EMU_DEFAULT_DRIVER);
+    ofm_hal h = {.ops = &ofm_emu_ops, .prov = OFM_PROV_EMULATED, .impl = &e};
+    emu_boot(&e);
+    path_in(dir, "kmsg", path, sizeof path);
+    FILE *k = fopen(path, "w"); /* a new system starts with an empty log */
+    if (k)
+        fclose(k);
+    emu_kmsg_line(&e, e.st.f.boot_ns, "openfm-emu: booted %s (%zu GPUs, %zu NVSwitches, driver %s)",
+                  p->name, p->ngpus, p->nswitches, e.st.f.driver_version);
+    int rc = e.st.routes ? write_state(&h) : OFM_HAL_EIO;
+    if (rc != OFM_HAL_OK)
+        snprintf(errbuf, errlen, "%s", e.st.routes ? h.last_error : "out of memory");
+    flock(lfd, LOCK_UN);
+    close(lfd);
+    free(e.st.routes);
+    free(p);
+    return rc;
+}
+
+int ofm_emu_destroy(const char *dir, char *errbuf, size_t errlen)
+{
+    static const char *files[] = {"state.bin", "topology.topo", "kmsg", "state.lock", "fm.lock",
+                                  "mig.state", "mig.lock"};
+    char path[4200];
+    path_in(dir, "state.bin", path, sizeof path);
+    if (access(path, F_OK)) {
+        snprintf(errbuf, errlen, "%s: no emulated system here", dir);
+        return OFM_HAL_ENODEV;
+    }
+    path_in(dir, "fm.lock", path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        int held = flock(fd, LOCK_EX | LOCK_NB) < 0;
+        close(fd);
+        if (held) {
+            snprintf(errbuf, errlen, "%s: a fabric manager is running on this system: stop it first",
+                     dir);
+            return OFM_HAL_EBUSY;
+        }
+    }
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        path_in(dir, files[i], path, sizeof path);
+        unlink(path);
+    }
+    if (rmdir(dir) && errno != ENOTEMPTY && errno != EEXIST) {
+        snprintf(errbuf, errlen, "%s: %s", dir, strerror(errno));
+        return OFM_HAL_EIO;
+    }
+    return OFM_HAL_OK;
+}
+
+int ofm_emu_root_dir(char *out, size_t len)
+{
+    const char *root = getenv("OPENFM_EMU_ROOT"), *xdg = getenv("XDG_RUNTIME_DIR");
+    int w;
+    if (root && *root)
+        w = snprintf(out, len, "%s", root);
+    else if (xdg && *xdg)
+        w = snprintf(out, len, "%s/openfm-emu", xdg);
+    else
+        w = snprintf(out, len, "/tmp/openfm-emu-%ld", (long)getuid());
+    return w < 0 || (size_t)w >= len ? -1 : 0;
+}
+
+int ofm_emu_resolve_dir(const char *explicit_dir, char *out, size_t len)
+{
+    const char *env = getenv("OPENFM_EMU_DIR");
+    int w;
+    if (explicit_dir && *explicit_dir)
+        w = snprintf(out, len, "%s", explicit_dir);
+    else if (env && *env)
+        w = snprintf(out, len, "%s", env);
+    else {
+        char root[4000];
+        if (ofm_emu_root_dir(root, sizeof root))
+            return -1;
+        w = snprintf(out, len, "%s/default", root);
+    }
+    return w < 0 || (size_t)w >= len ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- fabric manager hold */
+
+int ofm_emu_fm_attach(ofm_hal *h)
+{
+    emu_impl *e = emu_of(h);
+    if (e->fm_fd >= 0)
+        return OFM_HAL_OK;
+    char path[4200];
+    path_in(e->dir, "fm.lock", path, sizeof path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return emu_fail(h, OFM_HAL_EIO, "%s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        close(fd);
+        return emu_fail(h, OFM_HAL_EBUSY, "another fabric manager already manages %s", e->dir);
+    }
+    e->fm_fd = fd;
+    return OFM_HAL_OK;
+}
+
+void ofm_emu_fm_detach(ofm_hal *h)
+{
+    emu_impl *e = emu_of(h);
+    if (e->fm_fd >= 0) {
+        close(e->fm_fd);
+        e->fm_fd = -1;
+    }
+}
+
+bool ofm_emu_fm_running(const ofm_hal *h)
+{
+    const emu_impl *e = emu_of(h);
+    if (e->fm_fd >= 0)
+        return true;
+    char path[4200];
+    path_in(e->dir, "fm.lock", path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool held = flock(fd, LOCK_SH | LOCK_NB) < 0;
+    close(fd);
+    return held;
+}
+
+int ofm_emu_kmsg_path(const ofm_hal *h, char *out, size_t len)
+{
+    return path_in(emu_of(h)->dir, "kmsg", out, len);
+}
+
+/* exported for emu_ops.c */
+void emu_close_handle(ofm_hal *h);
+void emu_close_handle(ofm_hal *h) { emu_close(h); }

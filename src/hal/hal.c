@@ -1,0 +1,58 @@
+/* Backend-independent HAL helpers. */
+#include <stddef.h>
+
+#include "openfm/hal.h"
+
+const ofm_platform *ofm_emu_platform(const ofm_hal *h);
+
+void ofm_hal_close(ofm_hal *h)
+{
+    if (h && h->ops && h->ops->close)
+        h->ops->close(h);
+}
+
+const char *ofm_hal_last_error(const ofm_hal *h) { return h ? h->last_error : "no handle"; }
+
+const char *ofm_hal_strerror(int code)
+{
+    switch (code) {
+    case OFM_HAL_OK: return "success";
+    case OFM_HAL_EINVAL: return "invalid argument";
+    case OFM_HAL_ENODEV: return "no such device";
+    case OFM_HAL_EIO: return "device I/O error";
+    case OFM_HAL_EBUSY: return "in use";
+    case OFM_HAL_ENOTSUP: return "not supported";
+    case OFM_HAL_ECORRUPT: return "backend state corrupted";
+    case OFM_HAL_ENOSPC: return "insufficient resources";
+    case OFM_HAL_ENOENT: return "not found";
+    default: return "unknown error";
+    }
+}
+
+const char *ofm_link_state_name(ofm_link_state s)
+{
+    switch (s) {
+    case OFM_LINK_OFF: return "off";
+    case OFM_LINK_TRAINING: return "training";
+    case OFM_LINK_ACTIVE: return "active";
+    case OFM_LINK_FAILED: return "failed";
+    }
+    return "?";
+}
+
+const char *ofm_fabric_state_name(ofm_fabric_state s)
+{
+    switch (s) {
+    case OFM_FABRIC_NOT_SUPPORTED: return "Not Supported";
+    case OFM_FABRIC_NOT_STARTED: return "Not Started";
+    case OFM_FABRIC_IN_PROGRESS: return "In Progress";
+    case OFM_FABRIC_COMPLETED: return "Completed";
+    }
+    return "?";
+}
+
+const ofm_platform *ofm_hal_platform(const ofm_hal *h)
+{
+    /* only the emulator instantiates a model; real backends match one later */
+    return h && h->prov == OFM_PROV_EMULATED ? ofm_emu_platform(h) : NULL;
+}
