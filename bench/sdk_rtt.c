@@ -2,14 +2,17 @@
  * sdk_rtt — round-trip cost of the SDK compared with a raw socket
  * ping-pong moving the same bytes over the same transport.
  *
- *   sdk_rtt [-n LIST_ITERS] [-m PAIR_ITERS] [--unix] [--connect ADDR]
+ *   sdk_rtt [-n LIST_ITERS] [-m PAIR_ITERS] [--unix]
+ *           [--connect ADDR | --daemon BINARY]
  *
- * Without --connect it serves the SDK itself (the real API server on a
- * libevent thread) with an in-process stand-in for an emulated HGX H100 in
- * shared NVSwitch mode: the 15 default partitions. With --connect ADDR
- * (a.b.c.d[:port], or a socket path with --unix) it measures a running
- * openfm daemon instead; the activate/deactivate pair then uses the
- * highest-numbered inactive partition.
+ * Without --connect/--daemon it serves the SDK itself (the real API server
+ * on a libevent thread) with an in-process stand-in for an emulated HGX
+ * H100 in shared NVSwitch mode: the 15 default partitions. --daemon starts
+ * the openfm daemon BINARY on a fresh emulated hgx-h100 (FABRIC_MODE=1, in
+ * a temporary directory) and measures it; --connect ADDR (a.b.c.d[:port],
+ * or a socket path with --unix) measures a daemon already running. With a
+ * daemon, the activate/deactivate pair uses the highest-numbered inactive
+ * partition.
  *
  * Prints p50/p99 in microseconds for fmGetSupportedFabricPartitions, for an
  * fmActivateFabricPartition + fmDeactivateFabricPartition pair, and for raw
@@ -20,11 +23,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +49,8 @@ static void usage(FILE *f)
             "  --unix          use a Unix socket instead of TCP on 127.0.0.1\n"
             "  --connect ADDR  measure a running daemon at ADDR (a.b.c.d[:port], or a\n"
             "                  socket path with --unix) instead of the built-in stand-in\n"
+            "  --daemon BIN    start daemon BIN (-c CONFIG) on a fresh emulated hgx-h100 in\n"
+            "                  FABRIC_MODE=1 under a temporary directory and measure it\n"
             "  -h, --help      this text\n");
 }
 
@@ -280,6 +288,106 @@ static void raw_measure(int use_unix, const char *path, size_t req_a, size_t rep
         unlink(path);
 }
 
+/* ---- a real daemon on an emulated H100 ------------------------------- */
+
+extern char **environ;
+
+/* Every exit path, including the error ones, must take the daemon down. */
+static pid_t g_daemon = -1;
+
+static void stop_daemon(void)
+{
+    if (g_daemon > 0) {
+        kill(g_daemon, SIGTERM);
+        waitpid(g_daemon, NULL, 0);
+        g_daemon = -1;
+    }
+}
+
+static uint16_t free_tcp_port(void)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sin;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sin, &sl) != 0) {
+        perror("sdk_rtt: free port");
+        exit(1);
+    }
+    close(fd);
+    return ntohs(sin.sin_port);
+}
+
+/* Writes the config, starts the daemon, and fills cp->addressInfo. */
+static pid_t start_daemon(const char *bin, const char *dir, int use_unix, fmConnectParams_t *cp)
+{
+    char cfg[256];
+    snprintf(cfg, sizeof cfg, "%s/fabricmanager.cfg", dir);
+    FILE *f = fopen(cfg, "w");
+    if (!f) {
+        perror(cfg);
+        exit(1);
+    }
+    fprintf(f, "DAEMONIZE=0\nFABRIC_MODE=1\nLOG_LEVEL=3\nLOG_FILE_NAME=%s/fm.log\n"
+               "STATE_FILE_NAME=%s/fm.state\nOPENFM_EMU_DIR=%s/emu\nOPENFM_EMULATE=hgx-h100\n"
+               "OPENFM_PID_FILE=%s/fm.pid\n",
+            dir, dir, dir, dir);
+    if (use_unix) {
+        fprintf(f, "FM_CMD_UNIX_SOCKET_PATH=%s/daemon.sock\n", dir);
+        snprintf(cp->addressInfo, sizeof cp->addressInfo, "%s/daemon.sock", dir);
+    } else {
+        uint16_t port = free_tcp_port();
+        fprintf(f, "FM_CMD_BIND_INTERFACE=127.0.0.1\nFM_CMD_PORT_NUMBER=%u\n", (unsigned)port);
+        snprintf(cp->addressInfo, sizeof cp->addressInfo, "127.0.0.1:%u", (unsigned)port);
+    }
+    fclose(f);
+    char *argv[] = {(char *)bin, (char *)"-c", cfg, NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, bin, NULL, NULL, argv, environ);
+    if (rc != 0) {
+        fprintf(stderr, "sdk_rtt: cannot start %s: %s\n", bin, strerror(rc));
+        exit(1);
+    }
+    g_daemon = pid;
+    atexit(stop_daemon);
+    return pid;
+}
+
+/* Connect once the daemon listens and its partitions are configured. */
+static fmHandle_t wait_for_daemon(fmConnectParams_t *cp, pid_t pid, const char *dir,
+                                  fmFabricPartitionList_t *list)
+{
+    double deadline = now_us() + 60e6;
+    while (now_us() < deadline) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            g_daemon = -1;
+            fprintf(stderr, "sdk_rtt: the daemon exited (status %d); see %s/fm.log\n", st, dir);
+            exit(1);
+        }
+        fmHandle_t h;
+        if (fmConnect(cp, &h) == FM_ST_SUCCESS) {
+            list->version = fmFabricPartitionList_version;
+            fmReturn_t rc = fmGetSupportedFabricPartitions(h, list);
+            if (rc == FM_ST_SUCCESS)
+                return h;
+            fmDisconnect(h);
+            if (rc != FM_ST_NOT_CONFIGURED) {
+                fprintf(stderr, "sdk_rtt: the daemon answers the partition list with %d\n",
+                        (int)rc);
+                exit(1);
+            }
+        }
+        /* Start-up polling only; the measurement itself never sleeps. */
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "sdk_rtt: the daemon did not serve partitions within 60 s; see %s/fm.log\n",
+            dir);
+    exit(1);
+}
+
 static size_t frame_size_request(ofm_wire_op op, fmFabricPartitionId_t id)
 {
     ofm_wire_request rq = {.request_id = 1, .op = op, .partition_id = id};
@@ -309,6 +417,7 @@ int main(int argc, char **argv)
     unsigned n_list = 2000, n_pairs = 500;
     int use_unix = 0;
     const char *connect_to = NULL;
+    const char *daemon_bin = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
@@ -317,6 +426,8 @@ int main(int argc, char **argv)
             use_unix = 1;
         } else if (!strcmp(argv[i], "--connect") && i + 1 < argc) {
             connect_to = argv[++i];
+        } else if (!strcmp(argv[i], "--daemon") && i + 1 < argc) {
+            daemon_bin = argv[++i];
         } else if ((!strcmp(argv[i], "-n") || !strcmp(argv[i], "-m")) && i + 1 < argc) {
             char *end;
             unsigned long v = strtoul(argv[i + 1], &end, 10);
@@ -357,7 +468,14 @@ int main(int argc, char **argv)
     cp.version = fmConnectParams_version;
     cp.timeoutMs = 10000;
     cp.addressIsUnixSocket = (unsigned)use_unix;
-    if (connect_to) {
+    pid_t daemon_pid = -1;
+    if (connect_to && daemon_bin) {
+        fprintf(stderr, "sdk_rtt: --connect and --daemon exclude each other\n");
+        return 2;
+    }
+    if (daemon_bin) {
+        daemon_pid = start_daemon(daemon_bin, dir, use_unix, &cp);
+    } else if (connect_to) {
         snprintf(cp.addressInfo, sizeof cp.addressInfo, "%s", connect_to);
     } else {
         h100_init(&model);
@@ -385,15 +503,22 @@ int main(int argc, char **argv)
 
     fmHandle_t hd;
     fmLibInit();
-    fmReturn_t rc = fmConnect(&cp, &hd);
-    if (rc != FM_ST_SUCCESS) {
-        fprintf(stderr, "sdk_rtt: fmConnect(%s) failed: %d\n", cp.addressInfo, (int)rc);
-        return 1;
-    }
     fmFabricPartitionList_t *list = calloc(1, sizeof *list);
+    fmReturn_t rc;
+    if (!list)
+        return 1;
+    if (daemon_pid > 0) {
+        hd = wait_for_daemon(&cp, daemon_pid, dir, list);
+    } else {
+        rc = fmConnect(&cp, &hd);
+        if (rc != FM_ST_SUCCESS) {
+            fprintf(stderr, "sdk_rtt: fmConnect(%s) failed: %d\n", cp.addressInfo, (int)rc);
+            return 1;
+        }
+    }
     double *s_list = calloc(n_list, sizeof(double)), *s_pair = calloc(n_pairs, sizeof(double));
     double *r_list = calloc(n_list, sizeof(double)), *r_pair = calloc(n_pairs, sizeof(double));
-    if (!list || !s_list || !s_pair || !r_list || !r_pair)
+    if (!s_list || !s_pair || !r_list || !r_pair)
         return 1;
 
     for (unsigned i = 0; i < n_list; i++) {
@@ -443,7 +568,9 @@ int main(int argc, char **argv)
     double sp50 = pct(s_pair, n_pairs, 0.50), sp99 = pct(s_pair, n_pairs, 0.99);
     double rp50 = pct(r_pair, n_pairs, 0.50), rp99 = pct(r_pair, n_pairs, 0.99);
     printf("sdk_rtt: %s, %s, %u partitions listed, partition %u toggled\n",
-           connect_to ? "running daemon" : "built-in H100 stand-in (fake handlers)",
+           daemon_bin  ? "openfm daemon on emulated hgx-h100, FABRIC_MODE=1"
+           : connect_to ? "running daemon"
+                        : "built-in H100 stand-in (fake handlers)",
            use_unix ? "unix socket" : "tcp 127.0.0.1", list->numPartitions, pid);
     printf("%-28s %8s %8s %10s %10s\n", "measurement", "N", "bytes", "p50 us", "p99 us");
     printf("%-28s %8u %4zu/%-5zu %8.1f %10.1f\n", "sdk list", n_list, list_req, list_rep, sl50,
@@ -467,6 +594,13 @@ int main(int argc, char **argv)
         event_base_free(base);
         close(stop_pipe[0]);
         close(stop_pipe[1]);
+    }
+    if (daemon_pid > 0) {
+        stop_daemon();
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "sdk_rtt: could not remove %s\n", dir);
     }
     free(list);
     free(s_list);
