@@ -1,0 +1,173 @@
+/* SDK requests -> partition manager, with the mode rules of FM §5/§13.2:
+ * bare metal answers NOT_SUPPORTED; until the partition manager exists the
+ * answer is NOT_CONFIGURED. Also the resiliency timer after --restart. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "daemon/status_doc.h"
+#include "openfm/log.h"
+#include "partition/partition_mgr.h"
+
+static struct event *restart_timer;
+
+static fmReturn_t gate(ofm_daemon *d)
+{
+    if (d->cfg.fabric_mode == 0)
+        return FM_ST_NOT_SUPPORTED;
+    if (!d->pm)
+        return FM_ST_NOT_CONFIGURED;
+    return FM_ST_SUCCESS;
+}
+
+#define GATE(d)                                                                                    \
+    do {                                                                                           \
+        fmReturn_t g_ = gate(d);                                                                   \
+        if (g_ != FM_ST_SUCCESS)                                                                   \
+            return g_;                                                                             \
+    } while (0)
+
+static fmReturn_t h_supported(void *ctx, fmFabricPartitionList_t *out)
+{
+    GATE((ofm_daemon *)ctx);
+    return ofm_pm_get_supported(((ofm_daemon *)ctx)->pm, out);
+}
+
+static void changed(ofm_daemon *d, fmReturn_t rc)
+{
+    if (rc == FM_ST_SUCCESS)
+        ofm_daemon_publish_status(d);
+}
+
+static fmReturn_t h_activate(void *ctx, fmFabricPartitionId_t id)
+{
+    ofm_daemon *d = ctx;
+    GATE(d);
+    fmReturn_t rc = ofm_pm_activate(d->pm, id, NULL, 0);
+    changed(d, rc);
+    return rc;
+}
+
+static fmReturn_t h_activate_vfs(void *ctx, fmFabricPartitionId_t id, const fmPciDevice_t *vfs, unsigned n)
+{
+    ofm_daemon *d = ctx;
+    GATE(d);
+    if (d->cfg.fabric_mode != 2)
+        return FM_ST_NOT_SUPPORTED; /* VFs exist only in vGPU mode */
+    fmReturn_t rc = ofm_pm_activate(d->pm, id, vfs, n);
+    changed(d, rc);
+    return rc;
+}
+
+static fmReturn_t h_deactivate(void *ctx, fmFabricPartitionId_t id)
+{
+    ofm_daemon *d = ctx;
+    GATE(d);
+    fmReturn_t rc = ofm_pm_deactivate(d->pm, id);
+    changed(d, rc);
+    return rc;
+}
+
+static fmReturn_t h_set_activated(void *ctx, const fmActivatedFabricPartitionList_t *l)
+{
+    ofm_daemon *d = ctx;
+    GATE(d);
+    fmReturn_t rc = ofm_pm_set_activated(d->pm, l);
+    if (rc == FM_ST_SUCCESS && restart_timer) {
+        event_free(restart_timer);
+        restart_timer = NULL;
+    }
+    changed(d, rc);
+    return rc;
+}
+
+static fmReturn_t h_failed(void *ctx, fmNvlinkFailedDevices_t *out)
+{
+    GATE((ofm_daemon *)ctx);
+    return ofm_pm_failed_devices(((ofm_daemon *)ctx)->pm, out);
+}
+
+static fmReturn_t h_unsupported(void *ctx, fmUnsupportedFabricPartitionList_t *out)
+{
+    GATE((ofm_daemon *)ctx);
+    return ofm_pm_unsupported(((ofm_daemon *)ctx)->pm, out);
+}
+
+static fmReturn_t h_status(void *ctx, char **json)
+{
+    ofm_daemon *d = ctx;
+    char *parts = d->pm ? ofm_pm_json(d->pm) : NULL;
+    *json = ofm_status_json(&d->status, getpid(), d->driver, d->emu_dir[0] ? d->emu_dir : NULL, parts);
+    free(parts);
+    return *json ? FM_ST_SUCCESS : FM_ST_GENERIC_ERROR;
+}
+
+static const ofm_api_handlers handlers = {
+    .get_supported = h_supported,
+    .activate = h_activate,
+    .activate_with_vfs = h_activate_vfs,
+    .deactivate = h_deactivate,
+    .set_activated = h_set_activated,
+    .get_nvlink_failed_devices = h_failed,
+    .get_unsupported = h_unsupported,
+    .get_status_json = h_status,
+};
+
+static void on_restart_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ofm_daemon *d = arg;
+    if (!d->pm || !ofm_pm_awaiting_restart_list(d->pm))
+        return;
+    OFM_CRIT("resiliency restart: the hypervisor did not call fmSetActivatedFabricPartitions within "
+             "%ld s; exiting. Restart the fabric manager (with --restart to try again, or without it "
+             "to reinitialise, which disrupts running partitions)",
+             d->cfg.restart_timeout_s);
+    d->exit_code = 1;
+    event_base_loopbreak(d->base);
+}
+
+int ofm_daemon_api_start(ofm_daemon *d)
+{
+    if (d->cfg.fabric_mode != 0 && d->status.state == OFM_SYS_READY) {
+        ofm_pm_opts o = {.hal = d->hal, .fctx = d->fctx, .state_file = d->cfg.state_file_name,
+                         .restart = d->restart};
+        ofm_error err;
+        if (ofm_pm_create(&o, &d->pm, &err)) {
+            char b[700];
+            OFM_CRIT("%s", ofm_error_format(&err, b, sizeof b));
+            return -1;
+        }
+        if (d->restart) {
+            struct timeval tv = {d->cfg.restart_timeout_s, 0};
+            restart_timer = evtimer_new(d->base, on_restart_timeout, d);
+            evtimer_add(restart_timer, &tv);
+        }
+    }
+    ofm_api_listen l = {
+        .unix_path = d->cfg.fm_cmd_unix_socket_path[0] ? d->cfg.fm_cmd_unix_socket_path : NULL,
+        .bind_addr = d->cfg.fm_cmd_bind_interface,
+        .port = (uint16_t)d->cfg.fm_cmd_port_number,
+    };
+    ofm_error err;
+    if (ofm_api_server_start(d->base, &l, &handlers, d, &d->api, &err)) {
+        char b[700];
+        OFM_CRIT("cannot start the SDK API server: %s", ofm_error_format(&err, b, sizeof b));
+        return -1;
+    }
+    return 0; /* the server logs where it listens */
+}
+
+void ofm_daemon_api_stop(ofm_daemon *d)
+{
+    if (restart_timer) {
+        event_free(restart_timer);
+        restart_timer = NULL;
+    }
+    ofm_api_server_stop(d->api);
+    d->api = NULL;
+    ofm_pm_destroy(d->pm);
+    d->pm = NULL;
+}

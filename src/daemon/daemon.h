@@ -1,0 +1,41 @@
+/* The running daemon's context, shared by main.c (process concerns),
+ * api_glue.c (SDK requests) and the timers. Single-threaded: everything runs
+ * on the libevent loop in `base`. */
+#ifndef OPENFM_DAEMON_H
+#define OPENFM_DAEMON_H
+
+#include <event2/event.h>
+#include <stdbool.h>
+
+#include "api/api_server.h"
+#include "daemon/config.h"
+#include "manager/manager.h"
+#include "openfm/hal.h"
+
+struct ofm_partition_mgr;
+
+typedef struct ofm_daemon {
+    ofm_config cfg;
+    bool restart;                 /* --restart / FABRIC_MODE_RESTART */
+    struct event_base *base;
+    ofm_hal *hal;
+    char emu_dir[4096];           /* "" for a real backend */
+    char driver[64];
+    char pid_path[512];
+    char status_path[512];
+    ofm_fabric_status status;
+    ofm_fabric_ctx *fctx;         /* bring-up outcome (model, policy) */
+    ofm_monitor monitor;
+    ofm_api_server *api;
+    struct ofm_partition_mgr *pm; /* modes 1 and 2 */
+    int exit_code;                /* set before leaving the loop on a fatal condition */
+} ofm_daemon;
+
+/* Rewrite the status document after a state change. */
+void ofm_daemon_publish_status(ofm_daemon *d);
+
+/* SDK server: start listening per FM_CMD_* keys with the daemon's handlers. */
+int ofm_daemon_api_start(ofm_daemon *d);
+void ofm_daemon_api_stop(ofm_daemon *d);
+
+#endif

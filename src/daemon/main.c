@@ -1,0 +1,405 @@
+/* openfm: the fabric manager daemon. Process concerns only: options,
+ * configuration, logging, daemonizing, the PID file, signals and the event
+ * loop. The fabric work happens in src/manager (bring-up, monitor) and
+ * src/partition (shared NVSwitch / vGPU), reached through the HAL. */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+#include "daemon/logsink.h"
+#include "daemon/status_doc.h"
+#include "openfm/emu.h"
+#include "openfm/log.h"
+
+#ifndef OPENFM_VERSION
+#define OPENFM_VERSION "unknown"
+#endif
+/* The driver branch this build speaks to (FM §2.5: the manager and the
+ * driver must come from the same release). */
+#define OPENFM_DRIVER_BRANCH "550"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: openfm [OPTIONS]\n"
+        "\n"
+        "openfm fabric manager: discovers GPUs and NVSwitches, trains NVLinks, programs switch\n"
+        "routing (one fabric in bare-metal mode, isolated partitions in shared NVSwitch / vGPU\n"
+        "modes), watches SXid/Xid errors, and serves the Fabric Manager SDK API.\n"
+        "\n"
+        "  -c, --config FILE      configuration file (KEY=VALUE, see docs/configuration.md);\n"
+        "                         without it every key has its documented default\n"
+        "  -r, --restart          resiliency restart (FABRIC_MODE 1 and 2 only): keep the\n"
+        "                         routes of running partitions and wait for the hypervisor's\n"
+        "                         fmSetActivatedFabricPartitions (same as FABRIC_MODE_RESTART=1)\n"
+        "      --emu-dir DIR      manage the emulated system in DIR (OPENFM_EMU_DIR)\n"
+        "      --emulate PLATFORM create the emulated system from PLATFORM (a built-in name\n"
+        "                         such as hgx-h100, or a topology file) if DIR has none\n"
+        "                         (OPENFM_EMULATE)\n"
+        "  -h, --help             this text\n"
+        "  -v, --version          print the version and exit\n"
+        "\n"
+        "With DAEMONIZE=1 (the default) openfm forks, writes its PID file and returns once the\n"
+        "fabric is ready (exit 0) or bring-up failed (exit 1). With DAEMONIZE=0 it stays in the\n"
+        "foreground and reports readiness with sd_notify (systemd Type=notify).\n"
+        "SIGTERM or SIGINT shut it down cleanly. 'fmctl status' shows what it is doing.\n");
+}
+
+/* ------------------------------------------------------------------ paths */
+
+static void default_paths(ofm_daemon *d)
+{
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    char dir[400];
+    if (geteuid() == 0)
+        snprintf(dir, sizeof dir, "/run/nvidia-fabricmanager");
+    else if (xdg && *xdg)
+        snprintf(dir, sizeof dir, "%.300s/openfm", xdg);
+    else
+        snprintf(dir, sizeof dir, "/tmp/openfm-%ld", (long)getuid());
+    if (d->cfg.pid_file[0])
+        snprintf(d->pid_path, sizeof d->pid_path, "%s", d->cfg.pid_file);
+    else
+        snprintf(d->pid_path, sizeof d->pid_path, "%s/nv-fabricmanager.pid", dir);
+    if (d->cfg.status_file[0])
+        snprintf(d->status_path, sizeof d->status_path, "%s", d->cfg.status_file);
+    else {
+        char pd[512];
+        snprintf(pd, sizeof pd, "%s", d->pid_path);
+        char *slash = strrchr(pd, '/');
+        if (slash)
+            *slash = '\0';
+        snprintf(d->status_path, sizeof d->status_path, "%.480s/status.json", slash ? pd : ".");
+    }
+    mkdir(dir, 0755);
+}
+
+/* ------------------------------------------------------------------ PID file */
+
+static int pid_fd = -1;
+
+static int pidfile_lock(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "openfm: cannot open PID file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        char buf[32] = "";
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        buf[n > 0 ? n : 0] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        fprintf(stderr,
+                "openfm: another instance is already running (pid %s, PID file %s); stop it "
+                "first ('systemctl stop nvidia-fabricmanager' or kill %s)\n",
+                buf[0] ? buf : "?", path, buf[0] ? buf : "<pid>");
+        close(fd);
+        return -1;
+    }
+    pid_fd = fd;
+    return 0;
+}
+
+static void pidfile_write(void)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(pid_fd, 0) == 0 && pwrite(pid_fd, buf, (size_t)n, 0) == n)
+        return;
+    OFM_WARN("cannot write the PID file: %s", strerror(errno));
+}
+
+/* ------------------------------------------------------------------ status */
+
+void ofm_daemon_publish_status(ofm_daemon *d)
+{
+    char *json = ofm_status_json(&d->status, getpid(), d->driver, d->emu_dir[0] ? d->emu_dir : NULL, NULL);
+    if (json && ofm_status_write(d->status_path, json))
+        OFM_WARN("cannot write status file %s: %s", d->status_path, strerror(errno));
+    free(json);
+}
+
+/* ------------------------------------------------------------------ loop */
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    ofm_daemon *d = arg;
+    OFM_INFO("received %s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    event_base_loopbreak(d->base);
+}
+
+static void on_monitor(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ofm_daemon *d = arg;
+    ofm_system_state before = d->status.state;
+    uint64_t errs = d->status.errors_total;
+    int n = ofm_monitor_poll(&d->monitor, d->hal, &d->status);
+    if (n < 0)
+        OFM_ERR("cannot read NVSwitch/GPU error events: %s", ofm_hal_last_error(d->hal));
+    if (d->status.state != before || d->status.errors_total != errs) {
+        ofm_daemon_publish_status(d);
+        if (d->status.state != before)
+            sd_notifyf(0, "STATUS=%s", ofm_system_state_name(d->status.state));
+    }
+}
+
+/* ------------------------------------------------------------------ start-up */
+
+static int notify_parent_fd = -1;
+
+static void tell_parent(char c)
+{
+    if (notify_parent_fd >= 0) {
+        ssize_t w = write(notify_parent_fd, &c, 1);
+        (void)w;
+        close(notify_parent_fd);
+        notify_parent_fd = -1;
+    }
+}
+
+/* Fork twice; the original process waits for the daemon's verdict so that
+ * scripts and Type=forking units see success only once the fabric is ready. */
+static int daemonize(void)
+{
+    int p[2];
+    if (pipe(p)) {
+        perror("openfm: pipe");
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("openfm: fork");
+        return -1;
+    }
+    if (pid > 0) {
+        close(p[1]);
+        char c = 0;
+        ssize_t n;
+        do
+            n = read(p[0], &c, 1);
+        while (n < 0 && errno == EINTR);
+        _exit(n == 1 && c == '1' ? 0 : 1);
+    }
+    close(p[0]);
+    setsid();
+    pid = fork();
+    if (pid < 0)
+        _exit(1);
+    if (pid > 0)
+        _exit(0);
+    notify_parent_fd = p[1];
+    if (chdir("/")) {
+        /* nothing relies on the cwd afterwards */
+    }
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        /* stderr stays until logging is set up, so early errors are seen */
+        if (null > 2)
+            close(null);
+    }
+    return 0;
+}
+
+static bool driver_compatible(const char *ver)
+{
+    size_t l = strlen(OPENFM_DRIVER_BRANCH);
+    return !strncmp(ver, OPENFM_DRIVER_BRANCH, l) && ver[l] == '.';
+}
+
+static int open_backend(ofm_daemon *d)
+{
+    char err[700];
+    if (ofm_emu_resolve_dir(d->cfg.emu_dir[0] ? d->cfg.emu_dir : NULL, d->emu_dir, sizeof d->emu_dir)) {
+        OFM_CRIT("emulator directory path is too long");
+        return -1;
+    }
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/state.bin", d->emu_dir);
+    if (d->cfg.emulate[0] && access(probe, F_OK) != 0) {
+        if (ofm_emu_create(d->emu_dir, d->cfg.emulate, false, err, sizeof err) != OFM_HAL_OK) {
+            OFM_CRIT("cannot create the emulated %s system in %s: %s", d->cfg.emulate, d->emu_dir, err);
+            return -1;
+        }
+        OFM_INFO("created an emulated %s system in %s", d->cfg.emulate, d->emu_dir);
+    }
+    int rc = ofm_hal_open_emu(d->emu_dir, &d->hal, err, sizeof err);
+    if (rc != OFM_HAL_OK) {
+        OFM_CRIT("cannot open the emulated system: %s", err);
+        return -1;
+    }
+    OFM_INFO("using the emulated NVSwitch system in %s (emulated hardware, not real devices)",
+             d->emu_dir);
+    if (d->hal->ops->driver_version(d->hal, d->driver, sizeof d->driver) != OFM_HAL_OK) {
+        OFM_CRIT("cannot read the NVIDIA driver version: %s", ofm_hal_last_error(d->hal));
+        return -1;
+    }
+    if (!driver_compatible(d->driver)) {
+        OFM_CRIT("driver version %s is not compatible with openfm %s, built for the %s.x driver "
+                 "branch: install a matching driver or openfm (FM §2.5)",
+                 d->driver, OPENFM_VERSION, OPENFM_DRIVER_BRANCH);
+        return -1;
+    }
+    if (ofm_emu_fm_attach(d->hal) != OFM_HAL_OK) {
+        OFM_CRIT("%s", ofm_hal_last_error(d->hal));
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static ofm_daemon d;
+    static const struct option lo[] = {
+        {"config", required_argument, NULL, 'c'}, {"restart", no_argument, NULL, 'r'},
+        {"emu-dir", required_argument, NULL, 'E'}, {"emulate", required_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'v'},
+        {NULL, 0, NULL, 0}};
+    const char *config = NULL, *emu_dir = NULL, *emulate = NULL;
+    bool restart = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:rhv", lo, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'r': restart = true; break;
+        case 'E': emu_dir = optarg; break;
+        case 'P': emulate = optarg; break;
+        case 'h': usage(stdout); return 0;
+        case 'v': printf("openfm %s (Fabric Manager compatible; driver branch %s)\n", OPENFM_VERSION,
+                         OPENFM_DRIVER_BRANCH);
+                  return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "openfm: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    ofm_config_defaults(&d.cfg);
+    ofm_error err;
+    char eb[700];
+    if (config && ofm_config_load_file(config, &d.cfg, &err)) {
+        fprintf(stderr, "openfm: %s\n", ofm_error_format(&err, eb, sizeof eb));
+        return 1;
+    }
+    if ((emu_dir && ofm_config_set(&d.cfg, "OPENFM_EMU_DIR", emu_dir, &err)) ||
+        (emulate && ofm_config_set(&d.cfg, "OPENFM_EMULATE", emulate, &err))) {
+        fprintf(stderr, "openfm: %s\n", ofm_error_format(&err, eb, sizeof eb));
+        return 2;
+    }
+    d.restart = restart || d.cfg.fabric_mode_restart;
+    if (d.restart && d.cfg.fabric_mode == 0) {
+        fprintf(stderr, "openfm: --restart (resiliency) is only supported with FABRIC_MODE=1 "
+                        "(shared NVSwitch) or 2 (vGPU); this configuration has FABRIC_MODE=0\n");
+        return 2;
+    }
+    default_paths(&d);
+    if (d.cfg.daemonize && daemonize())
+        return 1;
+    if (pidfile_lock(d.pid_path)) {
+        tell_parent('0');
+        return 1;
+    }
+    pidfile_write();
+    ofm_logsink_setup(&d.cfg);
+    if (d.cfg.daemonize) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) {
+            dup2(null, STDERR_FILENO);
+            close(null);
+        }
+    }
+    OFM_INFO("openfm %s starting (pid %ld, FABRIC_MODE=%d%s, config %s)", OPENFM_VERSION,
+             (long)getpid(), d.cfg.fabric_mode, d.restart ? ", resiliency restart" : "",
+             config ? config : "built-in defaults");
+    signal(SIGPIPE, SIG_IGN);
+    d.exit_code = 0;
+    ofm_fabric_status_init(&d.status);
+    d.status.mode = (ofm_fabric_mode)d.cfg.fabric_mode;
+    d.fctx = calloc(1, sizeof *d.fctx);
+    d.base = event_base_new();
+    int failed = !d.fctx || !d.base;
+    if (!failed && open_backend(&d))
+        failed = 1;
+    if (!failed) {
+        ofm_bringup_opts bo = {
+            .topology_dir = d.cfg.topology_file_path,
+            .mode = (ofm_fabric_mode)d.cfg.fabric_mode,
+            .failure = {d.cfg.access_link_failure_mode, d.cfg.trunk_link_failure_mode,
+                        d.cfg.nvswitch_failure_mode},
+            .restart = d.restart,
+        };
+        d.status.state = OFM_SYS_INITIALIZING;
+        ofm_daemon_publish_status(&d);
+        if (ofm_bringup(d.hal, &bo, &d.status, d.fctx)) {
+            OFM_CRIT("fabric initialisation failed: %s", d.status.message);
+            failed = d.cfg.fm_stay_resident_on_failures ? 0 : 1;
+            if (!failed)
+                OFM_WARN("FM_STAY_RESIDENT_ON_FAILURES=1: staying up; the system stays "
+                         "uninitialised and CUDA work will be refused");
+        }
+    }
+    if (!failed && ofm_daemon_api_start(&d))
+        failed = 1;
+    if (failed) {
+        d.status.state = OFM_SYS_FAILED;
+        ofm_daemon_publish_status(&d);
+        tell_parent('0');
+        sd_notifyf(0, "STATUS=failed: %s", d.status.message);
+        ofm_daemon_api_stop(&d);
+        if (d.hal)
+            ofm_hal_close(d.hal);
+        unlink(d.pid_path);
+        ofm_logsink_close();
+        return 1;
+    }
+    ofm_monitor_init(&d.monitor, d.fctx);
+    ofm_daemon_publish_status(&d);
+    struct event *sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
+    struct event *sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
+    struct event *mon = event_new(d.base, -1, EV_PERSIST, on_monitor, &d);
+    struct timeval iv = {d.cfg.monitor_interval_ms / 1000, (d.cfg.monitor_interval_ms % 1000) * 1000};
+    event_add(sigterm, NULL);
+    event_add(sigint, NULL);
+    event_add(mon, &iv);
+    OFM_INFO("fabric manager ready: %s, %s (bring-up %.1f ms)", d.status.platform,
+             ofm_system_state_name(d.status.state), d.status.bringup_ns / 1e6);
+    sd_notifyf(0, "READY=1\nSTATUS=%s %s\nMAINPID=%ld", d.status.platform,
+               ofm_system_state_name(d.status.state), (long)getpid());
+    tell_parent('1');
+
+    event_base_dispatch(d.base);
+
+    OFM_INFO("stopping: %s", d.exit_code ? "fatal condition" : "clean shutdown");
+    sd_notify(0, "STOPPING=1");
+    ofm_daemon_api_stop(&d);
+    event_free(sigterm);
+    event_free(sigint);
+    event_free(mon);
+    ofm_emu_fm_detach(d.hal);
+    ofm_hal_close(d.hal);
+    event_base_free(d.base);
+    free(d.fctx);
+    unlink(d.status_path);
+    unlink(d.pid_path);
+    OFM_INFO("openfm stopped");
+    ofm_logsink_close();
+    return d.exit_code;
+}

@@ -1,0 +1,503 @@
+/* Partition state machine and routing for shared NVSwitch / vGPU modes. */
+#include "partition/partition_mgr.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fabric/fabric.h"
+#include "openfm/log.h"
+#include "partition/state_file.h"
+
+struct ofm_partition_mgr {
+    ofm_hal *hal;
+    const ofm_fabric_ctx *fctx;
+    const ofm_platform *p;
+    char state_file[512];
+    bool awaiting;                          /* --restart, before set_activated */
+    bool supported[OFM_MAX_PARTITIONS];     /* indexed like p->partitions */
+    bool active[OFM_MAX_PARTITIONS];
+    unsigned nvfs[OFM_MAX_PARTITIONS];
+    fmPciDevice_t vfs[OFM_MAX_PARTITIONS][FM_MAX_NUM_GPUS];
+    ofm_hal_gpu gpus[OFM_MAX_GPUS];         /* identity, indexed like p->gpus */
+    ofm_route_plan current;                 /* what is programmed for the active set */
+};
+
+static int part_index(const ofm_partition_mgr *pm, unsigned id)
+{
+    for (size_t i = 0; i < pm->p->npartitions; i++)
+        if (pm->p->partitions[i].id == id)
+            return (int)i;
+    return -1;
+}
+
+static bool is_vgpu(const ofm_partition_mgr *pm) { return pm->fctx->mode == OFM_FABRIC_MODE_VGPU; }
+
+static bool mig_enabled(ofm_partition_mgr *pm, uint32_t gpu)
+{
+    ofm_hal_mig_mode m;
+    return pm->hal->ops->mig_mode_get && pm->hal->ops->mig_mode_get(pm->hal, gpu, &m) == OFM_HAL_OK &&
+           m.current;
+}
+
+/* Routes of the active set (plus `extra` when >= 0, minus `without` when >= 0). */
+static int plan_for(ofm_partition_mgr *pm, int extra, int without, ofm_route_plan *out)
+{
+    ofm_route_plan one;
+    ofm_route_plan_init(&one);
+    out->n = 0;
+    int rc = 0;
+    for (size_t i = 0; i < pm->p->npartitions && !rc; i++) {
+        bool on = (pm->active[i] && (int)i != without) || (int)i == extra;
+        const ofm_partition_desc *d = &pm->p->partitions[i];
+        if (!on || d->ngpus < 2)
+            continue;
+        rc = ofm_route_plan_build(pm->p, &pm->fctx->decision.effective, d->gpus, d->ngpus, &one);
+        if (!rc)
+            rc = ofm_route_plan_merge(out, &one);
+    }
+    ofm_route_plan_free(&one);
+    return rc;
+}
+
+/* Program `next` (diff against what is programmed) and adopt it. */
+static fmReturn_t program(ofm_partition_mgr *pm, ofm_route_plan *next)
+{
+    ofm_route_plan diff;
+    ofm_route_plan_init(&diff);
+    if (ofm_route_plan_diff(&pm->current, next, &diff)) {
+        ofm_route_plan_free(&diff);
+        return FM_ST_GENERIC_ERROR;
+    }
+    int rc = diff.n ? pm->hal->ops->route_write(pm->hal, diff.e, diff.n) : OFM_HAL_OK;
+    ofm_route_plan_free(&diff);
+    if (rc != OFM_HAL_OK) {
+        OFM_ERR("programming NVSwitch routing failed: %s (%s); the previous routing stays in place",
+                ofm_hal_last_error(pm->hal), ofm_hal_strerror(rc));
+        return FM_ST_GENERIC_ERROR;
+    }
+    ofm_route_plan tmp = pm->current;
+    pm->current = *next;
+    *next = tmp;
+    return FM_ST_SUCCESS;
+}
+
+static void save_state(ofm_partition_mgr *pm)
+{
+    ofm_pm_state s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.platform, sizeof s.platform, "%s", pm->p->name);
+    s.ngpus = pm->p->ngpus;
+    for (size_t i = 0; i < pm->p->ngpus; i++) {
+        s.gpu_id[i] = pm->p->gpus[i].phys_id;
+        snprintf(s.gpu_uuid[i], sizeof s.gpu_uuid[i], "%s", pm->gpus[i].uuid);
+    }
+    s.npartitions = pm->p->npartitions;
+    for (size_t i = 0; i < pm->p->npartitions; i++) {
+        s.part_id[i] = pm->p->partitions[i].id;
+        s.supported[i] = pm->supported[i];
+        s.active[i] = pm->active[i];
+        s.nvfs[i] = pm->nvfs[i];
+        memcpy(s.vfs[i], pm->vfs[i], sizeof s.vfs[i]);
+    }
+    ofm_error err;
+    if (ofm_pm_state_save(pm->state_file, &s, &err)) {
+        char b[700];
+        OFM_ERR("cannot save the resiliency state: %s", ofm_error_format(&err, b, sizeof b));
+    }
+}
+
+static void load_identity(ofm_partition_mgr *pm)
+{
+    ofm_hal_gpu g[OFM_MAX_GPUS];
+    size_t n = 0;
+    pm->hal->ops->list_gpus(pm->hal, g, OFM_MAX_GPUS, &n);
+    for (size_t i = 0; i < pm->p->ngpus; i++) {
+        memset(&pm->gpus[i], 0, sizeof pm->gpus[i]);
+        pm->gpus[i].phys_id = pm->p->gpus[i].phys_id;
+        for (size_t k = 0; k < n && k < OFM_MAX_GPUS; k++)
+            if (g[k].phys_id == pm->p->gpus[i].phys_id)
+                pm->gpus[i] = g[k];
+    }
+}
+
+static int read_programmed(ofm_partition_mgr *pm)
+{
+    pm->current.n = 0;
+    size_t cap = OFM_MAX_SWITCH_PORTS * OFM_MAX_GPUS;
+    ofm_route_entry *buf = malloc(cap * sizeof *buf);
+    if (!buf)
+        return -1;
+    for (size_t s = 0; s < pm->p->nswitches; s++) {
+        size_t n = 0;
+        if (pm->hal->ops->route_read(pm->hal, pm->p->switches[s].id, buf, cap, &n) != OFM_HAL_OK)
+            continue; /* a missing switch holds no routes */
+        ofm_route_plan one = {.e = buf, .n = n < cap ? n : cap, .cap = cap};
+        if (ofm_route_plan_merge(&pm->current, &one)) {
+            free(buf);
+            return -1;
+        }
+    }
+    free(buf);
+    return 0;
+}
+
+int ofm_pm_create(const ofm_pm_opts *o, ofm_partition_mgr **out, ofm_error *err)
+{
+    ofm_partition_mgr *pm = calloc(1, sizeof *pm);
+    if (!pm)
+        return ofm_error_set(err, NULL, 0, "out of memory");
+    pm->hal = o->hal;
+    pm->fctx = o->fctx;
+    pm->p = &o->fctx->platform;
+    snprintf(pm->state_file, sizeof pm->state_file, "%s", o->state_file);
+    ofm_route_plan_init(&pm->current);
+    load_identity(pm);
+    const ofm_platform *p = pm->p;
+
+    if (o->restart) {
+        ofm_pm_state s;
+        char b[700];
+        if (ofm_pm_state_load(o->state_file, &s, err)) {
+            ofm_error e2 = *err;
+            ofm_error_set(err, NULL, 0, "cannot recover state: %s; start without --restart",
+                          ofm_error_format(&e2, b, sizeof b));
+            ofm_pm_destroy(pm);
+            return -1;
+        }
+        const char *why = NULL;
+        if (strcmp(s.platform, p->name))
+            why = "it was saved for another platform";
+        else if (s.ngpus != p->ngpus || s.npartitions != p->npartitions)
+            why = "the GPU or partition count differs";
+        for (size_t i = 0; !why && i < p->ngpus; i++)
+            if (s.gpu_id[i] != p->gpus[i].phys_id ||
+                (pm->gpus[i].uuid[0] && strcmp(s.gpu_uuid[i], pm->gpus[i].uuid)))
+                why = "a GPU's UUID or physical ID changed (hardware was replaced)";
+        if (why) {
+            ofm_error_set(err, o->state_file, 0, "cannot recover state: %s; start without --restart", why);
+            ofm_pm_destroy(pm);
+            return -1;
+        }
+        for (size_t i = 0; i < p->npartitions; i++) {
+            pm->supported[i] = s.supported[i];
+            pm->active[i] = s.active[i]; /* provisional until the hypervisor says */
+            pm->nvfs[i] = s.nvfs[i];
+            memcpy(pm->vfs[i], s.vfs[i], sizeof pm->vfs[i]);
+        }
+        if (read_programmed(pm)) {
+            ofm_error_set(err, NULL, 0, "cannot read the programmed routing tables");
+            ofm_pm_destroy(pm);
+            return -1;
+        }
+        pm->awaiting = true;
+        OFM_INFO("resiliency restart: state loaded from %s, %zu routing entries left in place; "
+                 "partition operations wait for fmSetActivatedFabricPartitions",
+                 o->state_file, pm->current.n);
+        *out = pm;
+        return 0;
+    }
+
+    for (size_t i = 0; i < p->npartitions; i++) {
+        const ofm_partition_desc *d = &p->partitions[i];
+        /* H100: every default partition is always listed (FM §11.3.2) */
+        bool ok = p->ali || ofm_policy_partition_ok(p, &o->fctx->decision, d);
+        for (uint32_t k = 0; ok && is_vgpu(pm) && k < d->ngpus; k++)
+            if (mig_enabled(pm, d->gpus[k])) {
+                OFM_WARN("GPU %" PRIu32 " is in MIG mode at start-up: partition %" PRIu32
+                         " is not supported in vGPU mode (FM §8.9.1); disable MIG and restart the "
+                         "fabric manager to get it back",
+                         d->gpus[k], d->id);
+                ok = false;
+            }
+        pm->supported[i] = ok;
+    }
+    /* isolation first: no GPU reaches another until a partition is activated */
+    for (size_t s = 0; s < p->nswitches; s++)
+        if (o->fctx->decision.effective.switch_ok[s] &&
+            pm->hal->ops->route_clear_switch(pm->hal, p->switches[s].id) != OFM_HAL_OK)
+            OFM_WARN("cannot clear routing on switch %" PRIu32 ": %s", p->switches[s].id,
+                     ofm_hal_last_error(pm->hal));
+    save_state(pm);
+    size_t nsup = 0;
+    for (size_t i = 0; i < p->npartitions; i++)
+        nsup += pm->supported[i];
+    OFM_INFO("%s mode: %zu of %zu default partitions supported; all GPUs isolated",
+             is_vgpu(pm) ? "vGPU" : "shared NVSwitch", nsup, p->npartitions);
+    *out = pm;
+    return 0;
+}
+
+void ofm_pm_destroy(ofm_partition_mgr *pm)
+{
+    if (!pm)
+        return;
+    ofm_route_plan_free(&pm->current);
+    free(pm);
+}
+
+bool ofm_pm_awaiting_restart_list(const ofm_partition_mgr *pm) { return pm->awaiting; }
+
+fmReturn_t ofm_pm_get_supported(ofm_partition_mgr *pm, fmFabricPartitionList_t *out)
+{
+    if (pm->awaiting)
+        return FM_ST_NOT_CONFIGURED;
+    const ofm_platform *p = pm->p;
+    unsigned n = 0;
+    for (size_t i = 0; i < p->npartitions && n < FM_MAX_FABRIC_PARTITIONS; i++) {
+        if (!pm->supported[i])
+            continue;
+        const ofm_partition_desc *d = &p->partitions[i];
+        fmFabricPartitionInfo_t *pi = &out->partitionInfo[n++];
+        memset(pi, 0, sizeof *pi);
+        pi->partitionId = d->id;
+        pi->isActive = pm->active[i];
+        pi->numGpus = d->ngpus > FM_MAX_NUM_GPUS ? FM_MAX_NUM_GPUS : d->ngpus;
+        for (unsigned k = 0; k < pi->numGpus; k++) {
+            fmFabricPartitionGpuInfo_t *g = &pi->gpuInfo[k];
+            const ofm_gpu_desc *gd = ofm_platform_gpu(p, d->gpus[k]);
+            int gi = ofm_fabric_gpu_index(p, d->gpus[k]);
+            g->physicalId = d->gpus[k];
+            if (gi >= 0) {
+                snprintf(g->uuid, sizeof g->uuid, "%s", pm->gpus[gi].uuid);
+                snprintf(g->pciBusId, sizeof g->pciBusId, "%s", pm->gpus[gi].pci_bdf);
+            }
+            /* single-GPU partitions use no NVLinks (FM §11) */
+            uint32_t usable = ofm_fabric_gpu_usable_links(p, &pm->fctx->decision.effective, d->gpus[k]);
+            g->numNvLinksAvailable = d->ngpus < 2 ? 0 : usable < d->nvlinks_per_gpu ? usable : d->nvlinks_per_gpu;
+            g->maxNumNvLinks = d->ngpus > 1 && gd ? gd->nvlinks : 0;
+            g->nvlinkLineRateMBps = gd ? gd->line_rate_mbps : 0;
+        }
+    }
+    out->numPartitions = n;
+    out->maxNumPartitions = FM_MAX_FABRIC_PARTITIONS;
+    return FM_ST_SUCCESS;
+}
+
+fmReturn_t ofm_pm_activate(ofm_partition_mgr *pm, unsigned id, const fmPciDevice_t *vfs, unsigned nvfs)
+{
+    if (pm->awaiting)
+        return FM_ST_NOT_CONFIGURED;
+    int i = part_index(pm, id);
+    if (i < 0)
+        return FM_ST_BADPARAM;
+    const ofm_partition_desc *d = &pm->p->partitions[i];
+    if (!pm->supported[i]) {
+        OFM_WARN("activation of partition %u refused: it is not supported on this system "
+                 "(a GPU, link or switch it needs failed at initialisation)", id);
+        return FM_ST_NOT_SUPPORTED;
+    }
+    if (is_vgpu(pm) && nvfs == 0) {
+        OFM_WARN("activation of partition %u refused: vGPU mode needs "
+                 "fmActivateFabricPartitionWithVFs (FM §5.8)", id);
+        return FM_ST_NOT_SUPPORTED;
+    }
+    if (!is_vgpu(pm) && nvfs > 0)
+        return FM_ST_NOT_SUPPORTED;
+    if (nvfs > FM_MAX_NUM_GPUS)
+        return FM_ST_BADPARAM;
+    if (pm->active[i])
+        return FM_ST_IN_USE;
+    for (size_t k = 0; k < pm->p->npartitions; k++) {
+        if (!pm->active[k])
+            continue;
+        const ofm_partition_desc *o = &pm->p->partitions[k];
+        for (uint32_t a = 0; a < d->ngpus; a++)
+            for (uint32_t b = 0; b < o->ngpus; b++)
+                if (d->gpus[a] == o->gpus[b]) {
+                    OFM_INFO("activation of partition %u refused: GPU %" PRIu32
+                             " is in active partition %" PRIu32, id, d->gpus[a], o->id);
+                    return FM_ST_IN_USE;
+                }
+    }
+    /* FM §8.9.2: MIG enabled after start-up breaks multi-GPU partitions on A100 */
+    if (d->ngpus > 1 && !pm->p->ali)
+        for (uint32_t a = 0; a < d->ngpus; a++)
+            if (mig_enabled(pm, d->gpus[a])) {
+                OFM_WARN("activation of partition %u failed: GPU %" PRIu32 " is in MIG mode, which "
+                         "disables its NVLinks on A100; disable MIG first", id, d->gpus[a]);
+                return FM_ST_NVLINK_ERROR;
+            }
+    ofm_route_plan next;
+    ofm_route_plan_init(&next);
+    fmReturn_t rc = plan_for(pm, i, -1, &next) ? FM_ST_GENERIC_ERROR : program(pm, &next);
+    ofm_route_plan_free(&next);
+    if (rc != FM_ST_SUCCESS)
+        return rc;
+    pm->active[i] = true;
+    pm->nvfs[i] = nvfs;
+    if (nvfs)
+        memcpy(pm->vfs[i], vfs, nvfs * sizeof *vfs);
+    save_state(pm);
+    OFM_INFO("partition %u activated (%" PRIu32 " GPUs%s)", id, d->ngpus, nvfs ? ", with VFs" : "");
+    return FM_ST_SUCCESS;
+}
+
+fmReturn_t ofm_pm_deactivate(ofm_partition_mgr *pm, unsigned id)
+{
+    if (pm->awaiting)
+        return FM_ST_NOT_CONFIGURED;
+    int i = part_index(pm, id);
+    if (i < 0)
+        return FM_ST_BADPARAM;
+    if (!pm->active[i])
+        return FM_ST_UNINITIALIZED;
+    ofm_route_plan next;
+    ofm_route_plan_init(&next);
+    fmReturn_t rc = plan_for(pm, -1, i, &next) ? FM_ST_GENERIC_ERROR : program(pm, &next);
+    ofm_route_plan_free(&next);
+    if (rc != FM_ST_SUCCESS)
+        return rc;
+    pm->active[i] = false;
+    pm->nvfs[i] = 0;
+    save_state(pm);
+    OFM_INFO("partition %u deactivated", id);
+    return FM_ST_SUCCESS;
+}
+
+fmReturn_t ofm_pm_set_activated(ofm_partition_mgr *pm, const fmActivatedFabricPartitionList_t *l)
+{
+    if (l->numPartitions > FM_MAX_FABRIC_PARTITIONS)
+        return FM_ST_BADPARAM;
+    bool want[OFM_MAX_PARTITIONS] = {false};
+    for (unsigned k = 0; k < l->numPartitions; k++) {
+        int i = part_index(pm, l->partitionIds[k]);
+        if (i < 0 || !pm->supported[i])
+            return FM_ST_BADPARAM;
+        want[i] = true;
+    }
+    /* overlapping partitions cannot both be running */
+    for (size_t a = 0; a < pm->p->npartitions; a++)
+        for (size_t b = a + 1; b < pm->p->npartitions; b++)
+            if (want[a] && want[b])
+                for (uint32_t x = 0; x < pm->p->partitions[a].ngpus; x++)
+                    for (uint32_t y = 0; y < pm->p->partitions[b].ngpus; y++)
+                        if (pm->p->partitions[a].gpus[x] == pm->p->partitions[b].gpus[y])
+                            return FM_ST_IN_USE;
+    bool saved[OFM_MAX_PARTITIONS];
+    memcpy(saved, pm->active, sizeof saved);
+    memcpy(pm->active, want, sizeof want);
+    ofm_route_plan next;
+    ofm_route_plan_init(&next);
+    fmReturn_t rc = plan_for(pm, -1, -1, &next) ? FM_ST_GENERIC_ERROR : program(pm, &next);
+    ofm_route_plan_free(&next);
+    if (rc != FM_ST_SUCCESS) {
+        memcpy(pm->active, saved, sizeof saved);
+        return rc;
+    }
+    for (size_t i = 0; i < pm->p->npartitions; i++)
+        if (!want[i])
+            pm->nvfs[i] = 0;
+    bool was_waiting = pm->awaiting;
+    pm->awaiting = false;
+    save_state(pm);
+    OFM_INFO("active partition list set by the hypervisor: %u partition(s)%s", l->numPartitions,
+             was_waiting ? "; resiliency restart complete, partition operations enabled" : "");
+    return FM_ST_SUCCESS;
+}
+
+fmReturn_t ofm_pm_failed_devices(ofm_partition_mgr *pm, fmNvlinkFailedDevices_t *out)
+{
+    if (pm->awaiting)
+        return FM_ST_NOT_CONFIGURED;
+    out->numGpus = out->numSwitches = 0;
+    if (pm->p->ali)
+        return FM_ST_SUCCESS; /* H100: always empty (FM §5.11) */
+    const ofm_platform *p = pm->p;
+    const ofm_fabric_health *h = &pm->fctx->observed;
+    for (size_t g = 0; g < p->ngpus && out->numGpus < FM_MAX_NUM_GPUS; g++) {
+        fmNvlinkFailedDeviceInfo_t *fi = &out->gpuInfo[out->numGpus];
+        memset(fi, 0, sizeof *fi);
+        for (size_t a = 0; a < p->naccess; a++)
+            if (p->access[a].gpu == p->gpus[g].phys_id && !h->access_ok[a] &&
+                fi->numPorts < FM_MAX_NUM_NVLINK_PORTS)
+                fi->portNum[fi->numPorts++] = p->access[a].gpu_link;
+        if (fi->numPorts) {
+            snprintf(fi->uuid, sizeof fi->uuid, "%s", pm->gpus[g].uuid);
+            snprintf(fi->pciBusId, sizeof fi->pciBusId, "%s", pm->gpus[g].pci_bdf);
+            out->numGpus++;
+        }
+    }
+    for (size_t s = 0; s < p->nswitches && out->numSwitches < FM_MAX_NUM_NVSWITCHES; s++) {
+        fmNvlinkFailedDeviceInfo_t *fi = &out->switchInfo[out->numSwitches];
+        memset(fi, 0, sizeof *fi);
+        uint32_t sw = p->switches[s].id;
+        for (size_t a = 0; a < p->naccess; a++)
+            if (p->access[a].sw == sw && !h->access_ok[a] && fi->numPorts < FM_MAX_NUM_NVLINK_PORTS)
+                fi->portNum[fi->numPorts++] = p->access[a].sw_port;
+        for (size_t t = 0; t < p->ntrunks; t++)
+            if (!h->trunk_ok[t] && fi->numPorts < FM_MAX_NUM_NVLINK_PORTS) {
+                if (p->trunks[t].sw_a == sw)
+                    fi->portNum[fi->numPorts++] = p->trunks[t].port_a;
+                else if (p->trunks[t].sw_b == sw)
+                    fi->portNum[fi->numPorts++] = p->trunks[t].port_b;
+            }
+        if (fi->numPorts) {
+            ofm_hal_switch sws[OFM_MAX_SWITCHES];
+            size_t n = 0;
+            pm->hal->ops->list_switches(pm->hal, sws, OFM_MAX_SWITCHES, &n);
+            for (size_t k = 0; k < n && k < OFM_MAX_SWITCHES; k++)
+                if (sws[k].phys_id == sw) {
+                    snprintf(fi->uuid, sizeof fi->uuid, "%s", sws[k].uuid);
+                    snprintf(fi->pciBusId, sizeof fi->pciBusId, "%s", sws[k].pci_bdf);
+                }
+            out->numSwitches++;
+        }
+    }
+    return FM_ST_SUCCESS;
+}
+
+fmReturn_t ofm_pm_unsupported(ofm_partition_mgr *pm, fmUnsupportedFabricPartitionList_t *out)
+{
+    if (pm->awaiting)
+        return FM_ST_NOT_CONFIGURED;
+    out->numPartitions = 0;
+    if (pm->p->ali)
+        return FM_ST_SUCCESS; /* H100: always empty (FM §5.12) */
+    for (size_t i = 0; i < pm->p->npartitions && out->numPartitions < FM_MAX_FABRIC_PARTITIONS; i++) {
+        if (pm->supported[i])
+            continue;
+        const ofm_partition_desc *d = &pm->p->partitions[i];
+        fmUnsupportedFabricPartitionInfo_t *u = &out->partitionInfo[out->numPartitions++];
+        memset(u, 0, sizeof *u);
+        u->partitionId = d->id;
+        u->numGpus = d->ngpus > FM_MAX_NUM_GPUS ? FM_MAX_NUM_GPUS : d->ngpus;
+        for (unsigned k = 0; k < u->numGpus; k++)
+            u->gpuPhysicalIds[k] = d->gpus[k];
+    }
+    return FM_ST_SUCCESS;
+}
+
+char *ofm_pm_json(const ofm_partition_mgr *pm)
+{
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < pm->p->npartitions; i++) {
+        const ofm_partition_desc *d = &pm->p->partitions[i];
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "id", json_object_new_int64(d->id));
+        json_object *g = json_object_new_array();
+        for (uint32_t k = 0; k < d->ngpus; k++)
+            json_object_array_add(g, json_object_new_int64(d->gpus[k]));
+        json_object_object_add(j, "gpus", g);
+        json_object_object_add(j, "supported", json_object_new_boolean(pm->supported[i]));
+        json_object_object_add(j, "active", json_object_new_boolean(pm->active[i]));
+        if (pm->nvfs[i]) {
+            json_object *v = json_object_new_array();
+            for (unsigned k = 0; k < pm->nvfs[i]; k++) {
+                char b[32];
+                snprintf(b, sizeof b, "%04x:%02x:%02x.%x", pm->vfs[i][k].domain, pm->vfs[i][k].bus,
+                         pm->vfs[i][k].device, pm->vfs[i][k].function);
+                json_object_array_add(v, json_object_new_string(b));
+            }
+            json_object_object_add(j, "vfs", v);
+        }
+        json_object_array_add(a, j);
+    }
+    char *s = strdup(json_object_to_json_string(a));
+    json_object_put(a);
+    return s;
+}

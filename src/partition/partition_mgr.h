@@ -1,0 +1,49 @@
+/* Partition manager for shared NVSwitch (FABRIC_MODE=1) and vGPU (=2) modes.
+ *
+ * Holds the supported partition table (the platform's default table minus
+ * what the HA policy or MIG rules removed), the active set, the VF order of
+ * vGPU activations, and the resiliency state file. Every activation or
+ * deactivation is one batched HAL route write computed as the difference
+ * between the routes of the active set before and after, so other running
+ * partitions' entries are never touched. Return codes follow FM §5 / §13.2. */
+#ifndef OPENFM_PARTITION_MGR_H
+#define OPENFM_PARTITION_MGR_H
+
+#include <stdbool.h>
+
+#include "manager/manager.h"
+#include "nv_fm_types.h"
+#include "openfm/error.h"
+#include "openfm/hal.h"
+
+typedef struct ofm_partition_mgr ofm_partition_mgr;
+
+typedef struct {
+    ofm_hal *hal;
+    const ofm_fabric_ctx *fctx;   /* model + HA decision from bring-up */
+    const char *state_file;       /* STATE_FILE_NAME */
+    bool restart;                 /* --restart: load the state, keep routes */
+} ofm_pm_opts;
+
+/* Normal start: clears every routing entry (no GPU reaches another), builds
+ * the supported list, writes the state file. Restart: loads and checks the
+ * state file, leaves routes alone, and refuses partition operations until
+ * ofm_pm_set_activated(). Returns 0 or -1 with err set. */
+int ofm_pm_create(const ofm_pm_opts *o, ofm_partition_mgr **out, ofm_error *err);
+void ofm_pm_destroy(ofm_partition_mgr *pm);
+
+fmReturn_t ofm_pm_get_supported(ofm_partition_mgr *pm, fmFabricPartitionList_t *out);
+/* vfs may be NULL with nvfs 0 (fmActivateFabricPartition); vGPU mode requires VFs. */
+fmReturn_t ofm_pm_activate(ofm_partition_mgr *pm, unsigned id, const fmPciDevice_t *vfs,
+                           unsigned nvfs);
+fmReturn_t ofm_pm_deactivate(ofm_partition_mgr *pm, unsigned id);
+fmReturn_t ofm_pm_set_activated(ofm_partition_mgr *pm, const fmActivatedFabricPartitionList_t *l);
+fmReturn_t ofm_pm_failed_devices(ofm_partition_mgr *pm, fmNvlinkFailedDevices_t *out);
+fmReturn_t ofm_pm_unsupported(ofm_partition_mgr *pm, fmUnsupportedFabricPartitionList_t *out);
+
+/* Still waiting for the hypervisor's active list after --restart. */
+bool ofm_pm_awaiting_restart_list(const ofm_partition_mgr *pm);
+/* JSON array of {id, gpus, active, supported, vfs} for the status document. */
+char *ofm_pm_json(const ofm_partition_mgr *pm);
+
+#endif
