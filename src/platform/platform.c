@@ -45,12 +45,13 @@ int ofm_platform_load_file(const char *path, ofm_platform *out, ofm_error *err)
         fclose(f);
         return ofm_error_set(err, path, 0, "out of memory");
     }
+    errno = 0;
     size_t n = fread(buf, 1, MAX_TOPOLOGY_BYTES + 1, f);
-    int rd_err = ferror(f);
+    int rd_err = ferror(f) ? (errno ? errno : EIO) : 0;
     fclose(f);
     int rc;
     if (rd_err)
-        rc = ofm_error_set(err, path, 0, "read error");
+        rc = ofm_error_set(err, path, 0, "cannot read topology file: %s", strerror(rd_err));
     else if (n > MAX_TOPOLOGY_BYTES)
         rc = ofm_error_set(err, path, 0, "file larger than %u bytes: not a topology file",
                            MAX_TOPOLOGY_BYTES);

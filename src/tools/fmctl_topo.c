@@ -27,8 +27,15 @@ static void usage(FILE *f)
     fprintf(f, "\n"
                "  FILE        a topology file path (anything containing '/'), see\n"
                "              docs/topology-format.md\n"
-               "  --json      machine-readable output\n"
-               "  -h, --help  this text\n");
+               "  -j, --json  machine-readable output (options may come anywhere)\n"
+               "  -h, --help  this text\n"
+               "\n"
+               "Environment:\n"
+               "  OPENFM_TOPOLOGY_DIR  a name that is not built in is also looked up as\n"
+               "                       $OPENFM_TOPOLOGY_DIR/NAME.topo\n"
+               "\n"
+               "Exit status: 0 success, 1 out of memory, 2 usage error or a platform that\n"
+               "cannot be loaded (the message names the file, line and value).\n");
 }
 
 static const char *gen_name(ofm_switch_gen g)
@@ -271,23 +278,32 @@ int fmctl_topo_main(int argc, char **argv)
         return 2;
     }
     const char *sub = argv[optind++];
-    /* allow --json after the subcommand too */
-    while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
-        if (c == 'j')
+    /* Options may also follow the subcommand or the platform. Scanned by hand:
+     * getopt's permutation mode cannot be re-selected after the '+' pass. */
+    const char *name = NULL;
+    bool opts_done = false;
+    for (int i = optind; i < argc; i++) {
+        const char *a = argv[i];
+        if (!opts_done && !strcmp(a, "--")) {
+            opts_done = true;
+        } else if (!opts_done && (!strcmp(a, "--json") || !strcmp(a, "-j"))) {
             json = true;
-        else if (c == 'h') {
+        } else if (!opts_done && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
             usage(stdout);
             return 0;
-        } else {
+        } else if (!opts_done && a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "fmctl topo: unknown option '%s'\n", a);
             usage(stderr);
             return 2;
+        } else if (name) {
+            fprintf(stderr, "fmctl topo: too many arguments: '%s' after '%s'\n", a, name);
+            return 2;
+        } else {
+            name = a;
         }
     }
-    if (argc - optind > 1) {
-        fprintf(stderr, "fmctl topo: too many arguments\n");
-        return 2;
-    }
-    const char *name = optind < argc ? argv[optind] : "hgx-h100";
+    if (!name)
+        name = "hgx-h100";
     int (*fn)(const ofm_platform *, bool);
     if (!strcmp(sub, "show"))
         fn = cmd_show;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -86,12 +87,52 @@ static void test_file_path(void **state)
     assert_non_null(strstr(out, "1,4,6,7,9,12,14,15"));
 }
 
+static void test_show_and_option_order(void **state)
+{
+    (void)state;
+    assert_int_equal(run("show hgx-a100-2b"), 0);
+    assert_non_null(strstr(out, "Access links (192)"));
+    assert_non_null(strstr(out, "Trunk links (96)"));
+    assert_non_null(strstr(out, "switch 1 port 23 <-> switch 7 port 23"));
+    assert_null(strstr(out, "switch 1 port 8 <-> "));
+    /* --json after the platform name, as operators type it */
+    assert_int_equal(run("partitions hgx-h800 --json"), 0);
+    assert_non_null(strstr(out, "\"platform\":\"hgx-h800\""));
+    assert_int_equal(run("show a b"), 2);
+    assert_non_null(strstr(out, "too many arguments: 'b' after 'a'"));
+    assert_int_equal(run("show -x"), 2);
+    assert_non_null(strstr(out, "unknown option '-x'"));
+}
+
+static void test_malformed_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ofm-topo-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], args[512];
+    snprintf(path, sizeof path, "%s/bad.topo", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("platform bad\nali no\ngpu 1 model=X nvlinks=2 rate=25000 board=1 colour=red\n", f);
+    fclose(f);
+    snprintf(args, sizeof args, "matrix %s", path);
+    int rc = run(args);
+    unlink(path);
+    rmdir(dir);
+    assert_int_equal(rc, 2);
+    char want[600];
+    snprintf(want, sizeof want, "fmctl topo: %s:3: unknown key 'colour'\n", path);
+    assert_string_equal(out, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matrix),
         cmocka_unit_test(test_json_and_errors),
         cmocka_unit_test(test_file_path),
+        cmocka_unit_test(test_show_and_option_order),
+        cmocka_unit_test(test_malformed_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

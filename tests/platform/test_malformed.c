@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -123,6 +125,12 @@ static void test_valid_minimal_and_file_errors(void **state)
     assert_int_equal(ofm_platform_load_file("/nonexistent/x.topo", &p, &e), -1);
     assert_string_equal(e.origin, "/nonexistent/x.topo");
     assert_string_equal(e.msg, "cannot open topology file: No such file or directory");
+    char dir[] = "/tmp/ofm-topo-dir-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int rc = ofm_platform_load_file(dir, &p, &e);
+    rmdir(dir);
+    assert_int_equal(rc, -1);
+    assert_string_equal(e.msg, "cannot read topology file: Is a directory");
     assert_int_equal(ofm_platform_load("no-such-board", NULL, &p, &e), -1);
     assert_non_null(strstr(e.msg, "unknown platform 'no-such-board' (built-in: "));
 }
