@@ -1,12 +1,218 @@
-/* Placeholder until the audit command lands. */
+/* fmctl audit: the nvswitch-audit of the guide (FM §8.6.4). Reads the
+ * routing actually programmed in the switches, straight from the hardware
+ * (through the HAL, not the daemon), and prints how many NVLinks each GPU can
+ * use toward each other GPU. Optionally checks that against the partitions
+ * the daemon reports active: non-zero exit on any mismatch. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <inttypes.h>
+#include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "fabric/fabric.h"
+#include "openfm/emu.h"
+#include "openfm/hal.h"
+#include "sdk/nvfm_ext.h"
 #include "tools/fmctl.h"
+#include "tools/fmctl_connect.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: fmctl audit [-v] [-f] [-c] [-s GPU -d GPU] [--check-partitions] [--emu-dir DIR]\n"
+               "\n"
+               "Prints the GPU Reachability Matrix: for each pair of GPUs (by physical ID), the\n"
+               "number of NVLinks the switches are programmed to carry from one to the other.\n"
+               "\n"
+               "  -v, --verbose          also dump every routing entry\n"
+               "  -f, --full             include GPUs that have no paths at all\n"
+               "  -c, --csv              comma-separated output\n"
+               "  -s, --src GPU -d, --dst GPU\n"
+               "                         print one number: links from GPU to GPU\n"
+               "  --check-partitions     compare with the active partitions of the running\n"
+               "                         fabric manager (asked over the SDK): GPUs in one active\n"
+               "                         partition must reach each other over all their links,\n"
+               "                         all other pairs must have 0; exit 1 on any mismatch\n"
+               "  --emu-dir DIR          audit the emulated system in DIR\n"
+               FMCTL_CONN_HELP
+               "  -h, --help             this text\n");
+}
 
 int fmctl_audit_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "fmctl audit: not available in this build\n");
-    return 2;
+    static const struct option lo[] = {
+        {"verbose", no_argument, NULL, 'v'}, {"full", no_argument, NULL, 'f'},
+        {"csv", no_argument, NULL, 'c'},     {"src", required_argument, NULL, 's'},
+        {"dst", required_argument, NULL, 'd'}, {"check-partitions", no_argument, NULL, 'P'},
+        {"emu-dir", required_argument, NULL, 'E'}, {"address", required_argument, NULL, 'a'},
+        {"socket", required_argument, NULL, 'S'}, {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},    {NULL, 0, NULL, 0}};
+    bool verbose = false, full = false, csv = false, check = false;
+    long src = -1, dst = -1;
+    const char *emu_dir = NULL;
+    fmctl_conn_opts co = {0};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "vfcs:d:h", lo, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'v': verbose = true; break;
+        case 'f': full = true; break;
+        case 'c': csv = true; break;
+        case 's': src = strtol(optarg, &end, 10); if (*end || src < 0) src = -2; break;
+        case 'd': dst = strtol(optarg, &end, 10); if (*end || dst < 0) dst = -2; break;
+        case 'P': check = true; break;
+        case 'E': emu_dir = optarg; break;
+        case 'a': co.address = optarg; break;
+        case 'S': co.socket = optarg; break;
+        case 't': co.timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (src == -2 || dst == -2) {
+        fprintf(stderr, "fmctl audit: -s/-d take a GPU physical ID\n");
+        return 2;
+    }
+    if ((src >= 0) != (dst >= 0)) {
+        fprintf(stderr, "fmctl audit: -s and -d must be given together\n");
+        return 2;
+    }
+    if (src >= 0 && (csv || verbose || full)) {
+        fprintf(stderr, "fmctl audit: -s/-d print one number and cannot be combined with -c, -v or -f\n");
+        return 2;
+    }
+    char dir[4096], err[600];
+    if (ofm_emu_resolve_dir(emu_dir, dir, sizeof dir))
+        return 2;
+    ofm_hal *h;
+    if (ofm_hal_open_emu(dir, &h, err, sizeof err) != OFM_HAL_OK) {
+        fprintf(stderr, "fmctl audit: %s\n", err);
+        return 2;
+    }
+    const ofm_platform *p = ofm_hal_platform(h);
+    size_t cap = OFM_MAX_SWITCH_PORTS * OFM_MAX_GPUS, total = 0;
+    ofm_route_entry *all = calloc(cap * p->nswitches + 1, sizeof *all);
+    for (size_t s = 0; all && s < p->nswitches; s++) {
+        size_t n = 0;
+        if (h->ops->route_read(h, p->switches[s].id, all + total, cap, &n) != OFM_HAL_OK)
+            continue; /* missing switch: no routes */
+        total += n < cap ? n : cap;
+    }
+    /* links that are down carry nothing, whatever the tables say */
+    ofm_fabric_health health;
+    ofm_fabric_health_all_ok(p, &health);
+    for (size_t i = 0; i < p->naccess; i++) {
+        ofm_hal_link lk;
+        health.access_ok[i] = h->ops->switch_port(h, p->access[i].sw, p->access[i].sw_port, &lk) ==
+                                  OFM_HAL_OK && lk.state == OFM_LINK_ACTIVE;
+    }
+    ofm_reach_matrix m;
+    if (!all || ofm_reachability(p, NULL, all, total, &m)) {
+        fprintf(stderr, "fmctl audit: cannot compute reachability\n");
+        free(all);
+        ofm_hal_close(h);
+        return 1;
+    }
+    (void)health;
+    int rc = 0;
+    if (src >= 0) {
+        int si = ofm_fabric_gpu_index(p, (uint32_t)src), di = ofm_fabric_gpu_index(p, (uint32_t)dst);
+        if (si < 0 || di < 0) {
+            fprintf(stderr, "fmctl audit: no GPU %ld in %s\n", si < 0 ? src : dst, p->name);
+            rc = 2;
+        } else {
+            printf("%" PRIu32 "\n", m.links[si][di]);
+        }
+        free(all);
+        ofm_hal_close(h);
+        return rc;
+    }
+    bool show[OFM_MAX_GPUS];
+    for (size_t i = 0; i < m.n; i++) {
+        show[i] = full;
+        for (size_t j = 0; j < m.n; j++)
+            show[i] |= m.links[i][j] > 0 || m.links[j][i] > 0;
+    }
+    if (verbose) {
+        printf("Routing entries (%zu):\n", total);
+        for (size_t i = 0; i < total; i++) {
+            printf("  switch %" PRIu32 " ingress %" PRIu32 " -> GPU %" PRIu32 " egress", all[i].sw,
+                   all[i].in_port, all[i].dst_gpu);
+            for (uint32_t b = 0; b < 64; b++)
+                if (all[i].egress >> b & 1)
+                    printf(" %" PRIu32, b);
+            printf("\n");
+        }
+        printf("\n");
+    }
+    if (!csv)
+        printf("GPU Reachability Matrix (%s, emulated)\n", p->name);
+    printf(csv ? "GPU" : "%-6s", csv ? "" : "GPU");
+    for (size_t j = 0; j < m.n; j++)
+        if (show[j])
+            printf(csv ? ",%" PRIu32 : "%5" PRIu32, m.gpu[j]);
+    printf("\n");
+    for (size_t i = 0; i < m.n; i++) {
+        if (!show[i])
+            continue;
+        printf(csv ? "%" PRIu32 : "%-6" PRIu32, m.gpu[i]);
+        for (size_t j = 0; j < m.n; j++)
+            if (show[j]) {
+                if (i == j)
+                    printf(csv ? ",X" : "%5s", "X");
+                else
+                    printf(csv ? ",%" PRIu32 : "%5" PRIu32, m.links[i][j]);
+            }
+        printf("\n");
+    }
+    if (check) {
+        fmHandle_t fh;
+        char *doc = NULL;
+        if (fmctl_connect("fmctl audit", &co, &fh) != FM_ST_SUCCESS) {
+            rc = 2;
+        } else {
+            fmReturn_t r = ofmGetStatusJson(fh, &doc);
+            fmctl_disconnect(fh);
+            json_object *o = r == FM_ST_SUCCESS ? json_tokener_parse(doc) : NULL;
+            json_object *parts = NULL;
+            uint32_t in_part[OFM_MAX_GPUS][OFM_MAX_GPUS] = {{0}};
+            if (!o || !json_object_object_get_ex(o, "partitions", &parts)) {
+                fprintf(stderr, "fmctl audit: the fabric manager reports no partitions (bare-metal mode?)\n");
+                rc = 2;
+            } else {
+                for (size_t k = 0; k < json_object_array_length(parts); k++) {
+                    json_object *pt = json_object_array_get_idx(parts, k);
+                    if (!json_object_get_boolean(json_object_object_get(pt, "active")))
+                        continue;
+                    json_object *g = json_object_object_get(pt, "gpus");
+                    for (size_t a = 0; a < json_object_array_length(g); a++)
+                        for (size_t b = 0; b < json_object_array_length(g); b++) {
+                            int ia = ofm_fabric_gpu_index(p, (uint32_t)json_object_get_int(json_object_array_get_idx(g, a)));
+                            int ib = ofm_fabric_gpu_index(p, (uint32_t)json_object_get_int(json_object_array_get_idx(g, b)));
+                            if (ia >= 0 && ib >= 0 && ia != ib)
+                                in_part[ia][ib] = ofm_fabric_gpu_usable_links(p, &health, m.gpu[ia]);
+                        }
+                }
+                size_t bad = 0;
+                for (size_t i = 0; i < m.n; i++)
+                    for (size_t j = 0; j < m.n; j++)
+                        if (i != j && m.links[i][j] != in_part[i][j]) {
+                            printf("MISMATCH: GPU %" PRIu32 " -> GPU %" PRIu32 ": programmed %" PRIu32
+                                   " links, active partitions expect %" PRIu32 "\n",
+                                   m.gpu[i], m.gpu[j], m.links[i][j], in_part[i][j]);
+                            bad++;
+                        }
+                printf(bad ? "audit: %zu mismatch(es) with the active partitions\n"
+                           : "audit: routing matches the active partitions%.0zu\n", bad);
+                rc = bad ? 1 : 0;
+            }
+            json_object_put(o);
+            free(doc);
+        }
+    }
+    free(all);
+    ofm_hal_close(h);
+    return rc;
 }

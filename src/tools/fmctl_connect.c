@@ -1,0 +1,41 @@
+#include "tools/fmctl_connect.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sdk/nvfm_ext.h"
+
+fmReturn_t fmctl_connect(const char *prog, const fmctl_conn_opts *o, fmHandle_t *h)
+{
+    fmReturn_t rc = fmLibInit();
+    if (rc != FM_ST_SUCCESS) {
+        fprintf(stderr, "%s: fmLibInit failed: %s\n", prog, ofmReturnName(rc));
+        return rc;
+    }
+    fmConnectParams_t p;
+    memset(&p, 0, sizeof p);
+    p.version = fmConnectParams_version;
+    p.timeoutMs = o->timeout_ms ? o->timeout_ms : 5000;
+    if (o->socket) {
+        snprintf(p.addressInfo, sizeof p.addressInfo, "%s", o->socket);
+        p.addressType = FM_ADDRESS_TYPE_UNIX;
+    } else {
+        snprintf(p.addressInfo, sizeof p.addressInfo, "%s", o->address ? o->address : "127.0.0.1");
+        p.addressType = FM_ADDRESS_TYPE_INET;
+    }
+    rc = fmConnect(&p, h);
+    if (rc != FM_ST_SUCCESS) {
+        fprintf(stderr, "%s: cannot connect to the fabric manager at %s: %s (%s); is openfm running "
+                        "with FM_CMD_%s set to this address?\n",
+                prog, p.addressInfo, ofmReturnName(rc), ofmReturnText(rc),
+                o->socket ? "UNIX_SOCKET_PATH" : "BIND_INTERFACE/FM_CMD_PORT_NUMBER");
+        fmLibShutdown();
+    }
+    return rc;
+}
+
+void fmctl_disconnect(fmHandle_t h)
+{
+    fmDisconnect(h);
+    fmLibShutdown();
+}

@@ -1,0 +1,23 @@
+/* Connecting fmctl to a running fabric manager through the SDK, the same
+ * way any hypervisor client does. */
+#ifndef OPENFM_FMCTL_CONNECT_H
+#define OPENFM_FMCTL_CONNECT_H
+
+#include "nv_fm_agent.h"
+
+typedef struct {
+    const char *address;   /* a.b.c.d[:port]; default 127.0.0.1:6666 */
+    const char *socket;    /* Unix socket path instead of TCP */
+    unsigned timeout_ms;   /* connect and per-call timeout */
+} fmctl_conn_opts;
+
+#define FMCTL_CONN_HELP                                                                         \
+    "  --address A.B.C.D[:PORT]  fabric manager SDK address (default 127.0.0.1:6666)\n"         \
+    "  --socket PATH             connect over a Unix socket instead (FM_CMD_UNIX_SOCKET_PATH)\n" \
+    "  --timeout MS              connect and call timeout (default 5000)\n"
+
+/* Returns FM_ST_SUCCESS with *h connected, or an error already printed. */
+fmReturn_t fmctl_connect(const char *prog, const fmctl_conn_opts *o, fmHandle_t *h);
+void fmctl_disconnect(fmHandle_t h);
+
+#endif
