@@ -411,14 +411,14 @@ static void register_gpus(run *r)
             g->fabric_state = OFM_FABRIC_NOT_SUPPORTED;
             continue;
         }
-        int rc = r->h->ops->fabric_set(r->h, id, OFM_FABRIC_IN_PROGRESS, 0);
+        /* One write per GPU: each HAL write is a transaction, and the
+         * in-progress state is only visible for the length of this loop. */
+        bool can = !d->gpu_register_fail[i] && !r->obs->gpu_fail_registration[k];
+        int rc = can ? r->h->ops->fabric_set(r->h, id, OFM_FABRIC_COMPLETED, 0) : OFM_HAL_EIO;
         if (rc == OFM_HAL_ENOTSUP) {
             g->fabric_state = OFM_FABRIC_NOT_SUPPORTED;
             continue;
         }
-        bool can = !d->gpu_register_fail[i] && !r->obs->gpu_fail_registration[k];
-        if (rc == OFM_HAL_OK && can)
-            rc = r->h->ops->fabric_set(r->h, id, OFM_FABRIC_COMPLETED, 0);
         if (rc == OFM_HAL_OK && can) {
             g->fabric_state = OFM_FABRIC_COMPLETED;
             g->fabric_status = 0;
@@ -436,8 +436,7 @@ static void register_gpus(run *r)
                 "NVLink peer access but stays usable for non-peer work; to recover stop CUDA "
                 "applications and DCGM, stop the fabric manager, reset the GPU (nvidia-smi -r), "
                 "start the fabric manager again (FM §2.2)",
-                id, r->obs->gpus[k].pci_bdf, rc == OFM_HAL_OK ? "" : ": ",
-                rc == OFM_HAL_OK ? "" : ofm_hal_last_error(r->h));
+                id, r->obs->gpus[k].pci_bdf, can ? ": " : "", can ? ofm_hal_last_error(r->h) : "");
     }
     OFM_INFO("register: %zu GPU(s) registered (Completed/Success), %zu failed, %.2f ms", ok,
              failed, ms_since(t0));
