@@ -62,7 +62,7 @@ void emu_switch_uuid(const ofm_platform *p, size_t si, char *out, size_t len)
     uuid_of("SWX-", p, "switch", p->switches[si].id, out, len);
 }
 
-static void vline(emu_impl *e, uint64_t now_ns, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vline(emu_impl *e, uint64_t now_ns, const char *fmt, va_list ap)
 {
     char path[4200], line[1024];
     snprintf(path, sizeof path, "%s/kmsg", e->dir);
