@@ -1,0 +1,269 @@
+/* End-to-end: the real `openfm` binary on every built-in emulated platform.
+ * The daemon is started the way an init script would (DAEMONIZE=1: the
+ * command returns 0 only once the fabric is ready), then the emulator's
+ * traffic probe - not the daemon - says which GPU pairs reach each other and
+ * over how many links. Fault cases assert on the daemon's log file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "openfm/emu.h"
+
+typedef struct {
+    char dir[64];
+    char emu[128];
+    char cfg[128];
+    char log[128];
+    char pidfile[128];
+    pid_t pid;
+    int pid_fd;
+    ofm_hal *h;
+    ofm_platform p;
+} daemon_fx;
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Start openfm on a fresh emulated `platform`; returns its exit status
+ * (0: ready). Extra config lines are appended. */
+static int start(daemon_fx *d, const char *platform, const char *extra)
+{
+    memset(d, 0, sizeof *d);
+    d->pid_fd = -1;
+    snprintf(d->dir, sizeof d->dir, "/tmp/ofm-daemon-test-XXXXXX");
+    assert_non_null(mkdtemp(d->dir));
+    snprintf(d->emu, sizeof d->emu, "%s/emu", d->dir);
+    snprintf(d->cfg, sizeof d->cfg, "%s/fabricmanager.cfg", d->dir);
+    snprintf(d->log, sizeof d->log, "%s/fm.log", d->dir);
+    snprintf(d->pidfile, sizeof d->pidfile, "%s/fm.pid", d->dir);
+    char err[512];
+    if (ofm_emu_create(d->emu, platform, true, err, sizeof err) != OFM_HAL_OK)
+        fail_msg("create %s: %s", platform, err);
+    char cfg[2048];
+    snprintf(cfg, sizeof cfg,
+             "# written by test_daemon_bringup\n"
+             "DAEMONIZE=1\nLOG_LEVEL=4\nLOG_FILE_NAME=%s\n"
+             "FM_CMD_UNIX_SOCKET_PATH=%s/fm.sock\nSTATE_FILE_NAME=%s/fm.state\n"
+             "TOPOLOGY_FILE_PATH=%s\nOPENFM_EMU_DIR=%s\nOPENFM_PID_FILE=%s\n"
+             "OPENFM_STATUS_FILE=%s/status.json\nOPENFM_MONITOR_INTERVAL_MS=10\n%s",
+             d->log, d->dir, d->dir, d->dir, d->emu, d->pidfile, d->dir, extra ? extra : "");
+    write_file(d->cfg, cfg);
+    if (ofm_hal_open_emu(d->emu, &d->h, err, sizeof err) != OFM_HAL_OK)
+        fail_msg("open: %s", err);
+    ofm_error perr;
+    assert_int_equal(ofm_platform_load(platform, NULL, &d->p, &perr), 0);
+    return 0;
+}
+
+static int run_daemon(daemon_fx *d)
+{
+    const char *build = getenv("OPENFM_BUILD_DIR");
+    assert_non_null(build);
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s/bin/openfm", build);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl(bin, "openfm", "-c", d->cfg, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 0) {
+        FILE *f = fopen(d->pidfile, "r");
+        assert_non_null(f);
+        long v = 0;
+        assert_int_equal(fscanf(f, "%ld", &v), 1);
+        fclose(f);
+        d->pid = (pid_t)v;
+        d->pid_fd = open(d->pidfile, O_RDONLY | O_CLOEXEC);
+        assert_true(d->pid_fd >= 0);
+    }
+    return WEXITSTATUS(status);
+}
+
+/* SIGTERM, then wait for the daemon's PID-file lock to be released: it holds
+ * the lock for its whole life, so a blocking flock returns when it is gone. */
+static void stop(daemon_fx *d)
+{
+    if (d->pid > 0) {
+        assert_int_equal(kill(d->pid, SIGTERM), 0);
+        assert_int_equal(flock(d->pid_fd, LOCK_EX), 0);
+        close(d->pid_fd);
+    }
+    char err[512];
+    ofm_hal_close(d->h);
+    ofm_emu_destroy(d->emu, err, sizeof err);
+    char path[256];
+    const char *files[] = {"fabricmanager.cfg", "fm.log", "fm.pid", "status.json", "fm.state", "fm.sock"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", d->dir, files[i]);
+        unlink(path);
+    }
+    rmdir(d->emu);
+    assert_int_equal(rmdir(d->dir), 0);
+}
+
+static char *read_log(const daemon_fx *d)
+{
+    FILE *f = fopen(d->log, "r");
+    if (!f)
+        return calloc(1, 1);
+    char *buf = calloc(1, 1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* Poll the log for `needle` with a bounded deadline (the daemon's monitor runs
+ * on its own timer); returns the log text or fails. */
+static char *wait_log(const daemon_fx *d, const char *needle)
+{
+    struct timespec t0, now, nap = {0, 5 * 1000 * 1000};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        char *text = read_log(d);
+        if (strstr(text, needle))
+            return text;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec > 10) {
+            fprintf(stderr, "log so far:\n%s\n", text);
+            free(text);
+            fail_msg("'%s' not logged within 10 s", needle);
+        }
+        free(text);
+        nanosleep(&nap, NULL);
+    }
+}
+
+/* The log line holding `needle` also holds `tag` (e.g. its level). */
+static bool line_has(const char *log, const char *needle, const char *tag)
+{
+    const char *hit = strstr(log, needle);
+    if (!hit)
+        return false;
+    const char *start = hit;
+    while (start > log && start[-1] != '\n')
+        start--;
+    const char *t = strstr(start, tag);
+    return t && t < hit;
+}
+
+static void check_mesh(daemon_fx *d, uint32_t want)
+{
+    for (size_t i = 0; i < d->p.ngpus; i++)
+        for (size_t j = 0; j < d->p.ngpus; j++) {
+            if (i == j)
+                continue;
+            ofm_emu_probe_result r;
+            uint32_t a = d->p.gpus[i].phys_id, b = d->p.gpus[j].phys_id;
+            assert_int_equal(ofm_emu_probe(d->h, a, b, true, &r), OFM_HAL_OK);
+            if (!r.arrives || r.links != want)
+                fail_msg("%s: GPU %u -> GPU %u: %s over %u links, expected %u", d->p.name, a, b,
+                         r.arrives ? "arrives" : "dropped", r.links, want);
+        }
+}
+
+static void mesh(const char *platform, uint32_t links)
+{
+    daemon_fx d;
+    start(&d, platform, NULL);
+    assert_int_equal(run_daemon(&d), 0);
+    check_mesh(&d, links);
+    char *log = read_log(&d);
+    assert_non_null(strstr(log, "fabric ready on"));
+    free(log);
+    stop(&d);
+}
+
+static void hgx_h100(void **s) { (void)s; mesh("hgx-h100", 18); }
+static void hgx_h800(void **s) { (void)s; mesh("hgx-h800", 8); }
+static void hgx_a100(void **s) { (void)s; mesh("hgx-a100", 12); }
+static void hgx_a800(void **s) { (void)s; mesh("hgx-a800", 8); }
+static void hgx_a100_2b(void **s) { (void)s; mesh("hgx-a100-2b", 12); }  /* within and across boards */
+static void hgx_2(void **s) { (void)s; mesh("hgx-2", 6); }
+
+/* Two-board A100 with a dead trunk and the default TRUNK_LINK_FAILURE_MODE=0:
+ * the daemon refuses to declare the fabric ready (FM §9.3.2). */
+static void trunk_failure_mode0_not_ready(void **s)
+{
+    (void)s;
+    daemon_fx d;
+    start(&d, "hgx-a100-2b", NULL);
+    assert_int_equal(ofm_emu_inject_port_down(d.h, d.p.trunks[0].sw_a, d.p.trunks[0].port_a), 0);
+    assert_int_equal(run_daemon(&d), 1);
+    char *log = read_log(&d);
+    assert_non_null(strstr(log, "TRUNK_LINK_FAILURE_MODE=0"));
+    assert_non_null(strstr(log, "cudaErrorSystemNotReady"));
+    free(log);
+    ofm_emu_probe_result r;
+    assert_int_equal(ofm_emu_probe(d.h, d.p.gpus[0].phys_id, d.p.gpus[1].phys_id, true, &r), 0);
+    assert_false(r.arrives);
+    stop(&d);
+}
+
+/* Injected fatal SXids at run time: access port, then trunk port. */
+static void fatal_sxid_access_and_trunk(void **s)
+{
+    (void)s;
+    daemon_fx d;
+    start(&d, "hgx-a100-2b", NULL);
+    assert_int_equal(run_daemon(&d), 0);
+
+    const ofm_access_link *a = &d.p.access[3];
+    assert_int_equal(ofm_emu_inject_sxid(d.h, a->sw, a->sw_port, 12002, true, "egress packet route"), 0);
+    char want[256];
+    snprintf(want, sizeof want,
+             "SXid 12002 (Egress packet route), fatal, on NVSwitch %u port %u, "
+             "access port (GPU %u link %u), affected: GPU %u. Recovery: reset the GPU",
+             a->sw, a->sw_port, a->gpu, a->gpu_link, a->gpu);
+    char *log = wait_log(&d, want);
+    assert_true(line_has(log, want, "[ERROR]"));
+    assert_null(strstr(log, "fabric degraded"));
+    free(log);
+
+    const ofm_trunk_link *t = &d.p.trunks[0];
+    assert_int_equal(ofm_emu_inject_sxid(d.h, t->sw_a, t->port_a, 19047, true, "ncisoc hdr ecc dbe"), 0);
+    snprintf(want, sizeof want,
+             "SXid 19047 (NCISOC header ECC DBE error), fatal, on NVSwitch %u port %u, trunk port "
+             "(to switch %u port %u), affected: GPUs 1,",
+             t->sw_a, t->port_a, t->sw_b, t->port_b);
+    log = wait_log(&d, want);
+    assert_non_null(strstr(log, "Recovery: stop the fabric manager, stop all applications using "
+                                "the GPUs, reset all GPUs and NVSwitches with nvidia-smi -r (without -i)"));
+    free(log);
+    log = wait_log(&d, "[CRITICAL]");
+    assert_non_null(strstr(log, "fabric degraded"));
+    free(log);
+    stop(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(hgx_h100), cmocka_unit_test(hgx_h800), cmocka_unit_test(hgx_a100),
+        cmocka_unit_test(hgx_a800), cmocka_unit_test(hgx_a100_2b), cmocka_unit_test(hgx_2),
+        cmocka_unit_test(trunk_failure_mode0_not_ready),
+        cmocka_unit_test(fatal_sxid_access_and_trunk),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
