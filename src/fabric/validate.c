@@ -72,7 +72,10 @@ static void describe(const ofm_hal_link *l, char *buf, size_t len)
         snprintf(buf, len, "switch %u port %u (%s)", l->remote_id, l->remote_link, state);
         break;
     default:
-        snprintf(buf, len, l->state == OFM_LINK_OFF ? "nothing" : "an unknown device (%s)", state);
+        if (l->state == OFM_LINK_OFF)
+            snprintf(buf, len, "nothing");
+        else
+            snprintf(buf, len, "no remote end (link %s)", state);
         break;
     }
 }

@@ -229,9 +229,25 @@ static size_t pending_ports(run *r, uint32_t *sw_out, uint32_t *port_out, size_t
              port++) {
             if (r->obs->ports[k][port].state == OFM_LINK_ACTIVE)
                 continue;
-            if (ofm_fabric_access_at(p, p->switches[si].id, port) < 0 &&
-                ofm_fabric_trunk_at(p, p->switches[si].id, port) < 0)
+            int a = ofm_fabric_access_at(p, p->switches[si].id, port);
+            int t = a < 0 ? ofm_fabric_trunk_at(p, p->switches[si].id, port) : -1;
+            if (a < 0 && t < 0)
                 continue;
+            /* A missing or failed GPU cannot train: validation reports it once. */
+            if (a >= 0) {
+                int gi = ofm_fabric_gpu_index(p, p->access[a].gpu);
+                int gk = gi >= 0 ? r->obs_gpu[gi] : -1;
+                if (gk < 0 || r->obs->gpus[gk].health != OFM_DEV_OK)
+                    continue;
+            }
+            /* A trunk trains from one end: list it at its first end only,
+             * unless that end's switch is absent. */
+            if (t >= 0 && p->trunks[t].sw_a != p->switches[si].id) {
+                int other = ofm_fabric_switch_index(p, p->trunks[t].sw_a);
+                int ok = other >= 0 ? r->obs_sw[other] : -1;
+                if (ok >= 0 && r->obs->switches[ok].health == OFM_DEV_OK)
+                    continue;
+            }
             if (n < cap) {
                 sw_out[n] = (uint32_t)si;
                 port_out[n] = port;
@@ -256,21 +272,26 @@ static void train(run *r)
         for (size_t i = 0; i < n; i++) {
             uint32_t sw = p->switches[sws[i]].id;
             int k = r->obs_sw[sws[i]];
-            ofm_hal_link now;
-            /* Training one end of a trunk may bring up the other end too. */
-            if (r->h->ops->switch_port(r->h, sw, ports[i], &now) == OFM_HAL_OK &&
-                now.state == OFM_LINK_ACTIVE) {
-                r->obs->ports[k][ports[i]] = now;
-                continue;
-            }
             int rc = r->h->ops->train_port(r->h, sw, ports[i]);
-            if (rc != OFM_HAL_OK)
-                OFM_WARN("train: switch %u port %u: training failed: %s", sw, ports[i],
-                         ofm_hal_last_error(r->h));
+            if (rc != OFM_HAL_OK)  /* detail only: validation reports it with the action */
+                OFM_DEBUG("train: switch %u port %u: training failed: %s", sw, ports[i],
+                          ofm_hal_last_error(r->h));
             else
                 trained++;
             if (r->h->ops->switch_port(r->h, sw, ports[i], &r->obs->ports[k][ports[i]]) != OFM_HAL_OK)
                 memset(&r->obs->ports[k][ports[i]], 0, sizeof r->obs->ports[k][ports[i]]);
+            /* The far end of a trunk came up (or not) with this one. */
+            int t = ofm_fabric_trunk_at(p, sw, ports[i]);
+            if (t >= 0) {
+                const ofm_trunk_link *tl = &p->trunks[t];
+                bool at_a = tl->sw_a == sw && tl->port_a == ports[i];
+                uint32_t fsw = at_a ? tl->sw_b : tl->sw_a, fport = at_a ? tl->port_b : tl->port_a;
+                int fi = ofm_fabric_switch_index(p, fsw);
+                int fk = fi >= 0 ? r->obs_sw[fi] : -1;
+                if (fk >= 0 && fport < OFM_MAX_SWITCH_PORTS &&
+                    r->h->ops->switch_port(r->h, fsw, fport, &r->obs->ports[fk][fport]) != OFM_HAL_OK)
+                    memset(&r->obs->ports[fk][fport], 0, sizeof r->obs->ports[fk][fport]);
+            }
         }
         OFM_INFO("train: %zu link(s) needed training, %zu trained, %.2f ms", n, trained,
                  ms_since(t0));
