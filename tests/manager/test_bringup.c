@@ -103,6 +103,9 @@ static void bare_metal(const char *platform, uint32_t links)
     }
     assert_non_null(strstr(g_log, "[INFO] fabric ready on"));
     assert_non_null(strstr(g_log, "in one batch"));
+    /* Trained or ALI links all validated, both ends of every trunk included. */
+    assert_non_null(strstr(g_log, "validate: 0 error(s), 0 warning(s)"));
+    assert_null(strstr(g_log, "[WARNING]"));
     close_sys(f);
 }
 
