@@ -164,13 +164,18 @@ int ofm_pm_create(const ofm_pm_opts *o, ofm_partition_mgr **out, ofm_error *err)
         char b[700];
         if (ofm_pm_state_load(o->state_file, &s, err)) {
             ofm_error e2 = *err;
-            ofm_error_set(err, NULL, 0, "cannot recover state: %s; start without --restart",
-                          ofm_error_format(&e2, b, sizeof b));
+            ofm_error_set(err, NULL, 0, "cannot recover state from %s: %s; start without --restart",
+                          o->state_file, ofm_error_format(&e2, b, sizeof b));
             ofm_pm_destroy(pm);
             return -1;
         }
         const char *why = NULL;
-        if (strcmp(s.platform, p->name))
+        for (size_t i = 0; !why && i < s.npartitions && i < p->npartitions; i++)
+            if (s.part_id[i] != p->partitions[i].id)
+                why = "its partition table differs from this platform's";
+        if (why)
+            ;
+        else if (strcmp(s.platform, p->name))
             why = "it was saved for another platform";
         else if (s.ngpus != p->ngpus || s.npartitions != p->npartitions)
             why = "the GPU or partition count differs";
@@ -179,7 +184,8 @@ int ofm_pm_create(const ofm_pm_opts *o, ofm_partition_mgr **out, ofm_error *err)
                 (pm->gpus[i].uuid[0] && strcmp(s.gpu_uuid[i], pm->gpus[i].uuid)))
                 why = "a GPU's UUID or physical ID changed (hardware was replaced)";
         if (why) {
-            ofm_error_set(err, o->state_file, 0, "cannot recover state: %s; start without --restart", why);
+            ofm_error_set(err, NULL, 0, "cannot recover state from %s: %s; start without --restart",
+                          o->state_file, why);
             ofm_pm_destroy(pm);
             return -1;
         }
@@ -289,7 +295,7 @@ fmReturn_t ofm_pm_activate(ofm_partition_mgr *pm, unsigned id, const fmPciDevice
     if (!pm->supported[i]) {
         OFM_WARN("activation of partition %u refused: it is not supported on this system "
                  "(a GPU, link or switch it needs failed at initialisation)", id);
-        return FM_ST_NOT_SUPPORTED;
+        return FM_ST_BADPARAM; /* FM §5.7: "unsupported partition id" */
     }
     if (is_vgpu(pm) && nvfs == 0) {
         OFM_WARN("activation of partition %u refused: vGPU mode needs "

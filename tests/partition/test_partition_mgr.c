@@ -1,0 +1,351 @@
+/* Partition manager on emulated systems, without the daemon: every return
+ * code path of FM §5 / §13.2, and the emulator's traffic probe after every
+ * activation and deactivation (the partition's GPUs reach each other over
+ * the partition's links, every other pair is dropped). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "partition/state_file.h"
+#include "pm_fixture.h"
+
+#define ISO(f, ...)                                                                                \
+    do {                                                                                           \
+        unsigned a_[] = {__VA_ARGS__};                                                             \
+        pmfx_check_isolation(f, a_, sizeof a_ / sizeof a_[0], 0);                                  \
+    } while (0)
+
+static fmFabricPartitionList_t *supported(pmfx *f, fmReturn_t want)
+{
+    static fmFabricPartitionList_t l;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(ofm_pm_get_supported(f->pm, &l), want);
+    return &l;
+}
+
+static const fmFabricPartitionInfo_t *find(const fmFabricPartitionList_t *l, unsigned id)
+{
+    for (unsigned i = 0; i < l->numPartitions; i++)
+        if (l->partitionInfo[i].partitionId == id)
+            return &l->partitionInfo[i];
+    return NULL;
+}
+
+static void h100_start_isolates_and_lists_everything(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_SHARED, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    pmfx_check_isolation(f, NULL, 0, 0);
+    fmFabricPartitionList_t *l = supported(f, FM_ST_SUCCESS);
+    assert_int_equal(l->numPartitions, 15);
+    for (unsigned i = 0; i < l->numPartitions; i++) {
+        const fmFabricPartitionInfo_t *p = &l->partitionInfo[i];
+        assert_false(p->isActive);
+        for (unsigned g = 0; g < p->numGpus; g++) {
+            unsigned want = p->numGpus > 1 ? 18 : 0; /* SPEC §3 H100 conventions */
+            assert_int_equal(p->gpuInfo[g].numNvLinksAvailable, want);
+            assert_int_equal(p->gpuInfo[g].maxNumNvLinks, want);
+            assert_true(p->gpuInfo[g].physicalId >= 1 && p->gpuInfo[g].physicalId <= 8);
+        }
+    }
+    assert_int_equal(find(l, 0)->numGpus, 8);
+    assert_int_equal(find(l, 3)->gpuInfo[1].physicalId, 3);
+    fmNvlinkFailedDevices_t fd;
+    memset(&fd, 0xff, sizeof fd);
+    assert_int_equal(ofm_pm_failed_devices(f->pm, &fd), FM_ST_SUCCESS);
+    assert_int_equal(fd.numGpus, 0);
+    assert_int_equal(fd.numSwitches, 0);
+    fmUnsupportedFabricPartitionList_t un;
+    memset(&un, 0xff, sizeof un);
+    assert_int_equal(ofm_pm_unsupported(f->pm, &un), FM_ST_SUCCESS);
+    assert_int_equal(un.numPartitions, 0);
+    /* the state file is there after a normal start */
+    ofm_pm_state st;
+    assert_int_equal(ofm_pm_state_load(f->state, &st, &err), 0);
+    assert_string_equal(st.platform, "hgx-h100");
+    assert_int_equal(st.npartitions, 15);
+    pmfx_close(f);
+}
+
+static void h100_lifecycle_return_codes_and_isolation(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_SHARED, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    assert_int_equal(ofm_pm_activate(f->pm, 1, NULL, 0), FM_ST_SUCCESS);
+    ISO(f, 1);
+    assert_int_equal(ofm_pm_activate(f->pm, 1, NULL, 0), FM_ST_IN_USE);  /* already active */
+    assert_int_equal(ofm_pm_activate(f->pm, 3, NULL, 0), FM_ST_IN_USE);  /* GPUs 1,3 in use */
+    assert_int_equal(ofm_pm_activate(f->pm, 0, NULL, 0), FM_ST_IN_USE);
+    assert_int_equal(ofm_pm_activate(f->pm, 7, NULL, 0), FM_ST_IN_USE);  /* GPU 1 alone */
+    ISO(f, 1);
+    assert_int_equal(ofm_pm_activate(f->pm, 2, NULL, 0), FM_ST_SUCCESS);
+    ISO(f, 1, 2);
+    assert_int_equal(ofm_pm_activate(f->pm, 99, NULL, 0), FM_ST_BADPARAM);
+    assert_int_equal(ofm_pm_deactivate(f->pm, 99), FM_ST_BADPARAM);
+    fmPciDevice_t vf = {0, 0x3b, 0, 1};
+    assert_int_equal(ofm_pm_activate(f->pm, 11, &vf, 1), FM_ST_NOT_SUPPORTED); /* VFs: vGPU only */
+    assert_int_equal(ofm_pm_deactivate(f->pm, 1), FM_ST_SUCCESS);
+    ISO(f, 2);
+    assert_int_equal(ofm_pm_deactivate(f->pm, 1), FM_ST_UNINITIALIZED);
+    assert_int_equal(ofm_pm_deactivate(f->pm, 4), FM_ST_UNINITIALIZED);
+    assert_int_equal(ofm_pm_activate(f->pm, 3, NULL, 0), FM_ST_SUCCESS);
+    ISO(f, 2, 3);
+    assert_int_equal(ofm_pm_activate(f->pm, 8, NULL, 0), FM_ST_SUCCESS); /* single GPU 2 */
+    ISO(f, 2, 3, 8);
+    fmFabricPartitionList_t *l = supported(f, FM_ST_SUCCESS);
+    unsigned nact = 0;
+    for (unsigned i = 0; i < l->numPartitions; i++)
+        nact += l->partitionInfo[i].isActive;
+    assert_int_equal(nact, 3);
+    assert_true(find(l, 2)->isActive && find(l, 3)->isActive && find(l, 8)->isActive);
+    assert_int_equal(ofm_pm_deactivate(f->pm, 2), FM_ST_SUCCESS);
+    ISO(f, 3, 8);
+    assert_int_equal(ofm_pm_deactivate(f->pm, 3), FM_ST_SUCCESS);
+    assert_int_equal(ofm_pm_deactivate(f->pm, 8), FM_ST_SUCCESS);
+    pmfx_check_isolation(f, NULL, 0, 0);
+    assert_int_equal(ofm_pm_activate(f->pm, 0, NULL, 0), FM_ST_SUCCESS);
+    ISO(f, 0);
+    pmfx_close(f);
+}
+
+static void vgpu_needs_vfs_and_keeps_their_order(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_VGPU, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    /* FM §5.8: VFs are required even for a single-GPU partition */
+    assert_int_equal(ofm_pm_activate(f->pm, 7, NULL, 0), FM_ST_NOT_SUPPORTED);
+    fmPciDevice_t one = {0, 0x18, 0, 4};
+    assert_int_equal(ofm_pm_activate(f->pm, 7, &one, 1), FM_ST_SUCCESS);
+    fmPciDevice_t vfs[2] = {{0, 0xdb, 0, 2}, {0, 0x2a, 1, 5}};
+    assert_int_equal(ofm_pm_activate(f->pm, 6, vfs, 2), FM_ST_SUCCESS);
+    ISO(f, 7, 6);
+    assert_int_equal(ofm_pm_activate(f->pm, 2, vfs, 2), FM_ST_IN_USE);
+    ofm_pm_state st;
+    assert_int_equal(ofm_pm_state_load(f->state, &st, &err), 0);
+    bool seen = false;
+    for (size_t i = 0; i < st.npartitions; i++)
+        if (st.part_id[i] == 6) {
+            seen = true;
+            assert_true(st.active[i]);
+            assert_int_equal(st.nvfs[i], 2);
+            assert_int_equal(st.vfs[i][0].bus, 0xdb); /* caller's order, not sorted */
+            assert_int_equal(st.vfs[i][1].bus, 0x2a);
+            assert_int_equal(st.vfs[i][1].device, 1);
+            assert_int_equal(st.vfs[i][1].function, 5);
+        }
+    assert_true(seen);
+    assert_int_equal(ofm_pm_deactivate(f->pm, 6), FM_ST_SUCCESS);
+    ISO(f, 7);
+    pmfx_close(f);
+}
+
+static void restart_keeps_routes_until_the_active_list_arrives(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_SHARED, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    assert_int_equal(ofm_pm_activate(f->pm, 3, NULL, 0), FM_ST_SUCCESS);
+    assert_int_equal(ofm_pm_activate(f->pm, 6, NULL, 0), FM_ST_SUCCESS);
+    ISO(f, 3, 6);
+    /* the fabric manager goes away; a new one starts with --restart */
+    assert_int_equal(pmfx_pm(f, true, &err), 0);
+    assert_true(ofm_pm_awaiting_restart_list(f->pm));
+    ISO(f, 3, 6); /* routes untouched */
+    fmFabricPartitionList_t l;
+    assert_int_equal(ofm_pm_get_supported(f->pm, &l), FM_ST_NOT_CONFIGURED);
+    assert_int_equal(ofm_pm_activate(f->pm, 5, NULL, 0), FM_ST_NOT_CONFIGURED);
+    assert_int_equal(ofm_pm_deactivate(f->pm, 3), FM_ST_NOT_CONFIGURED);
+    /* the hypervisor says only partition 3 still runs: 6's routes go */
+    fmActivatedFabricPartitionList_t al = {.numPartitions = 1, .partitionIds = {3}};
+    assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_SUCCESS);
+    assert_false(ofm_pm_awaiting_restart_list(f->pm));
+    ISO(f, 3);
+    fmFabricPartitionList_t *sl = supported(f, FM_ST_SUCCESS);
+    assert_true(find(sl, 3)->isActive);
+    assert_false(find(sl, 6)->isActive);
+    assert_int_equal(ofm_pm_activate(f->pm, 3, NULL, 0), FM_ST_IN_USE);
+    assert_int_equal(ofm_pm_activate(f->pm, 6, NULL, 0), FM_ST_SUCCESS);
+    ISO(f, 3, 6);
+    pmfx_close(f);
+}
+
+static void set_activated_rejects_bad_lists(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_SHARED, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    assert_int_equal(ofm_pm_activate(f->pm, 1, NULL, 0), FM_ST_SUCCESS);
+    assert_int_equal(pmfx_pm(f, true, &err), 0);
+    fmActivatedFabricPartitionList_t al = {.numPartitions = 1, .partitionIds = {77}};
+    assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_BADPARAM);
+    al.numPartitions = FM_MAX_FABRIC_PARTITIONS + 1;
+    assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_BADPARAM);
+    fmActivatedFabricPartitionList_t ov = {.numPartitions = 2, .partitionIds = {1, 3}};
+    assert_int_equal(ofm_pm_set_activated(f->pm, &ov), FM_ST_IN_USE);
+    assert_true(ofm_pm_awaiting_restart_list(f->pm)); /* still waiting, routes intact */
+    ISO(f, 1);
+    fmActivatedFabricPartitionList_t none = {.numPartitions = 0};
+    assert_int_equal(ofm_pm_set_activated(f->pm, &none), FM_ST_SUCCESS);
+    pmfx_check_isolation(f, NULL, 0, 0);
+    pmfx_close(f);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    static char buf[16384];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    return buf;
+}
+
+static void expect_unrecoverable(pmfx *f, const char *needle)
+{
+    ofm_error err;
+    char b[800];
+    assert_int_equal(pmfx_pm(f, true, &err), -1);
+    const char *msg = ofm_error_format(&err, b, sizeof b);
+    if (!strstr(msg, "cannot recover state") || !strstr(msg, "start without --restart") ||
+        !strstr(msg, needle) || !strstr(msg, f->state))
+        fail_msg("unexpected error for '%s': %s", needle, msg);
+}
+
+static void unrecoverable_state_files(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_SHARED, NULL);
+    expect_unrecoverable(f, "No such file");
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    char good[16384];
+    snprintf(good, sizeof good, "%s", slurp(f->state));
+    ofm_pm_destroy(f->pm);
+    f->pm = NULL;
+    char bad[16384];
+    /* truncated: no "end" line */
+    snprintf(bad, sizeof bad, "%.*s", (int)(strstr(good, "end\n") - good), good);
+    write_file(f->state, bad);
+    expect_unrecoverable(f, "truncated");
+    write_file(f->state, "openfm-state 7\nplatform hgx-h100\nend\n");
+    expect_unrecoverable(f, "version 7");
+    snprintf(bad, sizeof bad, "%s", good);
+    memcpy(strstr(bad, "hgx-h100"), "hgx-h800", 8);
+    write_file(f->state, bad);
+    expect_unrecoverable(f, "another platform");
+    snprintf(bad, sizeof bad, "%s", good);
+    char *g = strstr(bad, "gpu 2 ");
+    assert_non_null(g);
+    g[4] = '9';
+    write_file(f->state, bad);
+    expect_unrecoverable(f, "physical ID");
+    write_file(f->state, "openfm-state 1\nplatform hgx-h100\nrubbish here\nend\n");
+    expect_unrecoverable(f, ":3:");
+    write_file(f->state, good);
+    assert_int_equal(pmfx_pm(f, true, &err), 0);
+    pmfx_close(f);
+}
+
+static void kill_gpu(ofm_hal *h) { assert_int_equal(ofm_emu_inject_gpu(h, 3, OFM_DEV_FAILED), OFM_HAL_OK); }
+
+static void a100_failed_gpu_removes_its_partitions(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-a100-2b", OFM_FABRIC_MODE_SHARED, kill_gpu);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    fmFabricPartitionList_t *l = supported(f, FM_ST_SUCCESS);
+    for (unsigned i = 0; i < l->numPartitions; i++)
+        for (unsigned g = 0; g < l->partitionInfo[i].numGpus; g++)
+            assert_int_not_equal(l->partitionInfo[i].gpuInfo[g].physicalId, 3);
+    fmUnsupportedFabricPartitionList_t un;
+    assert_int_equal(ofm_pm_unsupported(f->pm, &un), FM_ST_SUCCESS);
+    assert_true(un.numPartitions > 0);
+    assert_int_equal(un.numPartitions + l->numPartitions, f->ctx->platform.npartitions);
+    unsigned bad = un.partitionInfo[0].partitionId;
+    bool has3 = false;
+    for (unsigned g = 0; g < un.partitionInfo[0].numGpus; g++)
+        has3 |= un.partitionInfo[0].gpuPhysicalIds[g] == 3;
+    assert_true(has3);
+    /* FM §5.7: an unsupported partition id is a bad parameter */
+    assert_int_equal(ofm_pm_activate(f->pm, bad, NULL, 0), FM_ST_BADPARAM);
+    /* a supported multi-GPU partition still works and is isolated */
+    unsigned ok = ~0u;
+    for (unsigned i = 0; i < l->numPartitions && ok == ~0u; i++)
+        if (l->partitionInfo[i].numGpus == 2)
+            ok = l->partitionInfo[i].partitionId;
+    assert_int_not_equal(ok, ~0u);
+    assert_int_equal(ofm_pm_activate(f->pm, ok, NULL, 0), FM_ST_SUCCESS);
+    unsigned act[] = {ok};
+    pmfx_check_isolation(f, act, 1, 0);
+    pmfx_close(f);
+}
+
+static void a100_two_boards_partitions_isolated(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-a100-2b", OFM_FABRIC_MODE_SHARED, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    pmfx_check_isolation(f, NULL, 0, 0);
+    fmNvlinkFailedDevices_t fd;
+    assert_int_equal(ofm_pm_failed_devices(f->pm, &fd), FM_ST_SUCCESS);
+    assert_int_equal(fd.numGpus + fd.numSwitches, 0);
+    /* two disjoint 8-GPU partitions side by side, then the 16-GPU one */
+    const ofm_platform *p = &f->ctx->platform;
+    unsigned eights[2], n8 = 0, all = ~0u;
+    for (size_t i = 0; i < p->npartitions; i++) {
+        if (p->partitions[i].ngpus == 8 && n8 < 2)
+            eights[n8++] = p->partitions[i].id;
+        if (p->partitions[i].ngpus == p->ngpus)
+            all = p->partitions[i].id;
+    }
+    assert_int_equal(n8, 2);
+    assert_int_equal(ofm_pm_activate(f->pm, eights[0], NULL, 0), FM_ST_SUCCESS);
+    assert_int_equal(ofm_pm_activate(f->pm, eights[1], NULL, 0), FM_ST_SUCCESS);
+    pmfx_check_isolation(f, eights, 2, 0);
+    assert_int_equal(ofm_pm_activate(f->pm, all, NULL, 0), FM_ST_IN_USE);
+    assert_int_equal(ofm_pm_deactivate(f->pm, eights[0]), FM_ST_SUCCESS);
+    pmfx_check_isolation(f, &eights[1], 1, 0);
+    assert_int_equal(ofm_pm_deactivate(f->pm, eights[1]), FM_ST_SUCCESS);
+    assert_int_equal(ofm_pm_activate(f->pm, all, NULL, 0), FM_ST_SUCCESS);
+    pmfx_check_isolation(f, &all, 1, 0);
+    pmfx_close(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(h100_start_isolates_and_lists_everything),
+        cmocka_unit_test(h100_lifecycle_return_codes_and_isolation),
+        cmocka_unit_test(vgpu_needs_vfs_and_keeps_their_order),
+        cmocka_unit_test(restart_keeps_routes_until_the_active_list_arrives),
+        cmocka_unit_test(set_activated_rejects_bad_lists),
+        cmocka_unit_test(unrecoverable_state_files),
+        cmocka_unit_test(a100_failed_gpu_removes_its_partitions),
+        cmocka_unit_test(a100_two_boards_partitions_isolated),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
