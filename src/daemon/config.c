@@ -186,6 +186,41 @@ void ofm_config_defaults(ofm_config *c)
         set_at(c, keys[i].key, keys[i].def, NULL, 0, NULL);
 }
 
+/* Offset of the first byte that is not part of well-formed UTF-8, or -1.
+ * Overlong forms and surrogates are rejected too. */
+static long bad_utf8(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        size_t need;
+        unsigned cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            need = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            need = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            need = 3;
+            cp = c & 0x07;
+        } else
+            return (long)i;
+        for (size_t k = 1; k <= need; k++) {
+            if (i + k >= n || (s[i + k] & 0xc0) != 0x80)
+                return (long)i;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return (long)i;
+        i += need + 1;
+    }
+    return -1;
+}
+
 static char *trim(char *s)
 {
     while (*s == ' ' || *s == '\t')
@@ -207,6 +242,10 @@ int ofm_config_parse(const char *buf, size_t len, const char *origin, ofm_config
         size_t l = nl ? (size_t)(nl - (buf + pos)) : len - pos;
         if (memchr(buf + pos, '\0', l))
             return ofm_error_set(err, origin, line, "NUL byte in line");
+        long bad = bad_utf8((const unsigned char *)buf + pos, l);
+        if (bad >= 0)
+            return ofm_error_set(err, origin, line, "invalid UTF-8 byte 0x%02x at column %ld",
+                                 (unsigned char)buf[pos + (size_t)bad], bad + 1);
         if (l >= MAX_LINE)
             return ofm_error_set(err, origin, line, "line longer than %d characters", MAX_LINE - 1);
         char tmp[MAX_LINE];
