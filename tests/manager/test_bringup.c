@@ -87,6 +87,32 @@ static void check_mesh(fx *f, uint32_t want, uint32_t cut)
         }
 }
 
+/* The audit walk over what the switches hold agrees with the probe. */
+static void check_walk_matches_probe(fx *f)
+{
+    const ofm_platform *p = model(f);
+    ofm_route_plan all;
+    ofm_route_plan_init(&all);
+    size_t cap = 8192;
+    ofm_route_entry *buf = malloc(cap * sizeof *buf);
+    for (size_t s = 0; s < p->nswitches; s++) {
+        size_t n = 0;
+        assert_int_equal(f->h->ops->route_read(f->h, p->switches[s].id, buf, cap, &n), 0);
+        assert_true(n <= cap);
+        ofm_route_plan one = {.e = buf, .n = n, .cap = cap};
+        assert_int_equal(ofm_route_plan_merge(&all, &one), 0);
+    }
+    ofm_reach_matrix *m = malloc(sizeof *m);
+    assert_int_equal(ofm_reachability(p, NULL, all.e, all.n, m), 0);
+    for (size_t i = 0; i < m->n; i++)
+        for (size_t j = 0; j < m->n; j++)
+            if (i != j)
+                assert_int_equal(m->links[i][j], probe_links(f, m->gpu[i], m->gpu[j]));
+    free(m);
+    free(buf);
+    ofm_route_plan_free(&all);
+}
+
 static void bare_metal(const char *platform, uint32_t links)
 {
     fx *f = open_sys(platform);
@@ -94,6 +120,7 @@ static void bare_metal(const char *platform, uint32_t links)
     assert_int_equal(f->st.state, OFM_SYS_READY);
     assert_string_equal(f->st.platform, platform);
     check_mesh(f, links, 0);
+    check_walk_matches_probe(f);
     /* Registration as nvidia-smi would show it. */
     for (size_t i = 0; i < model(f)->ngpus; i++) {
         ofm_hal_fabric_info fi;
@@ -219,6 +246,7 @@ static void a100_2b_trunk_mode1(void **s)
     assert_non_null(strstr(g_log, "expected trunk to switch"));
     assert_non_null(strstr(g_log, "5/6"));
     check_mesh(f, 10, 0);
+    check_walk_matches_probe(f);
     close_sys(f);
 }
 
