@@ -22,6 +22,7 @@ typedef struct {
     uint32_t ngpus, nswitches;
     uint32_t reserved;
     char platform[OFM_NAME_LEN];
+    uint64_t generation; /* +1 on every commit: lets readers skip unchanged payloads */
 } emu_header;
 
 /* The hardware as it is now. Routes are a dense [switch][port][gpu] table
@@ -54,6 +55,9 @@ typedef struct {
     int lock_fd;          /* state.lock */
     int fm_fd;            /* fm.lock while attached, else -1 */
     emu_state st;         /* scratch copy used inside transactions */
+    bool cache_valid;     /* st equals the file's payload of generation cache_gen */
+    uint64_t cache_gen;
+    bool txn_write, txn_committed;
     /* port -> model link lookup, built once */
     int16_t port_access[OFM_MAX_SWITCHES][OFM_MAX_SWITCH_PORTS]; /* access index or -1 */
     int16_t port_trunk[OFM_MAX_SWITCHES][OFM_MAX_SWITCH_PORTS];  /* trunk index or -1 */

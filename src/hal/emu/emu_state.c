@@ -118,6 +118,12 @@ static int read_state(ofm_hal *h)
                       "%s: state does not match topology.topo (platform '%.64s', %u GPUs, %u "
                       "switches)",
                       path, hdr.platform, hdr.ngpus, hdr.nswitches);
+    if (rc == OFM_HAL_OK && e->cache_valid && hdr.generation == e->cache_gen) {
+        /* nothing was committed since we last read or wrote it */
+        close(fd);
+        return OFM_HAL_OK;
+    }
+    e->cache_valid = false;
     if (rc == OFM_HAL_OK) {
         n = read(fd, &e->st.f, sizeof e->st.f);
         ssize_t m = n == (ssize_t)sizeof e->st.f
@@ -134,6 +140,7 @@ static int read_state(ofm_hal *h)
     }
     close(fd);
     if (rc == OFM_HAL_OK) {
+        e->cache_gen = hdr.generation;
         /* values the code indexes or switches on must be in range */
         e->st.f.driver_version[sizeof e->st.f.driver_version - 1] = '\0';
         if (e->st.f.event_head >= EMU_EVENT_RING)
@@ -144,6 +151,7 @@ static int read_state(ofm_hal *h)
                     rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: bad link state", path);
                     break;
                 }
+        e->cache_valid = rc == OFM_HAL_OK;
     }
     return rc;
 }
@@ -180,6 +188,8 @@ static int write_state(ofm_hal *h)
     hdr.ngpus = (uint32_t)e->p->ngpus;
     hdr.nswitches = (uint32_t)e->p->nswitches;
     snprintf(hdr.platform, sizeof hdr.platform, "%s", e->p->name);
+    hdr.generation = e->cache_gen + 1;
+    e->cache_valid = false; /* until the rename below succeeds */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return emu_fail(h, OFM_HAL_EIO, "%s: cannot write: %s", tmp, strerror(errno));
@@ -192,6 +202,8 @@ static int write_state(ofm_hal *h)
         unlink(tmp);
         return emu_fail(h, OFM_HAL_EIO, "%s: write failed: %s", path, strerror(err));
     }
+    e->cache_gen = hdr.generation;
+    e->cache_valid = true;
     return OFM_HAL_OK;
 }
 
@@ -204,12 +216,26 @@ int emu_begin(ofm_hal *h, bool write)
     int rc = read_state(h);
     if (rc != OFM_HAL_OK)
         flock(e->lock_fd, LOCK_UN);
+    e->txn_write = write;
+    e->txn_committed = false;
     return rc;
 }
 
-int emu_commit(ofm_hal *h) { return write_state(h); }
+int emu_commit(ofm_hal *h)
+{
+    int rc = write_state(h);
+    emu_of(h)->txn_committed = rc == OFM_HAL_OK;
+    return rc;
+}
 
-void emu_end(ofm_hal *h) { flock(emu_of(h)->lock_fd, LOCK_UN); }
+void emu_end(ofm_hal *h)
+{
+    emu_impl *e = emu_of(h);
+    /* an abandoned write may have changed the in-memory copy: don't trust it */
+    if (e->txn_write && !e->txn_committed)
+        e->cache_valid = false;
+    flock(e->lock_fd, LOCK_UN);
+}
 
 /* ---------------------------------------------------------------- boot */
 
@@ -428,6 +454,7 @@ int ofm_emu_create(const char *dir, const char *platform, bool force, char *errb
     e.st.routes = calloc(emu_route_count(p), sizeof(uint64_t));
     build_port_maps(&e);
     snprintf(e.st.f.driver_version, sizeof e.st.f.driver_version, "%s", OFM_EMU_DEFAULT_DRIVER);
+    e.cache_gen = now_ns(); /* a recreated system never reuses an old generation */
     ofm_hal h = {.ops = &ofm_emu_ops, .prov = OFM_PROV_EMULATED, .impl = &e};
     emu_boot(&e);
     path_in(dir, "kmsg", path, sizeof path);
