@@ -122,6 +122,37 @@ static void test_table_consistent(void **state)
     }
 }
 
+/* docs/configuration.md has a row for every key, with its default. */
+static void test_documented(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs/configuration.md", getenv("OPENFM_SOURCE_DIR"));
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char text[1 << 16];
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    text[len] = '\0';
+    fclose(f);
+    size_t n;
+    const ofm_cfg_key *k = ofm_config_keys(&n);
+    for (size_t i = 0; i < n; i++) {
+        char row[128], def[300];
+        snprintf(row, sizeof row, "| `%s` |", k[i].key);
+        const char *at = strstr(text, row);
+        if (!at)
+            fail_msg("%s is not documented in docs/configuration.md", k[i].key);
+        const char *eol = strchr(at, '\n');
+        if (k[i].def[0])
+            snprintf(def, sizeof def, "| `%s` |", k[i].def);
+        else
+            snprintf(def, sizeof def, "| (empty) |");
+        const char *d = strstr(at, def);
+        if (!d || (eol && d > eol))
+            fail_msg("%s: default '%s' not in its docs/configuration.md row", k[i].key, k[i].def);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -130,6 +161,7 @@ int main(void)
         cmocka_unit_test(test_empty_and_blank),
         cmocka_unit_test(test_set_validates),
         cmocka_unit_test(test_table_consistent),
+        cmocka_unit_test(test_documented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
