@@ -175,7 +175,7 @@ static void tell_parent(char c)
 
 /* Fork twice; the original process waits for the daemon's verdict so that
  * scripts and Type=forking units see success only once the fabric is ready. */
-static int daemonize(void)
+static int daemonize(const ofm_config *cfg)
 {
     int p[2];
     if (pipe(p)) {
@@ -194,7 +194,21 @@ static int daemonize(void)
         do
             n = read(p[0], &c, 1);
         while (n < 0 && errno == EINTR);
-        _exit(n == 1 && c == '1' ? 0 : 1);
+        if (n == 1 && c == '1')
+            _exit(0);
+        if (n == 1 && c == 'e')
+            _exit(1); /* the reason was already printed on our shared stderr */
+        /* the daemon's own messages went to its log, not to this terminal */
+        if (cfg->log_use_syslog)
+            fprintf(stderr, "openfm: the fabric manager did not start; the reason is in syslog "
+                            "(ident nv-fabricmanager)\n");
+        else if (cfg->log_file_name[0])
+            fprintf(stderr, "openfm: the fabric manager did not start; the reason is in %s\n",
+                    cfg->log_file_name);
+        else
+            fprintf(stderr, "openfm: the fabric manager did not start; run with DAEMONIZE=0 to "
+                            "see why\n");
+        _exit(1);
     }
     close(p[0]);
     setsid();
@@ -311,10 +325,10 @@ int main(int argc, char **argv)
         return 2;
     }
     default_paths(&d);
-    if (d.cfg.daemonize && daemonize())
+    if (d.cfg.daemonize && daemonize(&d.cfg))
         return 1;
     if (pidfile_lock(d.pid_path)) {
-        tell_parent('0');
+        tell_parent('e');
         return 1;
     }
     pidfile_write();

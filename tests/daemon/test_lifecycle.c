@@ -158,6 +158,7 @@ static void test_daemonize_and_second_instance_refused(void **state)
     char *text = slurp(out);
     assert_contains(text, "another instance is already running");
     assert_contains(text, pid_path);
+    assert_null(strstr(text, "did not start"));
     free(text);
     /* the first one is unharmed */
     assert_int_equal(kill(daemon_pid, 0), 0);
@@ -173,6 +174,39 @@ static void test_daemonize_and_second_instance_refused(void **state)
     char *log = dh_read_log(&d);
     assert_contains(log, "received SIGTERM: shutting down");
     assert_contains(log, "openfm stopped");
+    free(log);
+    dh_cleanup(&d);
+}
+
+/* DAEMONIZE=1 and bring-up refused: the first process exits 1 and tells the
+ * operator where the reason went, since the daemon's stderr is gone. */
+static void test_daemonized_failure_points_to_log(void **state)
+{
+    (void)state;
+    dh_daemon d;
+    assert_int_equal(dh_init(&d, "hgx-h100"), 0);
+    ofm_hal *h = NULL;
+    char err[512];
+    assert_int_equal(ofm_hal_open_emu(d.emu, &h, err, sizeof err), OFM_HAL_OK);
+    assert_int_equal(ofm_emu_inject_driver_version(h, "470.57.02"), OFM_HAL_OK);
+    ofm_hal_close(h);
+    FILE *f = fopen(d.cfg, "w");
+    assert_non_null(f);
+    fprintf(f, "DAEMONIZE=1\nLOG_FILE_NAME=%s\nFM_CMD_UNIX_SOCKET_PATH=%s\nOPENFM_PID_FILE=%s/fm.pid\n"
+               "OPENFM_EMU_DIR=%s\n",
+            d.log, d.sock, d.dir, d.emu);
+    fclose(f);
+    char out[256];
+    snprintf(out, sizeof out, "%s/out", d.dir);
+    const char *argv[] = {dh_bin("openfm"), "-c", d.cfg, NULL};
+    assert_int_equal(run_capture(argv, out), 1);
+    char *text = slurp(out);
+    char want[300];
+    snprintf(want, sizeof want, "the fabric manager did not start; the reason is in %s", d.log);
+    assert_contains(text, want);
+    free(text);
+    char *log = dh_read_log(&d);
+    assert_contains(log, "driver version 470.57.02 is not compatible");
     free(log);
     dh_cleanup(&d);
 }
@@ -388,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_ready_then_sigterm_exits_cleanly),
         cmocka_unit_test(test_sigint_exits_cleanly),
         cmocka_unit_test(test_daemonize_and_second_instance_refused),
+        cmocka_unit_test(test_daemonized_failure_points_to_log),
         cmocka_unit_test(test_stale_pid_file_taken_over),
         cmocka_unit_test(test_log_limit_without_rotation),
         cmocka_unit_test(test_log_append_and_truncate),
