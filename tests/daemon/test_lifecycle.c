@@ -113,6 +113,44 @@ static void test_ready_then_sigterm_exits_cleanly(void **state)
     dh_cleanup(&d);
 }
 
+/* FM_STAY_RESIDENT_ON_FAILURES=1 with a failed bring-up: the daemon stays up
+ * (and reports READY=1 to systemd, as a started service) but scripts asking
+ * fmctl status learn that the fabric is not ready: exit 1. */
+static void test_status_not_ready_exit_1(void **state)
+{
+    (void)state;
+    dh_daemon d;
+    assert_int_equal(dh_init(&d, "hgx-a100-2b"), 0);
+    ofm_hal *h = NULL;
+    char err[512];
+    assert_int_equal(ofm_hal_open_emu(d.emu, &h, err, sizeof err), OFM_HAL_OK);
+    const ofm_platform *p = ofm_hal_platform(h);
+    assert_true(p->ntrunks > 0);
+    assert_int_equal(ofm_emu_inject_port_down(h, p->trunks[0].sw_a, p->trunks[0].port_a), OFM_HAL_OK);
+    ofm_hal_close(h);
+    assert_int_equal(dh_write_config(&d, "FM_STAY_RESIDENT_ON_FAILURES=1\n"), 0);
+    int st = -1;
+    if (dh_start(&d, NULL, START_MS, &st)) {
+        char *log = dh_read_log(&d);
+        fail_msg("not started (exit %d)\n%s", st, log ? log : "");
+    }
+    char out[256];
+    snprintf(out, sizeof out, "%s/status.out", d.dir);
+    const char *st_argv[] = {dh_bin("fmctl"), "status", "--socket", d.sock, NULL};
+    assert_int_equal(run_capture(st_argv, out), 1);
+    const char *wait_argv[] = {dh_bin("fmctl"), "status", "--socket", d.sock, "--wait-ready",
+                               "--wait-timeout", "0", NULL};
+    assert_int_equal(run_capture(wait_argv, out), 1);
+    char *text = slurp(out);
+    assert_contains(text, "not ready after 0 s");
+    free(text);
+    char *log = dh_read_log(&d);
+    assert_contains(log, "FM_STAY_RESIDENT_ON_FAILURES=1: staying up");
+    free(log);
+    assert_int_equal(dh_stop(&d, SIGTERM), 0);
+    dh_cleanup(&d);
+}
+
 static void test_sigint_exits_cleanly(void **state)
 {
     (void)state;
@@ -420,6 +458,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ready_then_sigterm_exits_cleanly),
+        cmocka_unit_test(test_status_not_ready_exit_1),
         cmocka_unit_test(test_sigint_exits_cleanly),
         cmocka_unit_test(test_daemonize_and_second_instance_refused),
         cmocka_unit_test(test_daemonized_failure_points_to_log),
