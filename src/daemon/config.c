@@ -296,6 +296,27 @@ int ofm_config_load_file(const char *path, ofm_config *c, ofm_error *err)
     return rc;
 }
 
+int ofm_config_absolute_paths(ofm_config *c, const char *cwd, ofm_error *err)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        ofm_cfg_type t;
+        char *v = field(c, keys[i].key, &t);
+        /* OPENFM_EMULATE is a platform name unless it looks like a path */
+        bool path = t == OFM_CFG_PATH || (t == OFM_CFG_STRING && strchr(v, '/'));
+        if (!path || !v[0] || v[0] == '/')
+            continue;
+        char abs[2 * OFM_CFG_STR_MAX + 8];
+        int n = snprintf(abs, sizeof abs, "%s/%s", cwd, v);
+        if (n < 0 || (size_t)n > OFM_CFG_STR_MAX)
+            return ofm_error_set(err, "configuration", 0,
+                                 "%s: relative path '%s' is longer than %d characters once made "
+                                 "absolute from %.200s; give an absolute path",
+                                 keys[i].key, v, OFM_CFG_STR_MAX, cwd);
+        memcpy(v, abs, (size_t)n + 1);
+    }
+    return 0;
+}
+
 long ofm_config_log_max_bytes(const ofm_config *c)
 {
     return c->log_max_size_bytes > 0 ? c->log_max_size_bytes : c->log_file_max_size_mb * 1024L * 1024L;

@@ -71,6 +71,10 @@ int ofm_config_load_file(const char *path, ofm_config *c, ofm_error *err);
 /* Set one key from text (command-line overrides use this). */
 int ofm_config_set(ofm_config *c, const char *key, const char *value, ofm_error *err);
 
+/* Make every relative path key absolute against `cwd`, so that a daemon
+ * which has changed to "/" still finds what the operator meant. */
+int ofm_config_absolute_paths(ofm_config *c, const char *cwd, ofm_error *err);
+
 /* Effective log rotation size in bytes. */
 long ofm_config_log_max_bytes(const ofm_config *c);
 

@@ -318,6 +318,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "openfm: %s\n", ofm_error_format(&err, eb, sizeof eb));
         return 2;
     }
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd)) {
+        fprintf(stderr, "openfm: cannot determine the current directory: %s\n", strerror(errno));
+        return 1;
+    }
+    if (ofm_config_absolute_paths(&d.cfg, cwd, &err)) {
+        fprintf(stderr, "openfm: %s\n", ofm_error_format(&err, eb, sizeof eb));
+        return 1;
+    }
     d.restart = restart || d.cfg.fabric_mode_restart;
     if (d.restart && d.cfg.fabric_mode == 0) {
         fprintf(stderr, "openfm: --restart (resiliency) is only supported with FABRIC_MODE=1 "

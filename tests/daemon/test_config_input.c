@@ -153,6 +153,34 @@ static void test_documented(void **state)
     }
 }
 
+static void test_absolute_paths(void **state)
+{
+    (void)state;
+    ofm_config c;
+    ofm_config_defaults(&c);
+    ofm_error e;
+    assert_int_equal(ofm_config_set(&c, "LOG_FILE_NAME", "logs/fm.log", &e), 0);
+    assert_int_equal(ofm_config_set(&c, "OPENFM_EMU_DIR", "emu", &e), 0);
+    assert_int_equal(ofm_config_set(&c, "OPENFM_EMULATE", "hgx-h100", &e), 0);
+    assert_int_equal(ofm_config_absolute_paths(&c, "/srv/fm", &e), 0);
+    assert_string_equal(c.log_file_name, "/srv/fm/logs/fm.log");
+    assert_string_equal(c.emu_dir, "/srv/fm/emu");
+    assert_string_equal(c.emulate, "hgx-h100");            /* a platform name stays */
+    assert_string_equal(c.state_file_name, "/tmp/fabricmanager.state"); /* absolute stays */
+    assert_string_equal(c.fm_cmd_unix_socket_path, "");     /* empty stays */
+    assert_int_equal(ofm_config_set(&c, "OPENFM_EMULATE", "topo/x.topo", &e), 0);
+    assert_int_equal(ofm_config_absolute_paths(&c, "/srv/fm", &e), 0);
+    assert_string_equal(c.emulate, "/srv/fm/topo/x.topo");
+    /* too long once absolute: refused, naming the key */
+    char cwd[300];
+    memset(cwd, 'd', sizeof cwd - 1);
+    cwd[0] = '/';
+    cwd[sizeof cwd - 1] = '\0';
+    assert_int_equal(ofm_config_set(&c, "OPENFM_PID_FILE", "fm.pid", &e), 0);
+    assert_int_equal(ofm_config_absolute_paths(&c, cwd, &e), -1);
+    assert_non_null(strstr(e.msg, "OPENFM_PID_FILE: relative path 'fm.pid' is longer than 256"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_set_validates),
         cmocka_unit_test(test_table_consistent),
         cmocka_unit_test(test_documented),
+        cmocka_unit_test(test_absolute_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,11 +27,14 @@
 
 #define START_MS 20000
 
-/* Run a binary to completion with stdout+stderr captured in `out_path`. */
-static int run_capture(const char *const *argv, const char *out_path)
+/* Run a binary to completion in `cwd` (NULL: ours) with stdout+stderr
+ * captured in `out_path`. */
+static int run_capture_in(const char *cwd, const char *const *argv, const char *out_path)
 {
     pid_t pid = fork();
     if (pid == 0) {
+        if (cwd && chdir(cwd))
+            _exit(125);
         int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd < 0)
             _exit(126);
@@ -45,6 +48,11 @@ static int run_capture(const char *const *argv, const char *out_path)
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int run_capture(const char *const *argv, const char *out_path)
+{
+    return run_capture_in(NULL, argv, out_path);
 }
 
 static char *slurp(const char *path)
@@ -245,6 +253,46 @@ static void test_daemonized_failure_points_to_log(void **state)
     free(text);
     char *log = dh_read_log(&d);
     assert_contains(log, "driver version 470.57.02 is not compatible");
+    free(log);
+    dh_cleanup(&d);
+}
+
+/* Relative paths in the configuration mean relative to where openfm was
+ * started, even though the daemon changes to "/". */
+static void test_daemonized_relative_paths(void **state)
+{
+    (void)state;
+    dh_daemon d;
+    assert_int_equal(dh_init(&d, "hgx-h100"), 0);
+    FILE *f = fopen(d.cfg, "w");
+    assert_non_null(f);
+    fputs("DAEMONIZE=1\nLOG_FILE_NAME=fm.log\nFM_CMD_UNIX_SOCKET_PATH=fm.sock\n"
+          "OPENFM_PID_FILE=fm.pid\nOPENFM_EMU_DIR=emu\n", f);
+    fclose(f);
+    char out[256], pid_path[256];
+    snprintf(out, sizeof out, "%s/out", d.dir);
+    snprintf(pid_path, sizeof pid_path, "%s/fm.pid", d.dir);
+    const char *argv[] = {dh_bin("openfm"), "-c", "fm.cfg", NULL};
+    int rc = run_capture_in(d.dir, argv, out);
+    if (rc != 0) {
+        char *text = slurp(out);
+        fail_msg("exit %d: %s", rc, text ? text : "");
+    }
+    char *pid_text = slurp(pid_path);
+    assert_non_null(pid_text);
+    pid_t daemon_pid = (pid_t)atol(pid_text);
+    free(pid_text);
+    assert_true(daemon_pid > 1);
+    int fd = open(pid_path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(kill(daemon_pid, SIGTERM), 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    close(fd);
+    char *log = dh_read_log(&d);
+    char want[300];
+    snprintf(want, sizeof want, "using the emulated NVSwitch system in %s/emu", d.dir);
+    assert_contains(log, want);
+    assert_contains(log, "openfm stopped");
     free(log);
     dh_cleanup(&d);
 }
@@ -462,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_sigint_exits_cleanly),
         cmocka_unit_test(test_daemonize_and_second_instance_refused),
         cmocka_unit_test(test_daemonized_failure_points_to_log),
+        cmocka_unit_test(test_daemonized_relative_paths),
         cmocka_unit_test(test_stale_pid_file_taken_over),
         cmocka_unit_test(test_log_limit_without_rotation),
         cmocka_unit_test(test_log_append_and_truncate),
