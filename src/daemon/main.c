@@ -54,7 +54,15 @@ static void usage(FILE *f)
         "With DAEMONIZE=1 (the default) openfm forks, writes its PID file and returns once the\n"
         "fabric is ready (exit 0) or bring-up failed (exit 1). With DAEMONIZE=0 it stays in the\n"
         "foreground and reports readiness with sd_notify (systemd Type=notify).\n"
-        "SIGTERM or SIGINT shut it down cleanly. 'fmctl status' shows what it is doing.\n");
+        "SIGTERM or SIGINT shut it down cleanly. 'fmctl status' shows what it is doing.\n"
+        "\n"
+        "Environment: NOTIFY_SOCKET (set by systemd) receives READY=1; OPENFM_EMU_DIR names\n"
+        "the emulated system when neither --emu-dir nor the configuration does;\n"
+        "XDG_RUNTIME_DIR holds the PID and status files of a non-root openfm.\n"
+        "\n"
+        "Exit status: 0 clean shutdown (daemonizing: the daemon is ready); 1 configuration\n"
+        "refused, another instance running, incompatible driver or bring-up failed;\n"
+        "2 usage error. See openfm(8) and docs/configuration.md.\n");
 }
 
 /* ------------------------------------------------------------------ paths */
