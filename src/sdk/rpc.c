@@ -62,6 +62,22 @@ static fmReturn_t send_all(nvfm_handle *h, const uint8_t *buf, size_t len, long 
     return FM_ST_SUCCESS;
 }
 
+#define SPIN_NS 50000L
+
+static int spin_until_readable(int fd)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        char c;
+        ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n != -1 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return 1; /* data, EOF or an error: let recv() report it */
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < SPIN_NS);
+    return 0;
+}
+
 /* Reads until the buffer holds at least `want` bytes. */
 static fmReturn_t fill(nvfm_handle *h, size_t want, long deadline)
 {
@@ -82,6 +98,12 @@ static fmReturn_t fill(nvfm_handle *h, size_t want, long deadline)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* A reply usually comes back within tens of microseconds. Blocking
+             * at once puts this thread (and on VMs the vCPU) to sleep, and
+             * the wake-up then costs more than the whole call; so retry
+             * briefly before blocking. Bounded: at most SPIN_NS of CPU. */
+            if (spin_until_readable(h->fd))
+                continue;
             int w = wait_fd(h->fd, POLLIN, deadline);
             if (w == 1)
                 continue;
