@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "emu_fixture.h"
+#include "hal/emu/emu_int.h" /* to forge a state whose checksum is right */
 
 #define MAX_ROUTES (OFM_MAX_SWITCHES * OFM_MAX_SWITCH_PORTS * 16)
 static ofm_route_entry routes[MAX_ROUTES];
@@ -302,12 +303,32 @@ static void bad_magic(const char *path)
     close(fd);
 }
 
+/* A writer bug (not a disk error) could store a value no hardware has: the
+ * checksum is right, but the reader must still refuse it. */
+static void impossible_link_state(const char *path)
+{
+    int fd = open(path, O_RDWR);
+    emu_header hdr;
+    assert_int_equal(pread(fd, &hdr, sizeof hdr, 0), (ssize_t)sizeof hdr);
+    unsigned char *payload = malloc(hdr.payload_size);
+    assert_non_null(payload);
+    assert_int_equal(pread(fd, payload, hdr.payload_size, sizeof hdr), (ssize_t)hdr.payload_size);
+    payload[offsetof(emu_fixed, port_state) + 2 * OFM_MAX_SWITCH_PORTS + 7] = 9;
+    hdr.crc32 = emu_crc32(payload, hdr.payload_size, 0);
+    assert_int_equal(pwrite(fd, &hdr, sizeof hdr, 0), (ssize_t)sizeof hdr);
+    assert_int_equal(pwrite(fd, payload, hdr.payload_size, sizeof hdr), (ssize_t)hdr.payload_size);
+    free(payload);
+    close(fd);
+}
+
 static void test_corruption_reported(void **state)
 {
     (void)state;
-    void (*dmg[])(const char *) = {flip_byte, truncate_half, bump_version, bad_magic};
-    const char *msg[] = {"checksum mismatch", "truncated", "state format version 99", "bad magic"};
-    for (size_t i = 0; i < 4; i++) {
+    void (*dmg[])(const char *) = {flip_byte, truncate_half, bump_version, bad_magic,
+                                   impossible_link_state};
+    const char *msg[] = {"checksum mismatch", "truncated", "state format version 99", "bad magic",
+                         "switch slot 2 port 7: bad link state 9"};
+    for (size_t i = 0; i < sizeof dmg / sizeof dmg[0]; i++) {
         char dir[64];
         ofm_hal *h = fixture_open("hgx-h100", dir, sizeof dir);
         assert_non_null(h);

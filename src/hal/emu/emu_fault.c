@@ -227,6 +227,9 @@ int ofm_emu_set_gpu_links(ofm_hal *h, uint32_t gpu, bool up)
 /* ---------------------------------------------------------------- probe */
 
 #define PROBE_MAX_HOPS 4
+/* A sane table visits each (switch, port) a few times per probe; a table that
+ * fans out on every hop would otherwise cost nports^hops. */
+#define PROBE_MAX_STEPS 65536
 
 typedef struct {
     emu_impl *e;
@@ -237,6 +240,7 @@ typedef struct {
     uint32_t drop_sw, drop_port, drop_sxid;
     char reason[96];
     uint32_t max_hops;
+    uint32_t steps; /* switch entries visited: bounds the fan-out of odd tables */
 } walk;
 
 static void drop(walk *w, uint32_t sw, uint32_t port, uint32_t sxid, const char *why)
@@ -255,7 +259,7 @@ static bool enter(walk *w, size_t si, uint32_t port, uint32_t hops)
 {
     emu_impl *e = w->e;
     uint32_t swid = e->p->switches[si].id;
-    if (hops > PROBE_MAX_HOPS) {
+    if (hops > PROBE_MAX_HOPS || ++w->steps > PROBE_MAX_STEPS) {
         drop(w, swid, port, 12002, "routing loop (egress packet route error)");
         return false;
     }

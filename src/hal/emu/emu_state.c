@@ -145,12 +145,29 @@ static int read_state(ofm_hal *h)
         e->st.f.driver_version[sizeof e->st.f.driver_version - 1] = '\0';
         if (e->st.f.event_head >= EMU_EVENT_RING)
             rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: bad event ring index", path);
-        for (size_t s = 0; rc == OFM_HAL_OK && s < OFM_MAX_SWITCHES; s++)
-            for (size_t p = 0; p < OFM_MAX_SWITCH_PORTS; p++)
-                if (e->st.f.port_state[s][p] > OFM_LINK_FAILED) {
-                    rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: bad link state", path);
-                    break;
-                }
+        for (size_t s = 0; rc == OFM_HAL_OK && s < OFM_MAX_SWITCHES; s++) {
+            if (e->st.f.sw_health[s] > OFM_DEV_FAILED)
+                rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: switch slot %zu: bad health value %u",
+                              path, s, e->st.f.sw_health[s]);
+            for (size_t p = 0; rc == OFM_HAL_OK && p < OFM_MAX_SWITCH_PORTS; p++)
+                if (e->st.f.port_state[s][p] > OFM_LINK_FAILED)
+                    rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: switch slot %zu port %zu: bad link "
+                                  "state %u", path, s, p, e->st.f.port_state[s][p]);
+        }
+        for (size_t g = 0; rc == OFM_HAL_OK && g < OFM_MAX_GPUS; g++)
+            if (e->st.f.gpu_health[g] > OFM_DEV_FAILED ||
+                e->st.f.gpu_fabric_state[g] > OFM_FABRIC_COMPLETED)
+                rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: GPU slot %zu: bad health %u or fabric "
+                              "state %u", path, g, e->st.f.gpu_health[g],
+                              e->st.f.gpu_fabric_state[g]);
+        /* event text is printed by callers: it must be a string */
+        for (size_t i = 0; rc == OFM_HAL_OK && i < EMU_EVENT_RING; i++) {
+            ofm_hal_event *ev = &e->st.f.events[i];
+            ev->detail[sizeof ev->detail - 1] = '\0';
+            if (ev->seq && (ev->kind < OFM_EVT_SXID || ev->kind > OFM_EVT_LINK_UP))
+                rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: event slot %zu: bad kind %d", path, i,
+                              (int)ev->kind);
+        }
         e->cache_valid = rc == OFM_HAL_OK;
     }
     return rc;
