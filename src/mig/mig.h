@@ -1,7 +1,7 @@
 /* openfm MIG: profile catalog, placement engine and the operations `fmctl mig`
  * and the emulator share.
  *
- * The catalog is built from share/mig/*.mig (embedded at build time, one file
+ * The catalog is built from share/mig/NAME.mig (embedded at build time, one file
  * per GPU model; format in docs/mig.md). It is pure data: no HAL, so the
  * emulator's MIG model enforces the same rules the planner plans with. */
 #ifndef OPENFM_MIG_H

@@ -36,5 +36,9 @@ int ofm_emu_ci_list(ofm_hal *h, uint32_t gpu, uint32_t gi_id, ofm_hal_compute_in
 /* Emulated reboot: Ampere keeps MIG mode (pending becomes current), Hopper and
  * later lose it; instances never survive. Called by `fmctl emu reboot`. */
 int ofm_emu_mig_reboot(ofm_hal *h);
+/* Emulated clients holding a GPU (CUDA processes, DCGM...): while any do, a
+ * GPU reset fails with EBUSY "In use by another client". delta +1/-1. */
+int ofm_emu_mig_hold(ofm_hal *h, uint32_t gpu, int delta);
+int ofm_emu_mig_holders(ofm_hal *h, uint32_t gpu, uint32_t *out);
 
 #endif
