@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fabric/fabric.h"
 #include "openfm/emu.h"
@@ -20,16 +21,21 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: fmctl emu COMMAND [--emu-dir DIR] [--json] [ARGS]\n"
         "\n"
-        "  create --platform NAME|FILE [--force]   boot a new emulated system in DIR\n"
+        "  create --platform NAME|FILE [--force]   boot a new emulated system in DIR (--force\n"
+        "                                          replaces one already there)\n"
         "  destroy                                 remove the system in DIR\n"
-        "  list                                    systems under $OPENFM_EMU_ROOT (or the runtime dir)\n"
+        "  list                                    the systems in the subdirectories of the root dir\n"
+        "                                          (below), with platform; damaged ones say why\n"
         "  show                                    devices, link states and faults\n"
-        "  log [--since N]                         print the emulated kernel log (from line N)\n"
+        "  log [--since N]                         print the emulated kernel log, skipping its\n"
+        "                                          first N lines\n"
         "  reboot                                  power-cycle: links retrain by ALI on gen3 only,\n"
         "                                          routing and fabric registration are cleared\n"
         "  routes --switch S                       dump the switch's valid routing entries\n"
-        "  probe SRC DST | probe --all [--quiet]   walk GPU SRC -> GPU DST through the routing\n"
-        "                                          tables; exit 0 if it arrives, 1 if dropped\n"
+        "  probe SRC DST | probe --all             walk GPU SRC -> GPU DST (physical IDs) through\n"
+        "                                          the routing tables; --all prints the matrix of\n"
+        "                                          arriving link counts. A drop is logged (SXid on\n"
+        "                                          the switch, Xid 45 on SRC) unless --quiet\n"
         "  inject FAULT ...                        one of:\n"
         "      link-down --switch S --port P       access or trunk link fails (both ends)\n"
         "      link-repair --switch S --port P\n"
@@ -41,8 +47,15 @@ static void usage(FILE *f)
         "                                          classification defaults to FM §13's tables\n"
         "      xid --gpu G --code N\n"
         "\n"
-        "DIR defaults to $OPENFM_EMU_DIR, else <runtime dir>/default, where the runtime dir is\n"
-        "$OPENFM_EMU_ROOT, $XDG_RUNTIME_DIR/openfm-emu or /tmp/openfm-emu-UID.\n");
+        "  --emu-dir DIR   the emulated system to use\n"
+        "  --json          machine-readable output (show, list, probe, routes)\n"
+        "  -h, --help      this text\n"
+        "\n"
+        "DIR defaults to $OPENFM_EMU_DIR, else <root dir>/default; the root dir is\n"
+        "$OPENFM_EMU_ROOT, else $XDG_RUNTIME_DIR/openfm-emu, else /tmp/openfm-emu-UID.\n"
+        "\n"
+        "Exit status: 0 success (probe: the traffic arrives); 1 the operation failed (probe:\n"
+        "dropped); 2 bad usage, or no readable emulated system in DIR.\n");
 }
 
 typedef struct {
@@ -357,8 +370,23 @@ static int cmd_list(const opts *o)
         char dir[8192], err[512];
         snprintf(dir, sizeof dir, "%s/%s", root, de->d_name);
         ofm_hal *h;
-        if (ofm_hal_open_emu(dir, &h, err, sizeof err) != OFM_HAL_OK)
+        if (ofm_hal_open_emu(dir, &h, err, sizeof err) != OFM_HAL_OK) {
+            /* a damaged system is listed with the reason, an unrelated directory is not */
+            char st[8300];
+            snprintf(st, sizeof st, "%s/state.bin", dir);
+            if (access(st, F_OK))
+                continue;
+            if (arr) {
+                json_object *j = json_object_new_object();
+                json_object_object_add(j, "dir", json_object_new_string(dir));
+                json_object_object_add(j, "error", json_object_new_string(err));
+                json_object_array_add(arr, j);
+            } else {
+                printf("  %-40s unreadable: %s\n", dir, err);
+            }
+            count++;
             continue;
+        }
         const ofm_platform *p = ofm_hal_platform(h);
         if (arr) {
             json_object *j = json_object_new_object();

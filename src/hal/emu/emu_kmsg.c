@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hal/emu/emu_int.h"
@@ -66,6 +67,11 @@ __attribute__((format(printf, 3, 0))) static void vline(emu_impl *e, uint64_t no
 {
     char path[4200], line[1024];
     snprintf(path, sizeof path, "%s/kmsg", e->dir);
+    if (!now_ns) { /* "now": keeps the log's timestamps in order for untimed notes */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        now_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    }
     uint64_t t = now_ns > e->st.f.boot_ns ? now_ns - e->st.f.boot_ns : 0;
     int n = snprintf(line, sizeof line, "[%5" PRIu64 ".%06" PRIu64 "] ", t / 1000000000u,
                      (t / 1000u) % 1000000u);
