@@ -44,12 +44,6 @@ static void sb_range(sbuf *b, uint32_t start, uint32_t size)
         sb_add(b, "%u-%u", start, start + size - 1);
 }
 
-static const char *pname(const ofm_mig_catalog *c, uint32_t id)
-{
-    const ofm_mig_gi_profile *p = ofm_mig_profile_by_id(c, id);
-    return p ? p->name : "?";
-}
-
 /* "3g.40gb needs slices 0-3 or 4-7; slices 0-1 are used by GI 1 (2g.20gb), 4-7 by GI 2 (4g.40gb)" */
 static void explain_overlap(const ofm_mig_catalog *c, const ofm_mig_placed *exist, size_t nexist,
                             const ofm_mig_gi_profile *p, const uint32_t *starts, size_t nstarts,
@@ -88,7 +82,8 @@ static uint32_t used_mask(const ofm_mig_catalog *c, const ofm_mig_placed *exist,
 
 /* Rules that do not depend on placement, for the existing set plus `add`. */
 static int check_counts(const ofm_mig_catalog *c, const ofm_mig_placed *exist, size_t nexist,
-                        const ofm_mig_gi_profile *const *add, size_t nadd, sbuf *b)
+                        const ofm_mig_gi_profile *const *add, size_t nadd, bool compute_too,
+                        sbuf *b)
 {
     uint32_t compute = 0, media = 0;
     const char *media_by = NULL;
@@ -124,7 +119,7 @@ static int check_counts(const ofm_mig_catalog *c, const ofm_mig_placed *exist, s
             sb_add(b, ": GI %u (%s) has them", media_gi, media_by);
         return -1;
     }
-    if (compute > c->compute_slices) {
+    if (compute_too && compute > c->compute_slices) {
         sb_add(b, "needs %u compute slices, the GPU has %u", compute, c->compute_slices);
         return -1;
     }
@@ -146,13 +141,13 @@ int ofm_mig_check(const ofm_mig_catalog *c, const ofm_mig_placed *exist, size_t 
             sb_add(&b, " %u", p->placements[i]);
         return -1;
     }
-    if (check_counts(c, exist, nexist, &p, 1, &b))
+    if (check_counts(c, exist, nexist, &p, 1, false, &b))
         return -1;
     if (used_mask(c, exist, nexist) & range_mask(start, p->slices)) {
         explain_overlap(c, exist, nexist, p, &start, 1, &b);
         return -1;
     }
-    return 0;
+    return check_counts(c, exist, nexist, &p, 1, true, &b);
 }
 
 typedef struct {
@@ -214,7 +209,21 @@ int ofm_mig_place(const ofm_mig_catalog *c, const ofm_mig_placed *exist, size_t 
             return -1;
         }
     }
-    if (check_counts(c, exist, nexist, items, nwant, &b))
+    if (check_counts(c, exist, nexist, items, nwant, false, &b))
+        return -1;
+    /* a profile with every placement taken is the clearest reason */
+    uint32_t base = used_mask(c, exist, nexist);
+    for (size_t i = 0; i < nwant; i++) {
+        const ofm_mig_gi_profile *p = items[i];
+        bool any = false;
+        for (size_t k = 0; k < p->nplacements; k++)
+            any |= !(base & range_mask(p->placements[k], p->slices));
+        if (!any) {
+            explain_overlap(c, exist, nexist, p, p->placements, p->nplacements, &b);
+            return -1;
+        }
+    }
+    if (check_counts(c, exist, nexist, items, nwant, true, &b))
         return -1;
     const ofm_mig_gi_profile *sorted[OFM_MIG_MAX_GIS];
     memcpy(sorted, items, nwant * sizeof items[0]);
@@ -226,7 +235,6 @@ int ofm_mig_place(const ofm_mig_catalog *c, const ofm_mig_placed *exist, size_t 
         sb_add(&b, "out of memory");
         return -1;
     }
-    uint32_t base = used_mask(c, exist, nexist);
     bool ok = dfs(&s, 0, base);
     free(s.failed);
     if (ok) {
@@ -241,18 +249,7 @@ int ofm_mig_place(const ofm_mig_catalog *c, const ofm_mig_placed *exist, size_t 
                 }
         return 0;
     }
-    /* Explain: a profile that cannot go anywhere next to the existing ones
-     * is the clearest reason; otherwise the combination does not pack. */
-    for (size_t i = 0; i < nwant; i++) {
-        const ofm_mig_gi_profile *p = sorted[i];
-        bool any = false;
-        for (size_t k = 0; k < p->nplacements; k++)
-            any |= !(base & range_mask(p->placements[k], p->slices));
-        if (!any) {
-            explain_overlap(c, exist, nexist, p, p->placements, p->nplacements, &b);
-            return -1;
-        }
-    }
+    /* each fits somewhere on its own, but the combination does not pack */
     sb_add(&b, "no arrangement of");
     for (size_t i = 0; i < nwant; i++)
         sb_add(&b, "%s %s", i ? "," : "", sorted[i]->name);
@@ -276,6 +273,5 @@ int ofm_mig_place(const ofm_mig_catalog *c, const ofm_mig_placed *exist, size_t 
     }
     if (!any)
         sb_add(&b, " none");
-    (void)pname;
     return -1;
 }
