@@ -1,12 +1,898 @@
-/* Placeholder until the mig command lands. */
+/* fmctl mig: MIG partitioning with nvidia-smi mig's flags, tables and
+ * messages, on the emulated system (or any HAL backend). */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include <json-c/json.h>
+
+#include "hal/emu/emu_mig.h"
+#include "mig/mig.h"
+#include "mig/mig_ops.h"
+#include "openfm/emu.h"
 #include "tools/fmctl.h"
+
+#define MAX_GPUS OFM_MAX_GPUS
+#define MAX_ITEMS 16
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: fmctl mig [-i GPU] [--emu-dir DIR] [--json] ACTION\n"
+        "       fmctl mig mode enable|disable [-i GPU]\n"
+        "       fmctl mig hold|release -i GPU\n"
+        "\n"
+        "MIG partitioning of the GPUs of an emulated system, with nvidia-smi mig's flags,\n"
+        "tables and messages. Profiles come from the built-in catalog of the GPU's model.\n"
+        "\n"
+        "Actions (one per call; single dash as in nvidia-smi, double dash also accepted):\n"
+        "  -lgip                  list GPU instance profiles with free/total counts\n"
+        "  -lgipp                 list each profile's possible placements {starts}:size\n"
+        "  -cgi LIST [-C]         create GPU instances; LIST is comma-separated profile\n"
+        "                         names (3g.40gb), IDs (9) or ID:start (9:4). Items without\n"
+        "                         a start are placed by the placement engine, which finds a\n"
+        "                         placement whenever one exists. -C also creates the\n"
+        "                         default compute instance in each\n"
+        "  -lgi                   list GPU instances\n"
+        "  -dgi [-gi ID]          destroy GPU instances (all without -gi)\n"
+        "  -lcip [-gi ID]         list compute instance profiles of GPU instances\n"
+        "  -cci [LIST] -gi ID     create compute instances (CI profile IDs or names;\n"
+        "                         default: the default CI profile)\n"
+        "  -lci [-gi ID]          list compute instances\n"
+        "  -dci [-ci ID] [-gi ID] destroy compute instances\n"
+        "  --mode 1|0             enable or disable MIG mode (like nvidia-smi -mig 1|0);\n"
+        "                         the same as 'mode enable|disable'. The GPU is reset to\n"
+        "                         apply it; while a client holds the GPU the change stays\n"
+        "                         pending\n"
+        "  hold | release         add / remove an emulated client holding the GPU (a\n"
+        "                         holder makes GPU resets fail: 'In use by another client')\n"
+        "\n"
+        "Options:\n"
+        "  -i GPU         GPU index, 0-based in enumeration order as nvidia-smi counts;\n"
+        "                 several as 0,2. Default: every GPU\n"
+        "  -gi ID, -ci ID GPU / compute instance ID as listed by -lgi / -lci\n"
+        "  --emu-dir DIR  the emulated system (default $OPENFM_EMU_DIR, else\n"
+        "                 $XDG_RUNTIME_DIR/openfm-emu/default or /tmp/openfm-emu-UID/default)\n"
+        "  --json         machine-readable output\n"
+        "  -h, --help     this help\n"
+        "\n"
+        "Environment: OPENFM_EMU_DIR (see --emu-dir).\n"
+        "Exit status: 0 success, 1 an operation failed (message says which and why),\n"
+        "2 usage error or the emulated system could not be opened.\n");
+}
+
+typedef struct {
+    const char *dir;
+    bool json, C;
+    int action;
+    const char *list;
+    long gi, ci;
+    bool gpu_sel[MAX_GPUS];
+    bool any_sel;
+    int mode;
+    ofm_hal *h;
+    ofm_hal_gpu gpus[MAX_GPUS];
+    size_t ngpus;
+    json_object *out;
+} mig_opts;
+
+enum { A_NONE, A_LGIP, A_LGIPP, A_CGI, A_LGI, A_DGI, A_LCIP, A_CCI, A_LCI, A_DCI, A_MODE, A_HOLD,
+       A_RELEASE };
+
+static int parse_num(const char *what, const char *s, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < 0 || v > max) {
+        fprintf(stderr, "fmctl mig: %s: '%s' is not a number in 0-%ld\n", what, s, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void bdf_upper(const char *bdf, char *out, size_t len)
+{
+    /* nvidia-smi prints 8-digit domains: 00000000:07:00.0 */
+    snprintf(out, len, "0000%s", bdf);
+    for (char *p = out; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+}
+
+static const ofm_mig_catalog *cat_of(const mig_opts *o, size_t idx)
+{
+    return ofm_mig_catalog_for_model(o->gpus[idx].model);
+}
+
+static size_t existing(mig_opts *o, size_t idx, ofm_mig_placed *ex, ofm_hal_gpu_instance *gis)
+{
+    size_t n = 0;
+    if (o->h->ops->gi_list(o->h, o->gpus[idx].phys_id, gis, OFM_MIG_MAX_GIS, &n))
+        return 0;
+    if (n > OFM_MIG_MAX_GIS)
+        n = OFM_MIG_MAX_GIS;
+    for (size_t i = 0; i < n && ex; i++)
+        ex[i] = (ofm_mig_placed){gis[i].gi_id, gis[i].profile_id, gis[i].start};
+    return n;
+}
+
+/* A GPU the action applies to, with MIG enabled. */
+static bool usable(mig_opts *o, size_t idx, int *rc)
+{
+    ofm_hal_mig_mode m;
+    int r = o->h->ops->mig_mode_get(o->h, o->gpus[idx].phys_id, &m);
+    if (r == OFM_HAL_OK && m.current)
+        return true;
+    if (o->any_sel) {
+        char bdf[40];
+        bdf_upper(o->gpus[idx].pci_bdf, bdf, sizeof bdf);
+        fprintf(stderr, "Unable to use GPU %zu (%s): %s\n", idx, bdf,
+                r ? ofm_hal_last_error(o->h) : "MIG mode is not enabled: use 'fmctl mig -i N --mode 1'");
+        *rc = 1;
+    }
+    return false;
+}
+
+#define FOR_GPUS(o, idx) for (size_t idx = 0; idx < (o)->ngpus; idx++) if (!(o)->any_sel || (o)->gpu_sel[idx])
+
+static const char *hline(int w)
+{
+    static char b[200];
+    b[0] = '+';
+    memset(b + 1, '-', (size_t)w);
+    b[w + 1] = '+';
+    b[w + 2] = 0;
+    return b;
+}
+
+static int act_lgip(mig_opts *o, bool placements)
+{
+    int rc = 0;
+    bool header = false;
+    json_object *arr = json_object_new_array();
+    FOR_GPUS(o, idx) {
+        if (!usable(o, idx, &rc))
+            continue;
+        const ofm_mig_catalog *c = cat_of(o, idx);
+        ofm_mig_placed ex[OFM_MIG_MAX_GIS];
+        ofm_hal_gpu_instance gis[OFM_MIG_MAX_GIS];
+        size_t nex = existing(o, idx, ex, gis);
+        for (size_t pi = 0; pi < c->nprofiles; pi++) {
+            const ofm_mig_gi_profile *p = &c->profiles[pi];
+            /* free = how many more the geometry still takes */
+            uint32_t want[OFM_MIG_MAX_GIS], out[OFM_MIG_MAX_GIS], nfree = 0;
+            for (uint32_t k = 1; k <= p->max; k++) {
+                for (uint32_t j = 0; j < k; j++)
+                    want[j] = p->id;
+                if (ofm_mig_place(c, ex, nex, want, k, out, NULL, 0))
+                    break;
+                nfree = k;
+            }
+            if (o->json) {
+                json_object *j = json_object_new_object();
+                json_object_object_add(j, "gpu", json_object_new_int((int)idx));
+                json_object_object_add(j, "name", json_object_new_string(p->name));
+                json_object_object_add(j, "id", json_object_new_int((int)p->id));
+                json_object_object_add(j, "free", json_object_new_int((int)nfree));
+                json_object_object_add(j, "total", json_object_new_int((int)p->max));
+                json_object_object_add(j, "memory_gib", json_object_new_double(p->mem_gib));
+                json_object_object_add(j, "sm", json_object_new_int((int)p->sms));
+                json_object *pl = json_object_new_array();
+                for (size_t k = 0; k < p->nplacements; k++)
+                    json_object_array_add(pl, json_object_new_int((int)p->placements[k]));
+                json_object_object_add(j, "placements", pl);
+                json_object_object_add(j, "placement_size", json_object_new_int((int)p->slices));
+                json_object_array_add(arr, j);
+                continue;
+            }
+            if (placements) {
+                printf("GPU %2zu Profile ID %2u Placements: {", idx, p->id);
+                for (size_t k = 0; k < p->nplacements; k++)
+                    printf("%s%u", k ? "," : "", p->placements[k]);
+                printf("}:%u\n", p->slices);
+                continue;
+            }
+            if (!header) {
+                printf("%s\n", hline(77));
+                printf("| %-76s|\n", "GPU instance profiles:");
+                printf("| GPU   Name             ID    Instances   Memory     P2P    SM    DEC   ENC  |\n");
+                printf("|                              Free/Total   GiB              CE    JPEG  OFA  |\n");
+                printf("|=============================================================================|\n");
+                header = true;
+            }
+            char name[40], ft[16];
+            snprintf(name, sizeof name, "MIG %s", p->name);
+            snprintf(ft, sizeof ft, "%u/%u", nfree, p->max);
+            printf("| %3zu  %-16s %3u     %-9s %6.2f      No   %4u   %4u  %4u  |\n", idx, name,
+                   p->id, ft, p->mem_gib, p->sms, p->dec, p->enc);
+            printf("| %57s%4u   %4u  %4u  |\n", "", p->ce, p->jpeg, p->ofa);
+            printf("%s\n", pi + 1 == c->nprofiles ? hline(77)
+                                                  : "+-----------------------------------------------------------------------------+");
+        }
+    }
+    if (o->json)
+        printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+    json_object_put(arr);
+    return rc;
+}
+
+typedef struct {
+    const ofm_mig_gi_profile *p;
+    bool has_start;
+    uint32_t start;
+} cgi_item;
+
+static int act_cgi(mig_opts *o)
+{
+    int rc = 0;
+    json_object *arr = json_object_new_array();
+    FOR_GPUS(o, idx) {
+        if (!usable(o, idx, &rc))
+            continue;
+        const ofm_mig_catalog *c = cat_of(o, idx);
+        uint32_t gpu = o->gpus[idx].phys_id;
+        cgi_item items[MAX_ITEMS];
+        size_t n = 0;
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s", o->list);
+        char *save = NULL;
+        bool bad = false;
+        for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            if (n == MAX_ITEMS) {
+                fprintf(stderr, "fmctl mig: -cgi: more than %d profiles\n", MAX_ITEMS);
+                bad = true;
+                break;
+            }
+            char *colon = strchr(t, ':');
+            long st = -1;
+            if (colon) {
+                *colon = 0;
+                if (parse_num("-cgi start", colon + 1, OFM_MIG_MAX_SLICES - 1, &st)) {
+                    bad = true;
+                    break;
+                }
+            }
+            const ofm_mig_gi_profile *p = ofm_mig_profile_lookup(c, t);
+            if (!p) {
+                fprintf(stderr, "Unable to create a GPU instance on GPU %zu using profile %s: "
+                                "Invalid Argument (%s has no such profile; see fmctl mig -lgip)\n",
+                        idx, t, c->name);
+                bad = true;
+                break;
+            }
+            items[n++] = (cgi_item){p, st >= 0, st >= 0 ? (uint32_t)st : 0};
+        }
+        if (bad) {
+            rc = 1;
+            continue;
+        }
+        /* explicit starts are taken as given; the engine places the others
+         * around them and what exists */
+        ofm_mig_placed ex[2 * OFM_MIG_MAX_GIS];
+        ofm_hal_gpu_instance gis[OFM_MIG_MAX_GIS];
+        size_t nex = existing(o, idx, ex, gis);
+        uint32_t want[MAX_ITEMS], out[MAX_ITEMS];
+        size_t nw = 0, widx[MAX_ITEMS];
+        for (size_t i = 0; i < n; i++) {
+            if (items[i].has_start) {
+                if (nex < 2 * OFM_MIG_MAX_GIS)
+                    ex[nex++] = (ofm_mig_placed){0, items[i].p->id, items[i].start};
+            } else {
+                widx[nw] = i;
+                want[nw++] = items[i].p->id;
+            }
+        }
+        char why[300] = "";
+        bool planned = nw == 0 || ofm_mig_place(c, ex, nex, want, nw, out, why, sizeof why) == 0;
+        for (size_t k = 0; k < nw && planned; k++) {
+            items[widx[k]].start = out[k];
+            items[widx[k]].has_start = true;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const ofm_mig_gi_profile *p = items[i].p;
+            uint32_t gi = 0;
+            int r = planned || items[i].has_start
+                        ? o->h->ops->gi_create(o->h, gpu, p->id, items[i].start, 0, &gi)
+                        : OFM_HAL_ENOSPC;
+            if (r) {
+                fprintf(stderr, "Unable to create a GPU instance on GPU %zu using profile %u: %s\n",
+                        idx, p->id, r == OFM_HAL_ENOSPC ? "Insufficient Resources" : ofm_hal_strerror(r));
+                const char *reason = planned || items[i].has_start ? ofm_hal_last_error(o->h) : why;
+                if (reason[0])
+                    fprintf(stderr, "  reason: %s\n", reason);
+                rc = 1;
+                continue;
+            }
+            json_object *j = json_object_new_object();
+            json_object_object_add(j, "gpu", json_object_new_int((int)idx));
+            json_object_object_add(j, "gpu_instance_id", json_object_new_int((int)gi));
+            json_object_object_add(j, "profile", json_object_new_string(p->name));
+            json_object_object_add(j, "profile_id", json_object_new_int((int)p->id));
+            json_object_object_add(j, "start", json_object_new_int((int)items[i].start));
+            json_object_object_add(j, "size", json_object_new_int((int)p->slices));
+            if (!o->json)
+                printf("Successfully created GPU instance ID %u on GPU %zu using profile MIG %s "
+                       "(ID %u)\n", gi, idx, p->name, p->id);
+            if (o->C) {
+                ofm_mig_ci_profile cp[8];
+                size_t ncp = ofm_mig_ci_profiles(p, cp, 8);
+                const ofm_mig_ci_profile *d = &cp[ncp - 1];
+                uint32_t ci;
+                int r2 = o->h->ops->ci_create(o->h, gpu, gi, d->id, 0, 0, &ci);
+                if (r2) {
+                    fprintf(stderr, "Unable to create a compute instance on GPU %zu GPU instance "
+                                    "ID %u using profile %u: %s\n", idx, gi, d->id,
+                            ofm_hal_last_error(o->h));
+                    rc = 1;
+                } else {
+                    json_object_object_add(j, "compute_instance_id", json_object_new_int((int)ci));
+                    if (!o->json)
+                        printf("Successfully created compute instance ID %u on GPU %zu GPU "
+                               "instance ID %u using profile MIG %s (ID %u)\n", ci, idx, gi,
+                               d->name, d->id);
+                }
+            }
+            json_object_array_add(arr, j);
+        }
+    }
+    if (o->json)
+        printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+    json_object_put(arr);
+    return rc;
+}
+
+static int act_lgi(mig_opts *o)
+{
+    int rc = 0;
+    size_t total = 0;
+    json_object *arr = json_object_new_array();
+    FOR_GPUS(o, idx) {
+        if (!usable(o, idx, &rc))
+            continue;
+        const ofm_mig_catalog *c = cat_of(o, idx);
+        ofm_hal_gpu_instance gis[OFM_MIG_MAX_GIS];
+        size_t n = existing(o, idx, NULL, gis);
+        for (size_t i = 0; i < n; i++) {
+            const ofm_mig_gi_profile *p = ofm_mig_profile_by_id(c, gis[i].profile_id);
+            if (o->json) {
+                json_object *j = json_object_new_object();
+                json_object_object_add(j, "gpu", json_object_new_int((int)idx));
+                json_object_object_add(j, "gpu_instance_id", json_object_new_int((int)gis[i].gi_id));
+                json_object_object_add(j, "profile", json_object_new_string(p ? p->name : "?"));
+                json_object_object_add(j, "profile_id", json_object_new_int((int)gis[i].profile_id));
+                json_object_object_add(j, "start", json_object_new_int((int)gis[i].start));
+                json_object_object_add(j, "size", json_object_new_int((int)gis[i].size));
+                json_object_array_add(arr, j);
+                total++;
+                continue;
+            }
+            if (!total++) {
+                printf("%s\n", hline(55));
+                printf("| %-54s|\n", "GPU instances:");
+                printf("| GPU   Name             Profile  Instance   Placement  |\n");
+                printf("|                          ID       ID       Start:Size |\n");
+                printf("|=======================================================|\n");
+            }
+            char name[40], pl[16];
+            snprintf(name, sizeof name, "MIG %s", p ? p->name : "?");
+            snprintf(pl, sizeof pl, "%u:%u", gis[i].start, gis[i].size);
+            printf("| %3zu  %-16s  %5u    %5u       %-7s |\n", idx, name, gis[i].profile_id,
+                   gis[i].gi_id, pl);
+        }
+    }
+    if (o->json)
+        printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+    else if (total)
+        printf("%s\n", hline(55));
+    else if (!rc) {
+        fprintf(stderr, "No GPU instances found: Not Found\n");
+        rc = 1;
+    }
+    json_object_put(arr);
+    return rc;
+}
+
+static int act_dgi(mig_opts *o)
+{
+    int rc = 0;
+    bool any = false;
+    FOR_GPUS(o, idx) {
+        if (!usable(o, idx, &rc))
+            continue;
+        ofm_hal_gpu_instance gis[OFM_MIG_MAX_GIS];
+        size_t n = existing(o, idx, NULL, gis);
+        for (size_t i = 0; i < n; i++) {
+            if (o->gi >= 0 && gis[i].gi_id != (uint32_t)o->gi)
+                continue;
+            any = true;
+            int r = o->h->ops->gi_destroy(o->h, o->gpus[idx].phys_id, gis[i].gi_id);
+            if (r) {
+                fprintf(stderr, "Unable to destroy GPU instance ID %u from GPU %zu: %s\n",
+                        gis[i].gi_id, idx, r == OFM_HAL_EBUSY ? "In use by another client"
+                                                              : ofm_hal_last_error(o->h));
+                rc = 1;
+            } else if (!o->json) {
+                printf("Successfully destroyed GPU instance ID %u from GPU %zu\n", gis[i].gi_id, idx);
+            }
+        }
+    }
+    if (!any && !rc) {
+        fprintf(stderr, "No GPU instances found: Not Found\n");
+        rc = 1;
+    }
+    if (o->json)
+        printf("{\"ok\": %s}\n", rc ? "false" : "true");
+    return rc;
+}
+
+/* Walks every selected GPU instance; `fn` handles one. */
+typedef int (*gi_fn)(mig_opts *o, size_t idx, const ofm_mig_gi_profile *p,
+                     const ofm_hal_gpu_instance *g, json_object *arr, bool *first);
+
+static int each_gi(mig_opts *o, gi_fn fn, json_object *arr, bool *found)
+{
+    int rc = 0;
+    bool first = true;
+    FOR_GPUS(o, idx) {
+        if (!usable(o, idx, &rc))
+            continue;
+        const ofm_mig_catalog *c = cat_of(o, idx);
+        ofm_hal_gpu_instance gis[OFM_MIG_MAX_GIS];
+        size_t n = existing(o, idx, NULL, gis);
+        for (size_t i = 0; i < n; i++) {
+            if (o->gi >= 0 && gis[i].gi_id != (uint32_t)o->gi)
+                continue;
+            *found = true;
+            const ofm_mig_gi_profile *p = ofm_mig_profile_by_id(c, gis[i].profile_id);
+            if (p && fn(o, idx, p, &gis[i], arr, &first))
+                rc = 1;
+        }
+    }
+    return rc;
+}
+
+static int lcip_one(mig_opts *o, size_t idx, const ofm_mig_gi_profile *p,
+                    const ofm_hal_gpu_instance *g, json_object *arr, bool *first)
+{
+    ofm_mig_ci_profile cp[8];
+    size_t n = ofm_mig_ci_profiles(p, cp, 8);
+    ofm_hal_compute_instance cis[8];
+    size_t nci = 0;
+    o->h->ops->ci_list(o->h, o->gpus[idx].phys_id, g->gi_id, cis, 8, &nci);
+    uint32_t used = 0;
+    for (size_t i = 0; i < nci && i < 8; i++)
+        used |= ((1u << cis[i].size) - 1) << cis[i].start;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t nfree = 0;
+        for (uint32_t s = 0; s + cp[k].size <= p->compute; s += cp[k].size)
+            if (!(used & (((1u << cp[k].size) - 1) << s)))
+                nfree++;
+        if (o->json) {
+            json_object *j = json_object_new_object();
+            json_object_object_add(j, "gpu", json_object_new_int((int)idx));
+            json_object_object_add(j, "gpu_instance_id", json_object_new_int((int)g->gi_id));
+            json_object_object_add(j, "name", json_object_new_string(cp[k].name));
+            json_object_object_add(j, "id", json_object_new_int((int)cp[k].id));
+            json_object_object_add(j, "default", json_object_new_boolean(cp[k].is_default));
+            json_object_object_add(j, "free", json_object_new_int((int)nfree));
+            json_object_object_add(j, "total", json_object_new_int((int)cp[k].max));
+            json_object_object_add(j, "sm", json_object_new_int((int)cp[k].sms));
+            json_object_array_add(arr, j);
+            continue;
+        }
+        if (*first) {
+            printf("%s\n", hline(86));
+            printf("| %-85s|\n", "Compute instance profiles:");
+            printf("| GPU     GPU       Name             Profile  Instances   Exclusive       Shared       |\n");
+            printf("|       Instance                       ID     Free/Total     SM       DEC   ENC   OFA  |\n");
+            printf("|         ID                                                          CE    JPEG       |\n");
+            printf("|======================================================================================|\n");
+            *first = false;
+        }
+        char name[48], ft[16], id[8];
+        snprintf(name, sizeof name, "MIG %s", cp[k].name);
+        snprintf(ft, sizeof ft, "%u/%u", nfree, cp[k].max);
+        snprintf(id, sizeof id, "%u%s", cp[k].id, cp[k].is_default ? "*" : "");
+        printf("| %3zu    %3u       %-18s %-4s   %-9s   %4u       %4u  %4u  %4u   |\n", idx,
+               g->gi_id, name, id, ft, cp[k].sms, p->dec, p->enc, p->ofa);
+        printf("| %68s%4u  %4u         |\n", "", p->ce, p->jpeg);
+        printf("%s\n", hline(86));
+    }
+    return 0;
+}
+
+static int cci_one(mig_opts *o, size_t idx, const ofm_mig_gi_profile *p,
+                   const ofm_hal_gpu_instance *g, json_object *arr, bool *first)
+{
+    ofm_mig_ci_profile cp[8];
+    size_t n = ofm_mig_ci_profiles(p, cp, 8);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", o->list ? o->list : "");
+    int rc = 0;
+    char *save = NULL;
+    char *t = strtok_r(buf, ",", &save);
+    do {
+        const ofm_mig_ci_profile *want = &cp[n - 1];
+        if (t) {
+            want = NULL;
+            for (size_t k = 0; k < n; k++) {
+                char id[8];
+                snprintf(id, sizeof id, "%u", cp[k].id);
+                if (!strcmp(t, id) || !strcasecmp(t, cp[k].name))
+                    want = &cp[k];
+            }
+            if (!want) {
+                fprintf(stderr, "Unable to create a compute instance on GPU %zu GPU instance ID "
+                                "%u using profile %s: Invalid Argument (see fmctl mig -lcip)\n",
+                        idx, g->gi_id, t);
+                rc = 1;
+                continue;
+            }
+        }
+        /* first free aligned start, as the driver picks */
+        ofm_hal_compute_instance cis[8];
+        size_t nci = 0;
+        o->h->ops->ci_list(o->h, o->gpus[idx].phys_id, g->gi_id, cis, 8, &nci);
+        uint32_t used = 0;
+        for (size_t i = 0; i < nci && i < 8; i++)
+            used |= ((1u << cis[i].size) - 1) << cis[i].start;
+        uint32_t s = 0;
+        while (s + want->size <= p->compute && (used & (((1u << want->size) - 1) << s)))
+            s += want->size;
+        uint32_t ci;
+        int r = o->h->ops->ci_create(o->h, o->gpus[idx].phys_id, g->gi_id, want->id,
+                                     s + want->size <= p->compute ? s : 0, 0, &ci);
+        if (r) {
+            fprintf(stderr, "Unable to create a compute instance on GPU %zu GPU instance ID %u "
+                            "using profile %u: %s\n", idx, g->gi_id, want->id,
+                    r == OFM_HAL_ENOSPC ? "Insufficient Resources" : ofm_hal_last_error(o->h));
+            rc = 1;
+            continue;
+        }
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "gpu", json_object_new_int((int)idx));
+        json_object_object_add(j, "gpu_instance_id", json_object_new_int((int)g->gi_id));
+        json_object_object_add(j, "compute_instance_id", json_object_new_int((int)ci));
+        json_object_object_add(j, "profile", json_object_new_string(want->name));
+        json_object_object_add(j, "profile_id", json_object_new_int((int)want->id));
+        json_object_array_add(arr, j);
+        if (!o->json)
+            printf("Successfully created compute instance ID %u on GPU %zu GPU instance ID %u "
+                   "using profile MIG %s (ID %u)\n", ci, idx, g->gi_id, want->name, want->id);
+    } while (t && (t = strtok_r(NULL, ",", &save)));
+    (void)first;
+    return rc;
+}
+
+static int lci_one(mig_opts *o, size_t idx, const ofm_mig_gi_profile *p,
+                   const ofm_hal_gpu_instance *g, json_object *arr, bool *first)
+{
+    ofm_hal_compute_instance cis[8];
+    size_t nci = 0;
+    o->h->ops->ci_list(o->h, o->gpus[idx].phys_id, g->gi_id, cis, 8, &nci);
+    ofm_mig_ci_profile cp[8];
+    size_t n = ofm_mig_ci_profiles(p, cp, 8);
+    for (size_t i = 0; i < nci && i < 8; i++) {
+        const char *name = "?";
+        for (size_t k = 0; k < n; k++)
+            if (cp[k].id == cis[i].profile_id)
+                name = cp[k].name;
+        if (o->json) {
+            json_object *j = json_object_new_object();
+            json_object_object_add(j, "gpu", json_object_new_int((int)idx));
+            json_object_object_add(j, "gpu_instance_id", json_object_new_int((int)g->gi_id));
+            json_object_object_add(j, "compute_instance_id", json_object_new_int((int)cis[i].ci_id));
+            json_object_object_add(j, "profile", json_object_new_string(name));
+            json_object_object_add(j, "profile_id", json_object_new_int((int)cis[i].profile_id));
+            json_object_object_add(j, "start", json_object_new_int((int)cis[i].start));
+            json_object_object_add(j, "size", json_object_new_int((int)cis[i].size));
+            json_object_array_add(arr, j);
+            continue;
+        }
+        if (*first) {
+            printf("%s\n", hline(68));
+            printf("| %-67s|\n", "Compute instances:");
+            printf("| GPU     GPU       Name             Profile   Instance   Placement  |\n");
+            printf("|       Instance                       ID        ID       Start:Size |\n");
+            printf("|         ID                                                         |\n");
+            printf("|====================================================================|\n");
+            *first = false;
+        }
+        char nm[48], pl[16];
+        snprintf(nm, sizeof nm, "MIG %s", name);
+        snprintf(pl, sizeof pl, "%u:%u", cis[i].start, cis[i].size);
+        printf("| %3zu    %3u       %-18s %4u       %4u        %-6s |\n", idx, g->gi_id, nm,
+               cis[i].profile_id, cis[i].ci_id, pl);
+    }
+    return 0;
+}
+
+static int dci_one(mig_opts *o, size_t idx, const ofm_mig_gi_profile *p,
+                   const ofm_hal_gpu_instance *g, json_object *arr, bool *first)
+{
+    ofm_hal_compute_instance cis[8];
+    size_t nci = 0;
+    int rc = 0;
+    o->h->ops->ci_list(o->h, o->gpus[idx].phys_id, g->gi_id, cis, 8, &nci);
+    for (size_t i = 0; i < nci && i < 8; i++) {
+        if (o->ci >= 0 && cis[i].ci_id != (uint32_t)o->ci)
+            continue;
+        *first = false;
+        if (o->h->ops->ci_destroy(o->h, o->gpus[idx].phys_id, g->gi_id, cis[i].ci_id)) {
+            fprintf(stderr, "Unable to destroy compute instance ID %u from GPU %zu GPU instance "
+                            "ID %u: %s\n", cis[i].ci_id, idx, g->gi_id, ofm_hal_last_error(o->h));
+            rc = 1;
+        } else if (!o->json) {
+            printf("Successfully destroyed compute instance ID %u from GPU %zu GPU instance ID "
+                   "%u\n", cis[i].ci_id, idx, g->gi_id);
+        }
+    }
+    (void)p;
+    (void)arr;
+    return rc;
+}
+
+static int act_gi_walk(mig_opts *o, gi_fn fn, const char *none)
+{
+    json_object *arr = json_object_new_array();
+    bool found = false;
+    int rc = each_gi(o, fn, arr, &found);
+    if (o->json)
+        printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+    else if (fn == lci_one && json_object_array_length(arr) == 0 && found) {
+        /* the tables are closed by the row writers except -lci's */
+    }
+    json_object_put(arr);
+    if (!found && !rc) {
+        fprintf(stderr, "%s\n", none);
+        return 1;
+    }
+    return rc;
+}
+
+static int act_lci(mig_opts *o)
+{
+    json_object *arr = json_object_new_array();
+    bool found = false;
+    int rc = 0;
+    bool first = true;
+    FOR_GPUS(o, idx) {
+        if (!usable(o, idx, &rc))
+            continue;
+        const ofm_mig_catalog *c = cat_of(o, idx);
+        ofm_hal_gpu_instance gis[OFM_MIG_MAX_GIS];
+        size_t n = existing(o, idx, NULL, gis);
+        for (size_t i = 0; i < n; i++) {
+            if (o->gi >= 0 && gis[i].gi_id != (uint32_t)o->gi)
+                continue;
+            const ofm_mig_gi_profile *p = ofm_mig_profile_by_id(c, gis[i].profile_id);
+            size_t before = json_object_array_length(arr);
+            bool was_first = first;
+            if (p)
+                lci_one(o, idx, p, &gis[i], arr, &first);
+            found |= json_object_array_length(arr) > before || was_first != first;
+        }
+    }
+    if (o->json)
+        printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+    else if (found)
+        printf("%s\n", hline(68));
+    json_object_put(arr);
+    if (!found && !rc) {
+        fprintf(stderr, "No compute instances found: Not Found\n");
+        return 1;
+    }
+    return rc;
+}
+
+static int act_mode(mig_opts *o)
+{
+    int rc = 0;
+    FOR_GPUS(o, idx) {
+        uint32_t gpu = o->gpus[idx].phys_id;
+        char bdf[40];
+        bdf_upper(o->gpus[idx].pci_bdf, bdf, sizeof bdf);
+        int r = o->h->ops->mig_mode_set(o->h, gpu, o->mode == 1);
+        if (r == OFM_HAL_ENOTSUP && !o->any_sel)
+            continue;
+        if (r) {
+            fprintf(stderr, "Unable to %s MIG Mode for GPU %s: %s\n",
+                    o->mode ? "enable" : "disable", bdf, ofm_hal_last_error(o->h));
+            rc = 1;
+            continue;
+        }
+        ofm_hal_mig_mode m;
+        if (o->h->ops->mig_mode_get(o->h, gpu, &m) == 0 && m.current != m.pending) {
+            r = o->h->ops->gpu_reset(o->h, gpu);
+            if (r) {
+                printf("Warning: MIG mode is in pending %s state for GPU %s:In use by another "
+                       "client\n%s is currently being used by one or more other processes (e.g. "
+                       "CUDA application or a monitoring application such as another instance of "
+                       "nvidia-smi). Please first kill all processes using the device and retry "
+                       "the command or reboot the system to make MIG mode effective.\n",
+                       o->mode ? "enable" : "disable", bdf, bdf);
+                continue;
+            }
+        }
+        printf("%s MIG Mode for GPU %s\n", o->mode ? "Enabled" : "Disabled", bdf);
+    }
+    if (!rc)
+        printf("All done.\n");
+    return rc;
+}
+
+static int act_hold(mig_opts *o, int delta)
+{
+    if (!o->any_sel) {
+        fprintf(stderr, "fmctl mig %s: -i GPU is required\n", delta > 0 ? "hold" : "release");
+        return 2;
+    }
+    int rc = 0;
+    FOR_GPUS(o, idx) {
+        uint32_t n = 0;
+        if (ofm_emu_mig_hold(o->h, o->gpus[idx].phys_id, delta) ||
+            ofm_emu_mig_holders(o->h, o->gpus[idx].phys_id, &n)) {
+            fprintf(stderr, "fmctl mig: GPU %zu: %s\n", idx, ofm_hal_last_error(o->h));
+            rc = 1;
+            continue;
+        }
+        printf("GPU %zu: %u emulated client%s hold%s the GPU\n", idx, n, n == 1 ? "" : "s",
+               n == 1 ? "s" : "");
+    }
+    return rc;
+}
+
+static int set_action(mig_opts *o, int a)
+{
+    if (o->action && o->action != a) {
+        fprintf(stderr, "fmctl mig: give one action per call\n");
+        return -1;
+    }
+    o->action = a;
+    return 0;
+}
+
+static int parse_gpus(mig_opts *o, const char *s)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        long v;
+        if (parse_num("-i", t, MAX_GPUS - 1, &v))
+            return -1;
+        o->gpu_sel[v] = true;
+        o->any_sel = true;
+    }
+    return 0;
+}
 
 int fmctl_mig_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "fmctl mig: not available in this build\n");
-    return 2;
+    static const struct option lo[] = {
+        {"lgip", no_argument, NULL, 1000},         {"lgipp", no_argument, NULL, 1001},
+        {"cgi", required_argument, NULL, 1002},    {"lgi", no_argument, NULL, 1003},
+        {"dgi", no_argument, NULL, 1004},          {"lcip", no_argument, NULL, 1005},
+        {"cci", no_argument, NULL, 1006},          {"lci", no_argument, NULL, 1007},
+        {"dci", no_argument, NULL, 1008},          {"gi", required_argument, NULL, 1009},
+        {"ci", required_argument, NULL, 1010},     {"mode", required_argument, NULL, 1011},
+        {"mig", required_argument, NULL, 1011},    {"emu-dir", required_argument, NULL, 'd'},
+        {"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    mig_opts o = {.gi = -1, .ci = -1, .mode = -1};
+    char *pos[8];
+    int npos = 0, c;
+    optind = 1;
+    opterr = 1;
+    while (optind < argc) {
+        if ((c = getopt_long_only(argc, argv, "-hi:C", lo, NULL)) == -1)
+            break;
+        long v;
+        switch (c) {
+        case 1:
+            if (npos == 8) {
+                fprintf(stderr, "fmctl mig: too many arguments\n");
+                return 2;
+            }
+            pos[npos++] = optarg;
+            break;
+        case 'i': if (parse_gpus(&o, optarg)) return 2; break;
+        case 'C': o.C = true; break;
+        case 'd': o.dir = optarg; break;
+        case 'j': o.json = true; break;
+        case 'h': usage(stdout); return 0;
+        case 1000: if (set_action(&o, A_LGIP)) return 2; break;
+        case 1001: if (set_action(&o, A_LGIPP)) return 2; break;
+        case 1002: if (set_action(&o, A_CGI)) return 2; o.list = optarg; break;
+        case 1003: if (set_action(&o, A_LGI)) return 2; break;
+        case 1004: if (set_action(&o, A_DGI)) return 2; break;
+        case 1005: if (set_action(&o, A_LCIP)) return 2; break;
+        case 1006: if (set_action(&o, A_CCI)) return 2; break;
+        case 1007: if (set_action(&o, A_LCI)) return 2; break;
+        case 1008: if (set_action(&o, A_DCI)) return 2; break;
+        case 1009: if (parse_num("-gi", optarg, 1000, &o.gi)) return 2; break;
+        case 1010: if (parse_num("-ci", optarg, 1000, &o.ci)) return 2; break;
+        case 1011:
+            if (parse_num("--mode", optarg, 1, &v) || set_action(&o, A_MODE))
+                return 2;
+            o.mode = (int)v;
+            break;
+        default: usage(stderr); return 2;
+        }
+    }
+    /* positionals: 'mig' itself, then a word command or -cci's profile list */
+    int p0 = npos && !strcmp(pos[0], "mig") ? 1 : 0;
+    if (npos > p0) {
+        const char *w = pos[p0];
+        if (o.action == A_CCI && npos == p0 + 1) {
+            o.list = w;
+        } else if (!strcmp(w, "mode") && npos == p0 + 2 &&
+                   (!strcmp(pos[p0 + 1], "enable") || !strcmp(pos[p0 + 1], "disable"))) {
+            if (set_action(&o, A_MODE))
+                return 2;
+            o.mode = !strcmp(pos[p0 + 1], "enable");
+        } else if (!strcmp(w, "hold") && npos == p0 + 1) {
+            if (set_action(&o, A_HOLD))
+                return 2;
+        } else if (!strcmp(w, "release") && npos == p0 + 1) {
+            if (set_action(&o, A_RELEASE))
+                return 2;
+        } else {
+            fprintf(stderr, "fmctl mig: unexpected argument '%s'\n", w);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!o.action) {
+        usage(stderr);
+        return 2;
+    }
+    if (o.action == A_CCI && o.gi < 0) {
+        fprintf(stderr, "fmctl mig -cci: -gi ID is required\n");
+        return 2;
+    }
+    char dir[4096], err[600];
+    if (ofm_emu_resolve_dir(o.dir, dir, sizeof dir)) {
+        fprintf(stderr, "fmctl mig: emulator directory path too long\n");
+        return 2;
+    }
+    if (ofm_hal_open_emu(dir, &o.h, err, sizeof err) != OFM_HAL_OK) {
+        fprintf(stderr, "fmctl mig: %s\n", err);
+        return 2;
+    }
+    int rc = o.h->ops->list_gpus(o.h, o.gpus, MAX_GPUS, &o.ngpus);
+    if (rc) {
+        fprintf(stderr, "fmctl mig: %s\n", ofm_hal_last_error(o.h));
+        ofm_hal_close(o.h);
+        return 2;
+    }
+    if (o.ngpus > MAX_GPUS)
+        o.ngpus = MAX_GPUS;
+    for (size_t i = 0; i < MAX_GPUS; i++)
+        if (o.gpu_sel[i] && i >= o.ngpus) {
+            fprintf(stderr, "fmctl mig: -i %zu: no such GPU (this system has %zu, numbered "
+                            "0-%zu)\n", i, o.ngpus, o.ngpus - 1);
+            ofm_hal_close(o.h);
+            return 2;
+        }
+    switch (o.action) {
+    case A_LGIP: rc = act_lgip(&o, false); break;
+    case A_LGIPP: rc = act_lgip(&o, true); break;
+    case A_CGI: rc = act_cgi(&o); break;
+    case A_LGI: rc = act_lgi(&o); break;
+    case A_DGI: rc = act_dgi(&o); break;
+    case A_LCIP: rc = act_gi_walk(&o, lcip_one, "No GPU instances found: Not Found"); break;
+    case A_CCI: rc = act_gi_walk(&o, cci_one, "No GPU instances found: Not Found"); break;
+    case A_LCI: rc = act_lci(&o); break;
+    case A_DCI: rc = act_gi_walk(&o, dci_one, "No GPU instances found: Not Found"); break;
+    case A_MODE: rc = act_mode(&o); break;
+    case A_HOLD: rc = act_hold(&o, 1); break;
+    case A_RELEASE: rc = act_hold(&o, -1); break;
+    }
+    ofm_hal_close(o.h);
+    return rc;
 }
