@@ -5,6 +5,7 @@
  * state.bin, applies the change, writes a temp file and rename()s it into
  * place. A writer killed at any point leaves either the old or the new state,
  * never a torn one; readers take a shared lock and see whole states. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -515,6 +516,15 @@ int ofm_emu_destroy(const char *dir, char *errbuf, size_t errlen)
         path_in(dir, files[i], path, sizeof path);
         unlink(path);
     }
+    /* temp files a writer killed before its rename() left behind */
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d));)
+        if (!strncmp(de->d_name, "state.bin.tmp.", 14) || !strcmp(de->d_name, "mig.state.tmp")) {
+            path_in(dir, de->d_name, path, sizeof path);
+            unlink(path);
+        }
+    if (d)
+        closedir(d);
     if (rmdir(dir) && errno != ENOTEMPTY && errno != EEXIST) {
         snprintf(errbuf, errlen, "%s: %s", dir, strerror(errno));
         return OFM_HAL_EIO;
