@@ -259,6 +259,62 @@ static void test_faults_visible(void **state)
     fixture_close(h, dir);
 }
 
+/* A trunk between baseboards fails: both ends report it, it cannot be
+ * retrained, and traffic that the tables spread over the trunks loses that
+ * path (seen by the probe) while the other trunks still carry it. */
+static void test_trunk_link_down(void **state)
+{
+    (void)state;
+    char dir[64];
+    ofm_hal *h = fixture_open("hgx-a100-2b", dir, sizeof dir);
+    assert_non_null(h);
+    const ofm_platform *p = ofm_hal_platform(h);
+    for (size_t i = 0; i < p->naccess; i++)
+        assert_int_equal(h->ops->train_port(h, p->access[i].sw, p->access[i].sw_port), OFM_HAL_OK);
+    for (size_t i = 0; i < p->ntrunks; i++)
+        assert_int_equal(h->ops->train_port(h, p->trunks[i].sw_a, p->trunks[i].port_a), OFM_HAL_OK);
+    assert_int_equal(h->ops->route_write(h, routes, fixture_full_mesh(p, routes)), OFM_HAL_OK);
+    const ofm_trunk_link *t = &p->trunks[0];
+    uint64_t cur = 0;
+    ofm_hal_event ev[8];
+    size_t n;
+    h->ops->read_events(h, &cur, ev, 8, &n);
+    assert_int_equal(ofm_emu_inject_port_down(h, t->sw_a, t->port_a), OFM_HAL_OK);
+    ofm_hal_link lk;
+    assert_int_equal(h->ops->switch_port(h, t->sw_b, t->port_b, &lk), OFM_HAL_OK);
+    assert_int_equal(lk.state, OFM_LINK_FAILED);
+    assert_int_equal(lk.remote_type, OFM_REMOTE_NONE);
+    assert_int_equal(h->ops->train_port(h, t->sw_b, t->port_b), OFM_HAL_EIO);
+    assert_int_equal(h->ops->read_events(h, &cur, ev, 8, &n), OFM_HAL_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].kind, OFM_EVT_LINK_DOWN);
+    assert_int_equal(ev[0].sw, t->sw_a);
+    assert_int_equal(ev[0].port, t->port_a);
+    /* a GPU behind sw_a towards a GPU on the other baseboard */
+    const ofm_switch_desc *sa = ofm_platform_switch(p, t->sw_a);
+    uint32_t src = UINT32_MAX, dst = UINT32_MAX;
+    for (size_t i = 0; i < p->naccess; i++)
+        if (p->access[i].sw == t->sw_a && src == UINT32_MAX)
+            src = p->access[i].gpu;
+    for (size_t g = 0; g < p->ngpus; g++)
+        if (p->gpus[g].baseboard != sa->baseboard)
+            dst = p->gpus[g].phys_id;
+    assert_true(src != UINT32_MAX && dst != UINT32_MAX);
+    ofm_emu_probe_result r;
+    assert_int_equal(ofm_emu_probe(h, src, dst, true, &r), OFM_HAL_OK);
+    assert_true(r.arrives);
+    assert_int_equal(r.links, 12);
+    assert_true(r.dropped);
+    assert_int_equal(r.drop_sw, t->sw_a);
+    assert_int_equal(r.drop_port, t->port_a);
+    assert_int_equal(r.drop_sxid, 15002);
+    /* the fault outlives a reboot */
+    assert_int_equal(ofm_emu_reboot(h), OFM_HAL_OK);
+    assert_int_equal(h->ops->switch_port(h, t->sw_a, t->port_a, &lk), OFM_HAL_OK);
+    assert_int_equal(lk.state, OFM_LINK_FAILED);
+    fixture_close(h, dir);
+}
+
 static void corrupt_and_expect(const char *dir, void (*damage)(const char *), const char *needle)
 {
     char path[256], err[512];
@@ -366,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_probe_without_routes_is_dropped),
         cmocka_unit_test(test_full_mesh_reaches_every_pair),
         cmocka_unit_test(test_faults_visible),
+        cmocka_unit_test(test_trunk_link_down),
         cmocka_unit_test(test_corruption_reported),
         cmocka_unit_test(test_create_refuses_existing),
     };
