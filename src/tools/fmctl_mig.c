@@ -23,6 +23,8 @@ static void usage(FILE *f)
         "usage: fmctl mig [-i GPU] [--emu-dir DIR] [--json] ACTION\n"
         "       fmctl mig mode enable|disable [-i GPU]\n"
         "       fmctl mig hold|release -i GPU\n"
+        "       fmctl mig apply|assert -f FILE -c LABEL\n"
+        "       fmctl mig export [-c LABEL]\n"
         "\n"
         "MIG partitioning of the GPUs of an emulated system, with nvidia-smi mig's flags,\n"
         "tables and messages. Profiles come from the built-in catalog of the GPU's model.\n"
@@ -46,6 +48,12 @@ static void usage(FILE *f)
         "                         the same as 'mode enable|disable'. The GPU is reset to\n"
         "                         apply it; while a client holds the GPU the change stays\n"
         "                         pending\n"
+        "  apply -f FILE -c LABEL apply a mig-parted style YAML config (version: v1,\n"
+        "                         mig-configs, devices, mig-enabled, mig-devices,\n"
+        "                         device-filter; see docs/mig.md). GPUs that already match\n"
+        "                         are left untouched; each changed GPU is reported\n"
+        "  assert -f FILE -c LABEL exit 0 if the label is applied, else 1 with the differences\n"
+        "  export [-c LABEL]      print the current layout as a config (label 'current')\n"
         "  hold | release         add / remove an emulated client holding the GPU (a\n"
         "                         holder makes GPU resets fail: 'In use by another client')\n"
         "\n"
@@ -59,8 +67,9 @@ static void usage(FILE *f)
         "  -h, --help     this help\n"
         "\n"
         "Environment: OPENFM_EMU_DIR (see --emu-dir).\n"
-        "Exit status: 0 success, 1 an operation failed (message says which and why),\n"
-        "2 usage error or the emulated system could not be opened.\n");
+        "Exit status: 0 success, 1 an operation failed (message says which and why) or\n"
+        "assert found differences, 2 usage error, invalid config, or the emulated system\n"
+        "could not be opened.\n");
 }
 
 typedef struct {
@@ -72,6 +81,7 @@ typedef struct {
     bool gpu_sel[MAX_GPUS];
     bool any_sel;
     int mode;
+    const char *file, *label;
     ofm_hal *h;
     ofm_hal_gpu gpus[MAX_GPUS];
     size_t ngpus;
@@ -79,7 +89,7 @@ typedef struct {
 } mig_opts;
 
 enum { A_NONE, A_LGIP, A_LGIPP, A_CGI, A_LGI, A_DGI, A_LCIP, A_CCI, A_LCI, A_DCI, A_MODE, A_HOLD,
-       A_RELEASE };
+       A_RELEASE, A_APPLY, A_ASSERT, A_EXPORT };
 
 static int parse_num(const char *what, const char *s, long max, long *out)
 {
@@ -782,6 +792,8 @@ int fmctl_mig_main(int argc, char **argv)
         {"ci", required_argument, NULL, 1010},     {"mode", required_argument, NULL, 1011},
         {"mig", required_argument, NULL, 1011},    {"emu-dir", required_argument, NULL, 'd'},
         {"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
+        {"f", required_argument, NULL, 'f'},       {"file", required_argument, NULL, 'f'},
+        {"c", required_argument, NULL, 'c'},       {"config", required_argument, NULL, 'c'},
         {NULL, 0, NULL, 0}};
     mig_opts o = {.gi = -1, .ci = -1, .mode = -1};
     char *pos[8];
@@ -803,6 +815,8 @@ int fmctl_mig_main(int argc, char **argv)
         case 'i': if (parse_gpus(&o, optarg)) return 2; break;
         case 'C': o.C = true; break;
         case 'd': o.dir = optarg; break;
+        case 'f': o.file = optarg; break;
+        case 'c': o.label = optarg; break;
         case 'j': o.json = true; break;
         case 'h': usage(stdout); return 0;
         case 1000: if (set_action(&o, A_LGIP)) return 2; break;
@@ -835,6 +849,15 @@ int fmctl_mig_main(int argc, char **argv)
             if (set_action(&o, A_MODE))
                 return 2;
             o.mode = !strcmp(pos[p0 + 1], "enable");
+        } else if (!strcmp(w, "apply") && npos == p0 + 1) {
+            if (set_action(&o, A_APPLY))
+                return 2;
+        } else if (!strcmp(w, "assert") && npos == p0 + 1) {
+            if (set_action(&o, A_ASSERT))
+                return 2;
+        } else if (!strcmp(w, "export") && npos == p0 + 1) {
+            if (set_action(&o, A_EXPORT))
+                return 2;
         } else if (!strcmp(w, "hold") && npos == p0 + 1) {
             if (set_action(&o, A_HOLD))
                 return 2;
@@ -854,6 +877,28 @@ int fmctl_mig_main(int argc, char **argv)
     if (o.action == A_CCI && o.gi < 0) {
         fprintf(stderr, "fmctl mig -cci: -gi ID is required\n");
         return 2;
+    }
+    ofm_mig_cfg *cfg = NULL;
+    const ofm_mig_cfg_label *label = NULL;
+    if (o.action == A_APPLY || o.action == A_ASSERT) {
+        if (!o.file || !o.label) {
+            fprintf(stderr, "fmctl mig %s: -f FILE and -c LABEL are required\n",
+                    o.action == A_APPLY ? "apply" : "assert");
+            return 2;
+        }
+        cfg = calloc(1, sizeof *cfg);
+        ofm_error e;
+        if (!cfg || ofm_mig_cfg_load(o.file, cfg, &e)) {
+            char eb[700];
+            fprintf(stderr, "fmctl mig: %s\n", cfg ? ofm_error_format(&e, eb, sizeof eb) : "out of memory");
+            free(cfg);
+            return 2;
+        }
+        if (!(label = ofm_mig_cfg_find(cfg, o.label))) {
+            fprintf(stderr, "fmctl mig: %s: no label '%s' under mig-configs\n", o.file, o.label);
+            free(cfg);
+            return 2;
+        }
     }
     char dir[4096], err[600];
     if (ofm_emu_resolve_dir(o.dir, dir, sizeof dir)) {
@@ -892,7 +937,14 @@ int fmctl_mig_main(int argc, char **argv)
     case A_MODE: rc = act_mode(&o); break;
     case A_HOLD: rc = act_hold(&o, 1); break;
     case A_RELEASE: rc = act_hold(&o, -1); break;
+    case A_APPLY:
+    case A_ASSERT:
+        rc = (o.action == A_APPLY ? ofm_mig_apply : ofm_mig_assert)(o.h, cfg, label, stdout);
+        rc = rc < 0 ? 2 : rc;
+        break;
+    case A_EXPORT: rc = ofm_mig_export(o.h, o.label ? o.label : "current", stdout) ? 1 : 0; break;
     }
+    free(cfg);
     ofm_hal_close(o.h);
     return rc;
 }

@@ -1,0 +1,332 @@
+/* mig-parted style YAML configs, read with libyaml's event API so every
+ * error can name its line. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "mig/mig_ops.h"
+
+typedef struct {
+    yaml_parser_t p;
+    yaml_event_t ev;
+    bool have;
+    const char *origin;
+    ofm_error *err;
+} rd;
+
+static unsigned line_of(const rd *r) { return (unsigned)r->ev.start_mark.line + 1; }
+
+static int next(rd *r)
+{
+    if (r->have)
+        yaml_event_delete(&r->ev);
+    r->have = false;
+    if (!yaml_parser_parse(&r->p, &r->ev))
+        return ofm_error_set(r->err, r->origin, (unsigned)r->p.problem_mark.line + 1,
+                             "YAML syntax: %s", r->p.problem ? r->p.problem : "error");
+    r->have = true;
+    if (r->ev.type == YAML_ALIAS_EVENT)
+        return ofm_error_set(r->err, r->origin, line_of(r), "YAML aliases are not supported");
+    return 0;
+}
+
+static const char *scalar(const rd *r) { return (const char *)r->ev.data.scalar.value; }
+
+static int expect(rd *r, yaml_event_type_t t, const char *what)
+{
+    if (next(r))
+        return -1;
+    if (r->ev.type != t)
+        return ofm_error_set(r->err, r->origin, line_of(r), "expected %s", what);
+    return 0;
+}
+
+/* Skip nothing: every node must be understood. */
+static int parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+    if (!*s || strlen(s) > 10)
+        return -1;
+    for (const char *p = s; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return -1;
+    unsigned long v = strtoul(s, NULL, 10);
+    if (v > max)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int parse_pci(rd *r, ofm_mig_cfg_spec *s)
+{
+    const char *v = scalar(r);
+    if (s->nfilters == 8)
+        return ofm_error_set(r->err, r->origin, line_of(r), "more than 8 device-filter entries");
+    if (strlen(v) != 10 || strncasecmp(v, "0x", 2))
+        goto bad;
+    for (const char *p = v + 2; *p; p++)
+        if (!isxdigit((unsigned char)*p))
+            goto bad;
+    s->filters[s->nfilters++] = (uint32_t)strtoul(v + 2, NULL, 16);
+    return 0;
+bad:
+    return ofm_error_set(r->err, r->origin, line_of(r),
+                         "device-filter '%.40s' is not a PCI ID like 0x20B010DE", v);
+}
+
+static int parse_devices(rd *r, ofm_mig_cfg_spec *s)
+{
+    if (r->ev.type == YAML_SCALAR_EVENT) {
+        uint32_t v;
+        if (!strcmp(scalar(r), "all"))
+            s->all_devices = true;
+        else if (parse_u32(scalar(r), OFM_MAX_GPUS - 1, &v) == 0)
+            s->devices[s->ndevices++] = v;
+        else
+            return ofm_error_set(r->err, r->origin, line_of(r),
+                                 "devices: '%.40s' is neither 'all' nor a list of GPU indices",
+                                 scalar(r));
+        return 0;
+    }
+    if (r->ev.type != YAML_SEQUENCE_START_EVENT)
+        return ofm_error_set(r->err, r->origin, line_of(r), "devices: expected 'all' or a list");
+    for (;;) {
+        if (next(r))
+            return -1;
+        if (r->ev.type == YAML_SEQUENCE_END_EVENT)
+            return 0;
+        uint32_t v;
+        if (r->ev.type != YAML_SCALAR_EVENT || parse_u32(scalar(r), OFM_MAX_GPUS - 1, &v))
+            return ofm_error_set(r->err, r->origin, line_of(r),
+                                 "devices: entries must be GPU indices 0-%d", OFM_MAX_GPUS - 1);
+        if (s->ndevices == OFM_MAX_GPUS)
+            return ofm_error_set(r->err, r->origin, line_of(r), "devices: too many entries");
+        s->devices[s->ndevices++] = v;
+    }
+}
+
+static int parse_spec(rd *r, ofm_mig_cfg_spec *s)
+{
+    memset(s, 0, sizeof *s);
+    s->line = line_of(r);
+    bool seen_dev = false, seen_md = false;
+    for (;;) {
+        if (next(r))
+            return -1;
+        if (r->ev.type == YAML_MAPPING_END_EVENT)
+            break;
+        if (r->ev.type != YAML_SCALAR_EVENT)
+            return ofm_error_set(r->err, r->origin, line_of(r), "expected a field name");
+        char key[64];
+        snprintf(key, sizeof key, "%s", scalar(r));
+        unsigned kline = line_of(r);
+        if (next(r))
+            return -1;
+        if (!strcmp(key, "devices")) {
+            seen_dev = true;
+            if (parse_devices(r, s))
+                return -1;
+        } else if (!strcmp(key, "mig-enabled")) {
+            if (r->ev.type != YAML_SCALAR_EVENT ||
+                (strcmp(scalar(r), "true") && strcmp(scalar(r), "false")))
+                return ofm_error_set(r->err, r->origin, line_of(r),
+                                     "mig-enabled must be true or false");
+            s->enabled = !strcmp(scalar(r), "true");
+            s->has_enabled = true;
+        } else if (!strcmp(key, "mig-devices")) {
+            seen_md = true;
+            if (r->ev.type != YAML_MAPPING_START_EVENT)
+                return ofm_error_set(r->err, r->origin, line_of(r),
+                                     "mig-devices must map profile names to counts ({} for none)");
+            for (;;) {
+                if (next(r))
+                    return -1;
+                if (r->ev.type == YAML_MAPPING_END_EVENT)
+                    break;
+                if (r->ev.type != YAML_SCALAR_EVENT || strlen(scalar(r)) >= 24 || !*scalar(r))
+                    return ofm_error_set(r->err, r->origin, line_of(r), "bad profile name");
+                if (s->ndevs == OFM_MIG_CFG_MAX_DEVS)
+                    return ofm_error_set(r->err, r->origin, line_of(r), "too many profiles");
+                ofm_mig_cfg_dev *d = &s->devs[s->ndevs];
+                snprintf(d->name, sizeof d->name, "%s", scalar(r));
+                d->line = line_of(r);
+                for (size_t i = 0; i < s->ndevs; i++)
+                    if (!strcmp(s->devs[i].name, d->name))
+                        return ofm_error_set(r->err, r->origin, d->line,
+                                             "profile '%s' listed twice", d->name);
+                if (next(r))
+                    return -1;
+                if (r->ev.type != YAML_SCALAR_EVENT || parse_u32(scalar(r), 16, &d->count))
+                    return ofm_error_set(r->err, r->origin, line_of(r),
+                                         "count of '%s' must be a number 0-16", d->name);
+                if (d->count)
+                    s->ndevs++;
+            }
+        } else if (!strcmp(key, "device-filter")) {
+            if (r->ev.type == YAML_SCALAR_EVENT) {
+                if (parse_pci(r, s))
+                    return -1;
+            } else if (r->ev.type == YAML_SEQUENCE_START_EVENT) {
+                for (;;) {
+                    if (next(r))
+                        return -1;
+                    if (r->ev.type == YAML_SEQUENCE_END_EVENT)
+                        break;
+                    if (r->ev.type != YAML_SCALAR_EVENT || parse_pci(r, s))
+                        return r->err->msg[0] ? -1
+                                              : ofm_error_set(r->err, r->origin, line_of(r),
+                                                              "device-filter: expected PCI IDs");
+                }
+            } else {
+                return ofm_error_set(r->err, r->origin, line_of(r),
+                                     "device-filter: expected a PCI ID or a list of them");
+            }
+        } else {
+            return ofm_error_set(r->err, r->origin, kline, "unknown field '%s' (expected devices, "
+                                 "mig-enabled, mig-devices, device-filter)", key);
+        }
+    }
+    if (!seen_dev)
+        return ofm_error_set(r->err, r->origin, s->line, "missing field 'devices'");
+    if (!s->has_enabled)
+        return ofm_error_set(r->err, r->origin, s->line, "missing field 'mig-enabled'");
+    if (!s->enabled && s->ndevs)
+        return ofm_error_set(r->err, r->origin, s->devs[0].line,
+                             "mig-devices given while mig-enabled is false");
+    (void)seen_md;
+    return 0;
+}
+
+static int parse_configs(rd *r, ofm_mig_cfg *c)
+{
+    if (r->ev.type != YAML_MAPPING_START_EVENT)
+        return ofm_error_set(r->err, r->origin, line_of(r), "mig-configs must map labels to lists");
+    for (;;) {
+        if (next(r))
+            return -1;
+        if (r->ev.type == YAML_MAPPING_END_EVENT)
+            return 0;
+        if (r->ev.type != YAML_SCALAR_EVENT || !*scalar(r) || strlen(scalar(r)) >= 64)
+            return ofm_error_set(r->err, r->origin, line_of(r), "bad label");
+        if (c->nlabels == OFM_MIG_CFG_MAX_LABELS)
+            return ofm_error_set(r->err, r->origin, line_of(r), "more than %d labels",
+                                 OFM_MIG_CFG_MAX_LABELS);
+        ofm_mig_cfg_label *l = &c->labels[c->nlabels];
+        memset(l, 0, sizeof *l);
+        snprintf(l->label, sizeof l->label, "%s", scalar(r));
+        l->line = line_of(r);
+        if (ofm_mig_cfg_find(c, l->label))
+            return ofm_error_set(r->err, r->origin, l->line, "label '%s' defined twice", l->label);
+        if (expect(r, YAML_SEQUENCE_START_EVENT, "a list of device specs under the label"))
+            return -1;
+        for (;;) {
+            if (next(r))
+                return -1;
+            if (r->ev.type == YAML_SEQUENCE_END_EVENT)
+                break;
+            if (r->ev.type != YAML_MAPPING_START_EVENT)
+                return ofm_error_set(r->err, r->origin, line_of(r), "expected a device spec");
+            if (l->nspecs == OFM_MIG_CFG_MAX_SPECS)
+                return ofm_error_set(r->err, r->origin, line_of(r), "more than %d specs",
+                                     OFM_MIG_CFG_MAX_SPECS);
+            if (parse_spec(r, &l->specs[l->nspecs++]))
+                return -1;
+        }
+        c->nlabels++;
+    }
+}
+
+int ofm_mig_cfg_parse(const char *buf, size_t len, const char *origin, ofm_mig_cfg *c,
+                      ofm_error *err)
+{
+    memset(c, 0, sizeof *c);
+    memset(err, 0, sizeof *err);
+    snprintf(c->origin, sizeof c->origin, "%s", origin);
+    rd r = {.origin = origin, .err = err};
+    if (!yaml_parser_initialize(&r.p))
+        return ofm_error_set(err, origin, 0, "out of memory");
+    yaml_parser_set_input_string(&r.p, (const unsigned char *)buf, len);
+    int rc = -1;
+    bool version = false, configs = false;
+    if (expect(&r, YAML_STREAM_START_EVENT, "a YAML stream") ||
+        expect(&r, YAML_DOCUMENT_START_EVENT, "a YAML document") ||
+        expect(&r, YAML_MAPPING_START_EVENT, "a mapping with version and mig-configs"))
+        goto out;
+    for (;;) {
+        if (next(&r))
+            goto out;
+        if (r.ev.type == YAML_MAPPING_END_EVENT)
+            break;
+        if (r.ev.type != YAML_SCALAR_EVENT) {
+            ofm_error_set(err, origin, line_of(&r), "expected a field name");
+            goto out;
+        }
+        char key[64];
+        snprintf(key, sizeof key, "%s", scalar(&r));
+        unsigned kline = line_of(&r);
+        if (next(&r))
+            goto out;
+        if (!strcmp(key, "version")) {
+            if (r.ev.type != YAML_SCALAR_EVENT || strcmp(scalar(&r), "v1")) {
+                ofm_error_set(err, origin, line_of(&r), "unsupported version (only v1)");
+                goto out;
+            }
+            version = true;
+        } else if (!strcmp(key, "mig-configs")) {
+            if (parse_configs(&r, c))
+                goto out;
+            configs = true;
+        } else {
+            ofm_error_set(err, origin, kline, "unknown field '%s' (expected version, mig-configs)",
+                          key);
+            goto out;
+        }
+    }
+    if (expect(&r, YAML_DOCUMENT_END_EVENT, "one YAML document only"))
+        goto out;
+    if (next(&r))
+        goto out;
+    if (r.ev.type != YAML_STREAM_END_EVENT) {
+        ofm_error_set(err, origin, line_of(&r), "one YAML document only");
+        goto out;
+    }
+    if (!version)
+        ofm_error_set(err, origin, 1, "missing field 'version: v1'");
+    else if (!configs)
+        ofm_error_set(err, origin, 1, "missing field 'mig-configs'");
+    else
+        rc = 0;
+out:
+    if (r.have)
+        yaml_event_delete(&r.ev);
+    yaml_parser_delete(&r.p);
+    return rc;
+}
+
+int ofm_mig_cfg_load(const char *path, ofm_mig_cfg *out, ofm_error *err)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return ofm_error_set(err, path, 0, "cannot open: %s", strerror(errno));
+    size_t cap = 1 << 20;
+    char *buf = malloc(cap + 1);
+    size_t n = buf ? fread(buf, 1, cap + 1, f) : 0;
+    fclose(f);
+    if (!buf)
+        return ofm_error_set(err, path, 0, "out of memory");
+    int rc = n > cap ? ofm_error_set(err, path, 0, "larger than 1 MiB")
+                     : ofm_mig_cfg_parse(buf, n, path, out, err);
+    free(buf);
+    return rc;
+}
+
+const ofm_mig_cfg_label *ofm_mig_cfg_find(const ofm_mig_cfg *c, const char *label)
+{
+    for (size_t i = 0; i < c->nlabels; i++)
+        if (!strcmp(c->labels[i].label, label))
+            return &c->labels[i];
+    return NULL;
+}
