@@ -141,7 +141,10 @@ static bool usable(mig_opts *o, size_t idx, int *rc)
         char bdf[40];
         bdf_upper(o->gpus[idx].pci_bdf, bdf, sizeof bdf);
         fprintf(stderr, "Unable to use GPU %zu (%s): %s\n", idx, bdf,
-                r ? ofm_hal_last_error(o->h) : "MIG mode is not enabled: use 'fmctl mig -i N --mode 1'");
+                r ? ofm_hal_last_error(o->h)
+                  : m.pending ? "MIG mode is not enabled (enable pending: reset the GPU, or stop "
+                                "its clients and run 'fmctl mig -i N --mode 1' again)"
+                              : "MIG mode is not enabled: use 'fmctl mig -i N --mode 1'");
         *rc = 1;
     }
     return false;
