@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mig/mig_ops.h"
 #include "sdk/nvfm_ext.h"
 #include "tools/fmctl.h"
 #include "tools/fmctl_connect.h"
@@ -60,6 +61,12 @@ static void print_human(json_object *o)
                (long long)ji(l, "trunk_active"), (long long)ji(l, "trunk_expected"),
                (long long)ji(l, "routes_programmed"));
     json_object *g;
+    /* MIG mode is GPU state the daemon does not own: read it from the backend */
+    ofm_hal *mh = NULL;
+    char merr[256];
+    if (!strcmp(js(o, "backend"), "emulated") && *js(o, "emu_dir") &&
+        ofm_hal_open_emu(js(o, "emu_dir"), &mh, merr, sizeof merr) != OFM_HAL_OK)
+        mh = NULL;
     if (json_object_object_get_ex(o, "gpus", &g))
         for (size_t i = 0; i < json_object_array_length(g); i++) {
             json_object *x = json_object_array_get_idx(g, i);
@@ -72,7 +79,12 @@ static void print_human(json_object *o)
                    json_object_get_boolean(json_object_object_get(x, "nvlink_p2p")) ? "Yes" : "No");
             printf("    NVLinks usable        : %lld/%lld\n", (long long)ji(x, "links_usable"),
                    (long long)ji(x, "links_expected"));
+            char mig[160];
+            if (mh && ofm_mig_summary(mh, (uint32_t)ji(x, "physical_id"), mig, sizeof mig) == 0)
+                printf("    MIG Mode              : %s\n", mig);
         }
+    if (mh)
+        ofm_hal_close(mh);
     json_object *s;
     if (json_object_object_get_ex(o, "switches", &s)) {
         printf("\nNVSwitches\n");
