@@ -193,6 +193,10 @@ static void randomized(const char *platform, int vgpu, int threads, int ops)
     }
     for (int i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
+    l->version = fmFabricPartitionList_version;
+    assert_int_equal(fmGetSupportedFabricPartitions(h, l), FM_ST_SUCCESS);
+    print_message("%s: %d operations from %d clients, isolation probed after each\n", platform,
+                  threads * ops, threads);
     free(l);
     fmDisconnect(h);
     fmLibShutdown();
@@ -204,13 +208,13 @@ static void randomized(const char *platform, int vgpu, int threads, int ops)
 static void test_randomized_h100_shared(void **state)
 {
     (void)state;
-    randomized("hgx-h100", 0, 4, 100);
+    randomized("hgx-h100", 0, 4, 400);
 }
 
 static void test_randomized_a100_vgpu(void **state)
 {
     (void)state;
-    randomized("hgx-a100-2b", 1, 3, 40);
+    randomized("hgx-a100-2b", 1, 3, 200);
 }
 
 /* ---- resiliency ---- */
