@@ -238,7 +238,7 @@ static gi_rec *find_gi(gpu_rec *g, uint32_t id)
 int ofm_emu_mig_mode_get(ofm_hal *h, uint32_t gpu, ofm_hal_mig_mode *out)
 {
     TXN(h, false, {
-        gpu_rec *g;
+        gpu_rec *g = NULL;
         const ofm_mig_catalog *c;
         if ((rc = gpu_of(&t, gpu, &g, &c)) == OFM_HAL_OK)
             *out = (ofm_hal_mig_mode){OFM_PROV_EMULATED, g->current, g->pending};
@@ -265,7 +265,7 @@ static int apply_mode(mig_txn *t, uint32_t gpu, gpu_rec *g, const ofm_mig_catalo
 int ofm_emu_mig_mode_set(ofm_hal *h, uint32_t gpu, bool enable)
 {
     TXN(h, true, {
-        gpu_rec *g;
+        gpu_rec *g = NULL;
         const ofm_mig_catalog *c;
         if ((rc = gpu_of(&t, gpu, &g, &c)) == OFM_HAL_OK) {
             if (!enable && g->ngi)
@@ -286,7 +286,7 @@ int ofm_emu_mig_mode_set(ofm_hal *h, uint32_t gpu, bool enable)
 int ofm_emu_gpu_reset(ofm_hal *h, uint32_t gpu)
 {
     TXN(h, true, {
-        gpu_rec *g;
+        gpu_rec *g = NULL;
         const ofm_mig_catalog *c;
         const ofm_platform *p = emu_of(h)->p;
         int gi = emu_gpu_index(p, gpu);
@@ -343,7 +343,7 @@ int ofm_emu_gi_create(ofm_hal *h, uint32_t gpu, uint32_t profile_id, uint32_t st
                       uint32_t *gi_id)
 {
     TXN(h, true, {
-        gpu_rec *g;
+        gpu_rec *g = NULL;
         const ofm_mig_catalog *c;
         const ofm_mig_gi_profile *pr = NULL;
         if ((rc = gpu_of(&t, gpu, &g, &c)) == OFM_HAL_OK && (rc = need_enabled(h, gpu, g)) == 0) {
@@ -376,7 +376,7 @@ int ofm_emu_gi_create(ofm_hal *h, uint32_t gpu, uint32_t profile_id, uint32_t st
 int ofm_emu_gi_destroy(ofm_hal *h, uint32_t gpu, uint32_t gi_id)
 {
     TXN(h, true, {
-        gpu_rec *g;
+        gpu_rec *g = NULL;
         const ofm_mig_catalog *c;
         if ((rc = gpu_of(&t, gpu, &g, &c)) == OFM_HAL_OK) {
             gi_rec *r = find_gi(g, gi_id);
@@ -401,7 +401,7 @@ int ofm_emu_gi_list(ofm_hal *h, uint32_t gpu, ofm_hal_gpu_instance *out, size_t 
 {
     *n = 0;
     TXN(h, false, {
-        gpu_rec *g;
+        gpu_rec *g = NULL;
         const ofm_mig_catalog *c;
         if ((rc = gpu_of(&t, gpu, &g, &c)) == OFM_HAL_OK) {
             *n = g->ngi;
@@ -422,7 +422,7 @@ int ofm_emu_ci_create(ofm_hal *h, uint32_t gpu, uint32_t gi_id, uint32_t profile
                       uint32_t size, uint32_t *ci_id)
 {
     TXN(h, true, {
-        gpu_rec *g;
+        gpu_rec *g = NULL;
         const ofm_mig_catalog *c;
         gi_rec *r = NULL;
         ofm_mig_ci_profile cps[8], *cp = NULL;
@@ -471,7 +471,7 @@ int ofm_emu_ci_create(ofm_hal *h, uint32_t gpu, uint32_t gi_id, uint32_t profile
 int ofm_emu_ci_destroy(ofm_hal *h, uint32_t gpu, uint32_t gi_id, uint32_t ci_id)
 {
     TXN(h, true, {
-        gpu_rec *g;
+        gpu_rec *g = NULL;
         const ofm_mig_catalog *c;
         gi_rec *r = NULL;
         if ((rc = gpu_of(&t, gpu, &g, &c)) == OFM_HAL_OK && !(r = find_gi(g, gi_id)))
@@ -494,7 +494,7 @@ int ofm_emu_ci_list(ofm_hal *h, uint32_t gpu, uint32_t gi_id, ofm_hal_compute_in
 {
     *n = 0;
     TXN(h, false, {
-        gpu_rec *g;
+        gpu_rec *g = NULL;
         const ofm_mig_catalog *c;
         gi_rec *r = NULL;
         if ((rc = gpu_of(&t, gpu, &g, &c)) == OFM_HAL_OK && !(r = find_gi(g, gi_id)))
