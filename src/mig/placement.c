@@ -62,9 +62,10 @@ static void explain_overlap(const ofm_mig_catalog *c, const ofm_mig_placed *exis
         const ofm_mig_gi_profile *q = ofm_mig_profile_by_id(c, exist[i].profile_id);
         if (!q || !(range_mask(exist[i].start, q->slices) & want))
             continue;
-        sb_add(b, "%s", first ? "; slices " : ", ");
+        sb_add(b, "%s", !first ? ", " : q->slices == 1 ? "; slice " : "; slices ");
         sb_range(b, exist[i].start, q->slices);
-        sb_add(b, "%s by GI %u (%s)", first ? " are used" : "", exist[i].gi_id, q->name);
+        sb_add(b, "%s by GI %u (%s)", !first ? "" : q->slices == 1 ? " is used" : " are used",
+               exist[i].gi_id, q->name);
         first = false;
     }
 }

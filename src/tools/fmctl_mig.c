@@ -523,7 +523,7 @@ static int cci_one(mig_opts *o, size_t idx, const ofm_mig_gi_profile *p,
 {
     ofm_mig_ci_profile cp[8];
     size_t n = ofm_mig_ci_profiles(p, cp, 8);
-    char buf[256];
+    char buf[512];
     snprintf(buf, sizeof buf, "%s", o->list ? o->list : "");
     int rc = 0;
     char *save = NULL;
@@ -656,9 +656,6 @@ static int act_gi_walk(mig_opts *o, gi_fn fn, const char *none)
     int rc = each_gi(o, fn, arr, &found);
     if (o->json)
         printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
-    else if (fn == lci_one && json_object_array_length(arr) == 0 && found) {
-        /* the tables are closed by the row writers except -lci's */
-    }
     json_object_put(arr);
     if (!found && !rc) {
         fprintf(stderr, "%s\n", none);
@@ -772,6 +769,10 @@ static int set_action(mig_opts *o, int a)
 static int parse_gpus(mig_opts *o, const char *s)
 {
     char buf[256];
+    if (strlen(s) >= sizeof buf) {
+        fprintf(stderr, "fmctl mig: -i: list longer than %zu characters\n", sizeof buf - 1);
+        return -1;
+    }
     snprintf(buf, sizeof buf, "%s", s);
     char *save = NULL;
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
@@ -875,6 +876,11 @@ int fmctl_mig_main(int argc, char **argv)
     }
     if (!o.action) {
         usage(stderr);
+        return 2;
+    }
+    /* lists are parsed from fixed buffers: refuse what would not fit */
+    if (o.list && strlen(o.list) > 400) {
+        fprintf(stderr, "fmctl mig: profile list longer than 400 characters\n");
         return 2;
     }
     if (o.action == A_CCI && o.gi < 0) {
