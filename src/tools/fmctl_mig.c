@@ -63,7 +63,8 @@ static void usage(FILE *f)
         "  -gi ID, -ci ID GPU / compute instance ID as listed by -lgi / -lci\n"
         "  --emu-dir DIR  the emulated system (default $OPENFM_EMU_DIR, else\n"
         "                 $XDG_RUNTIME_DIR/openfm-emu/default or /tmp/openfm-emu-UID/default)\n"
-        "  --json         machine-readable output\n"
+        "  --json         JSON output for every action except apply/assert (text\n"
+        "                 report) and export (YAML)\n"
         "  -h, --help     this help\n"
         "\n"
         "Environment: OPENFM_EMU_DIR (see --emu-dir).\n"
@@ -413,6 +414,7 @@ static int act_dgi(mig_opts *o)
 {
     int rc = 0;
     bool any = false;
+    json_object *arr = json_object_new_array();
     FOR_GPUS(o, idx) {
         if (!usable(o, idx, &rc))
             continue;
@@ -430,6 +432,12 @@ static int act_dgi(mig_opts *o)
                 rc = 1;
             } else if (!o->json) {
                 printf("Successfully destroyed GPU instance ID %u from GPU %zu\n", gis[i].gi_id, idx);
+            } else {
+                json_object *j = json_object_new_object();
+                json_object_object_add(j, "gpu", json_object_new_int((int)idx));
+                json_object_object_add(j, "destroyed_gpu_instance_id",
+                                       json_object_new_int((int)gis[i].gi_id));
+                json_object_array_add(arr, j);
             }
         }
     }
@@ -438,7 +446,8 @@ static int act_dgi(mig_opts *o)
         rc = 1;
     }
     if (o->json)
-        printf("{\"ok\": %s}\n", rc ? "false" : "true");
+        printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+    json_object_put(arr);
     return rc;
 }
 
@@ -642,10 +651,16 @@ static int dci_one(mig_opts *o, size_t idx, const ofm_mig_gi_profile *p,
         } else if (!o->json) {
             printf("Successfully destroyed compute instance ID %u from GPU %zu GPU instance ID "
                    "%u\n", cis[i].ci_id, idx, g->gi_id);
+        } else {
+            json_object *j = json_object_new_object();
+            json_object_object_add(j, "gpu", json_object_new_int((int)idx));
+            json_object_object_add(j, "gpu_instance_id", json_object_new_int((int)g->gi_id));
+            json_object_object_add(j, "destroyed_compute_instance_id",
+                                   json_object_new_int((int)cis[i].ci_id));
+            json_object_array_add(arr, j);
         }
     }
     (void)p;
-    (void)arr;
     return rc;
 }
 
@@ -699,9 +714,24 @@ static int act_lci(mig_opts *o)
     return rc;
 }
 
+static void mode_json(json_object *arr, size_t idx, const char *bdf, ofm_hal *h, uint32_t gpu,
+                      const char *result)
+{
+    ofm_hal_mig_mode m = {0};
+    h->ops->mig_mode_get(h, gpu, &m);
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "gpu", json_object_new_int((int)idx));
+    json_object_object_add(j, "pci_bus_id", json_object_new_string(bdf));
+    json_object_object_add(j, "current", json_object_new_boolean(m.current));
+    json_object_object_add(j, "pending", json_object_new_boolean(m.pending));
+    json_object_object_add(j, "result", json_object_new_string(result));
+    json_object_array_add(arr, j);
+}
+
 static int act_mode(mig_opts *o)
 {
     int rc = 0;
+    json_object *arr = json_object_new_array();
     FOR_GPUS(o, idx) {
         uint32_t gpu = o->gpus[idx].phys_id;
         char bdf[40];
@@ -719,19 +749,28 @@ static int act_mode(mig_opts *o)
         if (o->h->ops->mig_mode_get(o->h, gpu, &m) == 0 && m.current != m.pending) {
             r = o->h->ops->gpu_reset(o->h, gpu);
             if (r) {
-                printf("Warning: MIG mode is in pending %s state for GPU %s:In use by another "
-                       "client\n%s is currently being used by one or more other processes (e.g. "
-                       "CUDA application or a monitoring application such as another instance of "
-                       "nvidia-smi). Please first kill all processes using the device and retry "
-                       "the command or reboot the system to make MIG mode effective.\n",
-                       o->mode ? "enable" : "disable", bdf, bdf);
+                if (o->json)
+                    mode_json(arr, idx, bdf, o->h, gpu, "pending: In use by another client");
+                else
+                    printf("Warning: MIG mode is in pending %s state for GPU %s:In use by another "
+                           "client\n%s is currently being used by one or more other processes "
+                           "(e.g. CUDA application or a monitoring application such as another "
+                           "instance of nvidia-smi). Please first kill all processes using the "
+                           "device and retry the command or reboot the system to make MIG mode "
+                           "effective.\n", o->mode ? "enable" : "disable", bdf, bdf);
                 continue;
             }
         }
-        printf("%s MIG Mode for GPU %s\n", o->mode ? "Enabled" : "Disabled", bdf);
+        if (o->json)
+            mode_json(arr, idx, bdf, o->h, gpu, o->mode ? "enabled" : "disabled");
+        else
+            printf("%s MIG Mode for GPU %s\n", o->mode ? "Enabled" : "Disabled", bdf);
     }
-    if (!rc)
+    if (o->json)
+        printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+    else if (!rc)
         printf("All done.\n");
+    json_object_put(arr);
     return rc;
 }
 
@@ -750,8 +789,11 @@ static int act_hold(mig_opts *o, int delta)
             rc = 1;
             continue;
         }
-        printf("GPU %zu: %u emulated client%s hold%s the GPU\n", idx, n, n == 1 ? "" : "s",
-               n == 1 ? "s" : "");
+        if (o->json)
+            printf("{\"gpu\": %zu, \"holders\": %u}\n", idx, n);
+        else
+            printf("GPU %zu: %u emulated client%s hold%s the GPU\n", idx, n, n == 1 ? "" : "s",
+                   n == 1 ? "s" : "");
     }
     return rc;
 }

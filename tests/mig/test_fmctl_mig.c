@@ -120,6 +120,10 @@ static void test_reset_blocked_by_holder(void **state)
     has(":In use by another client");
     assert_int_equal(run("-i 1 -lgi"), 1);
     has("enable pending: reset the GPU");
+    assert_int_equal(run("mode enable -i 1 --json"), 0);
+    has("\"current\":false");
+    has("\"pending\":true");
+    has("\"result\":\"pending: In use by another client\"");
     assert_int_equal(run("release -i 1"), 0);
     assert_int_equal(run("mode enable -i 1"), 0);
     has("Enabled MIG Mode");

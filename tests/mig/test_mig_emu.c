@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -293,6 +295,61 @@ static void test_no_mig_and_corruption(void **state)
     mig_fixture_close(h, dir);
 }
 
+/* Processes racing to create 1g instances: mig.lock serialises them, so
+ * exactly 7 succeed (the rest see Insufficient Resources) and none overlap. */
+static void test_concurrent_creators(void **state)
+{
+    (void)state;
+    char dir[64];
+    ofm_hal *h = mig_fixture_open("hgx-a100", dir, sizeof dir);
+    assert_non_null(h);
+    enable(h, 1);
+    enum { KIDS = 6, EACH = 3 };
+    pid_t pids[KIDS];
+    for (int k = 0; k < KIDS; k++) {
+        pids[k] = fork();
+        assert_true(pids[k] >= 0);
+        if (pids[k] == 0) {
+            ofm_hal *ch;
+            char err[256];
+            if (ofm_hal_open_emu(dir, &ch, err, sizeof err))
+                _exit(100);
+            int made = 0;
+            for (int i = 0; i < EACH; i++)
+                for (uint32_t s = 0; s < 7; s++) {
+                    uint32_t gi;
+                    int rc = ch->ops->gi_create(ch, 1, 19, s, 0, &gi);
+                    if (rc == 0) {
+                        made++;
+                        break;
+                    }
+                    if (rc != OFM_HAL_ENOSPC)
+                        _exit(101);
+                }
+            ofm_hal_close(ch);
+            _exit(made);
+        }
+    }
+    int total = 0;
+    for (int k = 0; k < KIDS; k++) {
+        int st;
+        assert_int_equal(waitpid(pids[k], &st, 0), pids[k]);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) <= EACH);
+        total += WEXITSTATUS(st);
+    }
+    assert_int_equal(total, 7);
+    ofm_hal_gpu_instance l[16];
+    size_t n;
+    assert_int_equal(h->ops->gi_list(h, 1, l, 16, &n), 0);
+    assert_int_equal(n, 7);
+    uint32_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(used & (1u << l[i].start), 0);
+        used |= 1u << l[i].start;
+    }
+    mig_fixture_close(h, dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_a100_nvlink_interplay),
         cmocka_unit_test(test_h100_links_stay_up),
         cmocka_unit_test(test_no_mig_and_corruption),
+        cmocka_unit_test(test_concurrent_creators),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
