@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "hal/emu/emu_int.h"
 #include "hal/emu/emu_mig.h"
 #include "mig/mig.h"
 #include "mig/mig_ops.h"
@@ -292,6 +293,13 @@ static void test_no_mig_and_corruption(void **state)
     fputs("openfm-mig-state v1\n", f);
     fclose(f);
     assert_int_equal(h->ops->mig_mode_get(h, 1, &m), OFM_HAL_ECORRUPT);
+    /* a valid checksum over impossible records is still refused, with the line */
+    const char *body = "openfm-mig-state v1\ngpu 1 1 1 0\ngi 1 1 9 0 4\nci 1 1 0 2 0 40\n";
+    f = fopen(path, "w");
+    fprintf(f, "%send %08x\n", body, emu_crc32(body, strlen(body), 0));
+    fclose(f);
+    assert_int_equal(h->ops->mig_mode_get(h, 1, &m), OFM_HAL_ECORRUPT);
+    assert_non_null(strstr(ofm_hal_last_error(h), "mig.state:4: malformed record"));
     mig_fixture_close(h, dir);
 }
 

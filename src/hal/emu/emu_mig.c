@@ -87,12 +87,13 @@ static int parse_state(ofm_hal *h, const char *path, char *buf, size_t len, mig_
             st->g[gi].holders = d;
         } else if (sscanf(l, "gi %u %u %u %u %u%n", &a, &b, &c, &d, &e2, &used) == 5 && !l[used]) {
             if ((gi = emu_gpu_index(p, a)) < 0 || st->g[gi].ngi >= OFM_MIG_MAX_GIS ||
-                d >= OFM_MIG_MAX_SLICES || e2 > OFM_MIG_MAX_SLICES)
+                d >= OFM_MIG_MAX_SLICES || e2 < 1 || e2 > OFM_MIG_MAX_SLICES - d || c > 255)
                 goto bad;
             st->g[gi].gi[st->g[gi].ngi++] = (gi_rec){b, c, d, e2, 0, {{0}}};
         } else if (sscanf(l, "ci %u %u %u %u %u %u%n", &a, &b, &c, &d, &e2, &f, &used) == 6 &&
                    !l[used]) {
-            if ((gi = emu_gpu_index(p, a)) < 0 || !st->g[gi].ngi)
+            if ((gi = emu_gpu_index(p, a)) < 0 || !st->g[gi].ngi || e2 >= OFM_MIG_MAX_SLICES ||
+                f < 1 || f > OFM_MIG_MAX_SLICES - e2 || c > 255 || d > 255)
                 goto bad;
             gi_rec *g = &st->g[gi].gi[st->g[gi].ngi - 1];
             if (g->id != b || g->nci >= MIG_MAX_CI)
@@ -310,6 +311,8 @@ int ofm_emu_mig_hold(ofm_hal *h, uint32_t gpu, int delta)
         int gi = emu_gpu_index(p, gpu);
         if (gi < 0)
             rc = emu_fail(h, OFM_HAL_EINVAL, "no GPU %u in %s", gpu, p->name);
+        else if (delta < -1000000 || delta > 1000000)
+            rc = emu_fail(h, OFM_HAL_EINVAL, "GPU %u: holder change %d out of range", gpu, delta);
         else if (delta < 0 && t.st->g[gi].holders < (uint32_t)-delta)
             rc = emu_fail(h, OFM_HAL_EINVAL, "GPU %u has %u holder(s), cannot release %d", gpu,
                           t.st->g[gi].holders, -delta);
