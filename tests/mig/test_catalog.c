@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <dirent.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -121,6 +123,41 @@ static void test_malformed(void **state)
     assert_int_equal(err.line, 6);
 }
 
+/* The shipped files parse on their own (the embedded copies are the same bytes). */
+static void test_shipped_files_parse(void **state)
+{
+    (void)state;
+    const char *data = getenv("OPENFM_DATA_DIR");
+    assert_non_null(data);
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/mig", data);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t l = strlen(e->d_name);
+        if (l < 5 || strcmp(e->d_name + l - 4, ".mig"))
+            continue;
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        static char buf[1 << 16];
+        size_t len = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        ofm_mig_catalog c;
+        ofm_error err;
+        if (ofm_mig_catalog_parse(buf, len, path, &c, &err)) {
+            char msg[700];
+            fail_msg("%s", ofm_error_format(&err, msg, sizeof msg));
+        }
+        assert_non_null(ofm_mig_catalog_by_name(c.name));
+        n++;
+    }
+    closedir(d);
+    assert_int_equal(n, ofm_mig_catalog_count());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -129,6 +166,7 @@ int main(void)
         cmocka_unit_test(test_names_resolve_per_device),
         cmocka_unit_test(test_ci_profiles),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_shipped_files_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
