@@ -66,7 +66,10 @@ int fmctl_audit_main(int argc, char **argv)
         case 'E': emu_dir = optarg; break;
         case 'a': co.address = optarg; break;
         case 'S': co.socket = optarg; break;
-        case 't': co.timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 't':
+            if (fmctl_parse_timeout("fmctl audit", optarg, &co.timeout_ms))
+                return 2;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -1,9 +1,24 @@
 #include "tools/fmctl_connect.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sdk/nvfm_ext.h"
+
+int fmctl_parse_timeout(const char *prog, const char *arg, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (!*arg || *end || errno || v == 0 || v > 3600000 || arg[0] == '-') {
+        fprintf(stderr, "%s: --timeout: '%s' is not a number of milliseconds in 1-3600000\n", prog, arg);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
 
 fmReturn_t fmctl_connect(const char *prog, const fmctl_conn_opts *o, fmHandle_t *h)
 {

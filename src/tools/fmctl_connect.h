@@ -16,6 +16,10 @@ typedef struct {
     "  --socket PATH             connect over a Unix socket instead (FM_CMD_UNIX_SOCKET_PATH)\n" \
     "  --timeout MS              connect and call timeout (default 5000)\n"
 
+/* Parse a --timeout value (positive milliseconds). Prints the error and
+ * returns -1 on bad input. */
+int fmctl_parse_timeout(const char *prog, const char *arg, unsigned *out);
+
 /* Returns FM_ST_SUCCESS with *h connected, or an error already printed. */
 fmReturn_t fmctl_connect(const char *prog, const fmctl_conn_opts *o, fmHandle_t *h);
 void fmctl_disconnect(fmHandle_t h);

@@ -134,7 +134,6 @@ int fmctl_partition_main(int argc, char **argv)
     int npos = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "-hj", lo, NULL)) != -1) {
-        char *end;
         switch (c) {
         case 1:
             if (npos > FM_MAX_FABRIC_PARTITIONS) {
@@ -155,11 +154,8 @@ int fmctl_partition_main(int argc, char **argv)
         case 'a': co.address = optarg; break;
         case 's': co.socket = optarg; break;
         case 't':
-            co.timeout_ms = (unsigned)strtoul(optarg, &end, 10);
-            if (*end || !co.timeout_ms) {
-                fprintf(stderr, "fmctl partition: --timeout: '%s' is not a positive number of ms\n", optarg);
+            if (fmctl_parse_timeout("fmctl partition", optarg, &co.timeout_ms))
                 return 2;
-            }
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

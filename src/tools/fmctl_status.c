@@ -148,11 +148,8 @@ int fmctl_status_main(int argc, char **argv)
         case 'a': co.address = optarg; break;
         case 's': co.socket = optarg; break;
         case 't':
-            co.timeout_ms = (unsigned)strtoul(optarg, &end, 10);
-            if (*end || !co.timeout_ms) {
-                fprintf(stderr, "fmctl status: --timeout: '%s' is not a positive number of ms\n", optarg);
+            if (fmctl_parse_timeout("fmctl status", optarg, &co.timeout_ms))
                 return 2;
-            }
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

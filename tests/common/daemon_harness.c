@@ -155,3 +155,14 @@ char *dh_read_log(const dh_daemon *d)
     fclose(f);
     return buf;
 }
+
+int dh_run(const char *cmd, char *out, size_t len)
+{
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(out, 1, len - 1, f);
+    out[n] = '\0';
+    int st = pclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}

@@ -5,6 +5,7 @@
 #define OFM_TEST_DAEMON_HARNESS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 typedef struct {
@@ -33,6 +34,9 @@ int dh_stop(dh_daemon *d, int sig);
 void dh_cleanup(dh_daemon *d);
 /* Whole log file as a malloc'd string (NULL if none). */
 char *dh_read_log(const dh_daemon *d);
+/* Run a shell command, capture its output (stdout and whatever the command
+ * redirects there) into out, return its exit status (-1 if it did not exit). */
+int dh_run(const char *cmd, char *out, size_t len);
 /* Path of a binary in the build tree. */
 const char *dh_bin(const char *name);
 

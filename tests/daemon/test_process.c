@@ -70,16 +70,6 @@ static void test_bringup_every_platform(void **state)
     }
 }
 
-static int run_capture(const char *cmd, char *out, size_t len)
-{
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    size_t n = fread(out, 1, len - 1, f);
-    out[n] = '\0';
-    int st = pclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void test_second_instance_refused(void **state)
 {
     (void)state;
@@ -89,7 +79,7 @@ static void test_second_instance_refused(void **state)
     assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
     char cmd[512], out[2048];
     snprintf(cmd, sizeof cmd, "%s -c %s 2>&1", dh_bin("openfm"), d.cfg);
-    assert_int_equal(run_capture(cmd, out, sizeof out), 1);
+    assert_int_equal(dh_run(cmd, out, sizeof out), 1);
     char want[128];
     snprintf(want, sizeof want, "another instance is already running (pid %d", (int)d.pid);
     if (!strstr(out, want))
@@ -151,7 +141,7 @@ static void test_log_rotation_and_truncation(void **state)
     assert_int_equal(rotated, 2); /* start-up logs more than 3 x 600 bytes */
     char cmd[512], out[256];
     snprintf(cmd, sizeof cmd, "cat %s %s.1 %s.2 | grep -c OLD-CONTENT-MARKER", d.log, d.log, d.log);
-    run_capture(cmd, out, sizeof out);
+    dh_run(cmd, out, sizeof out);
     assert_string_equal(out, "0\n");
     dh_cleanup(&d);
 }
@@ -174,10 +164,10 @@ static void test_restart_needs_shared_mode(void **state)
     (void)state;
     char cmd[512], out[1024];
     snprintf(cmd, sizeof cmd, "%s --restart 2>&1", dh_bin("openfm"));
-    assert_int_equal(run_capture(cmd, out, sizeof out), 2);
+    assert_int_equal(dh_run(cmd, out, sizeof out), 2);
     assert_non_null(strstr(out, "only supported with FABRIC_MODE=1"));
     snprintf(cmd, sizeof cmd, "%s --help", dh_bin("openfm"));
-    assert_int_equal(run_capture(cmd, out, sizeof out), 0);
+    assert_int_equal(dh_run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "--emulate PLATFORM"));
 }
 

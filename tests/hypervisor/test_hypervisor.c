@@ -19,16 +19,6 @@
 #include "nv_fm_agent.h"
 #include "openfm/emu.h"
 
-static int run(const char *cmd, char *out, size_t len)
-{
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    size_t n = fread(out, 1, len - 1, f);
-    out[n] = '\0';
-    int st = pclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static fmHandle_t connect_to(const dh_daemon *d)
 {
     fmConnectParams_t cp;
@@ -108,7 +98,7 @@ static void test_out_of_tree_lifecycle(void **state)
     static char cmd[8192], out[16384];
     snprintf(cmd, sizeof cmd, "DESTDIR='%s/stage' '%s' --install '%s' --component sdk --prefix /opt/fm 2>&1",
              d.dir, HV_CMAKE, build);
-    assert_int_equal(run(cmd, out, sizeof out), 0);
+    assert_int_equal(dh_run(cmd, out, sizeof out), 0);
     char pcenv[1024];
     snprintf(pcenv, sizeof pcenv, "PKG_CONFIG_PATH='%s/stage/opt/fm/%s/pkgconfig' PKG_CONFIG_LIBDIR=",
              d.dir, HV_LIBDIR);
@@ -116,11 +106,11 @@ static void test_out_of_tree_lifecycle(void **state)
              "%s '%s' -std=c11 -Wall -Wextra -Werror %s '%s/tests/hypervisor/client/lifecycle_client.c' "
              "-o '%s/lifecycle' $(%s pkg-config --cflags --libs nvfm) 2>&1",
              pcenv, HV_CC, HV_SAN_FLAGS, src, d.dir, pcenv);
-    if (run(cmd, out, sizeof out))
+    if (dh_run(cmd, out, sizeof out))
         fail_msg("client build failed: %s", out);
     snprintf(cmd, sizeof cmd, "LD_LIBRARY_PATH='%s/stage/opt/fm/%s' '%s/lifecycle' '%s' 2>&1", d.dir,
              HV_LIBDIR, d.dir, d.sock);
-    int rc = run(cmd, out, sizeof out);
+    int rc = dh_run(cmd, out, sizeof out);
     if (rc)
         fail_msg("lifecycle client failed:\n%s", out);
     assert_non_null(strstr(out, "LIFECYCLE OK"));
