@@ -108,6 +108,8 @@ int ofm_pm_state_parse(const char *buf, size_t len, const char *origin, ofm_pm_s
                    !strncmp(d, "vfs=", 4)) {
             if (s->npartitions >= OFM_MAX_PARTITIONS)
                 return ofm_error_set(err, origin, line, "too many partitions");
+            if ((sup != 0 && sup != 1) || (act != 0 && act != 1))
+                return ofm_error_set(err, origin, line, "supported= and active= must be 0 or 1");
             size_t i = s->npartitions++;
             s->part_id[i] = id;
             s->supported[i] = sup == 1;
