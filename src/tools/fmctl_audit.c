@@ -112,13 +112,12 @@ int fmctl_audit_main(int argc, char **argv)
                                   OFM_HAL_OK && lk.state == OFM_LINK_ACTIVE;
     }
     ofm_reach_matrix m;
-    if (!all || ofm_reachability(p, NULL, all, total, &m)) {
+    if (!all || ofm_reachability(p, &health, all, total, &m)) {
         fprintf(stderr, "fmctl audit: cannot compute reachability\n");
         free(all);
         ofm_hal_close(h);
         return 1;
     }
-    (void)health;
     int rc = 0;
     if (src >= 0) {
         int si = ofm_fabric_gpu_index(p, (uint32_t)src), di = ofm_fabric_gpu_index(p, (uint32_t)dst);

@@ -171,6 +171,35 @@ static void test_restart_needs_shared_mode(void **state)
     assert_non_null(strstr(out, "--emulate PLATFORM"));
 }
 
+/* fmctl audit reads the switches, and a link that is down carries nothing
+ * whatever the tables say: it must agree with the emulator's probe. */
+static void test_audit_follows_link_state(void **state)
+{
+    (void)state;
+    dh_daemon d;
+    assert_int_equal(dh_init(&d, "hgx-h100"), 0);
+    assert_int_equal(dh_write_config(&d, NULL), 0);
+    assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
+    char cmd[512], out[256];
+    snprintf(cmd, sizeof cmd, "%s audit --emu-dir %s -s 1 -d 2", dh_bin("fmctl"), d.emu);
+    assert_int_equal(dh_run(cmd, out, sizeof out), 0);
+    assert_string_equal(out, "18\n");
+    ofm_hal *h;
+    char err[256];
+    assert_int_equal(ofm_hal_open_emu(d.emu, &h, err, sizeof err), OFM_HAL_OK);
+    assert_int_equal(ofm_emu_inject_port_down(h, 1, 40), OFM_HAL_OK); /* GPU 1 link 2 */
+    ofm_emu_probe_result r;
+    assert_int_equal(ofm_emu_probe(h, 1, 2, true, &r), OFM_HAL_OK);
+    ofm_hal_close(h);
+    assert_int_equal(dh_run(cmd, out, sizeof out), 0);
+    char want[16];
+    snprintf(want, sizeof want, "%u\n", r.links);
+    assert_string_equal(out, want);
+    assert_string_equal(out, "17\n");
+    assert_int_equal(dh_stop(&d, SIGTERM), 0);
+    dh_cleanup(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_log_rotation_and_truncation),
         cmocka_unit_test(test_bad_config_refuses_start),
         cmocka_unit_test(test_restart_needs_shared_mode),
+        cmocka_unit_test(test_audit_follows_link_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
