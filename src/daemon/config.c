@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openfm/fileio.h"
+
 #define MAX_LINE 1024
 #define MAX_FILE (1u << 20)
 
@@ -283,19 +285,12 @@ int ofm_config_parse(const char *buf, size_t len, const char *origin, ofm_config
 
 int ofm_config_load_file(const char *path, ofm_config *c, ofm_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ofm_error_set(err, path, 0, "cannot open configuration file: %s", strerror(errno));
-    char *buf = malloc(MAX_FILE + 1);
-    size_t n = buf ? fread(buf, 1, MAX_FILE + 1, f) : 0;
-    fclose(f);
-    int rc;
-    if (!buf)
-        rc = ofm_error_set(err, path, 0, "out of memory");
-    else if (n > MAX_FILE)
-        rc = ofm_error_set(err, path, 0, "file larger than %u bytes", MAX_FILE);
-    else
-        rc = ofm_config_parse(buf, n, path, c, err);
+    char *buf;
+    size_t n;
+    /* a directory, FIFO or device is refused here, never read as "empty" */
+    if (ofm_file_read(path, "configuration file", MAX_FILE, 0, &buf, &n, err))
+        return -1;
+    int rc = ofm_config_parse(buf, n, path, c, err);
     free(buf);
     return rc;
 }

@@ -25,7 +25,7 @@ static fmHandle_t connect_to(const dh_daemon *d)
     memset(&cp, 0, sizeof cp);
     cp.version = fmConnectParams_version;
     cp.timeoutMs = 10000;
-    cp.addressType = FM_ADDRESS_TYPE_UNIX;
+    cp.addressType = NV_FM_API_ADDR_TYPE_UNIX;
     snprintf(cp.addressInfo, sizeof cp.addressInfo, "%s", d->sock);
     fmHandle_t h = NULL;
     assert_int_equal(fmConnect(&cp, &h), FM_ST_SUCCESS);
