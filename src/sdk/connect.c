@@ -121,9 +121,10 @@ fmReturn_t nvfm_open(const fmConnectParams_t *params, int *fd, unsigned *timeout
 {
     /* A v1 caller's structure is shorter: read addressType only from v2. */
     const fmConnectParams_v1 *v1 = (const fmConnectParams_v1 *)(const void *)params;
-    unsigned type = v1->addressIsUnixSocket ? FM_ADDRESS_TYPE_UNIX : FM_ADDRESS_TYPE_INET;
-    if (params->version == fmConnectParams_version2 && params->addressType != FM_ADDRESS_TYPE_UNSET)
-        type = params->addressType; /* supersedes a conflicting addressIsUnixSocket */
+    unsigned type = v1->addressIsUnixSocket ? NV_FM_API_ADDR_TYPE_UNIX : NV_FM_API_ADDR_TYPE_INET;
+    if (params->version == fmConnectV2Params_version2 &&
+        params->addressType != NV_FM_API_ADDR_TYPE_UNKNOWN)
+        type = (unsigned)params->addressType; /* supersedes a conflicting addressIsUnixSocket */
 
     size_t alen = strnlen(v1->addressInfo, sizeof v1->addressInfo);
     if (alen == 0 || alen == sizeof v1->addressInfo)
@@ -131,13 +132,13 @@ fmReturn_t nvfm_open(const fmConnectParams_t *params, int *fd, unsigned *timeout
     *timeout_ms = v1->timeoutMs ? v1->timeoutMs : NVFM_DEFAULT_TIMEOUT_MS;
 
     switch (type) {
-    case FM_ADDRESS_TYPE_INET: {
+    case NV_FM_API_ADDR_TYPE_INET: {
         struct sockaddr_in sin;
         if (parse_inet(v1->addressInfo, &sin) != 0)
             return FM_ST_BADPARAM;
         return connect_bounded(AF_INET, (struct sockaddr *)&sin, sizeof sin, *timeout_ms, fd);
     }
-    case FM_ADDRESS_TYPE_UNIX: {
+    case NV_FM_API_ADDR_TYPE_UNIX: {
         struct sockaddr_un sun;
         memset(&sun, 0, sizeof sun);
         if (alen >= sizeof sun.sun_path)
@@ -146,7 +147,7 @@ fmReturn_t nvfm_open(const fmConnectParams_t *params, int *fd, unsigned *timeout
         memcpy(sun.sun_path, v1->addressInfo, alen);
         return connect_bounded(AF_UNIX, (struct sockaddr *)&sun, sizeof sun, *timeout_ms, fd);
     }
-    case FM_ADDRESS_TYPE_VSOCK: {
+    case NV_FM_API_ADDR_TYPE_VSOCK: {
 #ifdef __linux__
         unsigned long cid, port;
         const char *p = v1->addressInfo;
@@ -174,8 +175,8 @@ fmReturn_t fmConnect(fmConnectParams_t *connectParams, fmHandle_t *pFmHandle)
         return FM_ST_UNINITIALIZED;
     if (!connectParams || !pFmHandle)
         return FM_ST_BADPARAM;
-    if (connectParams->version != fmConnectParams_version1 &&
-        connectParams->version != fmConnectParams_version2)
+    if (connectParams->version != fmConnectV1Params_version1 &&
+        connectParams->version != fmConnectV2Params_version2)
         return FM_ST_VERSION_MISMATCH;
 
     nvfm_handle *h = calloc(1, sizeof *h);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "nv_fm_types.h"
+#include "sdk/abi_layout.h"
 #include "wire/wire.h"
 
 /* Used when fmConnect() is given timeoutMs 0. */

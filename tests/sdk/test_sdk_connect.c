@@ -74,7 +74,7 @@ static void test_bad_addresses(void **state)
     snprintf(p.addressInfo, sizeof p.addressInfo, "/tmp/x");
     assert_int_equal(fmConnect(&p, &h), FM_ST_BADPARAM);
     /* VSOCK needs cid:port. */
-    p.addressType = FM_ADDRESS_TYPE_VSOCK;
+    p.addressType = NV_FM_API_ADDR_TYPE_VSOCK;
     assert_int_equal(fmConnect(&p, &h), FM_ST_BADPARAM);
 }
 
@@ -120,7 +120,7 @@ static void test_unix_socket_and_versions(void **state)
     /* v1 structure, as an old client compiled it. */
     fmConnectParams_v1 p1;
     memset(&p1, 0, sizeof p1);
-    p1.version = fmConnectParams_version1;
+    p1.version = fmConnectV1Params_version1;
     memcpy(p1.addressInfo, path, strlen(path) + 1);
     p1.addressIsUnixSocket = 1;
     p1.timeoutMs = 2000;
@@ -131,10 +131,10 @@ static void test_unix_socket_and_versions(void **state)
     /* v2 with conflicting fields: addressType wins. */
     fmConnectParams_t p2;
     memset(&p2, 0, sizeof p2);
-    p2.version = fmConnectParams_version2;
+    p2.version = fmConnectV2Params_version2;
     memcpy(p2.addressInfo, path, strlen(path) + 1);
     p2.addressIsUnixSocket = 0;
-    p2.addressType = FM_ADDRESS_TYPE_UNIX;
+    p2.addressType = NV_FM_API_ADDR_TYPE_UNIX;
     fmHandle_t h2;
     assert_int_equal(fmConnect(&p2, &h2), FM_ST_SUCCESS);
     fmFabricPartitionList_t *l = calloc(1, sizeof *l);
