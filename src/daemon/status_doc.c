@@ -20,7 +20,8 @@ static const char *mode_name(ofm_fabric_mode m)
 }
 
 char *ofm_status_json(const ofm_fabric_status *st, pid_t pid, const char *driver,
-                      const char *emu_dir, const char *partitions_json)
+                      const char *backend_spec, const char *emu_dir,
+                      const char *partitions_json)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "pid", json_object_new_int64(pid));
@@ -35,6 +36,9 @@ char *ofm_status_json(const ofm_fabric_status *st, pid_t pid, const char *driver
     json_object_object_add(o, "backend", json_object_new_string(emu_dir ? "emulated" : "real"));
     if (emu_dir)
         json_object_object_add(o, "emu_dir", json_object_new_string(emu_dir));
+    /* what `fmctl status` opens to read GPU state the daemon does not own */
+    if (backend_spec && *backend_spec)
+        json_object_object_add(o, "backend_spec", json_object_new_string(backend_spec));
     json_object_object_add(o, "bandwidth_reduced", json_object_new_boolean(st->bandwidth_reduced));
     json_object_object_add(o, "bringup_ms", json_object_new_double(st->bringup_ns / 1e6));
     json_object *links = json_object_new_object();
