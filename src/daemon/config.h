@@ -47,6 +47,7 @@ typedef struct {
     char topology_file_path[OFM_CFG_STR_MAX + 1];
     char database_path[OFM_CFG_STR_MAX + 1];
     /* openfm's own */
+    char backend[OFM_CFG_STR_MAX + 1];
     char emu_dir[OFM_CFG_STR_MAX + 1];
     char emulate[OFM_CFG_STR_MAX + 1];
     char pid_file[OFM_CFG_STR_MAX + 1];

@@ -19,7 +19,8 @@ typedef struct ofm_daemon {
     bool restart;                 /* --restart / FABRIC_MODE_RESTART */
     struct event_base *base;
     ofm_hal *hal;
-    char emu_dir[4096];           /* "" for a real backend */
+    char backend[4200];           /* the backend spec opened, emulator directory made explicit */
+    char emu_dir[4096];           /* "" unless the emulator serves (part of) the backend */
     char driver[64];
     char pid_path[512];
     char status_path[512];

@@ -3,12 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "openfm/fileio.h"
 
 #define DEFAULT_COMPACT_EVERY 128
 
@@ -41,64 +42,26 @@ static int write_all(int fd, const char *p, size_t len, off_t off)
     return 0;
 }
 
-static int fsync_dir_of(const char *path)
-{
-    char copy[512];
-    snprintf(copy, sizeof copy, "%s", path);
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return rc;
-}
-
-/* Write the whole state to "<path>.tmp" (created exclusively, never through a
- * link), make it durable and rename it over `path`; the new file's
- * descriptor replaces the journal's. A temp file left by a killed writer is
- * removed and the exclusive create retried once. */
+/* Write the whole state as a new file (common atomic writer: O_EXCL|
+ * O_NOFOLLOW temp, fsync, rename, directory fsync) whose descriptor then
+ * replaces the journal's. On any failure the next write is a snapshot again:
+ * the rename may have happened, so the old descriptor may name a file that
+ * is no longer at `path`. */
 static int write_snapshot(ofm_pm_journal *j, const ofm_pm_state *s, ofm_error *err)
 {
+    j->need_snapshot = true;
     size_t len = ofm_pm_state_encode_file(s, j->buf, sizeof j->buf);
     if (!len)
         return ofm_error_set(err, j->path, 0, "state too large to encode");
-    char tmp[600];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", j->path) >= (int)sizeof tmp)
-        return ofm_error_set(err, j->path, 0, "path too long");
-    int fd = -1;
-    for (int attempt = 0; fd < 0 && attempt < 2; attempt++) {
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0 && (errno != EEXIST || attempt || unlink(tmp)))
-            return ofm_error_set(err, tmp, 0, "cannot create: %s", strerror(errno));
-    }
-    const char *step = "write";
-    int rc = write_all(fd, j->buf, len, 0);
-    if (!rc && (rc = fsync(fd)))
-        step = "fsync";
-    if (!rc && (rc = rename(tmp, j->path)))
-        step = "rename";
-    if (rc) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return ofm_error_set(err, j->path, 0, "cannot write the state (%s): %s", step, strerror(e));
-    }
-    /* the new contents are in place; only the rename's durability is left */
-    int old = j->fd;
+    int fd;
+    if (ofm_file_write_atomic_keep(j->path, j->buf, len, 0600, 0, &fd, err))
+        return -1;
+    if (j->fd >= 0)
+        close(j->fd);
     j->fd = fd;
     j->size = (off_t)len;
     j->seq = 1;
     j->need_snapshot = false;
-    if (old >= 0)
-        close(old);
-    if (fsync_dir_of(j->path)) {
-        /* the rename may not survive a power cut: write it again next time */
-        j->need_snapshot = true;
-        return ofm_error_set(err, j->path, 0, "cannot make the rename durable (directory fsync): %s",
-                             strerror(errno));
-    }
     return 0;
 }
 

@@ -84,7 +84,7 @@ static int open_hal(const opts *o, ofm_hal **h, char *dir, size_t len)
         return 2;
     }
     char err[512];
-    if (ofm_hal_open_emu(dir, h, err, sizeof err) != OFM_HAL_OK) {
+    if (ofm_emu_open(dir, h, err, sizeof err) != OFM_HAL_OK) {
         fprintf(stderr, "fmctl emu: %s\n", err);
         return 2;
     }
@@ -99,7 +99,7 @@ static int hal_err(ofm_hal *h, const char *what, int rc)
 
 static int cmd_show(ofm_hal *h, const opts *o)
 {
-    const ofm_platform *p = ofm_hal_platform(h);
+    const ofm_platform *p = ofm_emu_platform(h);
     char ver[64] = "";
     h->ops->driver_version(h, ver, sizeof ver);
     ofm_hal_gpu gpus[OFM_MAX_GPUS];
@@ -142,7 +142,7 @@ static int cmd_show(ofm_hal *h, const opts *o)
                    "  fabric %s/%s%s\n",
                    gpus[i].phys_id, gpus[i].pci_bdf, gpus[i].uuid, gpus[i].health ? "FAILED" : "ok",
                    active, gpus[i].nvlinks, ofm_fabric_state_name(fi.state),
-                   fi.status ? "Failure" : "Success", fi.fail_registration ? " (registration fault injected)" : "");
+                   fi.status ? "Failure" : "Success", ofm_hal_register_fault(h, gpus[i].phys_id) ? " (registration fault injected)" : "");
         }
     }
     if (jo)
@@ -221,7 +221,7 @@ static json_object *probe_json(uint32_t s, uint32_t d, const ofm_emu_probe_resul
 
 static int cmd_probe(ofm_hal *h, const opts *o, int argc, char **argv)
 {
-    const ofm_platform *p = ofm_hal_platform(h);
+    const ofm_platform *p = ofm_emu_platform(h);
     if (o->all) {
         json_object *arr = o->json ? json_object_new_array() : NULL;
         if (!arr) {
@@ -370,7 +370,7 @@ static int cmd_list(const opts *o)
         char dir[8192], err[512];
         snprintf(dir, sizeof dir, "%s/%s", root, de->d_name);
         ofm_hal *h;
-        if (ofm_hal_open_emu(dir, &h, err, sizeof err) != OFM_HAL_OK) {
+        if (ofm_emu_open(dir, &h, err, sizeof err) != OFM_HAL_OK) {
             /* a damaged system is listed with the reason, an unrelated directory is not */
             char st[8300];
             snprintf(st, sizeof st, "%s/state.bin", dir);
@@ -387,7 +387,7 @@ static int cmd_list(const opts *o)
             count++;
             continue;
         }
-        const ofm_platform *p = ofm_hal_platform(h);
+        const ofm_platform *p = ofm_emu_platform(h);
         if (arr) {
             json_object *j = json_object_new_object();
             json_object_object_add(j, "dir", json_object_new_string(dir));

@@ -8,11 +8,10 @@
 
 #include <json-c/json.h>
 
-#include "hal/emu/emu_mig.h"
 #include "mig/mig.h"
 #include "mig/mig_ops.h"
-#include "openfm/emu.h"
 #include "tools/fmctl.h"
+#include "tools/fmctl_backend.h"
 
 #define MAX_GPUS OFM_MAX_GPUS
 #define MAX_ITEMS 16
@@ -20,14 +19,14 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: fmctl mig [-i GPU] [--emu-dir DIR] [--json] ACTION\n"
+        "usage: fmctl mig [-i GPU] [--backend SPEC | --emu-dir DIR] [--json] ACTION\n"
         "       fmctl mig mode enable|disable [-i GPU]\n"
         "       fmctl mig hold|release -i GPU\n"
         "       fmctl mig apply|assert -f FILE -c LABEL\n"
         "       fmctl mig export [-c LABEL]\n"
         "\n"
-        "MIG partitioning of the GPUs of an emulated system, with nvidia-smi mig's flags,\n"
-        "tables and messages. Profiles come from the built-in catalog of the GPU's model.\n"
+        "MIG partitioning of the GPUs of an emulated system or, through NVML, of real GPUs\n"
+        "(--backend nvml), with nvidia-smi mig's flags, tables and messages. Profiles come from the built-in catalog of the GPU's model.\n"
         "\n"
         "Actions (one per call; single dash as in nvidia-smi, double dash also accepted):\n"
         "  -lgip                  list GPU instance profiles with free/total counts\n"
@@ -63,18 +62,21 @@ static void usage(FILE *f)
         "  -gi ID, -ci ID GPU / compute instance ID as listed by -lgi / -lci\n"
         "  --emu-dir DIR  the emulated system (default $OPENFM_EMU_DIR, else\n"
         "                 $XDG_RUNTIME_DIR/openfm-emu/default or /tmp/openfm-emu-UID/default)\n"
+        "  --backend SPEC the backend: nvml (real GPUs), emu:DIR, nvml+emu:DIR (default\n"
+        "                 $OPENFM_BACKEND, else the emulated system of --emu-dir)\n"
         "  --json         JSON output for every action except apply/assert (text\n"
         "                 report) and export (YAML)\n"
         "  -h, --help     this help\n"
         "\n"
-        "Environment: OPENFM_EMU_DIR (see --emu-dir).\n"
+        "Environment: OPENFM_BACKEND (see --backend), OPENFM_EMU_DIR (see --emu-dir),\n"
+        "OPENFM_NVML_LIBRARY (the NVML library, default libnvidia-ml.so.1).\n"
         "Exit status: 0 success, 1 an operation failed (message says which and why) or\n"
         "assert found differences, 2 usage error, invalid config, or the emulated system\n"
-        "could not be opened.\n");
+        "backend could not be opened.\n");
 }
 
 typedef struct {
-    const char *dir;
+    const char *dir, *backend;
     bool json, C;
     int action;
     const char *list;
@@ -783,8 +785,12 @@ static int act_hold(mig_opts *o, int delta)
     int rc = 0;
     FOR_GPUS(o, idx) {
         uint32_t n = 0;
-        if (ofm_emu_mig_hold(o->h, o->gpus[idx].phys_id, delta) ||
-            ofm_emu_mig_holders(o->h, o->gpus[idx].phys_id, &n)) {
+        if (!o->h->ops->gpu_hold) {
+            fprintf(stderr, "fmctl mig: %s: emulated GPU clients exist only on the emulator "
+                            "(backend %s)\n", delta > 0 ? "hold" : "release", o->h->ops->name);
+            return 1;
+        }
+        if (o->h->ops->gpu_hold(o->h, o->gpus[idx].phys_id, delta, &n)) {
             fprintf(stderr, "fmctl mig: GPU %zu: %s\n", idx, ofm_hal_last_error(o->h));
             rc = 1;
             continue;
@@ -837,6 +843,7 @@ int fmctl_mig_main(int argc, char **argv)
         {"dci", no_argument, NULL, 1008},          {"gi", required_argument, NULL, 1009},
         {"ci", required_argument, NULL, 1010},     {"mode", required_argument, NULL, 1011},
         {"mig", required_argument, NULL, 1011},    {"emu-dir", required_argument, NULL, 'd'},
+        {"backend", required_argument, NULL, 'B'},
         {"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
         {"f", required_argument, NULL, 'f'},       {"file", required_argument, NULL, 'f'},
         {"c", required_argument, NULL, 'c'},       {"config", required_argument, NULL, 'c'},
@@ -861,6 +868,7 @@ int fmctl_mig_main(int argc, char **argv)
         case 'i': if (parse_gpus(&o, optarg)) return 2; break;
         case 'C': o.C = true; break;
         case 'd': o.dir = optarg; break;
+        case 'B': o.backend = optarg; break;
         case 'f': o.file = optarg; break;
         case 'c': o.label = optarg; break;
         case 'j': o.json = true; break;
@@ -951,13 +959,8 @@ int fmctl_mig_main(int argc, char **argv)
             return 2;
         }
     }
-    char dir[4096], err[600];
-    if (ofm_emu_resolve_dir(o.dir, dir, sizeof dir)) {
-        fprintf(stderr, "fmctl mig: emulator directory path too long\n");
-        return 2;
-    }
-    if (ofm_hal_open_emu(dir, &o.h, err, sizeof err) != OFM_HAL_OK) {
-        fprintf(stderr, "fmctl mig: %s\n", err);
+    if (fmctl_open_backend("fmctl mig", o.backend, o.dir, &o.h) != OFM_HAL_OK) {
+        free(cfg);
         return 2;
     }
     int rc = o.h->ops->list_gpus(o.h, o.gpus, MAX_GPUS, &o.ngpus);

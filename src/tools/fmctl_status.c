@@ -64,8 +64,8 @@ static void print_human(json_object *o)
     /* MIG mode is GPU state the daemon does not own: read it from the backend */
     ofm_hal *mh = NULL;
     char merr[256];
-    if (!strcmp(js(o, "backend"), "emulated") && *js(o, "emu_dir") &&
-        ofm_hal_open_emu(js(o, "emu_dir"), &mh, merr, sizeof merr) != OFM_HAL_OK)
+    if (*js(o, "backend_spec") &&
+        ofm_hal_open(js(o, "backend_spec"), NULL, &mh, merr, sizeof merr) != OFM_HAL_OK)
         mh = NULL;
     if (json_object_object_get_ex(o, "gpus", &g))
         for (size_t i = 0; i < json_object_array_length(g); i++) {

@@ -65,7 +65,7 @@ static int start(daemon_fx *d, const char *platform, const char *extra)
              "OPENFM_STATUS_FILE=%s/status.json\nOPENFM_MONITOR_INTERVAL_MS=10\n%s",
              d->log, d->dir, d->dir, d->dir, d->emu, d->pidfile, d->dir, extra ? extra : "");
     write_file(d->cfg, cfg);
-    if (ofm_hal_open_emu(d->emu, &d->h, err, sizeof err) != OFM_HAL_OK)
+    if (ofm_emu_open(d->emu, &d->h, err, sizeof err) != OFM_HAL_OK)
         fail_msg("open: %s", err);
     ofm_error perr;
     assert_int_equal(ofm_platform_load(platform, NULL, &d->p, &perr), 0);

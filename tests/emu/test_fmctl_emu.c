@@ -138,7 +138,7 @@ static void test_probe_drop_logged_then_arrives(void **state)
     /* a full mesh written by another process makes it arrive over all 18 links */
     char err[512];
     ofm_hal *h = NULL;
-    assert_int_equal(ofm_hal_open_emu(sys, &h, err, sizeof err), OFM_HAL_OK);
+    assert_int_equal(ofm_emu_open(sys, &h, err, sizeof err), OFM_HAL_OK);
     static ofm_route_entry mesh[OFM_MAX_SWITCHES * OFM_MAX_SWITCH_PORTS * 16];
     size_t n = fixture_full_mesh(ofm_hal_platform(h), mesh);
     assert_int_equal(h->ops->route_write(h, mesh, n), OFM_HAL_OK);

@@ -25,7 +25,7 @@ static fmHandle_t connect_to(const dh_daemon *d)
     memset(&cp, 0, sizeof cp);
     cp.version = fmConnectParams_version;
     cp.timeoutMs = 10000;
-    cp.addressType = FM_ADDRESS_TYPE_UNIX;
+    cp.addressType = NV_FM_API_ADDR_TYPE_UNIX;
     snprintf(cp.addressInfo, sizeof cp.addressInfo, "%s", d->sock);
     fmHandle_t h = NULL;
     assert_int_equal(fmConnect(&cp, &h), FM_ST_SUCCESS);
@@ -167,7 +167,7 @@ static void randomized(const char *platform, int vgpu, int threads, int ops)
     start_mode(&d, platform, vgpu ? 2 : 1, NULL);
     ofm_hal *hal;
     char err[256];
-    assert_int_equal(ofm_hal_open_emu(d.emu, &hal, err, sizeof err), OFM_HAL_OK);
+    assert_int_equal(ofm_emu_open(d.emu, &hal, err, sizeof err), OFM_HAL_OK);
     fmLibInit();
     fmHandle_t h = connect_to(&d);
     fmFabricPartitionList_t *l = get_list(h);
@@ -231,7 +231,7 @@ static void test_sigkill_and_restart(void **state)
     assert_int_equal(dh_stop(&d, SIGKILL), 128 + SIGKILL);
     ofm_hal *hal;
     char err[256];
-    assert_int_equal(ofm_hal_open_emu(d.emu, &hal, err, sizeof err), OFM_HAL_OK);
+    assert_int_equal(ofm_emu_open(d.emu, &hal, err, sizeof err), OFM_HAL_OK);
     /* the guests keep their NVLink traffic while nobody manages the fabric */
     probe_expect(hal, 1, 4, true);
     probe_expect(hal, 6, 8, true);
@@ -343,7 +343,7 @@ static void test_vgpu_requires_vfs(void **state)
     assert_int_equal(fmActivateFabricPartitionWithVFs(h, 11, vfs, 2), FM_ST_SUCCESS);
     ofm_hal *hal;
     char err[256];
-    assert_int_equal(ofm_hal_open_emu(d.emu, &hal, err, sizeof err), OFM_HAL_OK);
+    assert_int_equal(ofm_emu_open(d.emu, &hal, err, sizeof err), OFM_HAL_OK);
     probe_expect(hal, 1, 2, true);
     probe_expect(hal, 1, 3, false);
     ofm_hal_close(hal);

@@ -42,7 +42,7 @@ static fx *open_sys(const char *platform)
     char err[512];
     if (ofm_emu_create(f->dir, platform, true, err, sizeof err) != OFM_HAL_OK)
         fail_msg("create %s: %s", platform, err);
-    if (ofm_hal_open_emu(f->dir, &f->h, err, sizeof err) != OFM_HAL_OK)
+    if (ofm_emu_open(f->dir, &f->h, err, sizeof err) != OFM_HAL_OK)
         fail_msg("open: %s", err);
     f->o.ali_wait_ms = 50;  /* injected dead links must not stall the suite */
     g_log[0] = '\0';

@@ -33,7 +33,7 @@ pmfx *pmfx_open(const char *platform, ofm_fabric_mode mode, void (*before)(ofm_h
     char err[512];
     if (ofm_emu_create(f->emu, platform, false, err, sizeof err) != OFM_HAL_OK)
         fail_msg("create %s: %s", platform, err);
-    if (ofm_hal_open_emu(f->emu, &f->h, err, sizeof err) != OFM_HAL_OK)
+    if (ofm_emu_open(f->emu, &f->h, err, sizeof err) != OFM_HAL_OK)
         fail_msg("open: %s", err);
     if (before)
         before(f->h);
