@@ -573,6 +573,11 @@ int ofm_bringup(ofm_hal *h, const ofm_bringup_opts *opts, ofm_fabric_status *st,
         goto out;
     map_devices(&r);
     OFM_INFO("topology: matched in %.2f ms", ms_since(ts));
+    char why[320];
+    if (!ofm_mode_supported(&r.ctx->platform, opts->mode, why, sizeof why)) {
+        fail(&r, "%s", why);
+        goto out;
+    }
 
     train(&r);
 

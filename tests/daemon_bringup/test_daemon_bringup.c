@@ -357,6 +357,30 @@ static void fatal_lines_reach_file_with_syslog_on(void **s)
     stop(&d);
 }
 
+/* FABRIC_MODE=2 on HGX-2 is refused at start-up, naming the platform and the
+ * modes it supports (FM §8.1); vGPU stays available on H100. */
+static void vgpu_refused_on_hgx2_only(void **s)
+{
+    (void)s;
+    daemon_fx d;
+    start(&d, "hgx-2", "FABRIC_MODE=2\n");
+    assert_int_equal(run_daemon(&d), 1);
+    char *log = read_log(&d);
+    assert_non_null(strstr(log, "FABRIC_MODE=2 (vGPU) is not supported on hgx-2"));
+    assert_non_null(strstr(log, "the supported modes on this platform are FABRIC_MODE=0 (bare metal "
+                                "or full passthrough) and FABRIC_MODE=1 (shared NVSwitch)"));
+    free(log);
+    stop(&d);
+
+    start(&d, "hgx-h100", "FABRIC_MODE=2\n");
+    assert_int_equal(run_daemon(&d), 0);
+    log = read_log(&d);
+    assert_null(strstr(log, "is not supported on"));
+    assert_non_null(strstr(log, "vGPU mode:"));
+    free(log);
+    stop(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +389,7 @@ int main(void)
         cmocka_unit_test(trunk_failure_mode0_not_ready),
         cmocka_unit_test(fatal_sxid_access_and_trunk),
         cmocka_unit_test(fatal_lines_reach_file_with_syslog_on),
+        cmocka_unit_test(vgpu_refused_on_hgx2_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
