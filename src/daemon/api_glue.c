@@ -202,3 +202,20 @@ void ofm_daemon_api_stop(ofm_daemon *d)
     ofm_pm_destroy(d->pm);
     d->pm = NULL;
 }
+
+static size_t q_on_port(void *arg, uint32_t sw, uint32_t port, uint32_t *ids, size_t cap)
+{
+    ofm_daemon *d = arg;
+    return d->pm ? ofm_pm_partitions_on_port(d->pm, sw, port, ids, cap) : 0;
+}
+
+static size_t q_with_gpu(void *arg, uint32_t gpu, uint32_t *ids, size_t cap)
+{
+    ofm_daemon *d = arg;
+    return d->pm ? ofm_pm_partitions_with_gpu(d->pm, gpu, ids, cap) : 0;
+}
+
+void ofm_daemon_monitor_partitions(ofm_daemon *d)
+{
+    d->monitor.parts = (ofm_partition_query){.arg = d, .on_port = q_on_port, .with_gpu = q_with_gpu};
+}

@@ -46,5 +46,7 @@ void ofm_daemon_backend_polled(ofm_daemon *d, int rc);
 /* SDK server: start listening per FM_CMD_* keys with the daemon's handlers. */
 int ofm_daemon_api_start(ofm_daemon *d);
 void ofm_daemon_api_stop(ofm_daemon *d);
+/* Let the monitor name the active partitions an error touches (modes 1/2). */
+void ofm_daemon_monitor_partitions(ofm_daemon *d);
 
 #endif

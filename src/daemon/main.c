@@ -435,6 +435,7 @@ int main(int argc, char **argv)
         return 1;
     }
     ofm_monitor_init(&d.monitor, d.fctx);
+    ofm_daemon_monitor_partitions(&d);
     ofm_daemon_publish_status(&d);
     struct event *sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
     struct event *sigint = evsignal_new(d.base, SIGINT, on_signal, &d);

@@ -130,10 +130,21 @@ typedef struct {
 int ofm_bringup(ofm_hal *h, const ofm_bringup_opts *opts, ofm_fabric_status *st,
                 ofm_fabric_ctx *ctx);
 
+/* Which active partitions an error touches (shared NVSwitch / vGPU modes):
+ * those whose routes use a switch port, those that hold a GPU. Supplied by
+ * the partition manager; both members may be NULL. Each returns how many IDs
+ * it wrote (at most cap), ascending. */
+typedef struct {
+    void *arg;
+    size_t (*on_port)(void *arg, uint32_t sw, uint32_t port, uint32_t *ids, size_t cap);
+    size_t (*with_gpu)(void *arg, uint32_t gpu, uint32_t *ids, size_t cap);
+} ofm_partition_query;
+
 /* Runtime monitor. `ctx` must outlive the monitor. */
 typedef struct {
     const ofm_fabric_ctx *ctx;
     uint64_t cursor;
+    ofm_partition_query parts;  /* zeroed by ofm_monitor_init; set it in modes 1/2 */
 } ofm_monitor;
 
 /* Start reading events after those already seen by bring-up (ctx->event_cursor). */

@@ -28,6 +28,7 @@ struct ofm_partition_mgr {
     ofm_hal_gpu gpus[OFM_MAX_GPUS];         /* identity, indexed like p->gpus */
     ofm_route_plan current;                 /* what is programmed for the active set */
     uint32_t usable_links[OFM_MAX_GPUS];    /* per GPU (platform index), fixed after bring-up */
+    ofm_fabric_health scratch_health;       /* one partition's links (large: not on the stack) */
 };
 
 static int part_index(const ofm_partition_mgr *pm, unsigned id)
@@ -59,7 +60,9 @@ static int plan_for(ofm_partition_mgr *pm, int extra, int without, ofm_route_pla
         const ofm_partition_desc *d = &pm->p->partitions[i];
         if (!on || d->ngpus < 2)
             continue;
-        rc = ofm_route_plan_build(pm->p, &pm->fctx->decision.effective, d->gpus, d->ngpus, &one);
+        /* each partition over its own link count (FM §11.1) */
+        ofm_partition_health(pm->p, &pm->fctx->decision.effective, d, &pm->scratch_health);
+        rc = ofm_route_plan_build(pm->p, &pm->scratch_health, d->gpus, d->ngpus, &one);
         if (!rc)
             rc = ofm_route_plan_merge(out, &one);
     }
@@ -623,4 +626,47 @@ char *ofm_pm_json(const ofm_partition_mgr *pm)
     char *s = strdup(json_object_to_json_string(a));
     json_object_put(a);
     return s;
+}
+
+size_t ofm_pm_partitions_on_port(ofm_partition_mgr *pm, uint32_t sw, uint32_t port, uint32_t *ids,
+                                 size_t cap)
+{
+    /* A partition uses a port when its own routes enter or leave there: a
+     * link a partition leaves out (HGX-2, FM §11.1) or a trunk it does not
+     * cross is not its problem. */
+    size_t n = 0;
+    ofm_route_plan one;
+    ofm_route_plan_init(&one);
+    for (size_t i = 0; i < pm->p->npartitions && n < cap; i++) {
+        const ofm_partition_desc *d = &pm->p->partitions[i];
+        if (!pm->active[i] || d->ngpus < 2)
+            continue;
+        ofm_partition_health(pm->p, &pm->fctx->decision.effective, d, &pm->scratch_health);
+        if (ofm_route_plan_build(pm->p, &pm->scratch_health, d->gpus, d->ngpus, &one))
+            continue;
+        for (size_t k = 0; k < one.n; k++)
+            if (one.e[k].sw == sw &&
+                (one.e[k].in_port == port || (port < 64 && (one.e[k].egress >> port & 1)))) {
+                ids[n++] = d->id;
+                break;
+            }
+    }
+    ofm_route_plan_free(&one);
+    return n;
+}
+
+size_t ofm_pm_partitions_with_gpu(ofm_partition_mgr *pm, uint32_t gpu, uint32_t *ids, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < pm->p->npartitions && n < cap; i++) {
+        const ofm_partition_desc *d = &pm->p->partitions[i];
+        if (!pm->active[i])
+            continue;
+        for (uint32_t k = 0; k < d->ngpus; k++)
+            if (d->gpus[k] == gpu) {
+                ids[n++] = d->id;
+                break;
+            }
+    }
+    return n;
 }

@@ -440,6 +440,56 @@ static void a100_two_boards_partitions_isolated(void **s)
     pmfx_close(f);
 }
 
+/* HGX-2: 4- and 2-GPU partitions and the cross-board 8-GPU ones get 5 of
+ * the 6 links per GPU (FM §11.1). The probe must see exactly the table's
+ * count between every pair of every partition, and nothing across
+ * partitions; the link left out is each GPU's link to its board's last
+ * switch, so the partitions using a port are named accordingly. */
+static void hgx2_partitions_route_their_link_count(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-2", OFM_FABRIC_MODE_SHARED, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    const ofm_platform *p = &f->ctx->platform;
+    unsigned fives = 0;
+    for (size_t i = 0; i < p->npartitions; i++) {
+        const ofm_partition_desc *d = &p->partitions[i];
+        if (d->ngpus < 2)
+            continue;
+        fives += d->nvlinks_per_gpu == 5;
+        assert_int_equal(ofm_pm_activate(f->pm, d->id, NULL, 0), FM_ST_SUCCESS);
+        pmfx_check_isolation(f, &d->id, 1, 0); /* 0: the partition's own count */
+        /* the port a GPU leaves out is not the partition's; the others are */
+        uint32_t ids[OFM_MAX_PARTITIONS];
+        for (size_t a = 0; a < p->naccess; a++) {
+            if (p->access[a].gpu != d->gpus[0])
+                continue;
+            size_t n = ofm_pm_partitions_on_port(f->pm, p->access[a].sw, p->access[a].sw_port, ids,
+                                                 OFM_MAX_PARTITIONS);
+            bool last_switch = p->access[a].sw == 6 || p->access[a].sw == 12;
+            if (d->nvlinks_per_gpu == 5 && last_switch)
+                assert_int_equal(n, 0);
+            else {
+                assert_int_equal(n, 1);
+                assert_int_equal(ids[0], d->id);
+            }
+        }
+        size_t n = ofm_pm_partitions_with_gpu(f->pm, d->gpus[d->ngpus - 1], ids, OFM_MAX_PARTITIONS);
+        assert_int_equal(n, 1);
+        assert_int_equal(ids[0], d->id);
+        assert_int_equal(ofm_pm_deactivate(f->pm, d->id), FM_ST_SUCCESS);
+    }
+    assert_int_equal(fives, 14);
+    /* side by side: 4-GPU partitions 5 and 6 (board 1), 2-GPU partitions 13
+     * and 14 (board 2) */
+    unsigned set[] = {5, 6, 13, 14};
+    for (unsigned k = 0; k < 4; k++)
+        assert_int_equal(ofm_pm_activate(f->pm, set[k], NULL, 0), FM_ST_SUCCESS);
+    pmfx_check_isolation(f, set, 4, 0);
+    pmfx_close(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +502,7 @@ int main(void)
         cmocka_unit_test(full_disk_refuses_changes_and_rolls_routes_back),
         cmocka_unit_test(a100_failed_gpu_removes_its_partitions),
         cmocka_unit_test(a100_two_boards_partitions_isolated),
+        cmocka_unit_test(hgx2_partitions_route_their_link_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
