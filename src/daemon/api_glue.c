@@ -99,7 +99,8 @@ static fmReturn_t h_status(void *ctx, char **json)
 {
     ofm_daemon *d = ctx;
     char *parts = d->pm ? ofm_pm_json(d->pm) : NULL;
-    *json = ofm_status_json(&d->status, getpid(), d->driver, d->backend, d->emu_dir[0] ? d->emu_dir : NULL, parts);
+    *json = ofm_status_json(&d->status, getpid(), d->driver, d->backend, d->emu_dir[0] ? d->emu_dir : NULL, parts,
+                            d->status_file_error[0] ? d->status_file_error : NULL);
     free(parts);
     return *json ? FM_ST_SUCCESS : FM_ST_GENERIC_ERROR;
 }

@@ -150,7 +150,9 @@ typedef struct {
 /* Start reading events after those already seen by bring-up (ctx->event_cursor). */
 void ofm_monitor_init(ofm_monitor *m, const ofm_fabric_ctx *ctx);
 /* Read and handle every new event. Returns the number handled (>= 0) or a
- * negative OFM_HAL_E* code when the HAL read failed. */
+ * negative OFM_HAL_E* code when the HAL read failed; that is not logged here
+ * (ofm_hal_last_error has the reason) so the caller can report an outage
+ * once rather than at every poll. */
 int ofm_monitor_poll(ofm_monitor *m, ofm_hal *h, ofm_fabric_status *st);
 
 #endif

@@ -220,11 +220,8 @@ int ofm_monitor_poll(ofm_monitor *m, ofm_hal *h, ofm_fabric_status *st)
     for (int batch = 0; batch < 32; batch++) {
         size_t n = 0;
         int rc = h->ops->read_events(h, &m->cursor, ev, sizeof ev / sizeof ev[0], &n);
-        if (rc != OFM_HAL_OK) {
-            OFM_ERR("monitor: reading NVSwitch/GPU events failed: %s (%s)", ofm_hal_last_error(h),
-                    ofm_hal_strerror(rc));
-            return rc;
-        }
+        if (rc != OFM_HAL_OK)
+            return rc; /* the caller says so, once per outage, not at every poll */
         if (n > sizeof ev / sizeof ev[0])
             n = sizeof ev / sizeof ev[0];
         for (size_t i = 0; i < n; i++) {
