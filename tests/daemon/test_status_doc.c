@@ -41,7 +41,7 @@ static void fabric_words(void **s)
     st.gpus[2] = (ofm_gpu_status){.phys_id = 3, .fabric_state = OFM_FABRIC_COMPLETED, .fabric_status = 23};
     st.gpus[3] = (ofm_gpu_status){.phys_id = 4, .fabric_state = OFM_FABRIC_NOT_SUPPORTED};
     st.gpus[4] = (ofm_gpu_status){.phys_id = 5, .fabric_state = OFM_FABRIC_NOT_STARTED};
-    char *doc = ofm_status_json(&st, 1, "550.127.05", "emu", "/tmp/x", NULL);
+    char *doc = ofm_status_json(&st, 1, "550.127.05", "emu", "/tmp/x", NULL, NULL);
     assert_non_null(doc);
     const char *state, *status;
     gpu_words(doc, 0, &state, &status);
