@@ -12,6 +12,7 @@
 #include "fabric/fabric.h"
 #include "openfm/log.h"
 #include "partition/state_file.h"
+#include "partition/vf_check.h"
 
 struct ofm_partition_mgr {
     ofm_hal *hal;
@@ -19,6 +20,7 @@ struct ofm_partition_mgr {
     const ofm_platform *p;
     char state_file[512];
     bool awaiting;                          /* --restart, before set_activated */
+    bool restart_mode;                      /* this run started with --restart */
     bool supported[OFM_MAX_PARTITIONS];     /* indexed like p->partitions */
     bool active[OFM_MAX_PARTITIONS];
     unsigned nvfs[OFM_MAX_PARTITIONS];
@@ -37,6 +39,12 @@ static int part_index(const ofm_partition_mgr *pm, unsigned id)
 }
 
 static bool is_vgpu(const ofm_partition_mgr *pm) { return pm->fctx->mode == OFM_FABRIC_MODE_VGPU; }
+
+/* H100 and later (NVSwitch gen3+, links trained by ALI). */
+static bool hopper_or_later(const ofm_platform *p)
+{
+    return p->ali || (p->nswitches > 0 && p->switches[0].gen >= OFM_SWITCH_GEN3);
+}
 
 static bool mig_enabled(ofm_partition_mgr *pm, uint32_t gpu)
 {
@@ -205,6 +213,7 @@ int ofm_pm_create(const ofm_pm_opts *o, ofm_partition_mgr **out, ofm_error *err)
             return -1;
         }
         pm->awaiting = true;
+        pm->restart_mode = true;
         OFM_INFO("resiliency restart: state loaded from %s, %zu routing entries left in place; "
                  "partition operations wait for fmSetActivatedFabricPartitions",
                  o->state_file, pm->current.n);
@@ -272,7 +281,9 @@ fmReturn_t ofm_pm_get_supported(ofm_partition_mgr *pm, fmFabricPartitionList_t *
             const ofm_gpu_desc *gd = ofm_platform_gpu(p, d->gpus[k]);
             int gi = ofm_fabric_gpu_index(p, d->gpus[k]);
             g->physicalId = d->gpus[k];
-            if (gi >= 0) {
+            /* FM §5.1: on H100-class systems the hypervisor maps partition
+             * GPUs by physical (module) ID; UUID and BDF stay empty. */
+            if (gi >= 0 && !hopper_or_later(p)) {
                 snprintf(g->uuid, sizeof g->uuid, "%s", pm->gpus[gi].uuid);
                 snprintf(g->pciBusId, sizeof g->pciBusId, "%s", pm->gpus[gi].pci_bdf);
             }
@@ -310,6 +321,13 @@ fmReturn_t ofm_pm_activate(ofm_partition_mgr *pm, unsigned id, const fmPciDevice
         return FM_ST_NOT_SUPPORTED;
     if (nvfs > FM_MAX_NUM_GPUS)
         return FM_ST_BADPARAM;
+    if (nvfs) {
+        char why[256];
+        if (ofm_vf_list_check(pm->hal, pm->p, d, vfs, nvfs, why, sizeof why)) {
+            OFM_WARN("activation of partition %u refused (FM_ST_BADPARAM): %s", id, why);
+            return FM_ST_BADPARAM;
+        }
+    }
     if (pm->active[i])
         return FM_ST_IN_USE;
     for (size_t k = 0; k < pm->p->npartitions; k++) {
@@ -412,8 +430,10 @@ fmReturn_t ofm_pm_set_activated(ofm_partition_mgr *pm, const fmActivatedFabricPa
 
 fmReturn_t ofm_pm_failed_devices(ofm_partition_mgr *pm, fmNvlinkFailedDevices_t *out)
 {
-    if (pm->awaiting)
-        return FM_ST_NOT_CONFIGURED;
+    /* FM §5.11: not supported in resiliency restart mode, which skips link
+     * training, so there is no initialisation result to report. */
+    if (pm->restart_mode)
+        return FM_ST_NOT_SUPPORTED;
     out->numGpus = out->numSwitches = 0;
     if (pm->p->ali)
         return FM_ST_SUCCESS; /* H100: always empty (FM §5.11) */
