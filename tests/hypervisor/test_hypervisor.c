@@ -321,13 +321,14 @@ static void test_restart_with_bad_state_file(void **state)
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fclose(f);
-    assert_int_equal(truncate(d.state, n - 6), 0); /* lose the 'end' line */
+    assert_int_equal(truncate(d.state, n - 6), 0); /* cut the last record short */
     const char *args[] = {"--restart", NULL};
     int st = -1;
     assert_int_equal(dh_start(&d, args, 20000, &st), -1);
     assert_int_equal(st, 1);
     char *log = dh_read_log(&d);
     assert_non_null(strstr(log, "cannot recover state"));
+    assert_non_null(strstr(log, "record 1 at byte offset 15: truncated"));
     assert_non_null(strstr(log, "start without --restart"));
     free(log);
     dh_cleanup(&d);
