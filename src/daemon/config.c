@@ -58,6 +58,12 @@ static const ofm_cfg_key keys[] = {
     {"OPENFM_LOG_MAX_SIZE_BYTES", OFM_CFG_INT, "0", 0, 1L << 40,
      "test knob: rotate the log at this many bytes instead of LOG_FILE_MAX_SIZE MB"},
     {"OPENFM_MONITOR_INTERVAL_MS", OFM_CFG_INT, "100", 10, 60000, "how often error events are polled"},
+    {"OPENFM_API_ADMIN_GROUP", OFM_CFG_STRING, "", 0, 0,
+     "group (name or gid) whose members may change partitions over the SDK; empty: root only"},
+    {"OPENFM_API_ALLOW_REMOTE", OFM_CFG_INT, "0", 0, 2,
+     "non-loopback FM_CMD_BIND_INTERFACE: 0 refused, 1 remote peers read only, 2 they may also change partitions"},
+    {"OPENFM_API_IDLE_TIMEOUT_S", OFM_CFG_INT, "0", 0, 86400,
+     "disconnect SDK clients silent for this long; 0 never"},
 };
 
 const ofm_cfg_key *ofm_config_keys(size_t *n)
@@ -103,6 +109,9 @@ static void *field(ofm_config *c, const char *key, ofm_cfg_type *t)
         {"OPENFM_RESTART_TIMEOUT_S", &c->restart_timeout_s},
         {"OPENFM_LOG_MAX_SIZE_BYTES", &c->log_max_size_bytes},
         {"OPENFM_MONITOR_INTERVAL_MS", &c->monitor_interval_ms},
+        {"OPENFM_API_ADMIN_GROUP", c->api_admin_group},
+        {"OPENFM_API_ALLOW_REMOTE", &c->api_allow_remote},
+        {"OPENFM_API_IDLE_TIMEOUT_S", &c->api_idle_timeout_s},
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(keys[i].key, key)) {

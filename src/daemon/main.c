@@ -135,14 +135,6 @@ static void pidfile_write(void)
 
 /* ------------------------------------------------------------------ status */
 
-void ofm_daemon_publish_status(ofm_daemon *d)
-{
-    char *json = ofm_status_json(&d->status, getpid(), d->driver, d->backend, d->emu_dir[0] ? d->emu_dir : NULL, NULL);
-    if (json && ofm_status_write(d->status_path, json))
-        OFM_WARN("cannot write status file %s: %s", d->status_path, strerror(errno));
-    free(json);
-}
-
 /* ------------------------------------------------------------------ loop */
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -160,9 +152,7 @@ static void on_monitor(evutil_socket_t fd, short what, void *arg)
     ofm_daemon *d = arg;
     ofm_system_state before = d->status.state;
     uint64_t errs = d->status.errors_total;
-    int n = ofm_monitor_poll(&d->monitor, d->hal, &d->status);
-    if (n < 0)
-        OFM_ERR("cannot read NVSwitch/GPU error events: %s", ofm_hal_last_error(d->hal));
+    ofm_daemon_backend_polled(d, ofm_monitor_poll(&d->monitor, d->hal, &d->status));
     if (d->status.state != before || d->status.errors_total != errs) {
         ofm_daemon_publish_status(d);
         if (d->status.state != before)
@@ -445,6 +435,7 @@ int main(int argc, char **argv)
         return 1;
     }
     ofm_monitor_init(&d.monitor, d.fctx);
+    ofm_daemon_monitor_partitions(&d);
     ofm_daemon_publish_status(&d);
     struct event *sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
     struct event *sigint = evsignal_new(d.base, SIGINT, on_signal, &d);

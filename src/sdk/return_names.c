@@ -1,7 +1,10 @@
 /* Names and operator-facing explanations of fmReturn_t values. */
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "sdk/nvfm_ext.h"
+#include "sdk/sdk_internal.h"
 
 typedef struct {
     fmReturn_t rc;
@@ -72,8 +75,27 @@ const char *ofmReturnName(fmReturn_t rc)
     return i ? i->name : "FM_ST_UNKNOWN";
 }
 
+/* Per thread, so concurrent callers each see their own reason. */
+static _Thread_local struct {
+    fmReturn_t rc;
+    char text[FM_MAX_STR_LENGTH + 160];
+} t_detail;
+
+void nvfm_detail_set(fmReturn_t rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t_detail.text, sizeof t_detail.text, fmt, ap);
+    va_end(ap);
+    t_detail.rc = rc;
+}
+
+void nvfm_detail_clear(void) { t_detail.text[0] = '\0'; }
+
 const char *ofmReturnText(fmReturn_t rc)
 {
+    if (t_detail.text[0] && t_detail.rc == rc)
+        return t_detail.text;
     const rc_info *i = find(rc);
     return i ? i->text : "unknown return code";
 }
