@@ -79,7 +79,7 @@ typedef struct {
     ofm_link_state state;
     ofm_remote_type remote_type;
     uint32_t remote_id;        /* GPU phys_id or switch id */
-    uint32_t remote_link;      /* GPU link number or switch port */
+    uint32_t remote_link;      /* GPU link number or switch port; UINT32_MAX: not known */
 } ofm_hal_link;
 
 /* One routing entry: on switch `sw`, traffic entering `in_port` for GPU `dst`
