@@ -23,6 +23,12 @@
 /* Where root's emulated systems live unless $OPENFM_EMU_ROOT says otherwise. */
 #define OFM_EMU_ROOT_DIR_SYSTEM "/var/lib/openfm/emu"
 
+/* Open the emulated system in `dir` ("" or NULL: the default one); the same
+ * as ofm_hal_open("emu:DIR"). */
+int ofm_emu_open(const char *dir, ofm_hal **out, char *err, size_t errlen);
+/* The model the emulated system was created from (emulator handles only). */
+const ofm_platform *ofm_emu_platform(const ofm_hal *h);
+
 /* Resolve the directory of the emulated system to use: `explicit_dir` when
  * non-NULL, else $OPENFM_EMU_DIR, else <root dir>/default where the root dir
  * is $OPENFM_EMU_ROOT, else /var/lib/openfm/emu for root, else

@@ -176,7 +176,7 @@ static void test_emu_files_not_followed(void **state)
     assert_int_equal(symlink(victim, tmp), 0);
     ofm_hal *h;
     char err[700];
-    assert_int_equal(ofm_hal_open_emu(d.emu, &h, err, sizeof err), OFM_HAL_OK);
+    assert_int_equal(ofm_emu_open(d.emu, &h, err, sizeof err), OFM_HAL_OK);
     const ofm_platform *p = ofm_hal_platform(h);
     assert_int_equal(ofm_emu_inject_port_down(h, p->access[0].sw, p->access[0].sw_port), OFM_HAL_OK);
     ofm_hal_close(h);
@@ -190,7 +190,7 @@ static void test_emu_files_not_followed(void **state)
     snprintf(copy, sizeof copy, "%s/copy.topo", d.dir);
     assert_int_equal(rename(path, copy), 0);
     assert_int_equal(symlink(copy, path), 0);
-    assert_int_not_equal(ofm_hal_open_emu(d.emu, &h, err, sizeof err), OFM_HAL_OK);
+    assert_int_not_equal(ofm_emu_open(d.emu, &h, err, sizeof err), OFM_HAL_OK);
     assert_non_null(strstr(err, "topology file is a symbolic link; refusing to follow it"));
 }
 
@@ -249,7 +249,7 @@ static void test_second_manager_on_same_system(void **state)
     /* a process that is not the manager cannot program routes... */
     ofm_hal *h;
     char err[700];
-    assert_int_equal(ofm_hal_open_emu(a.emu, &h, err, sizeof err), OFM_HAL_OK);
+    assert_int_equal(ofm_emu_open(a.emu, &h, err, sizeof err), OFM_HAL_OK);
     const ofm_platform *p = ofm_hal_platform(h);
     ofm_route_entry e = {.sw = p->switches[0].id, .in_port = p->access[0].sw_port,
                          .dst_gpu = p->gpus[1].phys_id, .egress = 0};

@@ -332,7 +332,7 @@ int emu_open_lock(const char *path)
     return fd;
 }
 
-int ofm_hal_open_emu(const char *dir, ofm_hal **out, char *errbuf, size_t errlen)
+int ofm_emu_backend_open(const char *dir, ofm_hal **out, char *errbuf, size_t errlen)
 {
     *out = NULL;
     if (!dir || strlen(dir) >= 4000) {
