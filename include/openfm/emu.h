@@ -18,7 +18,7 @@
 #include "openfm/hal.h"
 #include "openfm/platform.h"
 
-#define OFM_EMU_DEFAULT_DRIVER "550.127.05"
+#define OFM_EMU_DEFAULT_DRIVER "580.95.05" /* the ABI the NVSwitch backend speaks */
 
 /* Resolve the directory of the emulated system to use: `explicit_dir` when
  * non-NULL, else $OPENFM_EMU_DIR, else <runtime dir>/default where the runtime

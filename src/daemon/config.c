@@ -53,6 +53,8 @@ static const ofm_cfg_key keys[] = {
     {"OPENFM_LOG_MAX_SIZE_BYTES", OFM_CFG_INT, "0", 0, 1L << 40,
      "test knob: rotate the log at this many bytes instead of LOG_FILE_MAX_SIZE MB"},
     {"OPENFM_MONITOR_INTERVAL_MS", OFM_CFG_INT, "100", 10, 60000, "how often error events are polled"},
+    {"OPENFM_HEARTBEAT_TIMEOUT_MS", OFM_CFG_INT, "10000", 100, 600000,
+     "NVSwitch driver backend: the manager heartbeat timeout handed to the driver"},
 };
 
 const ofm_cfg_key *ofm_config_keys(size_t *n)
@@ -97,6 +99,7 @@ static void *field(ofm_config *c, const char *key, ofm_cfg_type *t)
         {"OPENFM_RESTART_TIMEOUT_S", &c->restart_timeout_s},
         {"OPENFM_LOG_MAX_SIZE_BYTES", &c->log_max_size_bytes},
         {"OPENFM_MONITOR_INTERVAL_MS", &c->monitor_interval_ms},
+        {"OPENFM_HEARTBEAT_TIMEOUT_MS", &c->heartbeat_timeout_ms},
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(keys[i].key, key)) {

@@ -54,6 +54,7 @@ typedef struct {
     long restart_timeout_s;
     long log_max_size_bytes;   /* test knob: overrides LOG_FILE_MAX_SIZE when > 0 */
     long monitor_interval_ms;
+    long heartbeat_timeout_ms; /* NVSwitch driver backend */
 } ofm_config;
 
 const ofm_cfg_key *ofm_config_keys(size_t *n);

@@ -21,6 +21,7 @@
 #include "daemon/logsink.h"
 #include "daemon/status_doc.h"
 #include "openfm/emu.h"
+#include "openfm/hal_nvswitch.h"
 #include "openfm/log.h"
 
 #ifndef OPENFM_VERSION
@@ -28,7 +29,7 @@
 #endif
 /* The driver branch this build speaks to (FM §2.5: the manager and the
  * driver must come from the same release). */
-#define OPENFM_DRIVER_BRANCH "550"
+#define OPENFM_DRIVER_BRANCH "580"
 
 static void usage(FILE *f)
 {
@@ -246,9 +247,35 @@ static bool driver_compatible(const char *ver)
     return !strncmp(ver, OPENFM_DRIVER_BRANCH, l) && ver[l] == '.';
 }
 
+/* The NVSwitch driver backend, when nothing names an emulated system and the
+ * driver's control node is there (a real driver, or the test driver model). */
+static bool want_real_backend(const ofm_daemon *d)
+{
+    const char *env = getenv("OPENFM_EMU_DIR");
+    return !d->cfg.emulate[0] && !d->cfg.emu_dir[0] && !(env && *env) && ofm_nvswitch_present();
+}
+
+static int open_real_backend(ofm_daemon *d)
+{
+    char err[700];
+    ofm_nvswitch_opts o = {.manager = true,
+                           .heartbeat_timeout_ms = (uint32_t)d->cfg.heartbeat_timeout_ms};
+    if (ofm_hal_open_nvswitch(&o, &d->hal, err, sizeof err) != OFM_HAL_OK) {
+        OFM_CRIT("%s", err);
+        return -1;
+    }
+    d->emu_dir[0] = '\0';
+    d->hal->ops->driver_version(d->hal, d->driver, sizeof d->driver);
+    OFM_INFO("using the NVSwitch driver %s (real devices; heartbeat timeout %ld ms)", d->driver,
+             d->cfg.heartbeat_timeout_ms);
+    return 0;
+}
+
 static int open_backend(ofm_daemon *d)
 {
     char err[700];
+    if (want_real_backend(d))
+        return open_real_backend(d);
     if (ofm_emu_resolve_dir(d->cfg.emu_dir[0] ? d->cfg.emu_dir : NULL, d->emu_dir, sizeof d->emu_dir)) {
         OFM_CRIT("emulator directory path is too long");
         return -1;
