@@ -726,8 +726,8 @@ static int read_port(ofm_hal *h, sw_rec *s, uint32_t port, ofm_route_entry **out
                 *out = ne, *cap = nc;
         }
         if (rc == OFM_HAL_OK)
-            ls10_decode_port(s->phys_id, port, remap, nremap, rid, nrid, rlan, nrlan, *out + *n,
-                             *cap - *n, n, inconsistent);
+            ls10_decode_port(s->phys_id, port, remap, nremap, rid, nrid, rlan, nrlan, *out, *cap, n,
+                             inconsistent);
     }
     free(gr);
     free(gi);
