@@ -1,10 +1,13 @@
 #include "daemon/status_doc.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "openfm/fileio.h"
 
 static const char *mode_name(ofm_fabric_mode m)
 {
@@ -17,7 +20,8 @@ static const char *mode_name(ofm_fabric_mode m)
 }
 
 char *ofm_status_json(const ofm_fabric_status *st, pid_t pid, const char *driver,
-                      const char *emu_dir, const char *partitions_json)
+                      const char *backend_spec, const char *emu_dir,
+                      const char *partitions_json, const char *status_file_error)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "pid", json_object_new_int64(pid));
@@ -28,10 +32,15 @@ char *ofm_status_json(const ofm_fabric_status *st, pid_t pid, const char *driver
     json_object_object_add(o, "platform", json_object_new_string(st->platform));
     json_object_object_add(o, "topology_source", json_object_new_string(st->topology_source));
     json_object_object_add(o, "message", json_object_new_string(st->message));
+    if (status_file_error)
+        json_object_object_add(o, "status_file_error", json_object_new_string(status_file_error));
     json_object_object_add(o, "driver_version", json_object_new_string(driver ? driver : ""));
     json_object_object_add(o, "backend", json_object_new_string(emu_dir ? "emulated" : "real"));
     if (emu_dir)
         json_object_object_add(o, "emu_dir", json_object_new_string(emu_dir));
+    /* what `fmctl status` opens to read GPU state the daemon does not own */
+    if (backend_spec && *backend_spec)
+        json_object_object_add(o, "backend_spec", json_object_new_string(backend_spec));
     json_object_object_add(o, "bandwidth_reduced", json_object_new_boolean(st->bandwidth_reduced));
     json_object_object_add(o, "bringup_ms", json_object_new_double(st->bringup_ns / 1e6));
     json_object *links = json_object_new_object();
@@ -93,18 +102,17 @@ char *ofm_status_json(const ofm_fabric_status *st, pid_t pid, const char *driver
     return out;
 }
 
-int ofm_status_write(const char *path, const char *json)
+int ofm_status_write(const char *path, const char *json, ofm_error *err)
 {
-    char tmp[600];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return -1;
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -1;
-    int bad = fputs(json, f) < 0 || fputc('\n', f) < 0;
-    if (fclose(f) || bad || rename(tmp, path)) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    size_t n = strlen(json);
+    char *doc = malloc(n + 2);
+    if (!doc)
+        return ofm_error_set(err, path, 0, "out of memory");
+    memcpy(doc, json, n);
+    doc[n] = '\n';
+    /* O_EXCL|O_NOFOLLOW temp + rename; no fsync: the document is a view that
+     * is rewritten at every start, so losing it in a power cut costs nothing */
+    int rc = ofm_file_write_atomic(path, doc, n + 1, 0644, OFM_FILE_NOSYNC, err);
+    free(doc);
+    return rc;
 }

@@ -53,6 +53,8 @@ static void print_human(json_object *o)
     printf("    Driver Version        : %s\n", js(o, "driver_version"));
     printf("    PID                   : %lld\n", (long long)ji(o, "pid"));
     printf("    Message               : %s\n", js(o, "message"));
+    if (*js(o, "status_file_error"))
+        printf("    Status File           : not written: %s\n", js(o, "status_file_error"));
     json_object *l;
     if (json_object_object_get_ex(o, "links", &l))
         printf("    NVLinks               : access %lld/%lld active, trunk %lld/%lld active, %lld "
@@ -64,8 +66,8 @@ static void print_human(json_object *o)
     /* MIG mode is GPU state the daemon does not own: read it from the backend */
     ofm_hal *mh = NULL;
     char merr[256];
-    if (!strcmp(js(o, "backend"), "emulated") && *js(o, "emu_dir") &&
-        ofm_hal_open_emu(js(o, "emu_dir"), &mh, merr, sizeof merr) != OFM_HAL_OK)
+    if (*js(o, "backend_spec") &&
+        ofm_hal_open(js(o, "backend_spec"), NULL, &mh, merr, sizeof merr) != OFM_HAL_OK)
         mh = NULL;
     if (json_object_object_get_ex(o, "gpus", &g))
         for (size_t i = 0; i < json_object_array_length(g); i++) {

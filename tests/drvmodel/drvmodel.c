@@ -118,6 +118,8 @@ static int (*real_openat)(int, const char *, int, ...);
 static int (*real_ioctl)(int, unsigned long, ...);
 static int (*real_close)(int);
 static int (*real_access)(const char *, int);
+static int (*real_stat)(const char *, struct stat *);
+static int (*real_stat64)(const char *, struct stat64 *);
 
 static void resolve(void)
 {
@@ -128,6 +130,8 @@ static void resolve(void)
     real_ioctl = (int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
     real_close = (int (*)(int))dlsym(RTLD_NEXT, "close");
     real_access = (int (*)(const char *, int))dlsym(RTLD_NEXT, "access");
+    real_stat = (int (*)(const char *, struct stat *))dlsym(RTLD_NEXT, "stat");
+    real_stat64 = (int (*)(const char *, struct stat64 *))dlsym(RTLD_NEXT, "stat64");
 }
 
 static uint64_t mono_ns(void)
@@ -189,7 +193,7 @@ static bool model_ready(void)
         return false;
     snprintf(M.dir, sizeof M.dir, "%s", dir);
     char err[512];
-    if (ofm_hal_open_emu(M.dir, &M.emu, err, sizeof err) != OFM_HAL_OK) {
+    if (ofm_emu_open(M.dir, &M.emu, err, sizeof err) != OFM_HAL_OK) {
         fprintf(stderr, "nvswitch driver model: cannot open the emulated system %s: %s\n", M.dir, err);
         return false;
     }
@@ -1157,6 +1161,42 @@ EXPORT int access(const char *path, int amode)
         return 0;
     }
     return real_access(path, amode);
+}
+
+/* Device nodes exist while the model serves them (`auto` looks with stat). */
+static int model_stat(const char *path, struct stat *st, bool *handled)
+{
+    unsigned minor = 0;
+    int kind = path_kind(path, &minor);
+    *handled = false;
+    if (kind == FD_NONE || !getenv("OPENFM_DRIVER_MODEL_DIR"))
+        return 0;
+    *handled = true;
+    if (!model_ready() ||
+        (kind == FD_DEV && (minor >= M.p->nswitches || sw_health(minor) == OFM_DEV_MISSING))) {
+        errno = ENOENT;
+        return -1;
+    }
+    memset(st, 0, sizeof *st);
+    st->st_mode = (kind == 10 ? S_IFREG : S_IFCHR) | 0666;
+    st->st_rdev = kind == FD_CTL ? 255 : minor;
+    return 0;
+}
+
+EXPORT int stat(const char *restrict path, struct stat *restrict st)
+{
+    resolve();
+    bool handled;
+    int rc = model_stat(path, st, &handled);
+    return handled ? rc : real_stat(path, st);
+}
+
+EXPORT int stat64(const char *restrict path, struct stat64 *restrict st)
+{
+    resolve();
+    bool handled;
+    int rc = model_stat(path, (struct stat *)st, &handled);
+    return handled ? rc : real_stat64(path, st);
 }
 
 EXPORT int close(int fd)

@@ -10,10 +10,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hal/backend_int.h"
 #include "hal/nvswitch/ioctl.h"
 #include "hal/nvswitch/ls10_tables.h"
-#include "openfm/hal_nvswitch.h"
 #include "openfm/log.h"
+
+typedef struct {
+    /* true for the fabric manager: acquire the fabric-management capability,
+     * mark the driver configured, keep its heartbeat, configure ports and
+     * answer GPU probes. false for observers (fmctl): read only. */
+    bool manager;
+    uint32_t heartbeat_timeout_ms;  /* 0: the default */
+    ofm_hal *gpu_side;              /* optional GPU side used by the fallbacks */
+    char dev_root[256];
+} ofm_nvswitch_opts;
 
 #define DEFAULT_HEARTBEAT_MS 10000u
 #define PROBE_WAIT_MS 2000u
@@ -1027,15 +1037,6 @@ static const ofm_hal_ops nv_ops = {
 
 /* ------------------------------------------------------------- start-up */
 
-bool ofm_nvswitch_present(void)
-{
-    int fd = nvsw_open_ctl();
-    if (fd < 0)
-        return fd == -EACCES || fd == -EPERM; /* there, but not ours to open */
-    nvsw_close(fd);
-    return true;
-}
-
 __attribute__((format(printf, 3, 4))) static int open_fail(char *err, size_t len, const char *fmt, ...)
 {
     va_list ap;
@@ -1057,7 +1058,7 @@ static const char *arch_name(uint32_t a)
 
 static int init_switch(nv_impl *n, ofm_hal *h, sw_rec *s, char *err, size_t errlen)
 {
-    int fd = nvsw_open_dev(s->instance);
+    int fd = nvsw_open_dev(n->o.dev_root, s->instance);
     if (fd < 0) {
         if (fd == -ENODEV) {
             s->health = OFM_DEV_FAILED;
@@ -1102,7 +1103,7 @@ static int init_switch(nv_impl *n, ofm_hal *h, sw_rec *s, char *err, size_t errl
     return 0;
 }
 
-int ofm_hal_open_nvswitch(const ofm_nvswitch_opts *opts, ofm_hal **out, char *err, size_t errlen)
+static int open_nvswitch(const ofm_nvswitch_opts *opts, ofm_hal **out, char *err, size_t errlen)
 {
     ofm_nvswitch_opts o = opts ? *opts : (ofm_nvswitch_opts){0};
     ofm_hal *h = calloc(1, sizeof *h);
@@ -1125,11 +1126,12 @@ int ofm_hal_open_nvswitch(const ofm_nvswitch_opts *opts, ofm_hal **out, char *er
     n->hb_ms = o.heartbeat_timeout_ms ? o.heartbeat_timeout_ms : DEFAULT_HEARTBEAT_MS;
     int rc = OFM_HAL_ENODEV;
 
-    n->ctl = nvsw_open_ctl();
+    n->ctl = nvsw_open_ctl(o.dev_root);
     if (n->ctl < 0) {
-        open_fail(err, errlen, "cannot open %s: %s; is the NVIDIA NVSwitch driver loaded "
-                  "(nvidia.ko with NVSwitch support, %s)?", NVSW_CTL_PATH, strerror(-n->ctl),
-                  NVSW_ABI_VERSION);
+        open_fail(err, errlen, "cannot open %s/nvidia-nvswitchctl: %s; is the NVIDIA NVSwitch "
+                  "driver loaded (nvidia.ko with NVSwitch support, %s)?", o.dev_root,
+                  strerror(-n->ctl), NVSW_ABI_VERSION);
+        rc = n->ctl == -ENOENT ? OFM_HAL_EABSENT : OFM_HAL_ENODEV;
         goto fail;
     }
     nvsw_check_version cv;
@@ -1228,4 +1230,14 @@ fail:
     n->o.manager = false;  /* nothing was configured: leave driver states alone */
     nv_close(h);
     return rc;
+}
+
+int ofm_nvswitch_backend_open(const char *arg, const ofm_hal_open_opts *opts, ofm_hal **out,
+                              char *errbuf, size_t errlen)
+{
+    (void)arg;
+    ofm_nvswitch_opts o = {.manager = opts && opts->manager,
+                           .heartbeat_timeout_ms = opts ? opts->heartbeat_timeout_ms : 0};
+    snprintf(o.dev_root, sizeof o.dev_root, "%s", ofm_hal_dev_root(opts));
+    return open_nvswitch(&o, out, errbuf, errlen);
 }

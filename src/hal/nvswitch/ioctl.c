@@ -9,16 +9,18 @@
 
 #include "hal/nvswitch/ioctl.h"
 
-int nvsw_open_ctl(void)
+int nvsw_open_ctl(const char *root)
 {
-    int fd = open(NVSW_CTL_PATH, O_RDWR | O_CLOEXEC);
+    char path[320];
+    snprintf(path, sizeof path, "%s/nvidia-nvswitchctl", root);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
     return fd < 0 ? -errno : fd;
 }
 
-int nvsw_open_dev(uint32_t instance)
+int nvsw_open_dev(const char *root, uint32_t instance)
 {
-    char path[64];
-    snprintf(path, sizeof path, NVSW_DEV_PATH_FMT, instance);
+    char path[320];
+    snprintf(path, sizeof path, "%s/nvidia-nvswitch%u", root, instance);
     int fd = open(path, O_RDWR | O_CLOEXEC);
     return fd < 0 ? -errno : fd;
 }

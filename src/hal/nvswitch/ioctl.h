@@ -9,10 +9,10 @@
 
 #include "hal/nvswitch/nvswitch_abi.h"
 
-/* Open /dev/nvidia-nvswitchctl or /dev/nvidia-nvswitchN read-write; returns
- * the fd or -errno. */
-int nvsw_open_ctl(void);
-int nvsw_open_dev(uint32_t instance);
+/* Open DEV_ROOT/nvidia-nvswitchctl or DEV_ROOT/nvidia-nvswitchN (DEV_ROOT is
+ * /dev on a real machine) read-write; returns the fd or -errno. */
+int nvsw_open_ctl(const char *dev_root);
+int nvsw_open_dev(const char *dev_root, uint32_t instance);
 void nvsw_close(int fd);
 
 /* One control call: type 'c' (control node) or 'd' (switch node), command
