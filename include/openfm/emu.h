@@ -18,7 +18,7 @@
 #include "openfm/hal.h"
 #include "openfm/platform.h"
 
-#define OFM_EMU_DEFAULT_DRIVER "550.127.05"
+#define OFM_EMU_DEFAULT_DRIVER "580.95.05" /* the ABI the NVSwitch backend speaks */
 
 /* Where root's emulated systems live unless $OPENFM_EMU_ROOT says otherwise. */
 #define OFM_EMU_ROOT_DIR_SYSTEM "/var/lib/openfm/emu"
