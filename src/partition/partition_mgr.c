@@ -501,6 +501,42 @@ fmReturn_t ofm_pm_deactivate(ofm_partition_mgr *pm, unsigned id)
     return FM_ST_SUCCESS;
 }
 
+/* fmSetActivatedFabricPartitions outside the restart window: the fabric
+ * manager made every change itself and knows what runs, and the call exists
+ * to tell a restarted one what kept running while it was away (FM §5.10,
+ * §12). So the list may only confirm the active set; it never tears down or
+ * starts a partition. A list that differs is refused and each difference
+ * logged by partition ID. */
+static fmReturn_t confirm_active_list(ofm_partition_mgr *pm, const bool *want)
+{
+    unsigned nact = 0, ndiff = 0;
+    for (size_t i = 0; i < pm->p->npartitions; i++) {
+        nact += pm->active[i];
+        if (pm->active[i] == want[i])
+            continue;
+        ndiff++;
+        if (pm->active[i])
+            OFM_WARN("fmSetActivatedFabricPartitions outside the restart window: partition %" PRIu32
+                     " is active but not in the list; it keeps running (deactivate it with "
+                     "fmDeactivateFabricPartition)",
+                     pm->p->partitions[i].id);
+        else
+            OFM_WARN("fmSetActivatedFabricPartitions outside the restart window: partition %" PRIu32
+                     " is in the list but not active; it is not activated (use "
+                     "fmActivateFabricPartition%s)",
+                     pm->p->partitions[i].id, is_vgpu(pm) ? "WithVFs" : "");
+    }
+    if (ndiff) {
+        OFM_WARN("fmSetActivatedFabricPartitions refused (FM_ST_NOT_SUPPORTED): outside a "
+                 "--restart it can only confirm the active partitions; nothing was changed");
+        return FM_ST_NOT_SUPPORTED;
+    }
+    OFM_INFO("fmSetActivatedFabricPartitions outside the restart window: the list matches the %u "
+             "active partition(s); nothing changes",
+             nact);
+    return FM_ST_SUCCESS;
+}
+
 fmReturn_t ofm_pm_set_activated(ofm_partition_mgr *pm, const fmActivatedFabricPartitionList_t *l)
 {
     if (l->numPartitions > FM_MAX_FABRIC_PARTITIONS)
@@ -520,6 +556,20 @@ fmReturn_t ofm_pm_set_activated(ofm_partition_mgr *pm, const fmActivatedFabricPa
                     for (uint32_t y = 0; y < pm->p->partitions[b].ngpus; y++)
                         if (pm->p->partitions[a].gpus[x] == pm->p->partitions[b].gpus[y])
                             return FM_ST_IN_USE;
+    if (!pm->awaiting)
+        return confirm_active_list(pm, want);
+    /* vGPU: a partition runs only with the VFs it was activated with; the
+     * list cannot supply them, so only partitions recorded with VFs can be
+     * declared running (FM §5.8, §12). */
+    for (size_t i = 0; is_vgpu(pm) && i < pm->p->npartitions; i++)
+        if (want[i] && pm->nvfs[i] == 0) {
+            OFM_WARN("fmSetActivatedFabricPartitions refused (FM_ST_BADPARAM): partition %" PRIu32
+                     " is not recorded as running with VFs, and vGPU mode never activates a "
+                     "partition without its VFs; leave it out, then activate it with "
+                     "fmActivateFabricPartitionWithVFs. Still waiting for the active list",
+                     pm->p->partitions[i].id);
+            return FM_ST_BADPARAM;
+        }
     pm_book before;
     book_save(pm, &before);
     memcpy(pm->active, want, sizeof want);
@@ -537,10 +587,21 @@ fmReturn_t ofm_pm_set_activated(ofm_partition_mgr *pm, const fmActivatedFabricPa
     ofm_route_plan_free(&next);
     if (rc != FM_ST_SUCCESS)
         return rc;
-    bool was_waiting = pm->awaiting;
     pm->awaiting = false;
-    OFM_INFO("active partition list set by the hypervisor: %u partition(s)%s", l->numPartitions,
-             was_waiting ? "; resiliency restart complete, partition operations enabled" : "");
+    for (size_t i = 0; i < pm->p->npartitions; i++) {
+        unsigned id = pm->p->partitions[i].id;
+        if (before.active[i] && want[i])
+            OFM_INFO("resiliency restart: partition %u keeps running, its routes kept", id);
+        else if (before.active[i])
+            OFM_INFO("resiliency restart: partition %u was active when the fabric manager stopped "
+                     "and is not in the hypervisor's list: its routes are removed", id);
+        else if (want[i])
+            OFM_INFO("resiliency restart: partition %u was not recorded as active but is in the "
+                     "hypervisor's list: its routes are programmed", id);
+    }
+    OFM_INFO("active partition list set by the hypervisor: %u partition(s); resiliency restart "
+             "complete, partition operations enabled",
+             l->numPartitions);
     return FM_ST_SUCCESS;
 }
 

@@ -258,9 +258,14 @@ static void restart_keeps_routes_until_the_active_list_arrives(void **s)
     assert_int_equal(fd.numGpus, 0x5a5a5a5a); /* untouched */
     /* the hypervisor says only partition 3 still runs: 6's routes go */
     fmActivatedFabricPartitionList_t al = {.numPartitions = 1, .partitionIds = {3}};
+    pmfx_log_clear();
     assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_SUCCESS);
     assert_false(ofm_pm_awaiting_restart_list(f->pm));
     ISO(f, 3);
+    /* every partition the list changes is logged by ID */
+    assert_non_null(strstr(pmfx_log(), "partition 3 keeps running, its routes kept"));
+    assert_non_null(strstr(pmfx_log(), "partition 6 was active when the fabric manager stopped and "
+                                       "is not in the hypervisor's list: its routes are removed"));
     fmFabricPartitionList_t *sl = supported(f, FM_ST_SUCCESS);
     assert_true(find(sl, 3)->isActive);
     assert_false(find(sl, 6)->isActive);
@@ -291,6 +296,82 @@ static void set_activated_rejects_bad_lists(void **s)
     fmActivatedFabricPartitionList_t none = {.numPartitions = 0};
     assert_int_equal(ofm_pm_set_activated(f->pm, &none), FM_ST_SUCCESS);
     pmfx_check_isolation(f, NULL, 0, 0);
+    pmfx_close(f);
+}
+
+/* FM §5.10/§12: outside the restart window the list can only confirm what
+ * runs; it never tears a partition down or starts one. */
+static void set_activated_outside_restart_changes_nothing(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_SHARED, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    assert_int_equal(ofm_pm_activate(f->pm, 3, NULL, 0), FM_ST_SUCCESS);
+    assert_int_equal(ofm_pm_activate(f->pm, 6, NULL, 0), FM_ST_SUCCESS);
+    ISO(f, 3, 6);
+    /* a list without 6 would have torn 6 down */
+    fmActivatedFabricPartitionList_t al = {.numPartitions = 1, .partitionIds = {3}};
+    pmfx_log_clear();
+    assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_NOT_SUPPORTED);
+    ISO(f, 3, 6);
+    assert_non_null(strstr(pmfx_log(), "partition 6 is active but not in the list; it keeps running"));
+    assert_non_null(strstr(pmfx_log(), "nothing was changed"));
+    /* nor does a longer list start anything */
+    fmActivatedFabricPartitionList_t more = {.numPartitions = 3, .partitionIds = {3, 6, 8}};
+    pmfx_log_clear();
+    assert_int_equal(ofm_pm_set_activated(f->pm, &more), FM_ST_NOT_SUPPORTED);
+    ISO(f, 3, 6);
+    assert_non_null(strstr(pmfx_log(), "partition 8 is in the list but not active; it is not activated"));
+    assert_null(strstr(pmfx_log(), "partition 3 "));
+    /* the exact active set is confirmed */
+    fmActivatedFabricPartitionList_t same = {.numPartitions = 2, .partitionIds = {6, 3}};
+    pmfx_log_clear();
+    assert_int_equal(ofm_pm_set_activated(f->pm, &same), FM_ST_SUCCESS);
+    ISO(f, 3, 6);
+    assert_non_null(strstr(pmfx_log(), "the list matches the 2 active partition(s)"));
+    /* after a restart window has closed, the same rule holds */
+    assert_int_equal(pmfx_pm(f, true, &err), 0);
+    assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_SUCCESS); /* the window: 6 goes */
+    ISO(f, 3);
+    fmActivatedFabricPartitionList_t none = {.numPartitions = 0};
+    assert_int_equal(ofm_pm_set_activated(f->pm, &none), FM_ST_NOT_SUPPORTED);
+    ISO(f, 3);
+    assert_int_equal(ofm_pm_deactivate(f->pm, 3), FM_ST_SUCCESS);
+    assert_int_equal(ofm_pm_set_activated(f->pm, &none), FM_ST_SUCCESS);
+    pmfx_check_isolation(f, NULL, 0, 0);
+    pmfx_close(f);
+}
+
+/* vGPU: a restart list may only name partitions recorded with their VFs. */
+static void vgpu_restart_never_activates_without_vfs(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_VGPU, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    fmPciDevice_t v[2] = {pmfx_vf(f, 3, 0), pmfx_vf(f, 1, 0)};
+    assert_int_equal(ofm_pm_activate(f->pm, 3, v, 2), FM_ST_SUCCESS);
+    ISO(f, 3);
+    assert_int_equal(pmfx_pm(f, true, &err), 0);
+    /* partition 4 (GPUs 2, 4) was not running: it has no VFs */
+    fmActivatedFabricPartitionList_t al = {.numPartitions = 2, .partitionIds = {3, 4}};
+    pmfx_log_clear();
+    assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_BADPARAM);
+    assert_true(ofm_pm_awaiting_restart_list(f->pm));
+    ISO(f, 3); /* 4 not routed, 3 untouched */
+    assert_non_null(strstr(pmfx_log(), "partition 4 is not recorded as running with VFs"));
+    al.numPartitions = 1;
+    assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_SUCCESS);
+    ISO(f, 3);
+    /* its VFs are still known, in the order given */
+    ofm_pm_state st;
+    assert_int_equal(ofm_pm_state_load(f->state, &st, &err), 0);
+    for (size_t i = 0; i < st.npartitions; i++)
+        if (st.part_id[i] == 3) {
+            assert_int_equal(st.nvfs[i], 2);
+            assert_memory_equal(&st.vfs[i][0], &v[0], sizeof v[0]);
+        }
     pmfx_close(f);
 }
 
@@ -430,8 +511,9 @@ static void full_disk_refuses_changes_and_rolls_routes_back(void **s)
     assert_int_equal(ofm_pm_deactivate(f->pm, 1), FM_ST_GENERIC_ERROR);
     ISO(f, 1); /* still forwarded */
     assert_non_null(strstr(logged, "deactivation of partition 1 failed"));
+    /* outside a restart the list cannot tear partition 1 down anyway */
     fmActivatedFabricPartitionList_t none = {.numPartitions = 0};
-    assert_int_equal(ofm_pm_set_activated(f->pm, &none), FM_ST_GENERIC_ERROR);
+    assert_int_equal(ofm_pm_set_activated(f->pm, &none), FM_ST_NOT_SUPPORTED);
     ISO(f, 1);
     fmFabricPartitionList_t *l = supported(f, FM_ST_SUCCESS);
     assert_true(find(l, 1)->isActive);
@@ -601,6 +683,8 @@ int main(void)
         cmocka_unit_test(vgpu_vf_lists_are_checked),
         cmocka_unit_test(restart_keeps_routes_until_the_active_list_arrives),
         cmocka_unit_test(set_activated_rejects_bad_lists),
+        cmocka_unit_test(set_activated_outside_restart_changes_nothing),
+        cmocka_unit_test(vgpu_restart_never_activates_without_vfs),
         cmocka_unit_test(unrecoverable_state_files),
         cmocka_unit_test(full_disk_refuses_changes_and_rolls_routes_back),
         cmocka_unit_test(a100_failed_gpu_removes_its_partitions),
