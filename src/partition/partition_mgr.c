@@ -13,6 +13,7 @@
 #include "openfm/log.h"
 #include "partition/state_file.h"
 #include "partition/state_journal.h"
+#include "partition/vf_check.h"
 
 struct ofm_partition_mgr {
     ofm_hal *hal;
@@ -21,6 +22,7 @@ struct ofm_partition_mgr {
     char state_file[512];
     ofm_pm_journal *journal;                /* every change is durable before it is answered */
     bool awaiting;                          /* --restart, before set_activated */
+    bool restart_mode;                      /* this run started with --restart */
     bool supported[OFM_MAX_PARTITIONS];     /* indexed like p->partitions */
     bool active[OFM_MAX_PARTITIONS];
     unsigned nvfs[OFM_MAX_PARTITIONS];
@@ -40,6 +42,12 @@ static int part_index(const ofm_partition_mgr *pm, unsigned id)
 }
 
 static bool is_vgpu(const ofm_partition_mgr *pm) { return pm->fctx->mode == OFM_FABRIC_MODE_VGPU; }
+
+/* H100 and later (NVSwitch gen3+, links trained by ALI). */
+static bool hopper_or_later(const ofm_platform *p)
+{
+    return p->ali || (p->nswitches > 0 && p->switches[0].gen >= OFM_SWITCH_GEN3);
+}
 
 static bool mig_enabled(ofm_partition_mgr *pm, uint32_t gpu)
 {
@@ -303,6 +311,7 @@ int ofm_pm_create(const ofm_pm_opts *o, ofm_partition_mgr **out, ofm_error *err)
                      cur ? ofm_error_format(&je, b, sizeof b) : "out of memory");
         free(cur);
         pm->awaiting = true;
+        pm->restart_mode = true;
         OFM_INFO("resiliency restart: state loaded from %s, %zu routing entries left in place; "
                  "partition operations wait for fmSetActivatedFabricPartitions",
                  o->state_file, pm->current.n);
@@ -374,7 +383,9 @@ fmReturn_t ofm_pm_get_supported(ofm_partition_mgr *pm, fmFabricPartitionList_t *
             const ofm_gpu_desc *gd = ofm_platform_gpu(p, d->gpus[k]);
             int gi = ofm_fabric_gpu_index(p, d->gpus[k]);
             g->physicalId = d->gpus[k];
-            if (gi >= 0) {
+            /* FM §5.1: on H100-class systems the hypervisor maps partition
+             * GPUs by physical (module) ID; UUID and BDF stay empty. */
+            if (gi >= 0 && !hopper_or_later(p)) {
                 snprintf(g->uuid, sizeof g->uuid, "%s", pm->gpus[gi].uuid);
                 snprintf(g->pciBusId, sizeof g->pciBusId, "%s", pm->gpus[gi].pci_bdf);
             }
@@ -412,6 +423,13 @@ fmReturn_t ofm_pm_activate(ofm_partition_mgr *pm, unsigned id, const fmPciDevice
         return FM_ST_NOT_SUPPORTED;
     if (nvfs > FM_MAX_NUM_GPUS)
         return FM_ST_BADPARAM;
+    if (nvfs) {
+        char why[256];
+        if (ofm_vf_list_check(pm->hal, pm->p, d, vfs, nvfs, why, sizeof why)) {
+            OFM_WARN("activation of partition %u refused (FM_ST_BADPARAM): %s", id, why);
+            return FM_ST_BADPARAM;
+        }
+    }
     if (pm->active[i])
         return FM_ST_IN_USE;
     for (size_t k = 0; k < pm->p->npartitions; k++) {
@@ -483,6 +501,42 @@ fmReturn_t ofm_pm_deactivate(ofm_partition_mgr *pm, unsigned id)
     return FM_ST_SUCCESS;
 }
 
+/* fmSetActivatedFabricPartitions outside the restart window: the fabric
+ * manager made every change itself and knows what runs, and the call exists
+ * to tell a restarted one what kept running while it was away (FM §5.10,
+ * §12). So the list may only confirm the active set; it never tears down or
+ * starts a partition. A list that differs is refused and each difference
+ * logged by partition ID. */
+static fmReturn_t confirm_active_list(ofm_partition_mgr *pm, const bool *want)
+{
+    unsigned nact = 0, ndiff = 0;
+    for (size_t i = 0; i < pm->p->npartitions; i++) {
+        nact += pm->active[i];
+        if (pm->active[i] == want[i])
+            continue;
+        ndiff++;
+        if (pm->active[i])
+            OFM_WARN("fmSetActivatedFabricPartitions outside the restart window: partition %" PRIu32
+                     " is active but not in the list; it keeps running (deactivate it with "
+                     "fmDeactivateFabricPartition)",
+                     pm->p->partitions[i].id);
+        else
+            OFM_WARN("fmSetActivatedFabricPartitions outside the restart window: partition %" PRIu32
+                     " is in the list but not active; it is not activated (use "
+                     "fmActivateFabricPartition%s)",
+                     pm->p->partitions[i].id, is_vgpu(pm) ? "WithVFs" : "");
+    }
+    if (ndiff) {
+        OFM_WARN("fmSetActivatedFabricPartitions refused (FM_ST_NOT_SUPPORTED): outside a "
+                 "--restart it can only confirm the active partitions; nothing was changed");
+        return FM_ST_NOT_SUPPORTED;
+    }
+    OFM_INFO("fmSetActivatedFabricPartitions outside the restart window: the list matches the %u "
+             "active partition(s); nothing changes",
+             nact);
+    return FM_ST_SUCCESS;
+}
+
 fmReturn_t ofm_pm_set_activated(ofm_partition_mgr *pm, const fmActivatedFabricPartitionList_t *l)
 {
     if (l->numPartitions > FM_MAX_FABRIC_PARTITIONS)
@@ -502,6 +556,20 @@ fmReturn_t ofm_pm_set_activated(ofm_partition_mgr *pm, const fmActivatedFabricPa
                     for (uint32_t y = 0; y < pm->p->partitions[b].ngpus; y++)
                         if (pm->p->partitions[a].gpus[x] == pm->p->partitions[b].gpus[y])
                             return FM_ST_IN_USE;
+    if (!pm->awaiting)
+        return confirm_active_list(pm, want);
+    /* vGPU: a partition runs only with the VFs it was activated with; the
+     * list cannot supply them, so only partitions recorded with VFs can be
+     * declared running (FM §5.8, §12). */
+    for (size_t i = 0; is_vgpu(pm) && i < pm->p->npartitions; i++)
+        if (want[i] && pm->nvfs[i] == 0) {
+            OFM_WARN("fmSetActivatedFabricPartitions refused (FM_ST_BADPARAM): partition %" PRIu32
+                     " is not recorded as running with VFs, and vGPU mode never activates a "
+                     "partition without its VFs; leave it out, then activate it with "
+                     "fmActivateFabricPartitionWithVFs. Still waiting for the active list",
+                     pm->p->partitions[i].id);
+            return FM_ST_BADPARAM;
+        }
     pm_book before;
     book_save(pm, &before);
     memcpy(pm->active, want, sizeof want);
@@ -519,17 +587,30 @@ fmReturn_t ofm_pm_set_activated(ofm_partition_mgr *pm, const fmActivatedFabricPa
     ofm_route_plan_free(&next);
     if (rc != FM_ST_SUCCESS)
         return rc;
-    bool was_waiting = pm->awaiting;
     pm->awaiting = false;
-    OFM_INFO("active partition list set by the hypervisor: %u partition(s)%s", l->numPartitions,
-             was_waiting ? "; resiliency restart complete, partition operations enabled" : "");
+    for (size_t i = 0; i < pm->p->npartitions; i++) {
+        unsigned id = pm->p->partitions[i].id;
+        if (before.active[i] && want[i])
+            OFM_INFO("resiliency restart: partition %u keeps running, its routes kept", id);
+        else if (before.active[i])
+            OFM_INFO("resiliency restart: partition %u was active when the fabric manager stopped "
+                     "and is not in the hypervisor's list: its routes are removed", id);
+        else if (want[i])
+            OFM_INFO("resiliency restart: partition %u was not recorded as active but is in the "
+                     "hypervisor's list: its routes are programmed", id);
+    }
+    OFM_INFO("active partition list set by the hypervisor: %u partition(s); resiliency restart "
+             "complete, partition operations enabled",
+             l->numPartitions);
     return FM_ST_SUCCESS;
 }
 
 fmReturn_t ofm_pm_failed_devices(ofm_partition_mgr *pm, fmNvlinkFailedDevices_t *out)
 {
-    if (pm->awaiting)
-        return FM_ST_NOT_CONFIGURED;
+    /* FM §5.11: not supported in resiliency restart mode, which skips link
+     * training, so there is no initialisation result to report. */
+    if (pm->restart_mode)
+        return FM_ST_NOT_SUPPORTED;
     out->numGpus = out->numSwitches = 0;
     if (pm->p->ali)
         return FM_ST_SUCCESS; /* H100: always empty (FM §5.11) */

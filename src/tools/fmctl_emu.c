@@ -127,6 +127,16 @@ static int cmd_show(ofm_hal *h, const opts *o)
             if (h->ops->gpu_link(h, gpus[i].phys_id, l, &lk) == OFM_HAL_OK && lk.state == OFM_LINK_ACTIVE)
                 active++;
         }
+        /* SR-IOV virtual functions, the PCI addresses a vGPU hypervisor
+         * passes to fmActivateFabricPartitionWithVFs */
+        ofm_hal_pci_fn vf[OFM_HAL_MAX_VFS];
+        char vfname[OFM_HAL_MAX_VFS][16];
+        size_t nvf = 0;
+        if (ofm_hal_gpu_vfs(h, gpus[i].phys_id, vf, OFM_HAL_MAX_VFS, &nvf) != OFM_HAL_OK)
+            nvf = 0;
+        for (size_t k = 0; k < nvf && k < OFM_HAL_MAX_VFS; k++)
+            snprintf(vfname[k], sizeof vfname[k], "%04x:%02x:%02x.%x", vf[k].domain & 0xffff,
+                     vf[k].bus & 0xff, vf[k].device & 0x1f, vf[k].function & 7);
         if (ja) {
             json_object *g = json_object_new_object();
             json_object_object_add(g, "physical_id", json_object_new_int64(gpus[i].phys_id));
@@ -136,6 +146,10 @@ static int cmd_show(ofm_hal *h, const opts *o)
             json_object_object_add(g, "nvlinks_active", json_object_new_int64(active));
             json_object_object_add(g, "fabric_state", json_object_new_string(ofm_fabric_state_name(fi.state)));
             json_object_object_add(g, "fabric_status", json_object_new_int64(fi.status));
+            json_object *jv = json_object_new_array();
+            for (size_t k = 0; k < nvf && k < OFM_HAL_MAX_VFS; k++)
+                json_object_array_add(jv, json_object_new_string(vfname[k]));
+            json_object_object_add(g, "vfs", jv);
             json_object_array_add(ja, g);
         } else {
             printf("  GPU %-2" PRIu32 " %s %s  %s  NVLinks active %" PRIu32 "/%" PRIu32
@@ -143,6 +157,12 @@ static int cmd_show(ofm_hal *h, const opts *o)
                    gpus[i].phys_id, gpus[i].pci_bdf, gpus[i].uuid, gpus[i].health ? "FAILED" : "ok",
                    active, gpus[i].nvlinks, ofm_fabric_state_name(fi.state),
                    fi.status ? "Failure" : "Success", ofm_hal_register_fault(h, gpus[i].phys_id) ? " (registration fault injected)" : "");
+            if (nvf) {
+                printf("         SR-IOV VFs (%zu):", nvf);
+                for (size_t k = 0; k < nvf && k < OFM_HAL_MAX_VFS; k++)
+                    printf("%s%s", k % 8 == 0 && k ? "\n                          " : " ", vfname[k]);
+                printf("\n");
+            }
         }
     }
     if (jo)

@@ -60,6 +60,9 @@ static void h100_start_isolates_and_lists_everything(void **s)
             assert_int_equal(p->gpuInfo[g].numNvLinksAvailable, want);
             assert_int_equal(p->gpuInfo[g].maxNumNvLinks, want);
             assert_true(p->gpuInfo[g].physicalId >= 1 && p->gpuInfo[g].physicalId <= 8);
+            /* FM §5.1: H100 reports no UUID or BDF; physicalId is the key */
+            assert_string_equal(p->gpuInfo[g].uuid, "");
+            assert_string_equal(p->gpuInfo[g].pciBusId, "");
         }
     }
     assert_int_equal(find(l, 0)->numGpus, 8);
@@ -132,12 +135,15 @@ static void vgpu_needs_vfs_and_keeps_their_order(void **s)
     assert_int_equal(pmfx_pm(f, false, &err), 0);
     /* FM §5.8: VFs are required even for a single-GPU partition */
     assert_int_equal(ofm_pm_activate(f->pm, 7, NULL, 0), FM_ST_NOT_SUPPORTED);
-    fmPciDevice_t one = {0, 0x18, 0, 4};
+    fmPciDevice_t one = pmfx_vf(f, 1, 0); /* partition 7 is GPU 1 */
     assert_int_equal(ofm_pm_activate(f->pm, 7, &one, 1), FM_ST_SUCCESS);
-    fmPciDevice_t vfs[2] = {{0, 0xdb, 0, 2}, {0, 0x2a, 1, 5}};
+    /* partition 6 is GPUs 6 and 8: GPU 8's VF first, in the caller's order */
+    fmPciDevice_t vfs[2] = {pmfx_vf(f, 8, 2), pmfx_vf(f, 6, 13)};
     assert_int_equal(ofm_pm_activate(f->pm, 6, vfs, 2), FM_ST_SUCCESS);
     ISO(f, 7, 6);
-    assert_int_equal(ofm_pm_activate(f->pm, 2, vfs, 2), FM_ST_IN_USE);
+    fmPciDevice_t four[4] = {pmfx_vf(f, 5, 0), pmfx_vf(f, 6, 0), pmfx_vf(f, 7, 0),
+                             pmfx_vf(f, 8, 0)};
+    assert_int_equal(ofm_pm_activate(f->pm, 2, four, 4), FM_ST_IN_USE);
     ofm_pm_state st;
     assert_int_equal(ofm_pm_state_load(f->state, &st, &err), 0);
     bool seen = false;
@@ -146,14 +152,84 @@ static void vgpu_needs_vfs_and_keeps_their_order(void **s)
             seen = true;
             assert_true(st.active[i]);
             assert_int_equal(st.nvfs[i], 2);
-            assert_int_equal(st.vfs[i][0].bus, 0xdb); /* caller's order, not sorted */
-            assert_int_equal(st.vfs[i][1].bus, 0x2a);
-            assert_int_equal(st.vfs[i][1].device, 1);
-            assert_int_equal(st.vfs[i][1].function, 5);
+            /* caller's order, not sorted */
+            assert_memory_equal(&st.vfs[i][0], &vfs[0], sizeof vfs[0]);
+            assert_memory_equal(&st.vfs[i][1], &vfs[1], sizeof vfs[1]);
         }
     assert_true(seen);
     assert_int_equal(ofm_pm_deactivate(f->pm, 6), FM_ST_SUCCESS);
     ISO(f, 7);
+    pmfx_close(f);
+}
+
+/* One rejected VF list: BADPARAM, the reason in the log, nothing routed. */
+static void expect_vf_reject(pmfx *f, unsigned id, const fmPciDevice_t *v, unsigned n,
+                             const char *reason)
+{
+    pmfx_log_clear();
+    assert_int_equal(ofm_pm_activate(f->pm, id, v, n), FM_ST_BADPARAM);
+    char want[320];
+    snprintf(want, sizeof want, "activation of partition %u refused (FM_ST_BADPARAM): %s", id,
+             reason);
+    if (!strstr(pmfx_log(), want))
+        fail_msg("expected log line '%s', got:\n%s", want, pmfx_log());
+    pmfx_check_isolation(f, NULL, 0, 0);
+}
+
+static void vgpu_vf_lists_are_checked(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_VGPU, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    /* partition 1: GPUs 1-4 (buses 18, 26, 34, 42 in the SR-IOV model) */
+    fmPciDevice_t ok[4] = {pmfx_vf(f, 3, 1), pmfx_vf(f, 1, 0), pmfx_vf(f, 4, 15),
+                           pmfx_vf(f, 2, 7)};
+    assert_int_equal(ok[1].bus, 0x18);
+    assert_int_equal(ok[1].device, 0);
+    assert_int_equal(ok[1].function, 4); /* first VF at offset 4 */
+    assert_int_equal(ok[2].device, 2);
+    assert_int_equal(ok[2].function, 3); /* VF 16 at offset 19 */
+    fmPciDevice_t v[5];
+
+    expect_vf_reject(f, 1, ok, 3,
+                     "partition 1 has 4 GPU(s) but 3 VF(s) were given; pass exactly one VF of "
+                     "each of its GPUs");
+    memcpy(v, ok, sizeof ok);
+    v[4] = pmfx_vf(f, 5, 0);
+    expect_vf_reject(f, 1, v, 5,
+                     "partition 1 has 4 GPU(s) but 5 VF(s) were given; pass exactly one VF of "
+                     "each of its GPUs");
+    memcpy(v, ok, sizeof ok);
+    v[3] = v[0];
+    expect_vf_reject(f, 1, v, 4, "VF 0000:34:00.5 is listed twice (positions 1 and 4)");
+    /* the same VF in ARI notation (device 0, function 5) is still a duplicate */
+    v[3] = (fmPciDevice_t){0, 0x34, 0, 5};
+    expect_vf_reject(f, 1, v, 4, "VF 0000:34:00.5 is listed twice (positions 1 and 4)");
+    memcpy(v, ok, sizeof ok);
+    v[3] = pmfx_vf(f, 1, 5);
+    expect_vf_reject(f, 1, v, 4,
+                     "VFs 0000:18:00.4 and 0000:18:01.1 both belong to GPU 1; each GPU of "
+                     "partition 1 needs exactly one");
+    memcpy(v, ok, sizeof ok);
+    v[2] = pmfx_vf(f, 6, 0);
+    expect_vf_reject(f, 1, v, 4, "VF 0000:5e:00.4 belongs to GPU 6, which is not in partition 1");
+    memcpy(v, ok, sizeof ok);
+    v[2] = (fmPciDevice_t){0, 0x18, 0, 0}; /* GPU 1's physical function */
+    expect_vf_reject(f, 1, v, 4, "0000:18:00.0 is not an SR-IOV virtual function of any GPU");
+    v[2] = (fmPciDevice_t){0, 0x18, 3, 0}; /* past the last VF */
+    expect_vf_reject(f, 1, v, 4, "0000:18:03.0 is not an SR-IOV virtual function of any GPU");
+    v[2] = (fmPciDevice_t){0, 0x18, 32, 1};
+    expect_vf_reject(f, 1, v, 4, "VF 3 (0000:18:20.1) is not a PCI function address");
+    v[2] = (fmPciDevice_t){0, 0x100, 0, 4};
+    expect_vf_reject(f, 1, v, 4, "VF 3 (0000:100:00.4) is not a PCI function address");
+
+    /* a VF written in ARI form (device 0, function = devfn) is the same VF */
+    memcpy(v, ok, sizeof ok);
+    v[2] = (fmPciDevice_t){0, 0x42, 0, 2 * 8 + 3};
+    assert_int_equal(ofm_pm_activate(f->pm, 1, v, 4), FM_ST_SUCCESS);
+    ISO(f, 1);
+    assert_non_null(strstr(pmfx_log(), "partition 1 activated"));
     pmfx_close(f);
 }
 
@@ -174,17 +250,30 @@ static void restart_keeps_routes_until_the_active_list_arrives(void **s)
     assert_int_equal(ofm_pm_get_supported(f->pm, &l), FM_ST_NOT_CONFIGURED);
     assert_int_equal(ofm_pm_activate(f->pm, 5, NULL, 0), FM_ST_NOT_CONFIGURED);
     assert_int_equal(ofm_pm_deactivate(f->pm, 3), FM_ST_NOT_CONFIGURED);
+    /* FM §5.11: not supported in restart mode (H100 would otherwise say
+     * SUCCESS with an empty list) */
+    fmNvlinkFailedDevices_t fd;
+    memset(&fd, 0x5a, sizeof fd);
+    assert_int_equal(ofm_pm_failed_devices(f->pm, &fd), FM_ST_NOT_SUPPORTED);
+    assert_int_equal(fd.numGpus, 0x5a5a5a5a); /* untouched */
     /* the hypervisor says only partition 3 still runs: 6's routes go */
     fmActivatedFabricPartitionList_t al = {.numPartitions = 1, .partitionIds = {3}};
+    pmfx_log_clear();
     assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_SUCCESS);
     assert_false(ofm_pm_awaiting_restart_list(f->pm));
     ISO(f, 3);
+    /* every partition the list changes is logged by ID */
+    assert_non_null(strstr(pmfx_log(), "partition 3 keeps running, its routes kept"));
+    assert_non_null(strstr(pmfx_log(), "partition 6 was active when the fabric manager stopped and "
+                                       "is not in the hypervisor's list: its routes are removed"));
     fmFabricPartitionList_t *sl = supported(f, FM_ST_SUCCESS);
     assert_true(find(sl, 3)->isActive);
     assert_false(find(sl, 6)->isActive);
     assert_int_equal(ofm_pm_activate(f->pm, 3, NULL, 0), FM_ST_IN_USE);
     assert_int_equal(ofm_pm_activate(f->pm, 6, NULL, 0), FM_ST_SUCCESS);
     ISO(f, 3, 6);
+    /* the whole run is in restart mode, not only the wait */
+    assert_int_equal(ofm_pm_failed_devices(f->pm, &fd), FM_ST_NOT_SUPPORTED);
     pmfx_close(f);
 }
 
@@ -207,6 +296,82 @@ static void set_activated_rejects_bad_lists(void **s)
     fmActivatedFabricPartitionList_t none = {.numPartitions = 0};
     assert_int_equal(ofm_pm_set_activated(f->pm, &none), FM_ST_SUCCESS);
     pmfx_check_isolation(f, NULL, 0, 0);
+    pmfx_close(f);
+}
+
+/* FM §5.10/§12: outside the restart window the list can only confirm what
+ * runs; it never tears a partition down or starts one. */
+static void set_activated_outside_restart_changes_nothing(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_SHARED, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    assert_int_equal(ofm_pm_activate(f->pm, 3, NULL, 0), FM_ST_SUCCESS);
+    assert_int_equal(ofm_pm_activate(f->pm, 6, NULL, 0), FM_ST_SUCCESS);
+    ISO(f, 3, 6);
+    /* a list without 6 would have torn 6 down */
+    fmActivatedFabricPartitionList_t al = {.numPartitions = 1, .partitionIds = {3}};
+    pmfx_log_clear();
+    assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_NOT_SUPPORTED);
+    ISO(f, 3, 6);
+    assert_non_null(strstr(pmfx_log(), "partition 6 is active but not in the list; it keeps running"));
+    assert_non_null(strstr(pmfx_log(), "nothing was changed"));
+    /* nor does a longer list start anything */
+    fmActivatedFabricPartitionList_t more = {.numPartitions = 3, .partitionIds = {3, 6, 8}};
+    pmfx_log_clear();
+    assert_int_equal(ofm_pm_set_activated(f->pm, &more), FM_ST_NOT_SUPPORTED);
+    ISO(f, 3, 6);
+    assert_non_null(strstr(pmfx_log(), "partition 8 is in the list but not active; it is not activated"));
+    assert_null(strstr(pmfx_log(), "partition 3 "));
+    /* the exact active set is confirmed */
+    fmActivatedFabricPartitionList_t same = {.numPartitions = 2, .partitionIds = {6, 3}};
+    pmfx_log_clear();
+    assert_int_equal(ofm_pm_set_activated(f->pm, &same), FM_ST_SUCCESS);
+    ISO(f, 3, 6);
+    assert_non_null(strstr(pmfx_log(), "the list matches the 2 active partition(s)"));
+    /* after a restart window has closed, the same rule holds */
+    assert_int_equal(pmfx_pm(f, true, &err), 0);
+    assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_SUCCESS); /* the window: 6 goes */
+    ISO(f, 3);
+    fmActivatedFabricPartitionList_t none = {.numPartitions = 0};
+    assert_int_equal(ofm_pm_set_activated(f->pm, &none), FM_ST_NOT_SUPPORTED);
+    ISO(f, 3);
+    assert_int_equal(ofm_pm_deactivate(f->pm, 3), FM_ST_SUCCESS);
+    assert_int_equal(ofm_pm_set_activated(f->pm, &none), FM_ST_SUCCESS);
+    pmfx_check_isolation(f, NULL, 0, 0);
+    pmfx_close(f);
+}
+
+/* vGPU: a restart list may only name partitions recorded with their VFs. */
+static void vgpu_restart_never_activates_without_vfs(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_VGPU, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    fmPciDevice_t v[2] = {pmfx_vf(f, 3, 0), pmfx_vf(f, 1, 0)};
+    assert_int_equal(ofm_pm_activate(f->pm, 3, v, 2), FM_ST_SUCCESS);
+    ISO(f, 3);
+    assert_int_equal(pmfx_pm(f, true, &err), 0);
+    /* partition 4 (GPUs 2, 4) was not running: it has no VFs */
+    fmActivatedFabricPartitionList_t al = {.numPartitions = 2, .partitionIds = {3, 4}};
+    pmfx_log_clear();
+    assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_BADPARAM);
+    assert_true(ofm_pm_awaiting_restart_list(f->pm));
+    ISO(f, 3); /* 4 not routed, 3 untouched */
+    assert_non_null(strstr(pmfx_log(), "partition 4 is not recorded as running with VFs"));
+    al.numPartitions = 1;
+    assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_SUCCESS);
+    ISO(f, 3);
+    /* its VFs are still known, in the order given */
+    ofm_pm_state st;
+    assert_int_equal(ofm_pm_state_load(f->state, &st, &err), 0);
+    for (size_t i = 0; i < st.npartitions; i++)
+        if (st.part_id[i] == 3) {
+            assert_int_equal(st.nvfs[i], 2);
+            assert_memory_equal(&st.vfs[i][0], &v[0], sizeof v[0]);
+        }
     pmfx_close(f);
 }
 
@@ -346,8 +511,9 @@ static void full_disk_refuses_changes_and_rolls_routes_back(void **s)
     assert_int_equal(ofm_pm_deactivate(f->pm, 1), FM_ST_GENERIC_ERROR);
     ISO(f, 1); /* still forwarded */
     assert_non_null(strstr(logged, "deactivation of partition 1 failed"));
+    /* outside a restart the list cannot tear partition 1 down anyway */
     fmActivatedFabricPartitionList_t none = {.numPartitions = 0};
-    assert_int_equal(ofm_pm_set_activated(f->pm, &none), FM_ST_GENERIC_ERROR);
+    assert_int_equal(ofm_pm_set_activated(f->pm, &none), FM_ST_NOT_SUPPORTED);
     ISO(f, 1);
     fmFabricPartitionList_t *l = supported(f, FM_ST_SUCCESS);
     assert_true(find(l, 1)->isActive);
@@ -418,6 +584,24 @@ static void a100_two_boards_partitions_isolated(void **s)
     fmNvlinkFailedDevices_t fd;
     assert_int_equal(ofm_pm_failed_devices(f->pm, &fd), FM_ST_SUCCESS);
     assert_int_equal(fd.numGpus + fd.numSwitches, 0);
+    /* A100 partitions carry each GPU's UUID and BDF, as the GPU reports them */
+    ofm_hal_gpu hg[OFM_MAX_GPUS];
+    size_t nhg = 0;
+    assert_int_equal(f->h->ops->list_gpus(f->h, hg, OFM_MAX_GPUS, &nhg), OFM_HAL_OK);
+    fmFabricPartitionList_t *sl = supported(f, FM_ST_SUCCESS);
+    for (unsigned i = 0; i < sl->numPartitions; i++)
+        for (unsigned g = 0; g < sl->partitionInfo[i].numGpus; g++) {
+            const fmFabricPartitionGpuInfo_t *gi = &sl->partitionInfo[i].gpuInfo[g];
+            bool found = false;
+            for (size_t k = 0; k < nhg; k++)
+                if (hg[k].phys_id == gi->physicalId) {
+                    assert_string_equal(gi->uuid, hg[k].uuid);
+                    assert_string_equal(gi->pciBusId, hg[k].pci_bdf);
+                    found = true;
+                }
+            assert_true(found);
+            assert_true(strncmp(gi->uuid, "GPU-", 4) == 0);
+        }
     /* two disjoint 8-GPU partitions side by side, then the 16-GPU one */
     const ofm_platform *p = &f->ctx->platform;
     unsigned eights[2], n8 = 0, all = ~0u;
@@ -496,8 +680,11 @@ int main(void)
         cmocka_unit_test(h100_start_isolates_and_lists_everything),
         cmocka_unit_test(h100_lifecycle_return_codes_and_isolation),
         cmocka_unit_test(vgpu_needs_vfs_and_keeps_their_order),
+        cmocka_unit_test(vgpu_vf_lists_are_checked),
         cmocka_unit_test(restart_keeps_routes_until_the_active_list_arrives),
         cmocka_unit_test(set_activated_rejects_bad_lists),
+        cmocka_unit_test(set_activated_outside_restart_changes_nothing),
+        cmocka_unit_test(vgpu_restart_never_activates_without_vfs),
         cmocka_unit_test(unrecoverable_state_files),
         cmocka_unit_test(full_disk_refuses_changes_and_rolls_routes_back),
         cmocka_unit_test(a100_failed_gpu_removes_its_partitions),

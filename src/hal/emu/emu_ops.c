@@ -423,6 +423,23 @@ static int gpu_hold(ofm_hal *h, uint32_t gpu, int delta, uint32_t *holders)
 
 static void release(ofm_hal *h) { ofm_emu_fm_detach(h); }
 
+static int gpu_vfs(ofm_hal *h, uint32_t gpu, ofm_hal_pci_fn *out, size_t cap, size_t *n)
+{
+    int rc = emu_begin(h, false);
+    if (rc)
+        return rc;
+    emu_impl *e = emu_of(h);
+    int gi = emu_gpu_index(e->p, gpu);
+    if (gi < 0)
+        rc = emu_fail(h, OFM_HAL_EINVAL, "no GPU %u", gpu);
+    else if (e->st.f.gpu_health[gi] == OFM_DEV_MISSING)
+        rc = emu_fail(h, OFM_HAL_ENODEV, "GPU %u is not on the bus", gpu);
+    else
+        *n = emu_gpu_vfs(e->p, (size_t)gi, out, cap);
+    emu_end(h);
+    return rc;
+}
+
 const ofm_hal_ops ofm_emu_ops = {
     .name = "emu",
     .close = emu_close_handle,
@@ -453,4 +470,5 @@ const ofm_hal_ops ofm_emu_ops = {
     .release = release,
     .gpu_register_fault = register_fault,
     .gpu_hold = gpu_hold,
+    .gpu_vfs = gpu_vfs,
 };
