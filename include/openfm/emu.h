@@ -18,7 +18,7 @@
 #include "openfm/hal.h"
 #include "openfm/platform.h"
 
-#define OFM_EMU_DEFAULT_DRIVER "550.127.05"
+#define OFM_EMU_DEFAULT_DRIVER "580.95.05" /* the ABI the NVSwitch backend speaks */
 
 /* Open the emulated system in `dir` ("" or NULL: the default one); the same
  * as ofm_hal_open("emu:DIR"). */
