@@ -236,6 +236,11 @@ typedef struct {
     const char *emulate;       /* emu: create the system from this platform if DIR has none */
     const char *dev_root;      /* device node directory; NULL: $OPENFM_DEV_ROOT, else /dev */
     const char *nvml_library;  /* NULL: $OPENFM_NVML_LIBRARY, else libnvidia-ml.so.1 */
+    /* The fabric manager opens the switch side as its manager (capability,
+     * driver state, heartbeat, port configuration, GPU probes); tools open
+     * it as observers (read only). */
+    bool manager;
+    uint32_t heartbeat_timeout_ms; /* handed to the NVSwitch driver; 0: 10000 */
 } ofm_hal_open_opts;
 
 int ofm_hal_open(const char *spec, const ofm_hal_open_opts *opts, ofm_hal **out, char *errbuf,

@@ -28,7 +28,7 @@
 #endif
 /* The driver branch this build speaks to (FM §2.5: the manager and the
  * driver must come from the same release). */
-#define OPENFM_DRIVER_BRANCH "550"
+#define OPENFM_DRIVER_BRANCH "580"
 
 static void usage(FILE *f)
 {
@@ -282,7 +282,9 @@ static int choose_backend(ofm_daemon *d, const char *cli, const char *cwd)
 static int open_backend(ofm_daemon *d)
 {
     char err[700];
-    ofm_hal_open_opts o = {.emulate = d->cfg.emulate};
+    ofm_hal_open_opts o = {.emulate = d->cfg.emulate,
+                           .manager = true,
+                           .heartbeat_timeout_ms = (uint32_t)d->cfg.heartbeat_timeout_ms};
     int rc = ofm_hal_open(d->backend, &o, &d->hal, err, sizeof err);
     if (rc != OFM_HAL_OK) {
         OFM_CRIT("cannot open the %s backend: %s", d->backend, err);

@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "common/model_mode.h"
 #include "openfm/emu.h"
 
 typedef struct {
@@ -64,9 +65,9 @@ static int start(daemon_fx *d, const char *platform, const char *extra)
              "# written by test_daemon_bringup\n"
              "DAEMONIZE=1\nLOG_LEVEL=4\nLOG_FILE_NAME=%s\n"
              "FM_CMD_UNIX_SOCKET_PATH=%s/fm.sock\nSTATE_FILE_NAME=%s/fm.state\n"
-             "TOPOLOGY_FILE_PATH=%s\nOPENFM_EMU_DIR=%s\nOPENFM_PID_FILE=%s\n"
+             "TOPOLOGY_FILE_PATH=%s\n%s=%s\nOPENFM_PID_FILE=%s\n"
              "OPENFM_STATUS_FILE=%s/status.json\nOPENFM_MONITOR_INTERVAL_MS=10\n%s",
-             d->log, d->dir, d->dir, d->dir, d->emu, d->pidfile, d->dir, extra ? extra : "");
+             d->log, d->dir, d->dir, d->dir, mm_emu_key(), d->emu, d->pidfile, d->dir, extra ? extra : "");
     write_file(d->cfg, cfg);
     if (ofm_emu_open(d->emu, &d->h, err, sizeof err) != OFM_HAL_OK)
         fail_msg("open: %s", err);
@@ -84,7 +85,10 @@ static int run_daemon(daemon_fx *d)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        execl(bin, "openfm", "-c", d->cfg, (char *)NULL);
+        if (mm_enabled())
+            execl(mm_wrapper(), mm_wrapper(), d->emu, "--", bin, "-c", d->cfg, (char *)NULL);
+        else
+            execl(bin, "openfm", "-c", d->cfg, (char *)NULL);
         _exit(127);
     }
     int status = 0;
@@ -119,6 +123,13 @@ static void stop(daemon_fx *d)
     const char *files[] = {"fabricmanager.cfg", "fm.log", "fm.pid", "status.json", "fm.state", "fm.sock", "syslog.sock"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", d->dir, files[i]);
+        unlink(path);
+    }
+    /* the driver model keeps its state next to the emulator's */
+    const char *model[] = {"nvswitch-model.state", "nvswitch-model.tables", "nvswitch-model.lock",
+                           "nvswitch-model.cap", "nvswitch-model.log"};
+    for (size_t i = 0; i < sizeof model / sizeof model[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", d->emu, model[i]);
         unlink(path);
     }
     rmdir(d->emu);
@@ -199,6 +210,10 @@ static void mesh(const char *platform, uint32_t links)
 }
 
 static void hgx_h100(void **s) { (void)s; mesh("hgx-h100", 18); }
+
+/* Runtime SXids on H100 (no trunks): a fatal one on an access port names the
+ * GPU and its recovery; a non-fatal one is a warning. */
+static void hgx_h100_sxid(void **s);
 static void hgx_h800(void **s) { (void)s; mesh("hgx-h800", 8); }
 static void hgx_a100(void **s) { (void)s; mesh("hgx-a100", 12); }
 static void hgx_a800(void **s) { (void)s; mesh("hgx-a800", 8); }
@@ -357,10 +372,53 @@ static void fatal_lines_reach_file_with_syslog_on(void **s)
     stop(&d);
 }
 
+static void hgx_h100_sxid(void **s)
+{
+    (void)s;
+    daemon_fx d;
+    start(&d, "hgx-h100", NULL);
+    assert_int_equal(run_daemon(&d), 0);
+    const ofm_access_link *a = &d.p.access[5];
+    ofm_hal_switch sws[OFM_MAX_SWITCHES];
+    ofm_hal_gpu gpus[OFM_MAX_GPUS];
+    size_t ns = 0, ng = 0;
+    assert_int_equal(d.h->ops->list_switches(d.h, sws, OFM_MAX_SWITCHES, &ns), 0);
+    assert_int_equal(d.h->ops->list_gpus(d.h, gpus, OFM_MAX_GPUS, &ng), 0);
+    const char *spci = NULL, *gpci = NULL;
+    for (size_t i = 0; i < ns; i++)
+        if (sws[i].phys_id == a->sw)
+            spci = sws[i].pci_bdf;
+    for (size_t i = 0; i < ng; i++)
+        if (gpus[i].phys_id == a->gpu)
+            gpci = gpus[i].pci_bdf;
+    assert_non_null(spci);
+    assert_non_null(gpci);
+    assert_int_equal(ofm_emu_inject_sxid(d.h, a->sw, a->sw_port, 12002, true, "egress packet route"), 0);
+    char want[512];
+    snprintf(want, sizeof want,
+             "detected NVSwitch fatal error 12002 on fid 0 on NVSwitch pci bus id 0000%s physical id "
+             "%u port %u: SXid 12002 (Egress packet route), fatal, on NVSwitch %u port %u, "
+             "access port (GPU %u link %u, GPU pci bus id 0000%s), affected: GPU %u; NVSwitch UUID ",
+             spci, a->sw, a->sw_port, a->sw, a->sw_port, a->gpu, a->gpu_link, gpci, a->gpu);
+    char *log = wait_log(&d, want);
+    assert_true(line_has(log, want, "[ERROR]"));
+    assert_non_null(strstr(log, "Recovery: reset the GPU"));
+    free(log);
+    const ofm_access_link *b = &d.p.access[40];
+    assert_int_equal(ofm_emu_inject_sxid(d.h, b->sw, b->sw_port, 11004, false, "ingress invalid ACL"), 0);
+    snprintf(want, sizeof want, "SXid 11004 (Ingress invalid ACL), non-fatal, on NVSwitch %u port %u",
+             b->sw, b->sw_port);
+    log = wait_log(&d, want);
+    assert_true(line_has(log, want, "[WARNING]"));
+    free(log);
+    stop(&d);
+}
+
 int main(void)
 {
+    mm_apply_filter();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(hgx_h100), cmocka_unit_test(hgx_h800), cmocka_unit_test(hgx_a100),
+        cmocka_unit_test(hgx_h100), cmocka_unit_test(hgx_h100_sxid), cmocka_unit_test(hgx_h800), cmocka_unit_test(hgx_a100),
         cmocka_unit_test(hgx_a800), cmocka_unit_test(hgx_a100_2b), cmocka_unit_test(hgx_2),
         cmocka_unit_test(trunk_failure_mode0_not_ready),
         cmocka_unit_test(fatal_sxid_access_and_trunk),
