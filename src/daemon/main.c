@@ -465,6 +465,7 @@ int main(int argc, char **argv)
     event_base_free(d.base);
     free(d.fctx);
     unlink(d.status_path);
+    ofm_daemon_publish_forget();
     unlink(d.pid_path);
     OFM_INFO("openfm stopped");
     ofm_logsink_close();

@@ -57,6 +57,8 @@ typedef struct {
     emu_state st;         /* scratch copy used inside transactions */
     bool cache_valid;     /* st equals the file's payload of generation cache_gen */
     uint64_t cache_gen;
+    emu_fixed *crc_fixed;  /* the fixed part as last checksummed (NULL: none yet) */
+    uint32_t crc_fixed_val;
     bool txn_write, txn_committed;
     /* port -> model link lookup, built once */
     int16_t port_access[OFM_MAX_SWITCHES][OFM_MAX_SWITCH_PORTS]; /* access index or -1 */

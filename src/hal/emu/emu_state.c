@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "hal/emu/emu_int.h"
+#include "openfm/crc32.h"
 #include "openfm/fileio.h"
 
 extern const ofm_hal_ops ofm_emu_ops;
@@ -59,22 +60,7 @@ size_t emu_route_count(const ofm_platform *p)
     return p->nswitches * OFM_MAX_SWITCH_PORTS * p->ngpus;
 }
 
-uint32_t emu_crc32(const void *data, size_t len, uint32_t crc)
-{
-    static uint32_t table[256];
-    if (!table[1])
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-    const uint8_t *b = data;
-    crc = ~crc;
-    for (size_t i = 0; i < len; i++)
-        crc = table[(crc ^ b[i]) & 0xff] ^ (crc >> 8);
-    return ~crc;
-}
+uint32_t emu_crc32(const void *data, size_t len, uint32_t crc) { return ofm_crc32(data, len, crc); }
 
 static int path_in(const char *dir, const char *name, char *out, size_t len)
 {
@@ -84,9 +70,24 @@ static int path_in(const char *dir, const char *name, char *out, size_t len)
 
 /* ---------------------------------------------------------------- state I/O */
 
-static uint32_t payload_crc(const emu_state *st, size_t nroutes)
+/* The fixed part (two thirds of the payload, mostly the event ring) is
+ * unchanged by route transactions, the commits on the path of every
+ * partition change: reuse its CRC when its bytes are those last summed. */
+static uint32_t payload_crc(emu_impl *e, size_t nroutes)
 {
-    uint32_t c = emu_crc32(&st->f, sizeof st->f, 0);
+    const emu_state *st = &e->st;
+    uint32_t c;
+    if (e->crc_fixed && !memcmp(e->crc_fixed, &st->f, sizeof st->f)) {
+        c = e->crc_fixed_val;
+    } else {
+        c = emu_crc32(&st->f, sizeof st->f, 0);
+        if (!e->crc_fixed)
+            e->crc_fixed = malloc(sizeof *e->crc_fixed);
+        if (e->crc_fixed) {
+            memcpy(e->crc_fixed, &st->f, sizeof st->f);
+            e->crc_fixed_val = c;
+        }
+    }
     return emu_crc32(st->routes, nroutes * sizeof st->routes[0], c);
 }
 
@@ -139,7 +140,7 @@ static int read_state(ofm_hal *h)
             rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: truncated (expected %zu bytes)", path, want);
         else if (read(fd, &extra, 1) != 0)
             rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: trailing bytes after the state", path);
-        else if (payload_crc(&e->st, nroutes) != hdr.crc32)
+        else if (payload_crc(e, nroutes) != hdr.crc32)
             rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: checksum mismatch: the state is corrupted",
                           path);
     }
@@ -190,7 +191,7 @@ static int write_state(ofm_hal *h)
     hdr.version = EMU_FORMAT_VERSION;
     hdr.header_size = sizeof hdr;
     hdr.payload_size = sizeof e->st.f + nroutes * sizeof(uint64_t);
-    hdr.crc32 = payload_crc(&e->st, nroutes);
+    hdr.crc32 = payload_crc(e, nroutes);
     hdr.ngpus = (uint32_t)e->p->ngpus;
     hdr.nswitches = (uint32_t)e->p->nswitches;
     snprintf(hdr.platform, sizeof hdr.platform, "%s", e->p->name);
@@ -306,6 +307,7 @@ static void impl_free(emu_impl *e)
     if (e->fm_fd >= 0)
         close(e->fm_fd);
     free(e->st.routes);
+    free(e->crc_fixed);
     free(e->p);
     free(e);
 }
@@ -523,6 +525,7 @@ int ofm_emu_create(const char *dir, const char *platform, bool force, char *errb
     close(lfd);
     close(fmfd);
     free(e.st.routes);
+    free(e.crc_fixed);
     free(p);
     return rc;
 }
