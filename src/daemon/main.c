@@ -432,6 +432,7 @@ int main(int argc, char **argv)
     OFM_INFO("openfm %s starting (pid %ld, FABRIC_MODE=%d%s, config %s)", OPENFM_VERSION,
              (long)getpid(), d.cfg.fabric_mode, d.restart ? ", resiliency restart" : "",
              config ? config : "built-in defaults");
+    ofm_daemon_log_inert_keys(&d);
     signal(SIGPIPE, SIG_IGN);
     d.exit_code = 0;
     ofm_fabric_status_init(&d.status);
@@ -475,6 +476,7 @@ int main(int argc, char **argv)
     }
     ofm_monitor_init(&d.monitor, d.fctx);
     ofm_daemon_monitor_partitions(&d);
+    ofm_daemon_log_abort_policy(&d);
     ofm_daemon_publish_status(&d);
     struct event *sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
     struct event *sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
@@ -493,6 +495,7 @@ int main(int argc, char **argv)
 
     OFM_INFO("stopping: %s", d.exit_code ? "fatal condition" : "clean shutdown");
     sd_notify(0, "STOPPING=1");
+    ofm_daemon_exit_policy(&d);
     ofm_daemon_api_stop(&d);
     event_free(sigterm);
     event_free(sigint);
