@@ -42,7 +42,8 @@ static void usage(FILE *f)
         "modes), watches SXid/Xid errors, and serves the Fabric Manager SDK API.\n"
         "\n"
         "  -c, --config FILE      configuration file (KEY=VALUE, see docs/configuration.md);\n"
-        "                         without it every key has its documented default\n"
+        "                         without it /usr/share/nvidia/nvswitch/fabricmanager.cfg\n"
+        "                         when that exists, else every key's documented default\n"
         "  -r, --restart          resiliency restart (FABRIC_MODE 1 and 2 only): keep the\n"
         "                         routes of running partitions and wait for the hypervisor's\n"
         "                         fmSetActivatedFabricPartitions (same as FABRIC_MODE_RESTART=1)\n"
@@ -364,6 +365,13 @@ int main(int argc, char **argv)
     ofm_config_defaults(&d.cfg);
     ofm_error err;
     char eb[700];
+    /* without -c: NVIDIA's packaged configuration when the host has it */
+    bool no_default_config = !config && !ofm_daemon_default_config_exists();
+    if (!config && !no_default_config)
+        config = ofm_daemon_default_config();
+    if (no_default_config)
+        fprintf(stderr, "openfm: no -c given and %s does not exist: running with the built-in "
+                        "defaults of every key\n", ofm_daemon_default_config());
     if (config && ofm_config_load_file(config, &d.cfg, &err)) {
         fprintf(stderr, "openfm: %s\n", ofm_error_format(&err, eb, sizeof eb));
         return 1;
@@ -432,6 +440,10 @@ int main(int argc, char **argv)
     OFM_INFO("openfm %s starting (pid %ld, FABRIC_MODE=%d%s, config %s)", OPENFM_VERSION,
              (long)getpid(), d.cfg.fabric_mode, d.restart ? ", resiliency restart" : "",
              config ? config : "built-in defaults");
+    if (no_default_config)
+        OFM_WARN("no -c given and %s does not exist: running with the built-in defaults of "
+                 "every key (docs/configuration.md)",
+                 ofm_daemon_default_config());
     ofm_daemon_log_inert_keys(&d);
     signal(SIGPIPE, SIG_IGN);
     d.exit_code = 0;
