@@ -21,7 +21,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: fmctl audit [-v] [-f] [-c] [-s GPU -d GPU] [--check-partitions]\n"
-               "                  [--backend SPEC | --emu-dir DIR]\n"
+               "                  [--backend SPEC [--platform NAME|FILE] | --emu-dir DIR]\n"
                "\n"
                "Prints the GPU Reachability Matrix: for each pair of GPUs (by physical ID), the\n"
                "number of NVLinks the switches are programmed to carry from one to the other.\n"
@@ -36,6 +36,9 @@ static void usage(FILE *f)
                "                         partition must reach each other over all their links,\n"
                "                         all other pairs must have 0; exit 1 on any mismatch\n"
                "  --emu-dir DIR          audit the emulated system in DIR\n"
+               "  --platform NAME|FILE   the system's model (a built-in name such as hgx-h100, or\n"
+               "                         a topology file) when the backend names none (real\n"
+               "                         hardware: the tables are read back from the driver)\n"
                FMCTL_BACKEND_HELP
                FMCTL_CONN_HELP
                "  -h, --help             this text\n");
@@ -48,12 +51,12 @@ int fmctl_audit_main(int argc, char **argv)
         {"csv", no_argument, NULL, 'c'},     {"src", required_argument, NULL, 's'},
         {"dst", required_argument, NULL, 'd'}, {"check-partitions", no_argument, NULL, 'P'},
         {"emu-dir", required_argument, NULL, 'E'}, {"address", required_argument, NULL, 'a'},
-        {"backend", required_argument, NULL, 'B'},
+        {"backend", required_argument, NULL, 'B'}, {"platform", required_argument, NULL, 'M'},
         {"socket", required_argument, NULL, 'S'}, {"timeout", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},    {NULL, 0, NULL, 0}};
     bool verbose = false, full = false, csv = false, check = false;
     long src = -1, dst = -1;
-    const char *emu_dir = NULL, *backend = NULL;
+    const char *emu_dir = NULL, *backend = NULL, *platform = NULL;
     fmctl_conn_opts co = {0};
     int c;
     optind = 1;
@@ -68,6 +71,7 @@ int fmctl_audit_main(int argc, char **argv)
         case 'P': check = true; break;
         case 'E': emu_dir = optarg; break;
         case 'B': backend = optarg; break;
+        case 'M': platform = optarg; break;
         case 'a': co.address = optarg; break;
         case 'S': co.socket = optarg; break;
         case 't':
@@ -94,9 +98,21 @@ int fmctl_audit_main(int argc, char **argv)
     if (fmctl_open_backend("fmctl audit", backend, emu_dir, &h) != OFM_HAL_OK)
         return 2;
     const ofm_platform *p = ofm_hal_platform(h);
+    static ofm_platform given;
+    if (platform) {
+        ofm_error perr;
+        char eb[700];
+        if (ofm_platform_load(platform, NULL, &given, &perr)) {
+            fprintf(stderr, "fmctl audit: --platform: %s\n", ofm_error_format(&perr, eb, sizeof eb));
+            ofm_hal_close(h);
+            return 2;
+        }
+        p = &given;
+    }
     if (!p) {
-        fprintf(stderr, "fmctl audit: the %s backend names no platform model; auditing real "
-                        "hardware needs the model matched at bring-up (not yet supported)\n",
+        fprintf(stderr, "fmctl audit: the %s backend names no platform model; say which system "
+                        "this is with --platform NAME|FILE (the one the fabric manager matched, "
+                        "see 'fmctl status')\n",
                 h->ops->name);
         ofm_hal_close(h);
         return 2;
@@ -156,7 +172,9 @@ int fmctl_audit_main(int argc, char **argv)
         printf("\n");
     }
     if (!csv)
-        printf("GPU Reachability Matrix (%s, emulated)\n", p->name);
+        printf("GPU Reachability Matrix (%s, %s)\n", p->name,
+               !strcmp(h->ops->name, "emu") ? "emulated"
+                                             : "tables read back through the NVSwitch driver");
     printf(csv ? "GPU" : "%-6s", csv ? "" : "GPU");
     for (size_t j = 0; j < m.n; j++)
         if (show[j])

@@ -124,8 +124,11 @@ static int dev_call(ofm_hal *h, sw_rec *s, unsigned nr, void *p, size_t size)
                        "NVIDIA %s driver",
                        nvsw_cmd_name(NVSW_IOC_DEV, nr), size, s->instance, strerror(-rc),
                        NVSW_ABI_VERSION, NVSW_ABI_VERSION);
-    return nv_fail(h, map_errno(rc), "NVSwitch driver: %s on /dev/nvidia-nvswitch%u failed: %s",
-                   nvsw_cmd_name(NVSW_IOC_DEV, nr), s->instance, strerror(-rc));
+    return nv_fail(h, map_errno(rc), "NVSwitch driver: %s on /dev/nvidia-nvswitch%u failed: %s%s",
+                   nvsw_cmd_name(NVSW_IOC_DEV, nr), s->instance, strerror(-rc),
+                   rc == -EPERM ? "; fabric management needs root or the fabric-management "
+                                  "capability (" NVSW_CAP_PROC_PATH ")"
+                                : "");
 }
 #define DEV_CALL(h, s, nr, p) dev_call((h), (s), (nr), (p), sizeof *(p))
 
