@@ -210,6 +210,10 @@ typedef struct {
     /* The SR-IOV virtual functions of a GPU, VF 1 first; *n is the count
      * even when it exceeds cap. */
     int (*gpu_vfs)(ofm_hal *h, uint32_t gpu, ofm_hal_pci_fn *out, size_t cap, size_t *n);
+    /* Switch side of a composed backend: the GPU side's inventory (PCI
+     * address, UUID, physical ID), so ports whose far end is a GPU name it
+     * even when the GPU's own fabric probe went to another process. */
+    void (*learn_gpus)(ofm_hal *h, const ofm_hal_gpu *gpus, size_t n);
 } ofm_hal_ops;
 
 struct ofm_hal {
@@ -263,7 +267,11 @@ void ofm_hal_close(ofm_hal *h);
 const char *ofm_hal_last_error(const ofm_hal *h);
 const char *ofm_hal_strerror(int code);
 const char *ofm_link_state_name(ofm_link_state s);
+/* The words of nvidia-smi's Fabric section: state "N/A", "Not Started",
+ * "In Progress", "Completed"; status "N/A" unless completed, then "Success"
+ * or the failure (NVML return code: 23 "Insufficient Resources", ...). */
 const char *ofm_fabric_state_name(ofm_fabric_state s);
+const char *ofm_fabric_status_text(ofm_fabric_state s, int status);
 
 /* The platform model the backend names (platform_hint), or NULL when it does
  * not know one (real hardware: bring-up matches discovery instead). */
