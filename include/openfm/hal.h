@@ -216,6 +216,10 @@ typedef struct {
      * openfm derives its own (ofm_mig_device_uuid, src/mig). */
     int (*mig_device_uuid)(ofm_hal *h, uint32_t gpu, uint32_t gi, uint32_t ci, char *out,
                            size_t len);
+    /* Switch side of a composed backend: the GPU side's inventory (PCI
+     * address, UUID, physical ID), so ports whose far end is a GPU name it
+     * even when the GPU's own fabric probe went to another process. */
+    void (*learn_gpus)(ofm_hal *h, const ofm_hal_gpu *gpus, size_t n);
 } ofm_hal_ops;
 
 struct ofm_hal {
