@@ -37,7 +37,7 @@ static fmReturn_t h_supported(void *ctx, fmFabricPartitionList_t *out)
 static void changed(ofm_daemon *d, fmReturn_t rc)
 {
     if (rc == FM_ST_SUCCESS)
-        ofm_daemon_publish_status(d);
+        ofm_daemon_refresh(d);
 }
 
 static fmReturn_t h_activate(void *ctx, fmFabricPartitionId_t id)
@@ -96,10 +96,7 @@ static fmReturn_t h_unsupported(void *ctx, fmUnsupportedFabricPartitionList_t *o
 
 static fmReturn_t h_status(void *ctx, char **json)
 {
-    ofm_daemon *d = ctx;
-    char *parts = d->pm ? ofm_pm_json(d->pm) : NULL;
-    *json = ofm_status_json(&d->status, getpid(), d->driver, d->emu_dir[0] ? d->emu_dir : NULL, parts);
-    free(parts);
+    *json = ofm_daemon_status_json(ctx);
     return *json ? FM_ST_SUCCESS : FM_ST_GENERIC_ERROR;
 }
 

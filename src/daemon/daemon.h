@@ -12,7 +12,11 @@
 #include "manager/manager.h"
 #include "openfm/hal.h"
 
+/* Live state not announced by an event is re-read at least this often. */
+#define OFM_LIVE_REFRESH_NS (250u * 1000u * 1000u)
+
 struct ofm_partition_mgr;
+struct ofm_status_doc;
 
 typedef struct ofm_daemon {
     ofm_config cfg;
@@ -29,6 +33,8 @@ typedef struct ofm_daemon {
     ofm_api_server *api;
     struct ofm_partition_mgr *pm; /* modes 1 and 2 */
     int exit_code;                /* set before leaving the loop on a fatal condition */
+    struct ofm_status_doc *doc;   /* scratch for serialising the status (status_doc.c) */
+    uint64_t last_refresh_ns;     /* monotonic time of the last live-state refresh */
 } ofm_daemon;
 
 /* Rewrite the status document after a state change. */

@@ -134,7 +134,7 @@ static void pidfile_write(void)
 
 void ofm_daemon_publish_status(ofm_daemon *d)
 {
-    char *json = ofm_status_json(&d->status, getpid(), d->driver, d->emu_dir[0] ? d->emu_dir : NULL, NULL);
+    char *json = ofm_daemon_status_json(d);
     if (json && ofm_status_write(d->status_path, json))
         OFM_WARN("cannot write status file %s: %s", d->status_path, strerror(errno));
     free(json);
@@ -156,15 +156,25 @@ static void on_monitor(evutil_socket_t fd, short what, void *arg)
     (void)what;
     ofm_daemon *d = arg;
     ofm_system_state before = d->status.state;
-    uint64_t errs = d->status.errors_total;
+    uint64_t gen = d->status.generation;
     int n = ofm_monitor_poll(&d->monitor, d->hal, &d->status);
     if (n < 0)
         OFM_ERR("cannot read NVSwitch/GPU error events: %s", ofm_hal_last_error(d->hal));
-    if (d->status.state != before || d->status.errors_total != errs) {
-        ofm_daemon_publish_status(d);
-        if (d->status.state != before)
-            sd_notifyf(0, "STATUS=%s", ofm_system_state_name(d->status.state));
+    /* Live state: at once after events (a link went down, MIG took links
+     * away), otherwise every OFM_LIVE_REFRESH_NS for changes no event
+     * announces (MIG mode on H100, registration, device health). */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    bool refreshed = false;
+    if (n > 0 || now - d->last_refresh_ns >= OFM_LIVE_REFRESH_NS) {
+        d->last_refresh_ns = now;
+        refreshed = ofm_daemon_refresh(d);
     }
+    if (!refreshed && d->status.generation != gen)
+        ofm_daemon_publish_status(d);
+    if (d->status.state != before)
+        sd_notifyf(0, "STATUS=%s", ofm_system_state_name(d->status.state));
 }
 
 /* ------------------------------------------------------------------ start-up */
@@ -402,6 +412,7 @@ int main(int argc, char **argv)
         return 1;
     }
     ofm_monitor_init(&d.monitor, d.fctx);
+    ofm_daemon_refresh(&d);
     ofm_daemon_publish_status(&d);
     struct event *sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
     struct event *sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
@@ -428,6 +439,7 @@ int main(int argc, char **argv)
     ofm_hal_close(d.hal);
     event_base_free(d.base);
     free(d.fctx);
+    free(d.doc);
     unlink(d.status_path);
     unlink(d.pid_path);
     OFM_INFO("openfm stopped");
