@@ -132,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     ofm_hal *h = NULL;
     char err[512];
-    if (ofm_hal_open_emu(dir, &h, err, sizeof err) == OFM_HAL_OK) {
+    if (ofm_emu_open(dir, &h, err, sizeof err) == OFM_HAL_OK) {
         exercise(h);
         ofm_hal_close(h);
     } else if (!strstr(err, dir)) {

@@ -1,7 +1,7 @@
 /*
  * nv_fm_agent.h — entry points of the Fabric Manager SDK (libnvfm), as
  * implemented by openfm. Written for openfm from the published description
- * of the API (Fabric Manager user guide chapter 5, openfm SPEC.md §4).
+ * of the API (Fabric Manager user guide chapter 5, docs/sdk.md).
  *
  * Usage: fmLibInit(), fmConnect(), any number of calls, fmDisconnect(),
  * fmLibShutdown(). A handle may be shared by several threads (calls on one
@@ -27,32 +27,38 @@
 extern "C" {
 #endif
 
-#if defined(__GNUC__) && defined(NVFM_BUILDING_LIBRARY)
-#define NVFM_API __attribute__((visibility("default")))
+/* Marks the entry points: libnvfm is built with hidden visibility and
+ * exports exactly these (and src/sdk/nvfm.map names each). */
+#ifndef FM_LIB_API
+#if defined(__GNUC__)
+#define FM_LIB_API __attribute__((visibility("default")))
 #else
-#define NVFM_API
+#define FM_LIB_API
 #endif
+#endif
+/* Name used by earlier openfm releases. */
+#define NVFM_API FM_LIB_API
 
-NVFM_API fmReturn_t fmLibInit(void);
-NVFM_API fmReturn_t fmLibShutdown(void);
+fmReturn_t FM_LIB_API fmLibInit(void);
+fmReturn_t FM_LIB_API fmLibShutdown(void);
 
-NVFM_API fmReturn_t fmConnect(fmConnectParams_t *connectParams, fmHandle_t *pFmHandle);
-NVFM_API fmReturn_t fmDisconnect(fmHandle_t pFmHandle);
+fmReturn_t FM_LIB_API fmConnect(fmConnectParams_t *connectParams, fmHandle_t *pFmHandle);
+fmReturn_t FM_LIB_API fmDisconnect(fmHandle_t pFmHandle);
 
-NVFM_API fmReturn_t fmGetSupportedFabricPartitions(fmHandle_t pFmHandle,
-                                                   fmFabricPartitionList_t *pFmFabricPartition);
-NVFM_API fmReturn_t fmActivateFabricPartition(fmHandle_t pFmHandle,
-                                              fmFabricPartitionId_t partitionId);
-NVFM_API fmReturn_t fmActivateFabricPartitionWithVFs(fmHandle_t pFmHandle,
-                                                     fmFabricPartitionId_t partitionId,
-                                                     fmPciDevice_t *vfList, unsigned int numVfs);
-NVFM_API fmReturn_t fmDeactivateFabricPartition(fmHandle_t pFmHandle,
+fmReturn_t FM_LIB_API fmGetSupportedFabricPartitions(fmHandle_t pFmHandle,
+                                                     fmFabricPartitionList_t *pFmFabricPartition);
+fmReturn_t FM_LIB_API fmActivateFabricPartition(fmHandle_t pFmHandle,
                                                 fmFabricPartitionId_t partitionId);
-NVFM_API fmReturn_t fmSetActivatedFabricPartitions(
+fmReturn_t FM_LIB_API fmActivateFabricPartitionWithVFs(fmHandle_t pFmHandle,
+                                                       fmFabricPartitionId_t partitionId,
+                                                       fmPciDevice_t *vfList, unsigned int numVfs);
+fmReturn_t FM_LIB_API fmDeactivateFabricPartition(fmHandle_t pFmHandle,
+                                                  fmFabricPartitionId_t partitionId);
+fmReturn_t FM_LIB_API fmSetActivatedFabricPartitions(
     fmHandle_t pFmHandle, fmActivatedFabricPartitionList_t *pFmActivatedPartitionList);
-NVFM_API fmReturn_t fmGetNvlinkFailedDevices(fmHandle_t pFmHandle,
-                                             fmNvlinkFailedDevices_t *pFmNvlinkFailedDevices);
-NVFM_API fmReturn_t fmGetUnsupportedFabricPartitions(
+fmReturn_t FM_LIB_API fmGetNvlinkFailedDevices(fmHandle_t pFmHandle,
+                                               fmNvlinkFailedDevices_t *pFmNvlinkFailedDevices);
+fmReturn_t FM_LIB_API fmGetUnsupportedFabricPartitions(
     fmHandle_t pFmHandle, fmUnsupportedFabricPartitionList_t *pFmUnupportedFabricPartition);
 
 #ifdef __cplusplus

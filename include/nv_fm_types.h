@@ -3,14 +3,16 @@
  * openfm's libnvfm.
  *
  * Written for openfm from the published description of the API (the Fabric
- * Manager user guide, chapter 5, and the SDK facts listed in openfm's
- * SPEC.md section 4). Names, values, field order and version words are kept
- * identical to the documented interface so that existing clients build and
- * run unchanged. Return codes -11 to -29 exist in newer SDKs; their numeric
- * values are fixed but the NAMES used here are openfm's own (see docs/sdk.md).
+ * Manager user guide, chapter 5) and the identifiers of NVIDIA's public
+ * SDK header (listed in docs/sdk.md). Names, values, field order and
+ * version words are identical to NVIDIA's, so that existing clients build
+ * and run unchanged.
  *
- * Every structure contains only unsigned int and char arrays, so its layout
- * is the same for any C or C++ compiler on a given ABI.
+ * Every structure holds only unsigned int, char arrays and one enum whose
+ * values fit an int, so its layout is the same for any C or C++ compiler on
+ * a given ABI (unless enums are packed, e.g. -fshort-enums, which breaks
+ * fmConnectParams_v2). The library pins each size with a static assertion
+ * (src/sdk/abi_layout.h).
  */
 #ifndef NV_FM_TYPES_H
 #define NV_FM_TYPES_H
@@ -20,6 +22,9 @@ extern "C" {
 #endif
 
 /* ---- return codes ---------------------------------------------------- */
+/* 0 to -10 are the codes of the user guide (FM §5); -11 to -29 are the
+ * newer codes of NVIDIA's current public header, under NVIDIA's names.
+ * docs/sdk.md says which of them openfm's daemon ever answers. */
 typedef enum fmReturn_enum {
     FM_ST_SUCCESS = 0,
     FM_ST_BADPARAM = -1,
@@ -32,26 +37,25 @@ typedef enum fmReturn_enum {
     FM_ST_NOT_CONFIGURED = -8,
     FM_ST_CONNECTION_NOT_VALID = -9,
     FM_ST_NVLINK_ERROR = -10,
-    /* Newer-SDK codes. Values are fixed; names are openfm's. */
-    FM_ST_RESOURCE_UNAVAILABLE = -11,
-    FM_ST_RESOURCE_EXHAUSTED = -12,
-    FM_ST_RESOURCE_BUSY = -13,
-    FM_ST_PARTITION_NOT_FOUND = -14,
-    FM_ST_PARTITION_EXISTS = -15,
-    FM_ST_PARTITION_NOT_ACTIVE = -16,
-    FM_ST_PARTITION_ALREADY_ACTIVE = -17,
-    FM_ST_PARTITION_INVALID = -18,
-    FM_ST_NOT_READY = -19,
-    FM_ST_WIRING_MISMATCH = -20,
-    FM_ST_WIRING_LINK_MISSING = -21,
-    FM_ST_WIRING_LINK_UNEXPECTED = -22,
-    FM_ST_WIRING_PORT_DOWN = -23,
-    FM_ST_WIRING_TRUNK_DOWN = -24,
-    FM_ST_WIRING_SWITCH_MISSING = -25,
-    FM_ST_WIRING_GPU_MISSING = -26,
-    FM_ST_WIRING_TOPOLOGY_UNKNOWN = -27,
-    FM_ST_WIRING_ROUTING_FAILED = -28,
-    FM_ST_WIRING_ERROR = -29
+    FM_ST_RESOURCE_BAD = -11,
+    FM_ST_RESOURCE_IN_USE = -12,
+    FM_ST_RESOURCE_NOT_IN_USE = -13,
+    FM_ST_RESOURCE_EXHAUSTED = -14,
+    FM_ST_RESOURCE_NOT_READY = -15,
+    FM_ST_PARTITION_EXISTS = -16,
+    FM_ST_PARTITION_ID_IN_USE = -17,
+    FM_ST_PARTITION_ID_NOT_IN_USE = -18,
+    FM_ST_PARTITION_NAME_IN_USE = -19,
+    FM_ST_PARTITION_NAME_NOT_IN_USE = -20,
+    FM_ST_PARTITION_ID_NAME_MISMATCH = -21,
+    FM_ST_NOT_READY = -22,
+    FM_ST_RESOURCE_USED_IN_THIS_PARTITION = -23,
+    FM_ST_RESOURCE_USED_IN_ANOTHER_PARTITION = -24,
+    FM_ST_PARTITION_MISWIRED_TRUNKS = -25,
+    FM_ST_PARTITION_INSUFFICIENT_TRUNKS = -26,
+    FM_ST_PARTITION_MISSING_SWITCHES = -27,
+    FM_ST_PARTITION_NETWORK_CONFIG_ERROR = -28,
+    FM_ST_PARTITION_ROUTE_PROGRAMMING_ERROR = -29
 } fmReturn_t;
 
 /* ---- handles and identifiers ----------------------------------------- */
@@ -77,37 +81,36 @@ typedef unsigned int fmFabricPartitionId_t;
     ((unsigned int)(sizeof(typeName) | ((unsigned int)(ver) << 24U)))
 
 /* ---- fmConnect() parameters ------------------------------------------ */
-/* Values of fmConnectParams_v2.addressType. 0 (unset) means "decide from
- * addressIsUnixSocket", so v1-style code keeps working. */
-typedef enum fmAddressType_enum {
-    FM_ADDRESS_TYPE_UNSET = 0,
-    FM_ADDRESS_TYPE_INET = 1,  /* "a.b.c.d" or "a.b.c.d:port" */
-    FM_ADDRESS_TYPE_UNIX = 2,  /* socket path */
-    FM_ADDRESS_TYPE_VSOCK = 3  /* "cid:port" */
-} fmAddressType_t;
-
 typedef struct {
     unsigned int version;
     char addressInfo[FM_MAX_STR_LENGTH];
     unsigned int timeoutMs;
-    unsigned int addressIsUnixSocket;
+    unsigned int addressIsUnixSocket; /* 1: addressInfo is a socket path */
 } fmConnectParams_v1;
 
-#define fmConnectParams_version1 MAKE_FM_PARAM_VERSION(fmConnectParams_v1, 1)
+/* How addressInfo of fmConnectParams_v2 is read. UNKNOWN (0) leaves the
+ * choice to addressIsUnixSocket, so code written for v1 keeps working. */
+enum nvFmApiAddrTypes {
+    NV_FM_API_ADDR_TYPE_UNKNOWN = 0,
+    NV_FM_API_ADDR_TYPE_INET = 1,  /* "host", "host:port"; host a dotted quad or a name */
+    NV_FM_API_ADDR_TYPE_UNIX = 2,  /* socket path */
+    NV_FM_API_ADDR_TYPE_VSOCK = 3  /* "cid:port" */
+};
 
-/* v2 appends addressType, which supersedes addressIsUnixSocket when set. */
+/* v2 appends addressType, which supersedes the deprecated
+ * addressIsUnixSocket when it is not UNKNOWN. */
 typedef struct {
     unsigned int version;
     char addressInfo[FM_MAX_STR_LENGTH];
     unsigned int timeoutMs;
     unsigned int addressIsUnixSocket;
-    unsigned int addressType;
+    enum nvFmApiAddrTypes addressType;
 } fmConnectParams_v2;
 
-#define fmConnectParams_version2 MAKE_FM_PARAM_VERSION(fmConnectParams_v2, 2)
-
 typedef fmConnectParams_v2 fmConnectParams_t;
-#define fmConnectParams_version fmConnectParams_version2
+#define fmConnectV1Params_version1 MAKE_FM_PARAM_VERSION(fmConnectParams_v1, 1)
+#define fmConnectV2Params_version2 MAKE_FM_PARAM_VERSION(fmConnectParams_v2, 2)
+#define fmConnectParams_version fmConnectV2Params_version2
 
 /* ---- PCI function of a vGPU virtual function ------------------------- */
 typedef struct {
@@ -142,9 +145,9 @@ typedef struct {
 } fmFabricPartitionList_v2;
 
 typedef fmFabricPartitionList_v2 fmFabricPartitionList_t;
-/* The v2 layout carries layout number 1 in its version word (SPEC §4). */
-#define fmFabricPartitionList_version1 MAKE_FM_PARAM_VERSION(fmFabricPartitionList_v2, 1)
-#define fmFabricPartitionList_version fmFabricPartitionList_version1
+/* The _v2 layout's version word carries layout number 1. */
+#define fmFabricPartitionList_version2 MAKE_FM_PARAM_VERSION(fmFabricPartitionList_v2, 1)
+#define fmFabricPartitionList_version fmFabricPartitionList_version2
 
 /* ---- activated partitions (after a Fabric Manager restart) ----------- */
 typedef struct {
@@ -195,6 +198,18 @@ typedef fmUnsupportedFabricPartitionList_v1 fmUnsupportedFabricPartitionList_t;
 #define fmUnsupportedFabricPartitionList_version1 \
     MAKE_FM_PARAM_VERSION(fmUnsupportedFabricPartitionList_v1, 1)
 #define fmUnsupportedFabricPartitionList_version fmUnsupportedFabricPartitionList_version1
+
+/* ---- names of earlier openfm releases --------------------------------- */
+/* Kept so code written against openfm's first headers still builds; they
+ * are plain aliases of the names above. */
+typedef enum nvFmApiAddrTypes fmAddressType_t;
+#define FM_ADDRESS_TYPE_UNSET NV_FM_API_ADDR_TYPE_UNKNOWN
+#define FM_ADDRESS_TYPE_INET NV_FM_API_ADDR_TYPE_INET
+#define FM_ADDRESS_TYPE_UNIX NV_FM_API_ADDR_TYPE_UNIX
+#define FM_ADDRESS_TYPE_VSOCK NV_FM_API_ADDR_TYPE_VSOCK
+#define fmConnectParams_version1 fmConnectV1Params_version1
+#define fmConnectParams_version2 fmConnectV2Params_version2
+#define fmFabricPartitionList_version1 fmFabricPartitionList_version2
 
 #ifdef __cplusplus
 }

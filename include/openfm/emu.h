@@ -20,6 +20,12 @@
 
 #define OFM_EMU_DEFAULT_DRIVER "550.127.05"
 
+/* Open the emulated system in `dir` ("" or NULL: the default one); the same
+ * as ofm_hal_open("emu:DIR"). */
+int ofm_emu_open(const char *dir, ofm_hal **out, char *err, size_t errlen);
+/* The model the emulated system was created from (emulator handles only). */
+const ofm_platform *ofm_emu_platform(const ofm_hal *h);
+
 /* Resolve the directory of the emulated system to use: `explicit_dir` when
  * non-NULL, else $OPENFM_EMU_DIR, else <runtime dir>/default where the runtime
  * dir is $XDG_RUNTIME_DIR/openfm-emu or /tmp/openfm-emu-<uid>. */

@@ -31,6 +31,7 @@ enum {
     OFM_HAL_ECORRUPT = -6,  /* backend state unreadable, truncated or of another version */
     OFM_HAL_ENOSPC = -7,    /* table full / insufficient resources */
     OFM_HAL_ENOENT = -8,    /* no such object (instance, entry) */
+    OFM_HAL_EABSENT = -9,   /* no hardware of this kind on this machine (driver/devices not found) */
 };
 
 typedef enum { OFM_PROV_EMULATED = 1, OFM_PROV_REAL = 2 } ofm_provenance;
@@ -78,7 +79,7 @@ typedef struct {
     ofm_link_state state;
     ofm_remote_type remote_type;
     uint32_t remote_id;        /* GPU phys_id or switch id */
-    uint32_t remote_link;      /* GPU link number or switch port */
+    uint32_t remote_link;      /* GPU link number or switch port; UINT32_MAX: not known */
 } ofm_hal_link;
 
 /* One routing entry: on switch `sw`, traffic entering `in_port` for GPU `dst`
@@ -119,7 +120,6 @@ typedef struct {
     int status;                /* 0 success, otherwise an error code (NVML-style) */
     char cluster_uuid[80];
     uint32_t clique_id;
-    bool fail_registration;    /* emulator fault: registration will fail */
 } ofm_hal_fabric_info;
 
 typedef struct {
@@ -143,10 +143,25 @@ typedef struct {
     uint32_t size;
 } ofm_hal_compute_instance;
 
+/* A PCI function, as lspci names it (domain:bus:device.function); the
+ * SR-IOV virtual functions of a GPU are reported this way. */
+typedef struct {
+    uint32_t domain;
+    uint32_t bus;
+    uint32_t device;
+    uint32_t function;
+} ofm_hal_pci_fn;
+
+/* Most virtual functions per GPU that openfm handles. */
+#define OFM_HAL_MAX_VFS 64
+
 typedef struct ofm_hal ofm_hal;
 
+/* Operations. Every one may be NULL: callers treat a missing operation as
+ * "not supported by this backend" (OFM_HAL_ENOTSUP). The last group are hooks
+ * only some backends have; code above the HAL works without them. */
 typedef struct {
-    const char *name;          /* "emu", "nvswitch" */
+    const char *name;          /* "emu", "nvml", "nvswitch", "nvml+emu"... */
     void (*close)(ofm_hal *h);
     int (*driver_version)(ofm_hal *h, char *buf, size_t len);
     int (*list_switches)(ofm_hal *h, ofm_hal_switch *out, size_t cap, size_t *n);
@@ -177,6 +192,24 @@ typedef struct {
     int (*ci_destroy)(ofm_hal *h, uint32_t gpu, uint32_t gi_id, uint32_t ci_id);
     int (*ci_list)(ofm_hal *h, uint32_t gpu, uint32_t gi_id, ofm_hal_compute_instance *out,
                    size_t cap, size_t *n);
+
+    /* --- optional hooks --- */
+    /* The platform model the backend was built from (the emulator knows it;
+     * real hardware does not, and bring-up matches discovery instead). */
+    const ofm_platform *(*platform_hint)(ofm_hal *h);
+    /* Exclusive claim of the fabric by one fabric manager for its lifetime
+     * (EBUSY names the holder); release undoes it. */
+    int (*claim)(ofm_hal *h);
+    void (*release)(ofm_hal *h);
+    /* Whether GPU fabric registration is known in advance to fail for this
+     * GPU (an injected fault). Real drivers instead fail fabric_set. */
+    int (*gpu_register_fault)(ofm_hal *h, uint32_t gpu, bool *will_fail);
+    /* Emulated clients holding a GPU (make resets fail "In use"); delta
+     * +1/-1/0, *holders the count after the change. */
+    int (*gpu_hold)(ofm_hal *h, uint32_t gpu, int delta, uint32_t *holders);
+    /* The SR-IOV virtual functions of a GPU, VF 1 first; *n is the count
+     * even when it exceeds cap. */
+    int (*gpu_vfs)(ofm_hal *h, uint32_t gpu, ofm_hal_pci_fn *out, size_t cap, size_t *n);
 } ofm_hal_ops;
 
 struct ofm_hal {
@@ -186,15 +219,60 @@ struct ofm_hal {
     void *impl;                /* backend private state */
 };
 
-/* Open the emulator backend on an existing emulated system in `dir`. */
-int ofm_hal_open_emu(const char *dir, ofm_hal **out, char *errbuf, size_t errlen);
+/* ------------------------------------------------------------ opening
+ * The one place that opens hardware (src/hal/backend.c). `spec`:
+ *   emu:DIR      the emulated system in DIR ("emu:" or "emu": the default
+ *                emulated system, see opts->emu_dir)
+ *   nvml         NVIDIA's management library only (GPU side; no switches)
+ *   nvswitch     the NVSwitch driver only (switch side)
+ *   nvml+SWITCH  composed: GPU side from NVML, switch side from SWITCH
+ *                (nvswitch, or emu:DIR for tests: the emulator then stands
+ *                in for the NVSwitch driver and names no platform)
+ *   real         nvml+nvswitch
+ *   auto         real when NVSwitch device nodes exist, else OFM_HAL_EABSENT
+ *                with a one-line explanation of what was looked for. */
+typedef struct {
+    const char *emu_dir;       /* emu with no DIR: this, else ofm_emu_resolve_dir's default */
+    const char *emulate;       /* emu: create the system from this platform if DIR has none */
+    const char *dev_root;      /* device node directory; NULL: $OPENFM_DEV_ROOT, else /dev */
+    const char *nvml_library;  /* NULL: $OPENFM_NVML_LIBRARY, else libnvidia-ml.so.1 */
+} ofm_hal_open_opts;
+
+int ofm_hal_open(const char *spec, const ofm_hal_open_opts *opts, ofm_hal **out, char *errbuf,
+                 size_t errlen);
+/* Which spec a program should open, in the documented order: the command
+ * line's --backend, else a configured OPENFM_BACKEND, else the emulator when
+ * any emulator setting is present (`emu_selected`), else `fallback`. */
+const char *ofm_hal_select(const char *cli_spec, const char *cfg_spec, bool emu_selected,
+                           const char *fallback);
+/* Check a spec's syntax without opening anything (errbuf says why not). */
+int ofm_hal_spec_check(const char *spec, char *errbuf, size_t errlen);
+/* What `auto` means on this machine: "real" when NVSwitch device nodes exist,
+ * else OFM_HAL_EABSENT with one line saying what was looked for, what was
+ * not found and what to do. Only looks at device nodes: answers at once. */
+int ofm_hal_resolve_auto(const ofm_hal_open_opts *opts, const char **spec, char *errbuf,
+                         size_t errlen);
+/* The device directory the real backends and `auto` look in. */
+const char *ofm_hal_dev_root(const ofm_hal_open_opts *opts);
 void ofm_hal_close(ofm_hal *h);
 const char *ofm_hal_last_error(const ofm_hal *h);
 const char *ofm_hal_strerror(int code);
 const char *ofm_link_state_name(ofm_link_state s);
 const char *ofm_fabric_state_name(ofm_fabric_state s);
 
-/* The platform model the backend instantiates (emulator) or matched (real). */
+/* The platform model the backend names (platform_hint), or NULL when it does
+ * not know one (real hardware: bring-up matches discovery instead). */
 const ofm_platform *ofm_hal_platform(const ofm_hal *h);
+/* Optional hooks, with their documented fallbacks when the backend has none:
+ * claim succeeds, release does nothing, no registration fault is known,
+ * gpu_hold is ENOTSUP. */
+int ofm_hal_claim(ofm_hal *h);
+void ofm_hal_release(ofm_hal *h);
+bool ofm_hal_register_fault(ofm_hal *h, uint32_t gpu);
+/* A GPU's virtual functions (src/hal/sriov.c): the backend's gpu_vfs when it
+ * has one, else the virtfnN links of the GPU's PCI device in sysfs. 0 with
+ * *n set (0 when SR-IOV is not enabled), or OFM_HAL_E* (ENODEV: no such
+ * GPU). */
+int ofm_hal_gpu_vfs(ofm_hal *h, uint32_t gpu, ofm_hal_pci_fn *out, size_t cap, size_t *n);
 
 #endif

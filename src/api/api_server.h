@@ -44,27 +44,44 @@ typedef struct ofm_api_handlers {
 
 typedef struct ofm_api_listen {
     /* Unix socket path; when non-empty it is used instead of TCP. A stale
-     * socket file is removed; the new one gets mode 0660. */
+     * socket file is removed; the new one gets mode 0660 and, with an
+     * admin group, that group. */
     const char *unix_path;
     /* IPv4 dotted quad to bind (FM_CMD_BIND_INTERFACE); NULL = 127.0.0.1. */
     const char *bind_addr;
     /* TCP port (FM_CMD_PORT_NUMBER); 0 picks a free port, see
      * ofm_api_server_port(). */
     uint16_t port;
-    /* Concurrent connections accepted; more are closed at once with a log
-     * line. 0 = default (64). */
+    /* Concurrent connections. At the limit a new connection first evicts an
+     * idle one (no partial request, no unsent reply), preferring the peer
+     * (uid) holding the most connections, then the longest idle; when none
+     * is idle the new one is closed at once with a log line. 0 = default
+     * (64). */
     unsigned max_clients;
-    /* A client that starts a frame must finish it within this many ms or
-     * is disconnected (a stalled sender must not hold a slot forever).
-     * Idle clients between frames are never timed out. 0 = default
-     * (10000). */
+    /* A client that starts a frame must finish it within this many ms of its
+     * first byte, however it trickles the rest, or is disconnected. 0 =
+     * default (10000). */
     unsigned frame_timeout_ms;
+    /* A client that sends nothing for this long between frames is
+     * disconnected. 0 = never (SDK handles are long-lived; eviction at the
+     * limit already keeps idle clients from locking others out). */
+    unsigned idle_timeout_ms;
+    /* Mutating calls (activate, activate with VFs, deactivate, set
+     * activated) are answered FM_ST_NOT_SUPPORTED unless the peer is root
+     * or, when admin_gid > 0, a member of that group. Read-only calls are
+     * open to every peer. */
+    long admin_gid;
+    /* 0: a bind address outside 127.0.0.0/8 is refused; 1: allowed, remote
+     * peers (no identity) may only read; 2: remote peers may also change
+     * partitions (a fenced management network). */
+    unsigned allow_remote;
 } ofm_api_listen;
 
 typedef struct ofm_api_server ofm_api_server;
 
 /* Starts listening. On failure returns -1 with err naming the address and
- * the reason (e.g. port in use). If SIGPIPE still has its default action it
+ * the reason (a port in use names the process holding it where /proc shows
+ * it). If SIGPIPE still has its default action it
  * is set to ignored: a client vanishing while its reply is written must
  * cost that connection, not the daemon. */
 int ofm_api_server_start(struct event_base *base, const ofm_api_listen *listen,

@@ -1,11 +1,13 @@
 /* SDK requests -> partition manager, with the mode rules of FM §5/§13.2:
  * bare metal answers NOT_SUPPORTED; until the partition manager exists the
  * answer is NOT_CONFIGURED. Also the resiliency timer after --restart. */
+#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/live_status.h"
 #include "daemon/status_doc.h"
 #include "openfm/log.h"
 #include "partition/partition_mgr.h"
@@ -126,8 +128,34 @@ static void on_restart_timeout(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(d->base);
 }
 
+/* OPENFM_API_ADMIN_GROUP: a group name or a numeric gid; "" = root only. */
+static int admin_gid(const char *v, long *gid)
+{
+    *gid = -1;
+    if (!v[0])
+        return 0;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!*end && n > 0 && n < 0x7fffffffL) {
+        *gid = n;
+        return 0;
+    }
+    struct group gr, *grp = NULL;
+    char buf[4096];
+    if (getgrnam_r(v, &gr, buf, sizeof buf, &grp) != 0 || !grp) {
+        OFM_CRIT("OPENFM_API_ADMIN_GROUP '%s': no such group (give a group name from the group "
+                 "database or a numeric gid)", v);
+        return -1;
+    }
+    *gid = (long)grp->gr_gid;
+    return 0;
+}
+
 int ofm_daemon_api_start(ofm_daemon *d)
 {
+    long gid;
+    if (admin_gid(d->cfg.api_admin_group, &gid))
+        return -1;
     if (d->cfg.fabric_mode != 0 && d->status.state == OFM_SYS_READY) {
         ofm_pm_opts o = {.hal = d->hal, .fctx = d->fctx, .state_file = d->cfg.state_file_name,
                          .restart = d->restart};
@@ -147,6 +175,9 @@ int ofm_daemon_api_start(ofm_daemon *d)
         .unix_path = d->cfg.fm_cmd_unix_socket_path[0] ? d->cfg.fm_cmd_unix_socket_path : NULL,
         .bind_addr = d->cfg.fm_cmd_bind_interface,
         .port = (uint16_t)d->cfg.fm_cmd_port_number,
+        .idle_timeout_ms = (unsigned)d->cfg.api_idle_timeout_s * 1000u,
+        .admin_gid = gid,
+        .allow_remote = (unsigned)d->cfg.api_allow_remote,
     };
     ofm_error err;
     if (ofm_api_server_start(d->base, &l, &handlers, d, &d->api, &err)) {
@@ -167,4 +198,21 @@ void ofm_daemon_api_stop(ofm_daemon *d)
     d->api = NULL;
     ofm_pm_destroy(d->pm);
     d->pm = NULL;
+}
+
+static size_t q_on_port(void *arg, uint32_t sw, uint32_t port, uint32_t *ids, size_t cap)
+{
+    ofm_daemon *d = arg;
+    return d->pm ? ofm_pm_partitions_on_port(d->pm, sw, port, ids, cap) : 0;
+}
+
+static size_t q_with_gpu(void *arg, uint32_t gpu, uint32_t *ids, size_t cap)
+{
+    ofm_daemon *d = arg;
+    return d->pm ? ofm_pm_partitions_with_gpu(d->pm, gpu, ids, cap) : 0;
+}
+
+void ofm_daemon_monitor_partitions(ofm_daemon *d)
+{
+    d->monitor.parts = (ofm_partition_query){.arg = d, .on_port = q_on_port, .with_gpu = q_with_gpu};
 }

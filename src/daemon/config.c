@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openfm/fileio.h"
+
 #define MAX_LINE 1024
 #define MAX_FILE (1u << 20)
 
@@ -41,6 +43,9 @@ static const ofm_cfg_key keys[] = {
     {"TOPOLOGY_FILE_PATH", OFM_CFG_PATH, "/usr/share/nvidia/nvswitch", 0, 0,
      "directory of platform topology files (NAME.topo); built-in models are always available"},
     {"DATABASE_PATH", OFM_CFG_PATH, "/usr/share/nvidia/nvswitch", 0, 0, "fabric manager database files"},
+    {"OPENFM_BACKEND", OFM_CFG_STRING, "", 0, 0,
+     "hardware backend: emu:DIR, real or auto (default: the emulator when OPENFM_EMU_DIR or "
+     "OPENFM_EMULATE is set, else auto; see docs/hardware.md)"},
     {"OPENFM_EMU_DIR", OFM_CFG_PATH, "", 0, 0,
      "emulated system to manage (default: $OPENFM_EMU_DIR or the per-user runtime default)"},
     {"OPENFM_EMULATE", OFM_CFG_STRING, "", 0, 0,
@@ -53,6 +58,12 @@ static const ofm_cfg_key keys[] = {
     {"OPENFM_LOG_MAX_SIZE_BYTES", OFM_CFG_INT, "0", 0, 1L << 40,
      "test knob: rotate the log at this many bytes instead of LOG_FILE_MAX_SIZE MB"},
     {"OPENFM_MONITOR_INTERVAL_MS", OFM_CFG_INT, "100", 10, 60000, "how often error events are polled"},
+    {"OPENFM_API_ADMIN_GROUP", OFM_CFG_STRING, "", 0, 0,
+     "group (name or gid) whose members may change partitions over the SDK; empty: root only"},
+    {"OPENFM_API_ALLOW_REMOTE", OFM_CFG_INT, "0", 0, 2,
+     "non-loopback FM_CMD_BIND_INTERFACE: 0 refused, 1 remote peers read only, 2 they may also change partitions"},
+    {"OPENFM_API_IDLE_TIMEOUT_S", OFM_CFG_INT, "0", 0, 86400,
+     "disconnect SDK clients silent for this long; 0 never"},
 };
 
 const ofm_cfg_key *ofm_config_keys(size_t *n)
@@ -90,6 +101,7 @@ static void *field(ofm_config *c, const char *key, ofm_cfg_type *t)
         {"ABORT_CUDA_JOBS_ON_FM_EXIT", &c->abort_cuda_jobs_on_fm_exit},
         {"TOPOLOGY_FILE_PATH", c->topology_file_path},
         {"DATABASE_PATH", c->database_path},
+        {"OPENFM_BACKEND", c->backend},
         {"OPENFM_EMU_DIR", c->emu_dir},
         {"OPENFM_EMULATE", c->emulate},
         {"OPENFM_PID_FILE", c->pid_file},
@@ -97,6 +109,9 @@ static void *field(ofm_config *c, const char *key, ofm_cfg_type *t)
         {"OPENFM_RESTART_TIMEOUT_S", &c->restart_timeout_s},
         {"OPENFM_LOG_MAX_SIZE_BYTES", &c->log_max_size_bytes},
         {"OPENFM_MONITOR_INTERVAL_MS", &c->monitor_interval_ms},
+        {"OPENFM_API_ADMIN_GROUP", c->api_admin_group},
+        {"OPENFM_API_ALLOW_REMOTE", &c->api_allow_remote},
+        {"OPENFM_API_IDLE_TIMEOUT_S", &c->api_idle_timeout_s},
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(keys[i].key, key)) {
@@ -279,19 +294,12 @@ int ofm_config_parse(const char *buf, size_t len, const char *origin, ofm_config
 
 int ofm_config_load_file(const char *path, ofm_config *c, ofm_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ofm_error_set(err, path, 0, "cannot open configuration file: %s", strerror(errno));
-    char *buf = malloc(MAX_FILE + 1);
-    size_t n = buf ? fread(buf, 1, MAX_FILE + 1, f) : 0;
-    fclose(f);
-    int rc;
-    if (!buf)
-        rc = ofm_error_set(err, path, 0, "out of memory");
-    else if (n > MAX_FILE)
-        rc = ofm_error_set(err, path, 0, "file larger than %u bytes", MAX_FILE);
-    else
-        rc = ofm_config_parse(buf, n, path, c, err);
+    char *buf;
+    size_t n;
+    /* a directory, FIFO or device is refused here, never read as "empty" */
+    if (ofm_file_read(path, "configuration file", MAX_FILE, 0, &buf, &n, err))
+        return -1;
+    int rc = ofm_config_parse(buf, n, path, c, err);
     free(buf);
     return rc;
 }
@@ -301,8 +309,10 @@ int ofm_config_absolute_paths(ofm_config *c, const char *cwd, ofm_error *err)
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         ofm_cfg_type t;
         char *v = field(c, keys[i].key, &t);
-        /* OPENFM_EMULATE is a platform name unless it looks like a path */
-        bool path = t == OFM_CFG_PATH || (t == OFM_CFG_STRING && strchr(v, '/'));
+        /* OPENFM_EMULATE is a platform name unless it looks like a path;
+         * OPENFM_BACKEND is a spec whose directory the daemon resolves */
+        bool path = t == OFM_CFG_PATH || (t == OFM_CFG_STRING && strchr(v, '/') &&
+                                          strcmp(keys[i].key, "OPENFM_BACKEND"));
         if (!path || !v[0] || v[0] == '/')
             continue;
         char abs[2 * OFM_CFG_STR_MAX + 8];

@@ -47,6 +47,7 @@ typedef struct {
     char topology_file_path[OFM_CFG_STR_MAX + 1];
     char database_path[OFM_CFG_STR_MAX + 1];
     /* openfm's own */
+    char backend[OFM_CFG_STR_MAX + 1];
     char emu_dir[OFM_CFG_STR_MAX + 1];
     char emulate[OFM_CFG_STR_MAX + 1];
     char pid_file[OFM_CFG_STR_MAX + 1];
@@ -54,6 +55,9 @@ typedef struct {
     long restart_timeout_s;
     long log_max_size_bytes;   /* test knob: overrides LOG_FILE_MAX_SIZE when > 0 */
     long monitor_interval_ms;
+    char api_admin_group[OFM_CFG_STR_MAX + 1];
+    long api_allow_remote;
+    long api_idle_timeout_s;
 } ofm_config;
 
 const ofm_cfg_key *ofm_config_keys(size_t *n);

@@ -19,6 +19,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/logsink.h"
+#include "daemon/live_status.h"
 #include "daemon/status_doc.h"
 #include "openfm/emu.h"
 #include "openfm/log.h"
@@ -58,11 +59,14 @@ static void usage(FILE *f)
         "\n"
         "Environment: NOTIFY_SOCKET (set by systemd) receives READY=1; OPENFM_EMU_DIR names\n"
         "the emulated system when neither --emu-dir nor the configuration does;\n"
+        "OPENFM_DEV_ROOT replaces /dev where auto and the real backends look for device\n"
+        "nodes; OPENFM_NVML_LIBRARY replaces libnvidia-ml.so.1;\n"
         "XDG_RUNTIME_DIR holds the PID and status files of a non-root openfm.\n"
         "\n"
         "Exit status: 0 clean shutdown (daemonizing: the daemon is ready); 1 configuration\n"
         "refused, another instance running, incompatible driver or bring-up failed;\n"
-        "2 usage error. See openfm(8) and docs/configuration.md.\n");
+        "2 usage error; 3 no hardware to manage (auto found no NVIDIA driver or no\n"
+        "NVSwitch; the one-line message says which). See openfm(8), docs/hardware.md.\n");
 }
 
 /* ------------------------------------------------------------------ paths */
@@ -132,14 +136,6 @@ static void pidfile_write(void)
 
 /* ------------------------------------------------------------------ status */
 
-void ofm_daemon_publish_status(ofm_daemon *d)
-{
-    char *json = ofm_daemon_status_json(d);
-    if (json && ofm_status_write(d->status_path, json))
-        OFM_WARN("cannot write status file %s: %s", d->status_path, strerror(errno));
-    free(json);
-}
-
 /* ------------------------------------------------------------------ loop */
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -158,8 +154,7 @@ static void on_monitor(evutil_socket_t fd, short what, void *arg)
     ofm_system_state before = d->status.state;
     uint64_t gen = d->status.generation;
     int n = ofm_monitor_poll(&d->monitor, d->hal, &d->status);
-    if (n < 0)
-        OFM_ERR("cannot read NVSwitch/GPU error events: %s", ofm_hal_last_error(d->hal));
+    ofm_daemon_backend_polled(d, n);
     /* Live state: at once after events (a link went down, MIG took links
      * away), otherwise every OFM_LIVE_REFRESH_NS for changes no event
      * announces (MIG mode on H100, registration, device health). */
@@ -256,30 +251,65 @@ static bool driver_compatible(const char *ver)
     return !strncmp(ver, OPENFM_DRIVER_BRANCH, l) && ver[l] == '.';
 }
 
+/* Decide which backend to open, before daemonizing, so that a machine with
+ * nothing to manage gets its answer at once on the terminal. Makes the
+ * emulator's directory explicit and absolute (the daemon leaves the cwd).
+ * Returns 0, or the exit status. */
+static int choose_backend(ofm_daemon *d, const char *cli, const char *cwd)
+{
+    const char *env = getenv("OPENFM_EMU_DIR");
+    bool emu = d->cfg.emu_dir[0] || d->cfg.emulate[0] || (env && *env);
+    const char *spec = ofm_hal_select(cli, d->cfg.backend, emu, "auto");
+    char err[700];
+    if (ofm_hal_spec_check(spec, err, sizeof err)) {
+        fprintf(stderr, "openfm: %s%s\n", cli ? "--backend: " : "OPENFM_BACKEND: ", err);
+        return 2;
+    }
+    if (!strcmp(spec, "auto") && ofm_hal_resolve_auto(NULL, &spec, err, sizeof err)) {
+        fprintf(stderr, "openfm: %s\n", err);
+        return 3;
+    }
+    const char *e = !strncmp(spec, "nvml+", 5) ? spec + 5 : spec;
+    if (strncmp(e, "emu", 3) || (e[3] && e[3] != ':')) {
+        snprintf(d->backend, sizeof d->backend, "%s", spec);
+        return 0;
+    }
+    const char *dir = e[3] ? e + 4 : "";
+    char res[4096];
+    if (ofm_emu_resolve_dir(*dir ? dir : (d->cfg.emu_dir[0] ? d->cfg.emu_dir : NULL), res,
+                            sizeof res)) {
+        fprintf(stderr, "openfm: emulator directory path is too long\n");
+        return 1;
+    }
+    int n = res[0] == '/' ? snprintf(d->emu_dir, sizeof d->emu_dir, "%s", res)
+                          : snprintf(d->emu_dir, sizeof d->emu_dir, "%s/%s", cwd, res);
+    if (n < 0 || (size_t)n >= sizeof d->emu_dir) {
+        fprintf(stderr, "openfm: emulator directory path is too long\n");
+        return 1;
+    }
+    snprintf(d->backend, sizeof d->backend, "%.*semu:%s", (int)(e - spec), spec, d->emu_dir);
+    return 0;
+}
+
 static int open_backend(ofm_daemon *d)
 {
     char err[700];
-    if (ofm_emu_resolve_dir(d->cfg.emu_dir[0] ? d->cfg.emu_dir : NULL, d->emu_dir, sizeof d->emu_dir)) {
-        OFM_CRIT("emulator directory path is too long");
-        return -1;
-    }
-    char probe[4200];
-    snprintf(probe, sizeof probe, "%s/state.bin", d->emu_dir);
-    if (d->cfg.emulate[0] && access(probe, F_OK) != 0) {
-        if (ofm_emu_create(d->emu_dir, d->cfg.emulate, false, err, sizeof err) != OFM_HAL_OK) {
-            OFM_CRIT("cannot create the emulated %s system in %s: %s", d->cfg.emulate, d->emu_dir, err);
-            return -1;
-        }
-        OFM_INFO("created an emulated %s system in %s", d->cfg.emulate, d->emu_dir);
-    }
-    int rc = ofm_hal_open_emu(d->emu_dir, &d->hal, err, sizeof err);
+    ofm_hal_open_opts o = {.emulate = d->cfg.emulate};
+    int rc = ofm_hal_open(d->backend, &o, &d->hal, err, sizeof err);
     if (rc != OFM_HAL_OK) {
-        OFM_CRIT("cannot open the emulated system: %s", err);
+        OFM_CRIT("cannot open the %s backend: %s", d->backend, err);
         return -1;
     }
-    OFM_INFO("using the emulated NVSwitch system in %s (emulated hardware, not real devices)",
-             d->emu_dir);
-    if (d->hal->ops->driver_version(d->hal, d->driver, sizeof d->driver) != OFM_HAL_OK) {
+    if (!strncmp(d->backend, "emu:", 4))
+        OFM_INFO("using the emulated NVSwitch system in %s (emulated hardware, not real devices)",
+                 d->emu_dir);
+    else if (d->hal->prov == OFM_PROV_EMULATED)
+        OFM_INFO("using backend %s (%s): partly emulated hardware, not real devices",
+                 d->hal->ops->name, d->backend);
+    else
+        OFM_INFO("using backend %s (%s)", d->hal->ops->name, d->backend);
+    if (!d->hal->ops->driver_version ||
+        d->hal->ops->driver_version(d->hal, d->driver, sizeof d->driver) != OFM_HAL_OK) {
         OFM_CRIT("cannot read the NVIDIA driver version: %s", ofm_hal_last_error(d->hal));
         return -1;
     }
@@ -289,7 +319,7 @@ static int open_backend(ofm_daemon *d)
                  d->driver, OPENFM_VERSION, OPENFM_DRIVER_BRANCH);
         return -1;
     }
-    if (ofm_emu_fm_attach(d->hal) != OFM_HAL_OK) {
+    if (ofm_hal_claim(d->hal) != OFM_HAL_OK) {
         OFM_CRIT("%s", ofm_hal_last_error(d->hal));
         return -1;
     }
@@ -302,17 +332,19 @@ int main(int argc, char **argv)
     static const struct option lo[] = {
         {"config", required_argument, NULL, 'c'}, {"restart", no_argument, NULL, 'r'},
         {"emu-dir", required_argument, NULL, 'E'}, {"emulate", required_argument, NULL, 'P'},
+        {"backend", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0}};
-    const char *config = NULL, *emu_dir = NULL, *emulate = NULL;
+    const char *config = NULL, *emu_dir = NULL, *emulate = NULL, *backend = NULL;
     bool restart = false;
     int c;
-    while ((c = getopt_long(argc, argv, "c:rhv", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:rb:hv", lo, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
         case 'r': restart = true; break;
         case 'E': emu_dir = optarg; break;
         case 'P': emulate = optarg; break;
+        case 'b': backend = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'v': printf("openfm %s (Fabric Manager compatible; driver branch %s)\n", OPENFM_VERSION,
                          OPENFM_DRIVER_BRANCH);
@@ -351,6 +383,9 @@ int main(int argc, char **argv)
                         "(shared NVSwitch) or 2 (vGPU); this configuration has FABRIC_MODE=0\n");
         return 2;
     }
+    int brc = choose_backend(&d, backend, cwd);
+    if (brc)
+        return brc;
     default_paths(&d);
     if (d.cfg.daemonize && daemonize(&d.cfg))
         return 1;
@@ -412,6 +447,7 @@ int main(int argc, char **argv)
         return 1;
     }
     ofm_monitor_init(&d.monitor, d.fctx);
+    ofm_daemon_monitor_partitions(&d);
     ofm_daemon_refresh(&d);
     ofm_daemon_publish_status(&d);
     struct event *sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
@@ -435,7 +471,7 @@ int main(int argc, char **argv)
     event_free(sigterm);
     event_free(sigint);
     event_free(mon);
-    ofm_emu_fm_detach(d.hal);
+    ofm_hal_release(d.hal);
     ofm_hal_close(d.hal);
     event_base_free(d.base);
     free(d.fctx);

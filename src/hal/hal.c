@@ -3,8 +3,6 @@
 
 #include "openfm/hal.h"
 
-const ofm_platform *ofm_emu_platform(const ofm_hal *h);
-
 void ofm_hal_close(ofm_hal *h)
 {
     if (h && h->ops && h->ops->close)
@@ -25,6 +23,7 @@ const char *ofm_hal_strerror(int code)
     case OFM_HAL_ECORRUPT: return "backend state corrupted";
     case OFM_HAL_ENOSPC: return "insufficient resources";
     case OFM_HAL_ENOENT: return "not found";
+    case OFM_HAL_EABSENT: return "no such hardware on this machine";
     default: return "unknown error";
     }
 }
@@ -53,6 +52,21 @@ const char *ofm_fabric_state_name(ofm_fabric_state s)
 
 const ofm_platform *ofm_hal_platform(const ofm_hal *h)
 {
-    /* only the emulator instantiates a model; real backends match one later */
-    return h && h->prov == OFM_PROV_EMULATED ? ofm_emu_platform(h) : NULL;
+    return h && h->ops->platform_hint ? h->ops->platform_hint((ofm_hal *)h) : NULL;
+}
+
+int ofm_hal_claim(ofm_hal *h) { return h->ops->claim ? h->ops->claim(h) : OFM_HAL_OK; }
+
+void ofm_hal_release(ofm_hal *h)
+{
+    if (h && h->ops->release)
+        h->ops->release(h);
+}
+
+bool ofm_hal_register_fault(ofm_hal *h, uint32_t gpu)
+{
+    bool fail = false;
+    if (h->ops->gpu_register_fault && h->ops->gpu_register_fault(h, gpu, &fail) != OFM_HAL_OK)
+        return false;
+    return fail;
 }

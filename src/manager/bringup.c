@@ -76,11 +76,10 @@ static int discover(run *r)
         obs->nswitches = OFM_MAX_SWITCHES;
     if (obs->ngpus > OFM_MAX_GPUS)
         obs->ngpus = OFM_MAX_GPUS;
-    for (size_t i = 0; i < obs->ngpus; i++) {
-        ofm_hal_fabric_info fi;
-        if (h->ops->fabric_get && h->ops->fabric_get(h, obs->gpus[i].phys_id, &fi) == OFM_HAL_OK)
-            obs->gpu_fail_registration[i] = fi.fail_registration;
-    }
+    /* Only backends that know a registration will fail say so (the
+     * emulator's injected fault); on others fabric_set reports it. */
+    for (size_t i = 0; i < obs->ngpus; i++)
+        obs->gpu_fail_registration[i] = ofm_hal_register_fault(h, obs->gpus[i].phys_id);
     OFM_INFO("discover: %zu NVSwitch(es), %zu GPU(s), driver %s, backend %s", obs->nswitches,
              obs->ngpus, ver, h->ops->name);
     return 0;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openfm/fileio.h"
 #include "openfm/platform.h"
 
 struct ofm_embedded_file {
@@ -37,26 +38,11 @@ const char *ofm_platform_builtin_text(const char *name, size_t *len)
 
 int ofm_platform_load_file(const char *path, ofm_platform *out, ofm_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ofm_error_set(err, path, 0, "cannot open topology file: %s", strerror(errno));
-    char *buf = malloc(MAX_TOPOLOGY_BYTES + 1);
-    if (!buf) {
-        fclose(f);
-        return ofm_error_set(err, path, 0, "out of memory");
-    }
-    errno = 0;
-    size_t n = fread(buf, 1, MAX_TOPOLOGY_BYTES + 1, f);
-    int rd_err = ferror(f) ? (errno ? errno : EIO) : 0;
-    fclose(f);
-    int rc;
-    if (rd_err)
-        rc = ofm_error_set(err, path, 0, "cannot read topology file: %s", strerror(rd_err));
-    else if (n > MAX_TOPOLOGY_BYTES)
-        rc = ofm_error_set(err, path, 0, "file larger than %u bytes: not a topology file",
-                           MAX_TOPOLOGY_BYTES);
-    else
-        rc = ofm_platform_parse(buf, n, path, out, err);
+    char *buf;
+    size_t n;
+    if (ofm_file_read(path, "topology file", MAX_TOPOLOGY_BYTES, 0, &buf, &n, err))
+        return -1;
+    int rc = ofm_platform_parse(buf, n, path, out, err);
     free(buf);
     return rc;
 }

@@ -23,6 +23,7 @@ static fmReturn_t run(fmHandle_t handle, ofm_wire_request *rq, ofm_wire_reply *r
  * library must say so whatever the arguments. */
 static fmReturn_t precheck(fmHandle_t handle, const void *param)
 {
+    nvfm_detail_clear();
     if (!nvfm_initialized())
         return FM_ST_UNINITIALIZED;
     if (!handle || !param)

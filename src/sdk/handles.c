@@ -47,6 +47,7 @@ fmReturn_t nvfm_register(nvfm_handle *h)
 
 fmReturn_t nvfm_acquire(fmHandle_t handle, nvfm_handle **out)
 {
+    nvfm_detail_clear();
     fmReturn_t rc = FM_ST_BADPARAM;
     pthread_mutex_lock(&g_lock);
     if (!g_init) {

@@ -17,7 +17,9 @@ fmReturn_t ofmGetStatusJson(fmHandle_t handle, char **json);
 const char *ofmReturnName(fmReturn_t rc);
 
 /* One-line explanation for operators, e.g. "partition or its GPUs are
- * already in use". */
+ * already in use". When the last SDK call on this thread failed with rc
+ * for a reason the library knows precisely (fmConnect: an address that
+ * does not parse or resolve), that reason is returned instead. */
 const char *ofmReturnText(fmReturn_t rc);
 
 #endif

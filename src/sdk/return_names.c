@@ -1,7 +1,10 @@
 /* Names and operator-facing explanations of fmReturn_t values. */
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "sdk/nvfm_ext.h"
+#include "sdk/sdk_internal.h"
 
 typedef struct {
     fmReturn_t rc;
@@ -24,27 +27,38 @@ static const rc_info k_info[] = {
     {FM_ST_CONNECTION_NOT_VALID, "FM_ST_CONNECTION_NOT_VALID",
      "cannot reach the fabric manager (is it running, and is the address right?)"},
     {FM_ST_NVLINK_ERROR, "FM_ST_NVLINK_ERROR", "NVLink error on the partition's links"},
-    {FM_ST_RESOURCE_UNAVAILABLE, "FM_ST_RESOURCE_UNAVAILABLE", "resource unavailable"},
-    {FM_ST_RESOURCE_EXHAUSTED, "FM_ST_RESOURCE_EXHAUSTED", "resource exhausted"},
-    {FM_ST_RESOURCE_BUSY, "FM_ST_RESOURCE_BUSY", "resource busy"},
-    {FM_ST_PARTITION_NOT_FOUND, "FM_ST_PARTITION_NOT_FOUND", "no such partition"},
-    {FM_ST_PARTITION_EXISTS, "FM_ST_PARTITION_EXISTS", "partition already exists"},
-    {FM_ST_PARTITION_NOT_ACTIVE, "FM_ST_PARTITION_NOT_ACTIVE", "partition is not active"},
-    {FM_ST_PARTITION_ALREADY_ACTIVE, "FM_ST_PARTITION_ALREADY_ACTIVE",
-     "partition is already active"},
-    {FM_ST_PARTITION_INVALID, "FM_ST_PARTITION_INVALID", "partition definition is invalid"},
-    {FM_ST_NOT_READY, "FM_ST_NOT_READY", "fabric manager not ready"},
-    {FM_ST_WIRING_MISMATCH, "FM_ST_WIRING_MISMATCH", "NVLink wiring differs from the topology"},
-    {FM_ST_WIRING_LINK_MISSING, "FM_ST_WIRING_LINK_MISSING", "an expected NVLink is missing"},
-    {FM_ST_WIRING_LINK_UNEXPECTED, "FM_ST_WIRING_LINK_UNEXPECTED",
-     "an NVLink not in the topology is connected"},
-    {FM_ST_WIRING_PORT_DOWN, "FM_ST_WIRING_PORT_DOWN", "an NVSwitch port is down"},
-    {FM_ST_WIRING_TRUNK_DOWN, "FM_ST_WIRING_TRUNK_DOWN", "a trunk link is down"},
-    {FM_ST_WIRING_SWITCH_MISSING, "FM_ST_WIRING_SWITCH_MISSING", "an NVSwitch is missing"},
-    {FM_ST_WIRING_GPU_MISSING, "FM_ST_WIRING_GPU_MISSING", "a GPU is missing"},
-    {FM_ST_WIRING_TOPOLOGY_UNKNOWN, "FM_ST_WIRING_TOPOLOGY_UNKNOWN", "platform topology unknown"},
-    {FM_ST_WIRING_ROUTING_FAILED, "FM_ST_WIRING_ROUTING_FAILED", "routing could not be programmed"},
-    {FM_ST_WIRING_ERROR, "FM_ST_WIRING_ERROR", "fabric wiring error"},
+    {FM_ST_RESOURCE_BAD, "FM_ST_RESOURCE_BAD", "a resource named in the request does not exist"},
+    {FM_ST_RESOURCE_IN_USE, "FM_ST_RESOURCE_IN_USE", "a resource named in the request is in use"},
+    {FM_ST_RESOURCE_NOT_IN_USE, "FM_ST_RESOURCE_NOT_IN_USE",
+     "a resource named in the request is not in use"},
+    {FM_ST_RESOURCE_EXHAUSTED, "FM_ST_RESOURCE_EXHAUSTED",
+     "not enough of a resource could be allocated"},
+    {FM_ST_RESOURCE_NOT_READY, "FM_ST_RESOURCE_NOT_READY", "a resource is not ready yet"},
+    {FM_ST_PARTITION_EXISTS, "FM_ST_PARTITION_EXISTS", "the partition already exists"},
+    {FM_ST_PARTITION_ID_IN_USE, "FM_ST_PARTITION_ID_IN_USE",
+     "the partition ID belongs to another partition"},
+    {FM_ST_PARTITION_ID_NOT_IN_USE, "FM_ST_PARTITION_ID_NOT_IN_USE", "no partition has this ID"},
+    {FM_ST_PARTITION_NAME_IN_USE, "FM_ST_PARTITION_NAME_IN_USE",
+     "the partition name belongs to another partition"},
+    {FM_ST_PARTITION_NAME_NOT_IN_USE, "FM_ST_PARTITION_NAME_NOT_IN_USE",
+     "no partition has this name"},
+    {FM_ST_PARTITION_ID_NAME_MISMATCH, "FM_ST_PARTITION_ID_NAME_MISMATCH",
+     "the partition ID and name refer to different partitions"},
+    {FM_ST_NOT_READY, "FM_ST_NOT_READY", "the fabric manager is not ready for API requests"},
+    {FM_ST_RESOURCE_USED_IN_THIS_PARTITION, "FM_ST_RESOURCE_USED_IN_THIS_PARTITION",
+     "the resource is already part of this partition"},
+    {FM_ST_RESOURCE_USED_IN_ANOTHER_PARTITION, "FM_ST_RESOURCE_USED_IN_ANOTHER_PARTITION",
+     "the resource is part of another partition"},
+    {FM_ST_PARTITION_MISWIRED_TRUNKS, "FM_ST_PARTITION_MISWIRED_TRUNKS",
+     "the partition's trunk links are miswired"},
+    {FM_ST_PARTITION_INSUFFICIENT_TRUNKS, "FM_ST_PARTITION_INSUFFICIENT_TRUNKS",
+     "the partition has too few working trunk links"},
+    {FM_ST_PARTITION_MISSING_SWITCHES, "FM_ST_PARTITION_MISSING_SWITCHES",
+     "an NVSwitch the partition needs is missing"},
+    {FM_ST_PARTITION_NETWORK_CONFIG_ERROR, "FM_ST_PARTITION_NETWORK_CONFIG_ERROR",
+     "the partition's network configuration failed"},
+    {FM_ST_PARTITION_ROUTE_PROGRAMMING_ERROR, "FM_ST_PARTITION_ROUTE_PROGRAMMING_ERROR",
+     "programming the partition's routes failed"},
 };
 
 static const rc_info *find(fmReturn_t rc)
@@ -61,8 +75,27 @@ const char *ofmReturnName(fmReturn_t rc)
     return i ? i->name : "FM_ST_UNKNOWN";
 }
 
+/* Per thread, so concurrent callers each see their own reason. */
+static _Thread_local struct {
+    fmReturn_t rc;
+    char text[FM_MAX_STR_LENGTH + 160];
+} t_detail;
+
+void nvfm_detail_set(fmReturn_t rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t_detail.text, sizeof t_detail.text, fmt, ap);
+    va_end(ap);
+    t_detail.rc = rc;
+}
+
+void nvfm_detail_clear(void) { t_detail.text[0] = '\0'; }
+
 const char *ofmReturnText(fmReturn_t rc)
 {
+    if (t_detail.text[0] && t_detail.rc == rc)
+        return t_detail.text;
     const rc_info *i = find(rc);
     return i ? i->text : "unknown return code";
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "nv_fm_types.h"
+#include "sdk/abi_layout.h"
 #include "wire/wire.h"
 
 /* Used when fmConnect() is given timeoutMs 0. */
@@ -36,6 +37,26 @@ int nvfm_initialized(void);
 /* Connection setup (connect.c). On success *fd is a connected non-blocking
  * socket. */
 fmReturn_t nvfm_open(const fmConnectParams_t *params, int *fd, unsigned *timeout_ms);
+
+/* Host-name resolution (resolve.c): IPv4 addresses of host:port, resolved
+ * on a thread the caller abandons at deadline_ms (CLOCK_MONOTONIC, ms).
+ * FM_ST_SUCCESS with *out to free with freeaddrinfo(); FM_ST_BADPARAM for a
+ * name that does not resolve; FM_ST_CONNECTION_NOT_VALID when the answer
+ * does not come in time or the name server is unreachable. Each failure
+ * leaves its reason for ofmReturnText(). */
+struct addrinfo;
+fmReturn_t nvfm_resolve(const char *host, unsigned port, long deadline_ms, struct addrinfo **out);
+/* The resolver used; tests replace it to model slow or failing name
+ * servers. Results must come from getaddrinfo() (freed with freeaddrinfo). */
+typedef int (*nvfm_getaddrinfo_fn)(const char *, const char *, const struct addrinfo *,
+                                   struct addrinfo **);
+extern nvfm_getaddrinfo_fn nvfm_getaddrinfo;
+
+/* Reason for the failure of the last call on this thread, returned by
+ * ofmReturnText(rc) for that rc (return_names.c). Cleared at the start of
+ * fmConnect() and of every call on a handle. */
+void nvfm_detail_set(fmReturn_t rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void nvfm_detail_clear(void);
 
 /* One request/reply exchange (rpc.c). rp's output pointers must be set for
  * ops that return data. */

@@ -27,6 +27,8 @@ typedef struct ofm_status_doc {
     char driver[64];
     bool emulated;                       /* backend is the emulator */
     char emu_dir[4096];
+    char backend_spec[4200];             /* the backend the daemon opened ("" unknown) */
+    char status_file_error[400];         /* why the status file is stale; "" when written */
     ofm_fabric_status fabric;
     bool have_partitions;                /* shared NVSwitch / vGPU with a partition manager */
     size_t npartitions;

@@ -119,6 +119,11 @@ char *ofm_status_to_json(const ofm_status_doc *doc)
     ADD(o, "driver_version", STR(doc->driver));
     ADD(o, "backend", STR(doc->emulated ? "emulated" : "real"));
     ADD(o, "emu_dir", STR(doc->emulated ? doc->emu_dir : ""));
+    /* optional keys: present only when they say something */
+    if (doc->backend_spec[0])
+        ADD(o, "backend_spec", STR(doc->backend_spec));
+    if (doc->status_file_error[0])
+        ADD(o, "status_file_error", STR(doc->status_file_error));
     ADD(o, "bandwidth_reduced", BOOL(st->bandwidth_reduced));
     ADD(o, "bringup_ns", I64(st->bringup_ns));
     ADD(o, "bringup_ms", json_object_new_double((double)st->bringup_ns / 1e6));
@@ -364,6 +369,10 @@ int ofm_status_from_json(const char *json, ofm_status_doc *doc, ofm_error *err)
     str(&d, o, "backend", be, sizeof be);
     doc->emulated = !strcmp(be, "emulated");
     str(&d, o, "emu_dir", doc->emu_dir, sizeof doc->emu_dir);
+    if (json_object_object_get_ex(o, "backend_spec", NULL))
+        str(&d, o, "backend_spec", doc->backend_spec, sizeof doc->backend_spec);
+    if (json_object_object_get_ex(o, "status_file_error", NULL))
+        str(&d, o, "status_file_error", doc->status_file_error, sizeof doc->status_file_error);
     st->bandwidth_reduced = boolean(&d, o, "bandwidth_reduced");
     st->bringup_ns = u64(&d, o, "bringup_ns", INT64_MAX);
     json_object *l = need(&d, o, "links", json_type_object);

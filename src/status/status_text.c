@@ -37,6 +37,8 @@ void ofm_status_print(FILE *f, const ofm_status_doc *doc)
     fprintf(f, "    Driver Version        : %s\n", doc->driver);
     fprintf(f, "    PID                   : %" PRId64 "\n", doc->pid);
     fprintf(f, "    Message               : %s\n", st->message);
+    if (doc->status_file_error[0])
+        fprintf(f, "    Status File           : not written: %s\n", doc->status_file_error);
     fprintf(f, "    NVLinks               : access %u/%u active, trunk %u/%u active, %zu routing "
                "entries\n",
             st->access_active, st->access_expected, st->trunk_active, st->trunk_expected,

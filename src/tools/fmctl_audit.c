@@ -12,15 +12,16 @@
 #include <string.h>
 
 #include "fabric/fabric.h"
-#include "openfm/emu.h"
 #include "openfm/hal.h"
 #include "sdk/nvfm_ext.h"
 #include "tools/fmctl.h"
+#include "tools/fmctl_backend.h"
 #include "tools/fmctl_connect.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: fmctl audit [-v] [-f] [-c] [-s GPU -d GPU] [--check-partitions] [--emu-dir DIR]\n"
+    fprintf(f, "usage: fmctl audit [-v] [-f] [-c] [-s GPU -d GPU] [--check-partitions]\n"
+               "                  [--backend SPEC | --emu-dir DIR]\n"
                "\n"
                "Prints the GPU Reachability Matrix: for each pair of GPUs (by physical ID), the\n"
                "number of NVLinks the switches are programmed to carry from one to the other.\n"
@@ -35,6 +36,7 @@ static void usage(FILE *f)
                "                         partition must reach each other over all their links,\n"
                "                         all other pairs must have 0; exit 1 on any mismatch\n"
                "  --emu-dir DIR          audit the emulated system in DIR\n"
+               FMCTL_BACKEND_HELP
                FMCTL_CONN_HELP
                "  -h, --help             this text\n");
 }
@@ -46,11 +48,12 @@ int fmctl_audit_main(int argc, char **argv)
         {"csv", no_argument, NULL, 'c'},     {"src", required_argument, NULL, 's'},
         {"dst", required_argument, NULL, 'd'}, {"check-partitions", no_argument, NULL, 'P'},
         {"emu-dir", required_argument, NULL, 'E'}, {"address", required_argument, NULL, 'a'},
+        {"backend", required_argument, NULL, 'B'},
         {"socket", required_argument, NULL, 'S'}, {"timeout", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},    {NULL, 0, NULL, 0}};
     bool verbose = false, full = false, csv = false, check = false;
     long src = -1, dst = -1;
-    const char *emu_dir = NULL;
+    const char *emu_dir = NULL, *backend = NULL;
     fmctl_conn_opts co = {0};
     int c;
     optind = 1;
@@ -64,6 +67,7 @@ int fmctl_audit_main(int argc, char **argv)
         case 'd': dst = strtol(optarg, &end, 10); if (*end || dst < 0) dst = -2; break;
         case 'P': check = true; break;
         case 'E': emu_dir = optarg; break;
+        case 'B': backend = optarg; break;
         case 'a': co.address = optarg; break;
         case 'S': co.socket = optarg; break;
         case 't':
@@ -86,15 +90,17 @@ int fmctl_audit_main(int argc, char **argv)
         fprintf(stderr, "fmctl audit: -s/-d print one number and cannot be combined with -c, -v or -f\n");
         return 2;
     }
-    char dir[4096], err[600];
-    if (ofm_emu_resolve_dir(emu_dir, dir, sizeof dir))
-        return 2;
     ofm_hal *h;
-    if (ofm_hal_open_emu(dir, &h, err, sizeof err) != OFM_HAL_OK) {
-        fprintf(stderr, "fmctl audit: %s\n", err);
+    if (fmctl_open_backend("fmctl audit", backend, emu_dir, &h) != OFM_HAL_OK)
+        return 2;
+    const ofm_platform *p = ofm_hal_platform(h);
+    if (!p) {
+        fprintf(stderr, "fmctl audit: the %s backend names no platform model; auditing real "
+                        "hardware needs the model matched at bring-up (not yet supported)\n",
+                h->ops->name);
+        ofm_hal_close(h);
         return 2;
     }
-    const ofm_platform *p = ofm_hal_platform(h);
     size_t cap = OFM_MAX_SWITCH_PORTS * OFM_MAX_GPUS, total = 0;
     ofm_route_entry *all = calloc(cap * p->nswitches + 1, sizeof *all);
     for (size_t s = 0; all && s < p->nswitches; s++) {
@@ -189,12 +195,21 @@ int fmctl_audit_main(int argc, char **argv)
                     if (!json_object_get_boolean(json_object_object_get(pt, "active")))
                         continue;
                     json_object *g = json_object_object_get(pt, "gpus");
+                    /* a partition may route over fewer links than its GPUs
+                     * have (HGX-2, FM §11.1) */
+                    const ofm_partition_desc *pd = ofm_platform_partition(
+                        p, (uint32_t)json_object_get_int(json_object_object_get(pt, "id")));
+                    static ofm_fabric_health ph;
+                    if (pd)
+                        ofm_partition_health(p, &health, pd, &ph);
+                    else
+                        ph = health;
                     for (size_t a = 0; a < json_object_array_length(g); a++)
                         for (size_t b = 0; b < json_object_array_length(g); b++) {
                             int ia = ofm_fabric_gpu_index(p, (uint32_t)json_object_get_int(json_object_array_get_idx(g, a)));
                             int ib = ofm_fabric_gpu_index(p, (uint32_t)json_object_get_int(json_object_array_get_idx(g, b)));
                             if (ia >= 0 && ib >= 0 && ia != ib)
-                                in_part[ia][ib] = ofm_fabric_gpu_usable_links(p, &health, m.gpu[ia]);
+                                in_part[ia][ib] = ofm_fabric_gpu_usable_links(p, &ph, m.gpu[ia]);
                         }
                 }
                 size_t bad = 0;

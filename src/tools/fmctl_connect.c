@@ -33,10 +33,10 @@ fmReturn_t fmctl_connect(const char *prog, const fmctl_conn_opts *o, fmHandle_t 
     p.timeoutMs = o->timeout_ms ? o->timeout_ms : 5000;
     if (o->socket) {
         snprintf(p.addressInfo, sizeof p.addressInfo, "%s", o->socket);
-        p.addressType = FM_ADDRESS_TYPE_UNIX;
+        p.addressType = NV_FM_API_ADDR_TYPE_UNIX;
     } else {
         snprintf(p.addressInfo, sizeof p.addressInfo, "%s", o->address ? o->address : "127.0.0.1");
-        p.addressType = FM_ADDRESS_TYPE_INET;
+        p.addressType = NV_FM_API_ADDR_TYPE_INET;
     }
     rc = fmConnect(&p, h);
     if (rc != FM_ST_SUCCESS) {

@@ -12,7 +12,8 @@ typedef struct {
 } fmctl_conn_opts;
 
 #define FMCTL_CONN_HELP                                                                         \
-    "  --address A.B.C.D[:PORT]  fabric manager SDK address (default 127.0.0.1:6666)\n"         \
+    "  --address HOST[:PORT]     fabric manager SDK address, IPv4 or host name\n"              \
+    "                            (default 127.0.0.1:6666)\n"                                    \
     "  --socket PATH             connect over a Unix socket instead (FM_CMD_UNIX_SOCKET_PATH)\n" \
     "  --timeout MS              connect and call timeout (default 5000)\n"
 

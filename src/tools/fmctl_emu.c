@@ -84,7 +84,7 @@ static int open_hal(const opts *o, ofm_hal **h, char *dir, size_t len)
         return 2;
     }
     char err[512];
-    if (ofm_hal_open_emu(dir, h, err, sizeof err) != OFM_HAL_OK) {
+    if (ofm_emu_open(dir, h, err, sizeof err) != OFM_HAL_OK) {
         fprintf(stderr, "fmctl emu: %s\n", err);
         return 2;
     }
@@ -99,7 +99,7 @@ static int hal_err(ofm_hal *h, const char *what, int rc)
 
 static int cmd_show(ofm_hal *h, const opts *o)
 {
-    const ofm_platform *p = ofm_hal_platform(h);
+    const ofm_platform *p = ofm_emu_platform(h);
     char ver[64] = "";
     h->ops->driver_version(h, ver, sizeof ver);
     ofm_hal_gpu gpus[OFM_MAX_GPUS];
@@ -127,6 +127,16 @@ static int cmd_show(ofm_hal *h, const opts *o)
             if (h->ops->gpu_link(h, gpus[i].phys_id, l, &lk) == OFM_HAL_OK && lk.state == OFM_LINK_ACTIVE)
                 active++;
         }
+        /* SR-IOV virtual functions, the PCI addresses a vGPU hypervisor
+         * passes to fmActivateFabricPartitionWithVFs */
+        ofm_hal_pci_fn vf[OFM_HAL_MAX_VFS];
+        char vfname[OFM_HAL_MAX_VFS][16];
+        size_t nvf = 0;
+        if (ofm_hal_gpu_vfs(h, gpus[i].phys_id, vf, OFM_HAL_MAX_VFS, &nvf) != OFM_HAL_OK)
+            nvf = 0;
+        for (size_t k = 0; k < nvf && k < OFM_HAL_MAX_VFS; k++)
+            snprintf(vfname[k], sizeof vfname[k], "%04x:%02x:%02x.%x", vf[k].domain & 0xffff,
+                     vf[k].bus & 0xff, vf[k].device & 0x1f, vf[k].function & 7);
         if (ja) {
             json_object *g = json_object_new_object();
             json_object_object_add(g, "physical_id", json_object_new_int64(gpus[i].phys_id));
@@ -136,13 +146,23 @@ static int cmd_show(ofm_hal *h, const opts *o)
             json_object_object_add(g, "nvlinks_active", json_object_new_int64(active));
             json_object_object_add(g, "fabric_state", json_object_new_string(ofm_fabric_state_name(fi.state)));
             json_object_object_add(g, "fabric_status", json_object_new_int64(fi.status));
+            json_object *jv = json_object_new_array();
+            for (size_t k = 0; k < nvf && k < OFM_HAL_MAX_VFS; k++)
+                json_object_array_add(jv, json_object_new_string(vfname[k]));
+            json_object_object_add(g, "vfs", jv);
             json_object_array_add(ja, g);
         } else {
             printf("  GPU %-2" PRIu32 " %s %s  %s  NVLinks active %" PRIu32 "/%" PRIu32
                    "  fabric %s/%s%s\n",
                    gpus[i].phys_id, gpus[i].pci_bdf, gpus[i].uuid, gpus[i].health ? "FAILED" : "ok",
                    active, gpus[i].nvlinks, ofm_fabric_state_name(fi.state),
-                   fi.status ? "Failure" : "Success", fi.fail_registration ? " (registration fault injected)" : "");
+                   fi.status ? "Failure" : "Success", ofm_hal_register_fault(h, gpus[i].phys_id) ? " (registration fault injected)" : "");
+            if (nvf) {
+                printf("         SR-IOV VFs (%zu):", nvf);
+                for (size_t k = 0; k < nvf && k < OFM_HAL_MAX_VFS; k++)
+                    printf("%s%s", k % 8 == 0 && k ? "\n                          " : " ", vfname[k]);
+                printf("\n");
+            }
         }
     }
     if (jo)
@@ -221,7 +241,7 @@ static json_object *probe_json(uint32_t s, uint32_t d, const ofm_emu_probe_resul
 
 static int cmd_probe(ofm_hal *h, const opts *o, int argc, char **argv)
 {
-    const ofm_platform *p = ofm_hal_platform(h);
+    const ofm_platform *p = ofm_emu_platform(h);
     if (o->all) {
         json_object *arr = o->json ? json_object_new_array() : NULL;
         if (!arr) {
@@ -370,7 +390,7 @@ static int cmd_list(const opts *o)
         char dir[8192], err[512];
         snprintf(dir, sizeof dir, "%s/%s", root, de->d_name);
         ofm_hal *h;
-        if (ofm_hal_open_emu(dir, &h, err, sizeof err) != OFM_HAL_OK) {
+        if (ofm_emu_open(dir, &h, err, sizeof err) != OFM_HAL_OK) {
             /* a damaged system is listed with the reason, an unrelated directory is not */
             char st[8300];
             snprintf(st, sizeof st, "%s/state.bin", dir);
@@ -387,7 +407,7 @@ static int cmd_list(const opts *o)
             count++;
             continue;
         }
-        const ofm_platform *p = ofm_hal_platform(h);
+        const ofm_platform *p = ofm_emu_platform(h);
         if (arr) {
             json_object *j = json_object_new_object();
             json_object_object_add(j, "dir", json_object_new_string(dir));

@@ -8,11 +8,10 @@
 
 #include <json-c/json.h>
 
-#include "hal/emu/emu_mig.h"
 #include "mig/mig.h"
 #include "mig/mig_ops.h"
-#include "openfm/emu.h"
 #include "tools/fmctl.h"
+#include "tools/fmctl_backend.h"
 
 #define MAX_GPUS OFM_MAX_GPUS
 #define MAX_ITEMS 16
@@ -20,14 +19,14 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: fmctl mig [-i GPU] [--emu-dir DIR] [--json] ACTION\n"
+        "usage: fmctl mig [-i GPU] [--backend SPEC | --emu-dir DIR] [--json] ACTION\n"
         "       fmctl mig mode enable|disable [-i GPU]\n"
         "       fmctl mig hold|release -i GPU\n"
         "       fmctl mig apply|assert -f FILE -c LABEL\n"
         "       fmctl mig export [-c LABEL]\n"
         "\n"
-        "MIG partitioning of the GPUs of an emulated system, with nvidia-smi mig's flags,\n"
-        "tables and messages. Profiles come from the built-in catalog of the GPU's model.\n"
+        "MIG partitioning of the GPUs of an emulated system or, through NVML, of real GPUs\n"
+        "(--backend nvml), with nvidia-smi mig's flags, tables and messages. Profiles come from the built-in catalog of the GPU's model.\n"
         "\n"
         "Actions (one per call; single dash as in nvidia-smi, double dash also accepted):\n"
         "  -lgip                  list GPU instance profiles with free/total counts\n"
@@ -63,18 +62,21 @@ static void usage(FILE *f)
         "  -gi ID, -ci ID GPU / compute instance ID as listed by -lgi / -lci\n"
         "  --emu-dir DIR  the emulated system (default $OPENFM_EMU_DIR, else\n"
         "                 $XDG_RUNTIME_DIR/openfm-emu/default or /tmp/openfm-emu-UID/default)\n"
+        "  --backend SPEC the backend: nvml (real GPUs), emu:DIR, nvml+emu:DIR (default\n"
+        "                 $OPENFM_BACKEND, else the emulated system of --emu-dir)\n"
         "  --json         JSON output for every action except apply/assert (text\n"
         "                 report) and export (YAML)\n"
         "  -h, --help     this help\n"
         "\n"
-        "Environment: OPENFM_EMU_DIR (see --emu-dir).\n"
+        "Environment: OPENFM_BACKEND (see --backend), OPENFM_EMU_DIR (see --emu-dir),\n"
+        "OPENFM_NVML_LIBRARY (the NVML library, default libnvidia-ml.so.1).\n"
         "Exit status: 0 success, 1 an operation failed (message says which and why) or\n"
         "assert found differences, 2 usage error, invalid config, or the emulated system\n"
-        "could not be opened.\n");
+        "backend could not be opened.\n");
 }
 
 typedef struct {
-    const char *dir;
+    const char *dir, *backend;
     bool json, C;
     int action;
     const char *list;
@@ -122,13 +124,30 @@ static const ofm_mig_catalog *cat_of(const mig_opts *o, size_t idx)
 static size_t existing(mig_opts *o, size_t idx, ofm_mig_placed *ex, ofm_hal_gpu_instance *gis)
 {
     size_t n = 0;
-    if (o->h->ops->gi_list(o->h, o->gpus[idx].phys_id, gis, OFM_MIG_MAX_GIS, &n))
+    if (o->h->ops->gi_list(o->h, o->gpus[idx].phys_id, gis, OFM_MIG_MAX_GIS, &n)) {
+        /* never silently: a driver that cannot list would look like an empty GPU */
+        fprintf(stderr, "Unable to list GPU instances of GPU %zu: %s\n", idx,
+                ofm_hal_last_error(o->h));
         return 0;
+    }
     if (n > OFM_MIG_MAX_GIS)
         n = OFM_MIG_MAX_GIS;
     for (size_t i = 0; i < n && ex; i++)
         ex[i] = (ofm_mig_placed){gis[i].gi_id, gis[i].profile_id, gis[i].start};
     return n;
+}
+
+static void list_cis(mig_opts *o, size_t idx, uint32_t gi, ofm_hal_compute_instance *cis,
+                     size_t *n)
+{
+    *n = 0;
+    if (o->h->ops->ci_list(o->h, o->gpus[idx].phys_id, gi, cis, 8, n)) {
+        fprintf(stderr, "Unable to list compute instances of GPU %zu GPU instance %u: %s\n", idx,
+                gi, ofm_hal_last_error(o->h));
+        *n = 0;
+    }
+    if (*n > 8)
+        *n = 8;
 }
 
 /* A GPU the action applies to, with MIG enabled. */
@@ -484,7 +503,7 @@ static int lcip_one(mig_opts *o, size_t idx, const ofm_mig_gi_profile *p,
     size_t n = ofm_mig_ci_profiles(p, cp, 8);
     ofm_hal_compute_instance cis[8];
     size_t nci = 0;
-    o->h->ops->ci_list(o->h, o->gpus[idx].phys_id, g->gi_id, cis, 8, &nci);
+    list_cis(o, idx, g->gi_id, cis, &nci);
     uint32_t used = 0;
     for (size_t i = 0; i < nci && i < 8; i++)
         used |= ((1u << cis[i].size) - 1) << cis[i].start;
@@ -558,7 +577,7 @@ static int cci_one(mig_opts *o, size_t idx, const ofm_mig_gi_profile *p,
         /* first free aligned start, as the driver picks */
         ofm_hal_compute_instance cis[8];
         size_t nci = 0;
-        o->h->ops->ci_list(o->h, o->gpus[idx].phys_id, g->gi_id, cis, 8, &nci);
+        list_cis(o, idx, g->gi_id, cis, &nci);
         uint32_t used = 0;
         for (size_t i = 0; i < nci && i < 8; i++)
             used |= ((1u << cis[i].size) - 1) << cis[i].start;
@@ -595,7 +614,7 @@ static int lci_one(mig_opts *o, size_t idx, const ofm_mig_gi_profile *p,
 {
     ofm_hal_compute_instance cis[8];
     size_t nci = 0;
-    o->h->ops->ci_list(o->h, o->gpus[idx].phys_id, g->gi_id, cis, 8, &nci);
+    list_cis(o, idx, g->gi_id, cis, &nci);
     ofm_mig_ci_profile cp[8];
     size_t n = ofm_mig_ci_profiles(p, cp, 8);
     for (size_t i = 0; i < nci && i < 8; i++) {
@@ -639,7 +658,7 @@ static int dci_one(mig_opts *o, size_t idx, const ofm_mig_gi_profile *p,
     ofm_hal_compute_instance cis[8];
     size_t nci = 0;
     int rc = 0;
-    o->h->ops->ci_list(o->h, o->gpus[idx].phys_id, g->gi_id, cis, 8, &nci);
+    list_cis(o, idx, g->gi_id, cis, &nci);
     for (size_t i = 0; i < nci && i < 8; i++) {
         if (o->ci >= 0 && cis[i].ci_id != (uint32_t)o->ci)
             continue;
@@ -783,8 +802,12 @@ static int act_hold(mig_opts *o, int delta)
     int rc = 0;
     FOR_GPUS(o, idx) {
         uint32_t n = 0;
-        if (ofm_emu_mig_hold(o->h, o->gpus[idx].phys_id, delta) ||
-            ofm_emu_mig_holders(o->h, o->gpus[idx].phys_id, &n)) {
+        if (!o->h->ops->gpu_hold) {
+            fprintf(stderr, "fmctl mig: %s: emulated GPU clients exist only on the emulator "
+                            "(backend %s)\n", delta > 0 ? "hold" : "release", o->h->ops->name);
+            return 1;
+        }
+        if (o->h->ops->gpu_hold(o->h, o->gpus[idx].phys_id, delta, &n)) {
             fprintf(stderr, "fmctl mig: GPU %zu: %s\n", idx, ofm_hal_last_error(o->h));
             rc = 1;
             continue;
@@ -837,6 +860,7 @@ int fmctl_mig_main(int argc, char **argv)
         {"dci", no_argument, NULL, 1008},          {"gi", required_argument, NULL, 1009},
         {"ci", required_argument, NULL, 1010},     {"mode", required_argument, NULL, 1011},
         {"mig", required_argument, NULL, 1011},    {"emu-dir", required_argument, NULL, 'd'},
+        {"backend", required_argument, NULL, 'B'},
         {"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
         {"f", required_argument, NULL, 'f'},       {"file", required_argument, NULL, 'f'},
         {"c", required_argument, NULL, 'c'},       {"config", required_argument, NULL, 'c'},
@@ -861,6 +885,7 @@ int fmctl_mig_main(int argc, char **argv)
         case 'i': if (parse_gpus(&o, optarg)) return 2; break;
         case 'C': o.C = true; break;
         case 'd': o.dir = optarg; break;
+        case 'B': o.backend = optarg; break;
         case 'f': o.file = optarg; break;
         case 'c': o.label = optarg; break;
         case 'j': o.json = true; break;
@@ -951,13 +976,8 @@ int fmctl_mig_main(int argc, char **argv)
             return 2;
         }
     }
-    char dir[4096], err[600];
-    if (ofm_emu_resolve_dir(o.dir, dir, sizeof dir)) {
-        fprintf(stderr, "fmctl mig: emulator directory path too long\n");
-        return 2;
-    }
-    if (ofm_hal_open_emu(dir, &o.h, err, sizeof err) != OFM_HAL_OK) {
-        fprintf(stderr, "fmctl mig: %s\n", err);
+    if (fmctl_open_backend("fmctl mig", o.backend, o.dir, &o.h) != OFM_HAL_OK) {
+        free(cfg);
         return 2;
     }
     int rc = o.h->ops->list_gpus(o.h, o.gpus, MAX_GPUS, &o.ngpus);

@@ -29,7 +29,7 @@ int ofm_wire_struct_version_ok(ofm_wire_op op, unsigned int version)
     switch (op) {
     case OFM_OP_GET_SUPPORTED:
         /* Same layout; some SDK releases stamp it with layout number 2. */
-        return version == fmFabricPartitionList_version1 ||
+        return version == fmFabricPartitionList_version2 ||
                version == MAKE_FM_PARAM_VERSION(fmFabricPartitionList_v2, 2);
     case OFM_OP_SET_ACTIVATED:
         return version == fmActivatedFabricPartitionList_version1;

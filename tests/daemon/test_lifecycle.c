@@ -131,7 +131,7 @@ static void test_status_not_ready_exit_1(void **state)
     assert_int_equal(dh_init(&d, "hgx-a100-2b"), 0);
     ofm_hal *h = NULL;
     char err[512];
-    assert_int_equal(ofm_hal_open_emu(d.emu, &h, err, sizeof err), OFM_HAL_OK);
+    assert_int_equal(ofm_emu_open(d.emu, &h, err, sizeof err), OFM_HAL_OK);
     const ofm_platform *p = ofm_hal_platform(h);
     assert_true(p->ntrunks > 0);
     assert_int_equal(ofm_emu_inject_port_down(h, p->trunks[0].sw_a, p->trunks[0].port_a), OFM_HAL_OK);
@@ -233,7 +233,7 @@ static void test_daemonized_failure_points_to_log(void **state)
     assert_int_equal(dh_init(&d, "hgx-h100"), 0);
     ofm_hal *h = NULL;
     char err[512];
-    assert_int_equal(ofm_hal_open_emu(d.emu, &h, err, sizeof err), OFM_HAL_OK);
+    assert_int_equal(ofm_emu_open(d.emu, &h, err, sizeof err), OFM_HAL_OK);
     assert_int_equal(ofm_emu_inject_driver_version(h, "470.57.02"), OFM_HAL_OK);
     ofm_hal_close(h);
     FILE *f = fopen(d.cfg, "w");
@@ -389,7 +389,7 @@ static void test_log_level_filter(void **state)
     /* critical messages still get through at level 1 */
     ofm_hal *h = NULL;
     char err[512];
-    assert_int_equal(ofm_hal_open_emu(d.emu, &h, err, sizeof err), OFM_HAL_OK);
+    assert_int_equal(ofm_emu_open(d.emu, &h, err, sizeof err), OFM_HAL_OK);
     assert_int_equal(ofm_emu_inject_driver_version(h, "470.57.02"), OFM_HAL_OK);
     ofm_hal_close(h);
     int status = 0;

@@ -22,7 +22,7 @@ static void probe_all(const char *emu, uint32_t want_links)
 {
     ofm_hal *h;
     char err[512];
-    assert_int_equal(ofm_hal_open_emu(emu, &h, err, sizeof err), OFM_HAL_OK);
+    assert_int_equal(ofm_emu_open(emu, &h, err, sizeof err), OFM_HAL_OK);
     const ofm_platform *p = ofm_hal_platform(h);
     for (size_t i = 0; i < p->ngpus; i++)
         for (size_t j = 0; j < p->ngpus; j++) {
@@ -97,7 +97,7 @@ static void test_driver_mismatch_refused(void **state)
     assert_int_equal(dh_init(&d, "hgx-h100"), 0);
     ofm_hal *h;
     char err[256];
-    assert_int_equal(ofm_hal_open_emu(d.emu, &h, err, sizeof err), OFM_HAL_OK);
+    assert_int_equal(ofm_emu_open(d.emu, &h, err, sizeof err), OFM_HAL_OK);
     assert_int_equal(ofm_emu_inject_driver_version(h, "470.57.02"), OFM_HAL_OK);
     ofm_hal_close(h);
     assert_int_equal(dh_write_config(&d, NULL), 0);
@@ -186,7 +186,7 @@ static void test_audit_follows_link_state(void **state)
     assert_string_equal(out, "18\n");
     ofm_hal *h;
     char err[256];
-    assert_int_equal(ofm_hal_open_emu(d.emu, &h, err, sizeof err), OFM_HAL_OK);
+    assert_int_equal(ofm_emu_open(d.emu, &h, err, sizeof err), OFM_HAL_OK);
     assert_int_equal(ofm_emu_inject_port_down(h, 1, 40), OFM_HAL_OK); /* GPU 1 link 2 */
     ofm_emu_probe_result r;
     assert_int_equal(ofm_emu_probe(h, 1, 2, true, &r), OFM_HAL_OK);

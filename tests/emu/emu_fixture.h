@@ -19,7 +19,7 @@ static inline ofm_hal *fixture_open(const char *platform, char *dir, size_t len)
         return NULL;
     }
     ofm_hal *h = NULL;
-    if (ofm_hal_open_emu(dir, &h, err, sizeof err) != OFM_HAL_OK)
+    if (ofm_emu_open(dir, &h, err, sizeof err) != OFM_HAL_OK)
         fprintf(stderr, "open: %s\n", err);
     return h;
 }

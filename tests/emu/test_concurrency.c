@@ -41,7 +41,7 @@ static int writer(const char *dir, int id, int rounds)
 {
     ofm_hal *h;
     char err[256];
-    if (ofm_hal_open_emu(dir, &h, err, sizeof err))
+    if (ofm_emu_open(dir, &h, err, sizeof err))
         return 1;
     for (int r = 0; rounds < 0 || r < rounds; r++) {
         size_t n = batch(ofm_hal_platform(h), pattern(id, r), wbuf);
@@ -145,7 +145,7 @@ static void test_killed_writer_leaves_whole_state(void **state)
         int st;
         assert_int_equal(waitpid(w, &st, 0), w);
         ofm_hal *fresh = NULL;
-        assert_int_equal(ofm_hal_open_emu(dir, &fresh, err, sizeof err), OFM_HAL_OK);
+        assert_int_equal(ofm_emu_open(dir, &fresh, err, sizeof err), OFM_HAL_OK);
         m = whole_batch(fresh, true, NULL);
         if (!written_by(m, k + 1, 1 << 30) || (m >> 40) != (uint64_t)k + 1)
             fail_msg("after killing writer %d: mask %#llx", k, (unsigned long long)m);

@@ -79,7 +79,7 @@ static void test_routes_survive_the_writer(void **state)
     if (pid == 0) {
         ofm_hal *c;
         char err[256];
-        if (ofm_hal_open_emu(dir, &c, err, sizeof err))
+        if (ofm_emu_open(dir, &c, err, sizeof err))
             _exit(1);
         ofm_route_entry e[2] = {{1, 40, 2, 1ull << 42}, {3, 42, 5, (1ull << 34) | (1ull << 35)}};
         _exit(c->ops->route_write(c, e, 2) ? 1 : 0);
@@ -227,7 +227,8 @@ static void test_faults_visible(void **state)
     assert_int_equal(h->ops->fabric_get(h, 5, &fi), OFM_HAL_OK);
     assert_int_equal(fi.state, OFM_FABRIC_COMPLETED);
     assert_int_not_equal(fi.status, 0);
-    assert_true(fi.fail_registration);
+    assert_true(ofm_hal_register_fault(h, 5));
+    assert_false(ofm_hal_register_fault(h, 4));
     assert_int_equal(h->ops->fabric_set(h, 4, OFM_FABRIC_COMPLETED, 0), OFM_HAL_OK);
     assert_int_equal(h->ops->fabric_get(h, 4, &fi), OFM_HAL_OK);
     assert_int_equal(fi.status, 0);
@@ -321,7 +322,7 @@ static void corrupt_and_expect(const char *dir, void (*damage)(const char *), co
     snprintf(path, sizeof path, "%s/state.bin", dir);
     damage(path);
     ofm_hal *h = NULL;
-    assert_int_equal(ofm_hal_open_emu(dir, &h, err, sizeof err), OFM_HAL_ECORRUPT);
+    assert_int_equal(ofm_emu_open(dir, &h, err, sizeof err), OFM_HAL_ECORRUPT);
     assert_null(h);
     if (!strstr(err, needle))
         fail_msg("error '%s' lacks '%s'", err, needle);

@@ -122,6 +122,14 @@ static void test_probe_drop_logged_then_arrives(void **state)
     /* no manager ran: every access link is up by ALI, nothing is routed */
     assert_int_equal(fmctl((const char *[]){"show", "--emu-dir", sys, NULL}), 0);
     expect_match(out, "GPU 1 .*NVLinks active 18/18");
+    /* the SR-IOV model: 16 VFs per GPU from routing-ID offset 4 (docs/emulator.md) */
+    expect_match(out, "^ +GPU 1 +0000:18:00\\.0 .*\n +SR-IOV VFs \\(16\\): 0000:18:00\\.4 "
+                      "0000:18:00\\.5 0000:18:00\\.6 0000:18:00\\.7 0000:18:01\\.0 ");
+    expect_match(out, "^ +0000:26:01\\.4 .* 0000:26:02\\.3$");
+    assert_int_equal(fmctl((const char *[]){"show", "--json", "--emu-dir", sys, NULL}), 0);
+    assert_non_null(strstr(out, "\"vfs\":["));
+    assert_non_null(strstr(out, "\"0000:34:00.4\""));
+    assert_non_null(strstr(out, "\"0000:34:02.3\""));
     assert_int_equal(fmctl((const char *[]){"probe", "1", "2", "--emu-dir", sys, NULL}), 1);
     expect_match(out, "^GPU 1 -> GPU 2: dropped at switch [0-9]+ port [0-9]+: SXid 11004 "
                       "\\(ingress invalid ACL\\)$");
@@ -138,7 +146,7 @@ static void test_probe_drop_logged_then_arrives(void **state)
     /* a full mesh written by another process makes it arrive over all 18 links */
     char err[512];
     ofm_hal *h = NULL;
-    assert_int_equal(ofm_hal_open_emu(sys, &h, err, sizeof err), OFM_HAL_OK);
+    assert_int_equal(ofm_emu_open(sys, &h, err, sizeof err), OFM_HAL_OK);
     static ofm_route_entry mesh[OFM_MAX_SWITCHES * OFM_MAX_SWITCH_PORTS * 16];
     size_t n = fixture_full_mesh(ofm_hal_platform(h), mesh);
     assert_int_equal(h->ops->route_write(h, mesh, n), OFM_HAL_OK);

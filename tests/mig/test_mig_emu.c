@@ -320,7 +320,7 @@ static void test_concurrent_creators(void **state)
         if (pids[k] == 0) {
             ofm_hal *ch;
             char err[256];
-            if (ofm_hal_open_emu(dir, &ch, err, sizeof err))
+            if (ofm_emu_open(dir, &ch, err, sizeof err))
                 _exit(100);
             int made = 0;
             for (int i = 0; i < EACH; i++)

@@ -31,7 +31,7 @@ static ofm_link_state link0(const char *emu, uint32_t gpu)
 {
     ofm_hal *h;
     char err[256];
-    assert_int_equal(ofm_hal_open_emu(emu, &h, err, sizeof err), 0);
+    assert_int_equal(ofm_emu_open(emu, &h, err, sizeof err), 0);
     ofm_hal_link l;
     assert_int_equal(h->ops->gpu_link(h, gpu, 0, &l), 0);
     assert_true(ofm_emu_fm_running(h));

@@ -81,7 +81,7 @@ static inline ofm_hal *ops_open(const dh_daemon *d)
 {
     ofm_hal *h;
     char err[512];
-    if (ofm_hal_open_emu(d->emu, &h, err, sizeof err))
+    if (ofm_emu_open(d->emu, &h, err, sizeof err))
         fail_msg("cannot open %s: %s", d->emu, err);
     return h;
 }

@@ -130,7 +130,7 @@ static void test_valid_minimal_and_file_errors(void **state)
     int rc = ofm_platform_load_file(dir, &p, &e);
     rmdir(dir);
     assert_int_equal(rc, -1);
-    assert_string_equal(e.msg, "cannot read topology file: Is a directory");
+    assert_string_equal(e.msg, "topology file is a directory, not a regular file");
     assert_int_equal(ofm_platform_load("no-such-board", NULL, &p, &e), -1);
     assert_non_null(strstr(e.msg, "unknown platform 'no-such-board' (built-in: "));
 }

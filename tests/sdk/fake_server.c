@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -53,7 +54,46 @@ static fmReturn_t f_activate(void *ctx, fmFabricPartitionId_t id)
 {
     fake_server *fs = ctx;
     record(fs, "activate", id);
+    pthread_mutex_lock(&fs->lock);
+    if (fs->gate_armed) {
+        fs->gate_armed = 0;
+        fs->gate_blocked = 1;
+        pthread_cond_broadcast(&fs->cond);
+        while (fs->gate_blocked)
+            pthread_cond_wait(&fs->cond, &fs->lock);
+    }
+    pthread_mutex_unlock(&fs->lock);
     return fs->rc;
+}
+
+void fake_server_block_next_activate(fake_server *fs)
+{
+    pthread_mutex_lock(&fs->lock);
+    fs->gate_armed = 1;
+    pthread_mutex_unlock(&fs->lock);
+}
+
+void fake_server_wait_blocked(fake_server *fs)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 10;
+    pthread_mutex_lock(&fs->lock);
+    int rc = 0;
+    while (!fs->gate_blocked && rc == 0)
+        rc = pthread_cond_timedwait(&fs->cond, &fs->lock, &dl);
+    int blocked = fs->gate_blocked;
+    pthread_mutex_unlock(&fs->lock);
+    if (!blocked)
+        fail_msg("the server never reached the blocked activate handler");
+}
+
+void fake_server_release(fake_server *fs)
+{
+    pthread_mutex_lock(&fs->lock);
+    fs->gate_blocked = 0;
+    pthread_cond_broadcast(&fs->cond);
+    pthread_mutex_unlock(&fs->lock);
 }
 
 static fmReturn_t f_activate_vfs(void *ctx, fmFabricPartitionId_t id, const fmPciDevice_t *vfs,
@@ -71,6 +111,10 @@ static fmReturn_t f_activate_vfs(void *ctx, fmFabricPartitionId_t id, const fmPc
 static fmReturn_t f_deactivate(void *ctx, fmFabricPartitionId_t id)
 {
     fake_server *fs = ctx;
+    pthread_mutex_lock(&fs->lock);
+    if (fs->calls.deactivates++ == 0)
+        fs->calls.count_at_first_deactivate = fs->calls.count;
+    pthread_mutex_unlock(&fs->lock);
     record(fs, "deactivate", id);
     return fs->rc;
 }
@@ -166,15 +210,26 @@ void fake_server_start(fake_server *fs, const char *unix_path, unsigned max_clie
 void fake_server_start_ex(fake_server *fs, const char *unix_path, unsigned max_clients,
                           unsigned frame_timeout_ms)
 {
+    ofm_api_listen l = {.unix_path = unix_path, .max_clients = max_clients,
+                        .frame_timeout_ms = frame_timeout_ms};
+    fake_server_start_cfg(fs, &l);
+}
+
+void fake_server_start_cfg(fake_server *fs, const ofm_api_listen *tmpl)
+{
+    const char *unix_path = tmpl->unix_path;
     memset(fs, 0, sizeof *fs);
     pthread_mutex_init(&fs->lock, NULL);
+    pthread_cond_init(&fs->cond, NULL);
     fs->rc = FM_ST_SUCCESS;
     fs->list_partitions = 3;
     fs->base = event_base_new();
     assert_non_null(fs->base);
     assert_int_equal(pipe(fs->stop_pipe), 0);
-    ofm_api_listen l = {.bind_addr = "127.0.0.1", .port = 0, .max_clients = max_clients,
-                        .frame_timeout_ms = frame_timeout_ms};
+    ofm_api_listen l = *tmpl;
+    if (!l.bind_addr)
+        l.bind_addr = "127.0.0.1";
+    l.unix_path = NULL;
     if (unix_path) {
         snprintf(fs->unix_path, sizeof fs->unix_path, "%s", unix_path);
         l.unix_path = fs->unix_path;
@@ -199,6 +254,7 @@ void fake_server_stop(fake_server *fs)
     close(fs->stop_pipe[0]);
     close(fs->stop_pipe[1]);
     pthread_mutex_destroy(&fs->lock);
+    pthread_cond_destroy(&fs->cond);
 }
 
 void fake_server_set_rc(fake_server *fs, fmReturn_t rc)

@@ -17,6 +17,8 @@ typedef struct fake_calls {
     fmPciDevice_t vfs[FM_MAX_NUM_GPUS];
     unsigned num_ids;
     fmFabricPartitionId_t ids[FM_MAX_FABRIC_PARTITIONS];
+    unsigned count_at_first_deactivate; /* handler calls before the first deactivate */
+    unsigned deactivates;
 } fake_calls;
 
 typedef struct fake_server {
@@ -26,6 +28,8 @@ typedef struct fake_server {
     struct event *stop_ev;
     int stop_pipe[2];
     pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int gate_armed, gate_blocked; /* see fake_server_block_next_activate */
     fake_calls calls;
     fmReturn_t rc;               /* what every handler returns */
     unsigned list_partitions;    /* partitions get_supported reports */
@@ -38,7 +42,16 @@ void fake_server_start(fake_server *fs, const char *unix_path, unsigned max_clie
 /* Same, with a frame timeout (ms) for stalled senders. */
 void fake_server_start_ex(fake_server *fs, const char *unix_path, unsigned max_clients,
                           unsigned frame_timeout_ms);
+/* Same, with every listener setting from *l (bind_addr NULL: 127.0.0.1). */
+void fake_server_start_cfg(fake_server *fs, const ofm_api_listen *l);
 void fake_server_stop(fake_server *fs);
+/* The next activate handler call blocks the server's loop until
+ * fake_server_release(); fake_server_wait_blocked() returns once it does
+ * (fails the test after 10 s). Lets a test queue input on several
+ * connections while the server is known to be busy. */
+void fake_server_block_next_activate(fake_server *fs);
+void fake_server_wait_blocked(fake_server *fs);
+void fake_server_release(fake_server *fs);
 void fake_server_set_rc(fake_server *fs, fmReturn_t rc);
 fake_calls fake_server_calls(fake_server *fs);
 

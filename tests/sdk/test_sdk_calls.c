@@ -194,8 +194,8 @@ static void test_handler_codes_pass_through(void **state)
      * codes alike, and error replies leave the output untouched. */
     fixture *f = *state;
     const fmReturn_t codes[] = {FM_ST_IN_USE, FM_ST_NOT_CONFIGURED, FM_ST_NOT_SUPPORTED,
-                                FM_ST_UNINITIALIZED, FM_ST_NVLINK_ERROR, FM_ST_NOT_READY,
-                                FM_ST_WIRING_ERROR};
+                                FM_ST_UNINITIALIZED, FM_ST_NVLINK_ERROR, FM_ST_RESOURCE_BAD,
+                                FM_ST_NOT_READY, FM_ST_PARTITION_ROUTE_PROGRAMMING_ERROR};
     fmFabricPartitionList_t *l = calloc(1, sizeof *l);
     for (unsigned i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         fake_server_set_rc(&f->fs, codes[i]);

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netdb.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -18,8 +20,59 @@
 
 #include "fake_server.h"
 #include "nv_fm_agent.h"
+#include "sdk/nvfm_ext.h"
+#include "sdk/sdk_internal.h"
 #include "sdk_util.h"
 #include "wire/wire.h"
+
+/* ---- resolver stand-ins: a name server that knows nothing, one that is
+ * unreachable, and one that answers only when the test lets it ---- */
+static pthread_mutex_t r_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t r_cv = PTHREAD_COND_INITIALIZER;
+static unsigned r_calls, r_returned;
+static int r_release;
+
+static int resolver_noname(const char *h, const char *s, const struct addrinfo *hi,
+                           struct addrinfo **res)
+{
+    (void)h, (void)s, (void)hi, (void)res;
+    pthread_mutex_lock(&r_lock);
+    r_calls++;
+    pthread_mutex_unlock(&r_lock);
+    return EAI_NONAME;
+}
+
+static int resolver_again(const char *h, const char *s, const struct addrinfo *hi,
+                          struct addrinfo **res)
+{
+    (void)h, (void)s, (void)hi, (void)res;
+    return EAI_AGAIN;
+}
+
+/* Blocks until r_release, then resolves to 127.0.0.1. */
+static int resolver_stuck(const char *h, const char *s, const struct addrinfo *hi,
+                          struct addrinfo **res)
+{
+    (void)h;
+    pthread_mutex_lock(&r_lock);
+    r_calls++;
+    while (!r_release)
+        pthread_cond_wait(&r_cv, &r_lock);
+    pthread_mutex_unlock(&r_lock);
+    int rc = getaddrinfo("127.0.0.1", s, hi, res);
+    pthread_mutex_lock(&r_lock);
+    r_returned++;
+    pthread_cond_broadcast(&r_cv);
+    pthread_mutex_unlock(&r_lock);
+    return rc;
+}
+
+static long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int setup(void **state)
 {
@@ -31,6 +84,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    nvfm_getaddrinfo = getaddrinfo;
     fmLibShutdown();
     return 0;
 }
@@ -51,12 +105,25 @@ static void test_bad_addresses(void **state)
     const char *bad[] = {"1.2.3", "1.2.3.4:0", ":6666", "", "1.2.3.4:", "1.2.3.4:65536",
                          "256.1.1.1", "1.2.3.4.5", "a.b.c.d", "1.2.3.4:66x", " 1.2.3.4",
                          "1.2.3.4 ", "1..3.4", "-1.2.3.4", "1.2.3.4:+80", "1.2.3.4:-1",
-                         "1234.1.1.1", "localhost", "::1"};
+                         "1234.1.1.1", "::1", "[::1]:6666", "host name", "host:", "host:0",
+                         "host:65536", "-host", "h_st", "host:6666:1", "1host", "0x7f.0.0.1",
+                         "0177.0.0.1", "no-such-host"};
     fmHandle_t h = NULL;
+    /* Names that pass the syntax check meet a name server that knows none. */
+    nvfm_getaddrinfo = resolver_noname;
+    r_calls = 0;
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (connect_str(bad[i], &h) != FM_ST_BADPARAM)
             fail_msg("address '%s' was not rejected with FM_ST_BADPARAM", bad[i]);
     }
+    /* Only the two well-formed names were looked up: anything starting
+     * with a digit is a dotted quad or nothing. */
+    assert_int_equal(r_calls, 2);
+    nvfm_getaddrinfo = getaddrinfo;
+    char longname[256];
+    memset(longname, 'a', 254);
+    longname[254] = '\0';
+    assert_int_equal(connect_str(longname, &h), FM_ST_BADPARAM);
     /* No terminator inside the 256-byte field. */
     fmConnectParams_t p;
     memset(&p, 0, sizeof p);
@@ -74,8 +141,75 @@ static void test_bad_addresses(void **state)
     snprintf(p.addressInfo, sizeof p.addressInfo, "/tmp/x");
     assert_int_equal(fmConnect(&p, &h), FM_ST_BADPARAM);
     /* VSOCK needs cid:port. */
-    p.addressType = FM_ADDRESS_TYPE_VSOCK;
+    p.addressType = NV_FM_API_ADDR_TYPE_VSOCK;
     assert_int_equal(fmConnect(&p, &h), FM_ST_BADPARAM);
+}
+
+static void test_host_names(void **state)
+{
+    (void)state;
+    fake_server fs;
+    fake_server_start(&fs, NULL, 0);
+    char addr[64];
+    /* localhost comes from the hosts file: no name server needed. */
+    snprintf(addr, sizeof addr, "localhost:%u", (unsigned)fs.port);
+    fmHandle_t h = NULL;
+    assert_int_equal(connect_str(addr, &h), FM_ST_SUCCESS);
+    fmFabricPartitionList_t *l = calloc(1, sizeof *l);
+    l->version = fmFabricPartitionList_version;
+    assert_int_equal(fmGetSupportedFabricPartitions(h, l), FM_ST_SUCCESS);
+    assert_int_equal(l->numPartitions, 3);
+    free(l);
+    assert_int_equal(fmDisconnect(h), FM_ST_SUCCESS);
+
+    /* An unknown name: BADPARAM, and the reason names it. */
+    nvfm_getaddrinfo = resolver_noname;
+    assert_int_equal(connect_str("fm-head.example", &h), FM_ST_BADPARAM);
+    const char *why = ofmReturnText(FM_ST_BADPARAM);
+    if (!strstr(why, "'fm-head.example'") || !strstr(why, "does not resolve"))
+        fail_msg("reason for an unresolvable name: '%s'", why);
+    /* The reason belongs to that failure only. */
+    assert_string_equal(ofmReturnText(FM_ST_IN_USE), "partition or its GPUs are already in use");
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)fs.port);
+    assert_int_equal(connect_str(addr, &h), FM_ST_SUCCESS);
+    assert_null(strstr(ofmReturnText(FM_ST_BADPARAM), "fm-head"));
+    assert_int_equal(fmDisconnect(h), FM_ST_SUCCESS);
+
+    /* A name server that cannot be reached: retry later, not a bad name. */
+    nvfm_getaddrinfo = resolver_again;
+    assert_int_equal(connect_str("fm-head.example", &h), FM_ST_CONNECTION_NOT_VALID);
+    assert_non_null(strstr(ofmReturnText(FM_ST_CONNECTION_NOT_VALID), "name server"));
+
+    /* A resolver that hangs: fmConnect returns at timeoutMs regardless. */
+    nvfm_getaddrinfo = resolver_stuck;
+    r_calls = r_returned = 0;
+    r_release = 0;
+    fmConnectParams_t p;
+    memset(&p, 0, sizeof p);
+    p.version = fmConnectParams_version;
+    snprintf(p.addressInfo, sizeof p.addressInfo, "slow-dns.example:%u", (unsigned)fs.port);
+    p.timeoutMs = 300;
+    long t0 = mono_ms();
+    assert_int_equal(fmConnect(&p, &h), FM_ST_CONNECTION_NOT_VALID);
+    long took = mono_ms() - t0;
+    if (took < 250 || took > 2000)
+        fail_msg("fmConnect with a stuck resolver took %ld ms for timeoutMs 300", took);
+    assert_non_null(strstr(ofmReturnText(FM_ST_CONNECTION_NOT_VALID), "within timeoutMs"));
+    /* The abandoned lookup finishes later and cleans up after itself
+     * (ASan's leak check covers the job it frees). */
+    pthread_mutex_lock(&r_lock);
+    assert_int_equal(r_calls, 1);
+    r_release = 1;
+    pthread_cond_broadcast(&r_cv);
+    while (r_returned == 0)
+        pthread_cond_wait(&r_cv, &r_lock);
+    pthread_mutex_unlock(&r_lock);
+    /* With an answer in time, the name is used. */
+    p.timeoutMs = 2000;
+    assert_int_equal(fmConnect(&p, &h), FM_ST_SUCCESS);
+    assert_int_equal(fmDisconnect(h), FM_ST_SUCCESS);
+    nvfm_getaddrinfo = getaddrinfo;
+    fake_server_stop(&fs);
 }
 
 static void test_unreachable(void **state)
@@ -120,7 +254,7 @@ static void test_unix_socket_and_versions(void **state)
     /* v1 structure, as an old client compiled it. */
     fmConnectParams_v1 p1;
     memset(&p1, 0, sizeof p1);
-    p1.version = fmConnectParams_version1;
+    p1.version = fmConnectV1Params_version1;
     memcpy(p1.addressInfo, path, strlen(path) + 1);
     p1.addressIsUnixSocket = 1;
     p1.timeoutMs = 2000;
@@ -131,10 +265,10 @@ static void test_unix_socket_and_versions(void **state)
     /* v2 with conflicting fields: addressType wins. */
     fmConnectParams_t p2;
     memset(&p2, 0, sizeof p2);
-    p2.version = fmConnectParams_version2;
+    p2.version = fmConnectV2Params_version2;
     memcpy(p2.addressInfo, path, strlen(path) + 1);
     p2.addressIsUnixSocket = 0;
-    p2.addressType = FM_ADDRESS_TYPE_UNIX;
+    p2.addressType = NV_FM_API_ADDR_TYPE_UNIX;
     fmHandle_t h2;
     assert_int_equal(fmConnect(&p2, &h2), FM_ST_SUCCESS);
     fmFabricPartitionList_t *l = calloc(1, sizeof *l);
@@ -321,35 +455,49 @@ static void test_server_stop_drops_clients(void **state)
 
 static void test_client_cap(void **state)
 {
+    /* At the limit a newcomer takes the slot of the connection idle the
+     * longest; it is refused only when no connection is idle. */
     (void)state;
     log_clear();
     fake_server fs;
     fake_server_start(&fs, NULL, 2);
     fmHandle_t h[3];
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 2; i++) {
         assert_int_equal(sdk_connect_tcp(fs.port, 2000, &h[i]), FM_ST_SUCCESS);
-    /* The kernel completes the third handshake; the server then hangs up. */
-    assert_int_equal(fmActivateFabricPartition(h[0], 1), FM_ST_SUCCESS);
-    assert_int_equal(fmActivateFabricPartition(h[1], 1), FM_ST_SUCCESS);
-    assert_int_equal(fmActivateFabricPartition(h[2], 1), FM_ST_CONNECTION_NOT_VALID);
-    assert_true(log_contains("refusing connection from 127.0.0.1", "limit", NULL));
-    /* A slot frees up when a client leaves. */
-    assert_int_equal(fmDisconnect(h[0]), FM_ST_SUCCESS);
-    assert_int_equal(fmDisconnect(h[2]), FM_ST_SUCCESS);
-    assert_int_equal(fmActivateFabricPartition(h[1], 1), FM_ST_SUCCESS);
-    fmHandle_t again;
-    fmReturn_t rc = FM_ST_CONNECTION_NOT_VALID;
-    /* The server notices h[0]'s close asynchronously; retry until it has
-     * (bounded: each attempt is a full round trip, not a sleep). */
-    for (int i = 0; i < 200 && rc != FM_ST_SUCCESS; i++) {
-        assert_int_equal(sdk_connect_tcp(fs.port, 2000, &again), FM_ST_SUCCESS);
-        rc = fmActivateFabricPartition(again, 2);
-        if (rc != FM_ST_SUCCESS)
-            fmDisconnect(again);
+        assert_int_equal(fmActivateFabricPartition(h[i], 1), FM_ST_SUCCESS);
     }
-    assert_int_equal(rc, FM_ST_SUCCESS);
-    fmDisconnect(again);
-    fmDisconnect(h[1]);
+    assert_int_equal(sdk_connect_tcp(fs.port, 2000, &h[2]), FM_ST_SUCCESS);
+    assert_int_equal(fmActivateFabricPartition(h[2], 1), FM_ST_SUCCESS);
+    assert_int_equal(fmActivateFabricPartition(h[1], 1), FM_ST_SUCCESS);
+    assert_int_equal(fmActivateFabricPartition(h[0], 1), FM_ST_CONNECTION_NOT_VALID);
+    assert_true(log_contains("closing connection from 127.0.0.1", "making room", NULL));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(fmDisconnect(h[i]), FM_ST_SUCCESS);
+
+    /* Two clients in the middle of a frame are not idle: a third is refused. */
+    int busy[2];
+    uint8_t part[5] = {0x4f, 0x46, 0x4d, 0x57, 0x00};
+    fmReturn_t rc = FM_ST_SUCCESS;
+    /* the server notices the disconnects above asynchronously: retry
+     * (bounded; each attempt waits for the server's verdict, not a clock) */
+    for (int attempt = 0; attempt < 200 && rc == FM_ST_SUCCESS; attempt++) {
+        for (int i = 0; i < 2; i++) {
+            busy[i] = raw_connect_tcp(fs.port);
+            raw_send(busy[i], part, sizeof part);
+        }
+        fmHandle_t late;
+        assert_int_equal(sdk_connect_tcp(fs.port, 2000, &late), FM_ST_SUCCESS);
+        rc = fmActivateFabricPartition(late, 1);
+        fmDisconnect(late);
+        if (rc == FM_ST_SUCCESS)
+            for (int i = 0; i < 2; i++)
+                close(busy[i]);
+    }
+    assert_int_equal(rc, FM_ST_CONNECTION_NOT_VALID);
+    assert_true(log_contains("refusing connection from 127.0.0.1", "limit", "none of them idle",
+                             NULL));
+    close(busy[0]);
+    close(busy[1]);
     fake_server_stop(&fs);
 }
 
@@ -371,6 +519,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_bad_addresses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket_and_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),

@@ -93,6 +93,10 @@ void emu_gpu_bdf(const ofm_platform *p, size_t gi, char *out, size_t len);
 void emu_gpu_uuid(const ofm_platform *p, size_t gi, char *out, size_t len);
 void emu_switch_bdf(const ofm_platform *p, size_t si, char *out, size_t len);
 void emu_switch_uuid(const ofm_platform *p, size_t si, char *out, size_t len);
+/* SR-IOV model (emu_sriov.c): the virtual functions of GPU gi, VF 1 first;
+ * returns how many there are (EMU_VFS_PER_GPU), filling at most cap. */
+#define EMU_VFS_PER_GPU 16
+size_t emu_gpu_vfs(const ofm_platform *p, size_t gi, ofm_hal_pci_fn *out, size_t cap);
 
 /* kmsg */
 void emu_kmsg_sxid(emu_impl *e, size_t si, uint32_t port, uint32_t code, bool fatal,

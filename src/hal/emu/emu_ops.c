@@ -362,7 +362,6 @@ static int fabric_get(ofm_hal *h, uint32_t gpu, ofm_hal_fabric_info *out)
         out->prov = OFM_PROV_EMULATED;
         out->state = (ofm_fabric_state)e->st.f.gpu_fabric_state[gi];
         out->status = e->st.f.gpu_fabric_status[gi];
-        out->fail_registration = e->st.f.gpu_fail_reg[gi];
         out->clique_id = out->state == OFM_FABRIC_COMPLETED && !out->status ? 1 : 0;
         if (out->clique_id)
             snprintf(out->cluster_uuid, sizeof out->cluster_uuid,
@@ -399,6 +398,48 @@ static int fabric_set(ofm_hal *h, uint32_t gpu, ofm_fabric_state st, int status)
     return rc;
 }
 
+static const ofm_platform *platform_hint(ofm_hal *h) { return emu_of(h)->p; }
+
+static int register_fault(ofm_hal *h, uint32_t gpu, bool *will_fail)
+{
+    int rc = emu_begin(h, false);
+    if (rc)
+        return rc;
+    emu_impl *e = emu_of(h);
+    int gi = emu_gpu_index(e->p, gpu);
+    if (gi < 0)
+        rc = emu_fail(h, OFM_HAL_EINVAL, "no GPU %u", gpu);
+    else
+        *will_fail = e->st.f.gpu_fail_reg[gi] != 0;
+    emu_end(h);
+    return rc;
+}
+
+static int gpu_hold(ofm_hal *h, uint32_t gpu, int delta, uint32_t *holders)
+{
+    int rc = delta ? ofm_emu_mig_hold(h, gpu, delta) : OFM_HAL_OK;
+    return rc ? rc : ofm_emu_mig_holders(h, gpu, holders);
+}
+
+static void release(ofm_hal *h) { ofm_emu_fm_detach(h); }
+
+static int gpu_vfs(ofm_hal *h, uint32_t gpu, ofm_hal_pci_fn *out, size_t cap, size_t *n)
+{
+    int rc = emu_begin(h, false);
+    if (rc)
+        return rc;
+    emu_impl *e = emu_of(h);
+    int gi = emu_gpu_index(e->p, gpu);
+    if (gi < 0)
+        rc = emu_fail(h, OFM_HAL_EINVAL, "no GPU %u", gpu);
+    else if (e->st.f.gpu_health[gi] == OFM_DEV_MISSING)
+        rc = emu_fail(h, OFM_HAL_ENODEV, "GPU %u is not on the bus", gpu);
+    else
+        *n = emu_gpu_vfs(e->p, (size_t)gi, out, cap);
+    emu_end(h);
+    return rc;
+}
+
 const ofm_hal_ops ofm_emu_ops = {
     .name = "emu",
     .close = emu_close_handle,
@@ -424,4 +465,10 @@ const ofm_hal_ops ofm_emu_ops = {
     .ci_create = ofm_emu_ci_create,
     .ci_destroy = ofm_emu_ci_destroy,
     .ci_list = ofm_emu_ci_list,
+    .platform_hint = platform_hint,
+    .claim = ofm_emu_fm_attach,
+    .release = release,
+    .gpu_register_fault = register_fault,
+    .gpu_hold = gpu_hold,
+    .gpu_vfs = gpu_vfs,
 };

@@ -318,7 +318,7 @@ static void impl_free(emu_impl *e)
     free(e);
 }
 
-int ofm_hal_open_emu(const char *dir, ofm_hal **out, char *errbuf, size_t errlen)
+int ofm_emu_backend_open(const char *dir, ofm_hal **out, char *errbuf, size_t errlen)
 {
     *out = NULL;
     if (!dir || strlen(dir) >= 4000) {
