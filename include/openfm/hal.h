@@ -236,6 +236,11 @@ typedef struct {
     const char *emulate;       /* emu: create the system from this platform if DIR has none */
     const char *dev_root;      /* device node directory; NULL: $OPENFM_DEV_ROOT, else /dev */
     const char *nvml_library;  /* NULL: $OPENFM_NVML_LIBRARY, else libnvidia-ml.so.1 */
+    /* The fabric manager opens the switch side as its manager (capability,
+     * driver state, heartbeat, port configuration, GPU probes); tools open
+     * it as observers (read only). */
+    bool manager;
+    uint32_t heartbeat_timeout_ms; /* handed to the NVSwitch driver; 0: 10000 */
 } ofm_hal_open_opts;
 
 int ofm_hal_open(const char *spec, const ofm_hal_open_opts *opts, ofm_hal **out, char *errbuf,
@@ -258,7 +263,11 @@ void ofm_hal_close(ofm_hal *h);
 const char *ofm_hal_last_error(const ofm_hal *h);
 const char *ofm_hal_strerror(int code);
 const char *ofm_link_state_name(ofm_link_state s);
+/* The words of nvidia-smi's Fabric section: state "N/A", "Not Started",
+ * "In Progress", "Completed"; status "N/A" unless completed, then "Success"
+ * or the failure (NVML return code: 23 "Insufficient Resources", ...). */
 const char *ofm_fabric_state_name(ofm_fabric_state s);
+const char *ofm_fabric_status_text(ofm_fabric_state s, int status);
 
 /* The platform model the backend names (platform_hint), or NULL when it does
  * not know one (real hardware: bring-up matches discovery instead). */

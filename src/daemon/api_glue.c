@@ -98,7 +98,7 @@ static fmReturn_t h_unsupported(void *ctx, fmUnsupportedFabricPartitionList_t *o
 
 static fmReturn_t h_status(void *ctx, char **json)
 {
-    *json = ofm_daemon_status_json(ctx);
+    *json = ofm_daemon_status_json(ctx, true);
     return *json ? FM_ST_SUCCESS : FM_ST_GENERIC_ERROR;
 }
 

@@ -45,6 +45,8 @@ typedef struct ofm_daemon {
 /* Rewrite the status document after a state change; a failure is logged
  * when it starts and when it ends, and shown in the status over the SDK. */
 void ofm_daemon_publish_status(ofm_daemon *d);
+/* Free what publishing keeps (at exit). */
+void ofm_daemon_publish_forget(void);
 /* The monitor's poll result (< 0: the backend cannot be read): the fabric
  * is DEGRADED with the reason while that lasts, said once each way. */
 void ofm_daemon_backend_polled(ofm_daemon *d, int rc);

@@ -36,7 +36,7 @@ static bool assign_partitions(ofm_daemon *d)
     return changed;
 }
 
-static ofm_status_doc *build(ofm_daemon *d)
+static ofm_status_doc *build(ofm_daemon *d, bool with_file_error)
 {
     if (!d->doc && !(d->doc = calloc(1, sizeof *d->doc)))
         return NULL;
@@ -50,7 +50,8 @@ static ofm_status_doc *build(ofm_daemon *d)
     doc->emulated = d->emu_dir[0] != '\0';
     snprintf(doc->emu_dir, sizeof doc->emu_dir, "%s", d->emu_dir);
     snprintf(doc->backend_spec, sizeof doc->backend_spec, "%s", d->backend);
-    snprintf(doc->status_file_error, sizeof doc->status_file_error, "%s", d->status_file_error);
+    if (with_file_error)
+        snprintf(doc->status_file_error, sizeof doc->status_file_error, "%s", d->status_file_error);
     doc->fabric = d->status;
     if (d->pm) {
         doc->have_partitions = true;
@@ -60,9 +61,9 @@ static ofm_status_doc *build(ofm_daemon *d)
     return doc;
 }
 
-char *ofm_daemon_status_json(ofm_daemon *d)
+char *ofm_daemon_status_json(ofm_daemon *d, bool with_file_error)
 {
-    ofm_status_doc *doc = build(d);
+    ofm_status_doc *doc = build(d, with_file_error);
     return doc ? ofm_status_to_json(doc) : NULL;
 }
 

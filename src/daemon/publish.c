@@ -17,14 +17,25 @@
 #include "daemon/status_doc.h"
 #include "openfm/log.h"
 
+/* The document written last, so that an unchanged one is not rewritten:
+ * a partition change alters nothing in it, and a file written on the state
+ * file's filesystem would make the change's fdatasync flush it too. */
+static char *last_written;
+
 void ofm_daemon_publish_status(ofm_daemon *d)
 {
-    char *json = ofm_daemon_status_json(d);
+    /* a document that was written needs no word about its own failure */
+    char *json = ofm_daemon_status_json(d, false);
     ofm_error err;
+    if (json && last_written && !strcmp(json, last_written) && !d->status_file_error[0]) {
+        free(json);
+        return;
+    }
     if (!json) {
         ofm_error_set(&err, d->status_path, 0, "out of memory");
     } else if (ofm_status_write(d->status_path, json, &err) == 0) {
-        free(json);
+        free(last_written);
+        last_written = json;
         if (d->status_file_error[0]) {
             OFM_INFO("status document %s is written again", d->status_path);
             d->status_file_error[0] = '\0';
@@ -38,6 +49,12 @@ void ofm_daemon_publish_status(ofm_daemon *d)
         OFM_ERR("cannot write the status document: %s; it stays stale until a write works "
                 "('fmctl status' asks the daemon and is not affected)", msg);
     snprintf(d->status_file_error, sizeof d->status_file_error, "%s", msg);
+}
+
+void ofm_daemon_publish_forget(void)
+{
+    free(last_written);
+    last_written = NULL;
 }
 
 void ofm_daemon_backend_polled(ofm_daemon *d, int rc)

@@ -53,7 +53,8 @@ static json_object *gpu_json(const ofm_gpu_status *g)
     ADD(j, "health", STR(health_name(g->health)));
     ADD(j, "nvlink_p2p", BOOL(g->p2p));
     ADD(j, "fabric_state", STR(ofm_fabric_state_name(g->fabric_state)));
-    ADD(j, "fabric_status", STR(g->fabric_status ? "Failure" : "Success"));
+    ADD(j, "fabric_status", STR(ofm_fabric_status_text(g->fabric_state, g->fabric_status)));
+    ADD(j, "fabric_status_code", I64(g->fabric_status));
     ADD(j, "links_usable", I64(g->links_usable));
     ADD(j, "links_active", I64(g->links_active));
     ADD(j, "links_expected", I64(g->links_expected));
@@ -272,9 +273,13 @@ static void gpu_from(dec *d, json_object *j, ofm_gpu_status *g)
     g->health = (ofm_dev_health)name_of(d, j, "health", n_health, 3);
     g->p2p = boolean(d, j, "nvlink_p2p");
     g->fabric_state = (ofm_fabric_state)name_of(d, j, "fabric_state", n_fab, 4);
-    char fs[16];
+    char fs[64];
     str(d, j, "fabric_status", fs, sizeof fs);
-    g->fabric_status = strcmp(fs, "Success") ? -1 : 0;
+    json_object *code = need(d, j, "fabric_status_code", json_type_int);
+    if (code && (json_object_get_int64(code) < INT32_MIN || json_object_get_int64(code) > INT32_MAX))
+        fail(d, "fabric_status_code", "out of range");
+    else if (code)
+        g->fabric_status = (int)json_object_get_int64(code);
     g->links_usable = (uint32_t)u64(d, j, "links_usable", OFM_MAX_GPU_LINKS);
     g->links_active = (uint32_t)u64(d, j, "links_active", OFM_MAX_GPU_LINKS);
     g->links_expected = (uint32_t)u64(d, j, "links_expected", OFM_MAX_GPU_LINKS);

@@ -51,7 +51,7 @@ void ofm_status_print(FILE *f, const ofm_status_doc *doc)
             fprintf(f, "    Device                : %s\n", health_text(g->health));
         fprintf(f, "    Fabric\n");
         fprintf(f, "        State             : %s\n", ofm_fabric_state_name(g->fabric_state));
-        fprintf(f, "        Status            : %s\n", g->fabric_status ? "Failure" : "Success");
+        fprintf(f, "        Status            : %s\n", ofm_fabric_status_text(g->fabric_state, g->fabric_status));
         fprintf(f, "    NVLink P2P            : %s\n", g->p2p ? "Yes" : "No");
         fprintf(f, "    NVLinks usable        : %u/%u\n", g->links_usable, g->links_expected);
         if (g->links_active != g->links_usable)

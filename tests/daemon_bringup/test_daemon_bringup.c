@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "common/model_mode.h"
 #include "openfm/emu.h"
 
 typedef struct {
@@ -64,9 +65,9 @@ static int start(daemon_fx *d, const char *platform, const char *extra)
              "# written by test_daemon_bringup\n"
              "DAEMONIZE=1\nLOG_LEVEL=4\nLOG_FILE_NAME=%s\n"
              "FM_CMD_UNIX_SOCKET_PATH=%s/fm.sock\nSTATE_FILE_NAME=%s/fm.state\n"
-             "TOPOLOGY_FILE_PATH=%s\nOPENFM_EMU_DIR=%s\nOPENFM_PID_FILE=%s\n"
+             "TOPOLOGY_FILE_PATH=%s\n%s=%s\nOPENFM_PID_FILE=%s\n"
              "OPENFM_STATUS_FILE=%s/status.json\nOPENFM_MONITOR_INTERVAL_MS=10\n%s",
-             d->log, d->dir, d->dir, d->dir, d->emu, d->pidfile, d->dir, extra ? extra : "");
+             d->log, d->dir, d->dir, d->dir, mm_emu_key(), d->emu, d->pidfile, d->dir, extra ? extra : "");
     write_file(d->cfg, cfg);
     if (ofm_emu_open(d->emu, &d->h, err, sizeof err) != OFM_HAL_OK)
         fail_msg("open: %s", err);
@@ -84,7 +85,10 @@ static int run_daemon(daemon_fx *d)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        execl(bin, "openfm", "-c", d->cfg, (char *)NULL);
+        if (mm_enabled())
+            execl(mm_wrapper(), mm_wrapper(), d->emu, "--", bin, "-c", d->cfg, (char *)NULL);
+        else
+            execl(bin, "openfm", "-c", d->cfg, (char *)NULL);
         _exit(127);
     }
     int status = 0;
@@ -99,6 +103,18 @@ static int run_daemon(daemon_fx *d)
         d->pid = (pid_t)v;
         d->pid_fd = open(d->pidfile, O_RDONLY | O_CLOEXEC);
         assert_true(d->pid_fd >= 0);
+    } else {
+        /* The daemonizing parent reports the failure before the daemon has
+         * finished its cleanup; it holds the emulated system (fm.lock) until
+         * it exits, so wait for that before the test removes its files. */
+        struct timespec t0, now, nap = {0, 2 * 1000 * 1000};
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        while (ofm_emu_fm_running(d->h)) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (now.tv_sec - t0.tv_sec > 10)
+                fail_msg("the failed daemon still holds the emulated system after 10 s");
+            nanosleep(&nap, NULL);
+        }
     }
     return WEXITSTATUS(status);
 }
@@ -116,9 +132,17 @@ static void stop(daemon_fx *d)
     ofm_hal_close(d->h);
     ofm_emu_destroy(d->emu, err, sizeof err);
     char path[256];
-    const char *files[] = {"fabricmanager.cfg", "fm.log", "fm.pid", "status.json", "fm.state", "fm.sock", "syslog.sock"};
+    const char *files[] = {"fabricmanager.cfg", "fm.log", "fm.pid", "status.json", "fm.state", "fm.sock",
+                           "syslog.sock", "fm.sock.lock", "fm.state.lock"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", d->dir, files[i]);
+        unlink(path);
+    }
+    /* the driver model keeps its state next to the emulator's */
+    const char *model[] = {"nvswitch-model.state", "nvswitch-model.tables", "nvswitch-model.lock",
+                           "nvswitch-model.cap", "nvswitch-model.log"};
+    for (size_t i = 0; i < sizeof model / sizeof model[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", d->emu, model[i]);
         unlink(path);
     }
     rmdir(d->emu);
@@ -199,6 +223,10 @@ static void mesh(const char *platform, uint32_t links)
 }
 
 static void hgx_h100(void **s) { (void)s; mesh("hgx-h100", 18); }
+
+/* Runtime SXids on H100 (no trunks): a fatal one on an access port names the
+ * GPU and its recovery; a non-fatal one is a warning. */
+static void hgx_h100_sxid(void **s);
 static void hgx_h800(void **s) { (void)s; mesh("hgx-h800", 8); }
 static void hgx_a100(void **s) { (void)s; mesh("hgx-a100", 12); }
 static void hgx_a800(void **s) { (void)s; mesh("hgx-a800", 8); }
@@ -346,8 +374,11 @@ static void fatal_lines_reach_file_with_syslog_on(void **s)
     }
     assert_true(ready);
     const ofm_access_link *a = &d.p.access[0];
-    assert_int_equal(ofm_emu_inject_sxid(d.h, a->sw, a->sw_port, 20001, false, "tx replay"), 0);
+    /* the alert first: it waits for room in the socket's queue, so what
+     * follows finds the queue empty */
     assert_int_equal(ofm_emu_inject_xid(d.h, a->gpu, 79, "fell off the bus"), 0);
+    wait_syslog(sfd, "Xid 79 (GPU has fallen off the bus)", got, sizeof got);
+    assert_int_equal(ofm_emu_inject_sxid(d.h, a->sw, a->sw_port, 20001, false, "tx replay"), 0);
     wait_syslog(sfd, "detected NVSwitch non-fatal error 20001", got, sizeof got);
     char *log = wait_log(&d, "Xid 79 (GPU has fallen off the bus)");
     assert_null(strstr(log, "fabric ready on"));
@@ -357,14 +388,82 @@ static void fatal_lines_reach_file_with_syslog_on(void **s)
     stop(&d);
 }
 
+/* FABRIC_MODE=2 on HGX-2 is refused at start-up, naming the platform and the
+ * modes it supports (FM §8.1); vGPU stays available on H100. */
+static void vgpu_refused_on_hgx2_only(void **s)
+{
+    (void)s;
+    daemon_fx d;
+    start(&d, "hgx-2", "FABRIC_MODE=2\n");
+    assert_int_equal(run_daemon(&d), 1);
+    char *log = read_log(&d);
+    assert_non_null(strstr(log, "FABRIC_MODE=2 (vGPU) is not supported on hgx-2"));
+    assert_non_null(strstr(log, "the supported modes on this platform are FABRIC_MODE=0 (bare metal "
+                                "or full passthrough) and FABRIC_MODE=1 (shared NVSwitch)"));
+    free(log);
+    stop(&d);
+
+    start(&d, "hgx-h100", "FABRIC_MODE=2\n");
+    assert_int_equal(run_daemon(&d), 0);
+    log = read_log(&d);
+    assert_null(strstr(log, "is not supported on"));
+    assert_non_null(strstr(log, "vGPU mode:"));
+    free(log);
+    stop(&d);
+}
+
+static void hgx_h100_sxid(void **s)
+{
+    (void)s;
+    daemon_fx d;
+    start(&d, "hgx-h100", NULL);
+    assert_int_equal(run_daemon(&d), 0);
+    const ofm_access_link *a = &d.p.access[5];
+    ofm_hal_switch sws[OFM_MAX_SWITCHES];
+    ofm_hal_gpu gpus[OFM_MAX_GPUS];
+    size_t ns = 0, ng = 0;
+    assert_int_equal(d.h->ops->list_switches(d.h, sws, OFM_MAX_SWITCHES, &ns), 0);
+    assert_int_equal(d.h->ops->list_gpus(d.h, gpus, OFM_MAX_GPUS, &ng), 0);
+    const char *spci = NULL, *gpci = NULL;
+    for (size_t i = 0; i < ns; i++)
+        if (sws[i].phys_id == a->sw)
+            spci = sws[i].pci_bdf;
+    for (size_t i = 0; i < ng; i++)
+        if (gpus[i].phys_id == a->gpu)
+            gpci = gpus[i].pci_bdf;
+    assert_non_null(spci);
+    assert_non_null(gpci);
+    assert_int_equal(ofm_emu_inject_sxid(d.h, a->sw, a->sw_port, 12002, true, "egress packet route"), 0);
+    char want[512];
+    snprintf(want, sizeof want,
+             "detected NVSwitch fatal error 12002 on fid 0 on NVSwitch pci bus id 0000%s physical id "
+             "%u port %u: SXid 12002 (Egress packet route), fatal, on NVSwitch %u port %u, "
+             "access port (GPU %u link %u, GPU pci bus id 0000%s), affected: GPU %u; NVSwitch UUID ",
+             spci, a->sw, a->sw_port, a->sw, a->sw_port, a->gpu, a->gpu_link, gpci, a->gpu);
+    char *log = wait_log(&d, want);
+    assert_true(line_has(log, want, "[ERROR]"));
+    assert_non_null(strstr(log, "Recovery: reset the GPU"));
+    free(log);
+    const ofm_access_link *b = &d.p.access[40];
+    assert_int_equal(ofm_emu_inject_sxid(d.h, b->sw, b->sw_port, 11004, false, "ingress invalid ACL"), 0);
+    snprintf(want, sizeof want, "SXid 11004 (Ingress invalid ACL), non-fatal, on NVSwitch %u port %u",
+             b->sw, b->sw_port);
+    log = wait_log(&d, want);
+    assert_true(line_has(log, want, "[WARNING]"));
+    free(log);
+    stop(&d);
+}
+
 int main(void)
 {
+    mm_apply_filter();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(hgx_h100), cmocka_unit_test(hgx_h800), cmocka_unit_test(hgx_a100),
+        cmocka_unit_test(hgx_h100), cmocka_unit_test(hgx_h100_sxid), cmocka_unit_test(hgx_h800), cmocka_unit_test(hgx_a100),
         cmocka_unit_test(hgx_a800), cmocka_unit_test(hgx_a100_2b), cmocka_unit_test(hgx_2),
         cmocka_unit_test(trunk_failure_mode0_not_ready),
         cmocka_unit_test(fatal_sxid_access_and_trunk),
         cmocka_unit_test(fatal_lines_reach_file_with_syslog_on),
+        cmocka_unit_test(vgpu_refused_on_hgx2_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,31 @@
 #include "openfm/crc32.h"
 #include "partition/state_file.h"
 #include "partition/state_journal.h"
+
+/* The checksum is the standard CRC-32 (slice-by-8 must agree with the
+ * bytewise definition at every length and alignment). */
+static void crc32_known_answers(void **st)
+{
+    (void)st;
+    assert_int_equal(ofm_crc32("123456789", 9, 0), 0xCBF43926u);
+    assert_int_equal(ofm_crc32("", 0, 0), 0);
+    static unsigned char data[300];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 131 + 7);
+    for (size_t off = 0; off < 8; off++)
+        for (size_t len = 0; len + off <= sizeof data; len += 13) {
+            uint32_t c = 0xFFFFFFFFu;
+            for (size_t i = 0; i < len; i++) {
+                c ^= data[off + i];
+                for (int k = 0; k < 8; k++)
+                    c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            }
+            assert_int_equal(ofm_crc32(data + off, len, 0), ~c);
+            /* chained in two parts */
+            assert_int_equal(ofm_crc32(data + off + len / 3, len - len / 3,
+                                       ofm_crc32(data + off, len / 3, 0)), ~c);
+        }
+}
 
 static ofm_pm_state *sample(void)
 {
@@ -350,6 +376,7 @@ static void journal_on_a_full_disk(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(crc32_known_answers),
         cmocka_unit_test(records_round_trip),
         cmocka_unit_test(every_cut_is_refused),
         cmocka_unit_test(corruption_is_refused),

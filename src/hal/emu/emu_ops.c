@@ -195,7 +195,10 @@ static int gpu_link(ofm_hal *h, uint32_t gpu, uint32_t link, ofm_hal_link *out)
 
 static int train_port(ofm_hal *h, uint32_t sw, uint32_t port)
 {
-    int rc = emu_begin(h, true), si;
+    int rc = emu_manager_guard(h), si;
+    if (rc)
+        return rc;
+    rc = emu_begin(h, true);
     if (rc)
         return rc;
     emu_impl *e = emu_of(h);
@@ -241,7 +244,10 @@ out:
 
 static int reset_port(ofm_hal *h, uint32_t sw, uint32_t port)
 {
-    int rc = emu_begin(h, true), si;
+    int rc = emu_manager_guard(h), si;
+    if (rc)
+        return rc;
+    rc = emu_begin(h, true);
     if (rc)
         return rc;
     emu_impl *e = emu_of(h);
@@ -262,7 +268,10 @@ static int reset_port(ofm_hal *h, uint32_t sw, uint32_t port)
 
 static int route_write(ofm_hal *h, const ofm_route_entry *ents, size_t n)
 {
-    int rc = emu_begin(h, true);
+    int rc = emu_manager_guard(h);
+    if (rc)
+        return rc;
+    rc = emu_begin(h, true);
     if (rc)
         return rc;
     emu_impl *e = emu_of(h);
@@ -290,7 +299,10 @@ static int route_write(ofm_hal *h, const ofm_route_entry *ents, size_t n)
 
 static int route_clear_switch(ofm_hal *h, uint32_t sw)
 {
-    int rc = emu_begin(h, true), si;
+    int rc = emu_manager_guard(h), si;
+    if (rc)
+        return rc;
+    rc = emu_begin(h, true);
     if (rc)
         return rc;
     emu_impl *e = emu_of(h);
@@ -373,7 +385,10 @@ static int fabric_get(ofm_hal *h, uint32_t gpu, ofm_hal_fabric_info *out)
 
 static int fabric_set(ofm_hal *h, uint32_t gpu, ofm_fabric_state st, int status)
 {
-    int rc = emu_begin(h, true);
+    int rc = emu_manager_guard(h);
+    if (rc)
+        return rc;
+    rc = emu_begin(h, true);
     if (rc)
         return rc;
     emu_impl *e = emu_of(h);
