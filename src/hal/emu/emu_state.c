@@ -89,6 +89,16 @@ static uint32_t payload_crc(const emu_state *st, size_t nroutes)
     return emu_crc32(st->routes, nroutes * sizeof st->routes[0], c);
 }
 
+/* Why a file of the system could not be opened. Running out of file
+ * descriptors or memory says nothing about the state's integrity, so it
+ * must not read as "corrupted". */
+static int open_error(int e)
+{
+    if (e == EMFILE || e == ENFILE || e == ENOMEM)
+        return OFM_HAL_ENOSPC;
+    return e == ENOENT ? OFM_HAL_ENODEV : OFM_HAL_EIO;
+}
+
 static int read_state(ofm_hal *h)
 {
     emu_impl *e = emu_of(h);
@@ -96,7 +106,7 @@ static int read_state(ofm_hal *h)
     path_in(e->dir, "state.bin", path, sizeof path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return emu_fail(h, OFM_HAL_ECORRUPT, "%s: cannot open: %s", path, strerror(errno));
+        return emu_fail(h, open_error(errno), "%s: cannot open: %s", path, strerror(errno));
     size_t nroutes = emu_route_count(e->p);
     size_t want = sizeof(emu_header) + sizeof e->st.f + nroutes * sizeof(uint64_t);
     emu_header hdr;
@@ -353,7 +363,9 @@ int ofm_emu_backend_open(const char *dir, ofm_hal **out, char *errbuf, size_t er
     } else if (!e->p || ofm_platform_load_file(path, e->p, &err)) {
         char b[700];
         snprintf(errbuf, errlen, "%s", e->p ? ofm_error_format(&err, b, sizeof b) : "out of memory");
-        rc = errno == ENOENT ? OFM_HAL_ENODEV : OFM_HAL_ECORRUPT;
+        rc = errno == ENOENT ? OFM_HAL_ENODEV
+             : open_error(errno) == OFM_HAL_ENOSPC ? OFM_HAL_ENOSPC
+                                                   : OFM_HAL_ECORRUPT;
     } else {
         build_port_maps(e);
         e->st.routes = calloc(emu_route_count(e->p), sizeof(uint64_t));
