@@ -17,9 +17,21 @@
  * Prints p50/p99 in microseconds for fmGetSupportedFabricPartitions, for an
  * fmActivateFabricPartition + fmDeactivateFabricPartition pair, and for raw
  * ping-pongs with the identical request/reply byte counts, then the ratios.
+ *
+ * Each acknowledged partition change costs the daemon one appended record
+ * and one fdatasync of its state file, so the pair's baseline is what that
+ * floor costs here, measured in the same run on the same filesystem as the
+ * daemon's state file: two raw ping-pongs each followed by an 80-byte
+ * append + fdatasync. With --daemon the pair is measured twice: on the
+ * highest-numbered inactive single-GPU partition (no routes to program) and
+ * on the highest-numbered inactive two-GPU partition (two emulated route
+ * transactions per pair); each must stay within 1.5x of that baseline.
+ * The SDK pairs are taken between the baseline's samples, so both see the
+ * same load on a shared machine.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -28,7 +40,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -50,7 +64,9 @@ static void usage(FILE *f)
             "  --connect ADDR  measure a running daemon at ADDR (a.b.c.d[:port], or a\n"
             "                  socket path with --unix) instead of the built-in stand-in\n"
             "  --daemon BIN    start daemon BIN (-c CONFIG) on a fresh emulated hgx-h100 in\n"
-            "                  FABRIC_MODE=1 under a temporary directory and measure it\n"
+            "                  FABRIC_MODE=1 under a temporary directory and measure it;\n"
+            "                  the pair is then also compared with two ping-pongs each\n"
+            "                  followed by an append + fdatasync on that filesystem\n"
             "  -h, --help      this text\n");
 }
 
@@ -239,12 +255,26 @@ static int listen_on(int use_unix, const char *path, struct sockaddr_storage *ss
     return fd;
 }
 
+/* The durable part of one acknowledged change: an append the size of a
+ * state-file change record, then fdatasync. */
+static int append_sync(int fd)
+{
+    static const char rec[80] = "record 2 change 41 5e10c2f7\npartition 14 supported=1 active=1 vfs=-\n";
+    return write(fd, rec, sizeof rec) != (ssize_t)sizeof rec || fdatasync(fd) ? -1 : 0;
+}
+
+/* SDK samples taken between durable-baseline samples, so that both see the
+ * same machine load (a shared machine's load drifts over a run). */
+typedef void (*interleave_fn)(void *ctx, unsigned i);
+
 /* n_single exchanges of req_a/rep_a bytes, then n_pairs samples of two
  * req_b/rep_b exchanges (activate and deactivate frames have the same
- * size). */
+ * size), then (sync_fd >= 0) n_pairs samples of the same two exchanges each
+ * followed by append_sync(sync_fd), calling between(ctx, i) after each. */
 static void raw_measure(int use_unix, const char *path, size_t req_a, size_t rep_a,
                         unsigned n_single, size_t req_b, size_t rep_b, unsigned n_pairs,
-                        double *single, double *pairs)
+                        double *single, double *pairs, int sync_fd, double *durable,
+                        interleave_fn between, void *ctx)
 {
     raw_peer r = {0};
     struct sockaddr_storage ss;
@@ -255,7 +285,7 @@ static void raw_measure(int use_unix, const char *path, size_t req_a, size_t rep
     r.count_a = n_single;
     r.req_b = req_b;
     r.rep_b = rep_b;
-    r.count_b = 2 * n_pairs;
+    r.count_b = (sync_fd >= 0 ? 4 : 2) * n_pairs;
     /* The peer is a separate process, as the daemon is: a thread in this
      * process would skip the cross-process wakeup every SDK call pays and
      * make the baseline unfairly fast. */
@@ -287,6 +317,17 @@ static void raw_measure(int use_unix, const char *path, size_t req_a, size_t rep
             write_full(fd, buf, req_b) || read_full(fd, buf, rep_b))
             exit(1);
         pairs[i] = now_us() - t0;
+    }
+    for (unsigned i = 0; sync_fd >= 0 && i < n_pairs; i++) {
+        double t0 = now_us();
+        if (write_full(fd, buf, req_b) || read_full(fd, buf, rep_b) || append_sync(sync_fd) ||
+            write_full(fd, buf, req_b) || read_full(fd, buf, rep_b) || append_sync(sync_fd)) {
+            perror("sdk_rtt: durable baseline");
+            exit(1);
+        }
+        durable[i] = now_us() - t0;
+        if (between)
+            between(ctx, i);
     }
     close(fd);
     waitpid(peer, NULL, 0);
@@ -326,9 +367,32 @@ static uint16_t free_tcp_port(void)
     return ntohs(sin.sin_port);
 }
 
+/* Where the emulated system lives: a tmpfs when there is one. Its route
+ * transactions stand in for register writes through the driver, which never
+ * touch a disk; on the state file's disk their file writes would compete
+ * with the fdatasync being measured. */
+static char g_emu_dir[160];
+
+static int is_tmpfs(const char *path)
+{
+    struct statfs sf;
+    return statfs(path, &sf) == 0 && sf.f_type == TMPFS_MAGIC;
+}
+
+static void pick_emu_dir(const char *dir)
+{
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    const char *base = xdg && *xdg && is_tmpfs(xdg) ? xdg : is_tmpfs("/dev/shm") ? "/dev/shm" : NULL;
+    if (base && snprintf(g_emu_dir, sizeof g_emu_dir, "%s/sdk_rtt-emu-XXXXXX", base) <
+                    (int)sizeof g_emu_dir && mkdtemp(g_emu_dir))
+        return;
+    snprintf(g_emu_dir, sizeof g_emu_dir, "%s", dir);
+}
+
 /* Writes the config, starts the daemon, and fills cp->addressInfo. */
 static pid_t start_daemon(const char *bin, const char *dir, int use_unix, fmConnectParams_t *cp)
 {
+    pick_emu_dir(dir);
     char cfg[256];
     snprintf(cfg, sizeof cfg, "%s/fabricmanager.cfg", dir);
     FILE *f = fopen(cfg, "w");
@@ -339,7 +403,7 @@ static pid_t start_daemon(const char *bin, const char *dir, int use_unix, fmConn
     fprintf(f, "DAEMONIZE=0\nFABRIC_MODE=1\nLOG_LEVEL=3\nLOG_FILE_NAME=%s/fm.log\n"
                "STATE_FILE_NAME=%s/fm.state\nOPENFM_EMU_DIR=%s/emu\nOPENFM_EMULATE=hgx-h100\n"
                "OPENFM_PID_FILE=%s/fm.pid\n",
-            dir, dir, dir, dir);
+            dir, dir, g_emu_dir, dir);
     if (use_unix) {
         fprintf(f, "FM_CMD_UNIX_SOCKET_PATH=%s/daemon.sock\n", dir);
         snprintf(cp->addressInfo, sizeof cp->addressInfo, "%s/daemon.sock", dir);
@@ -417,6 +481,36 @@ static size_t frame_size_reply(ofm_wire_op op, fmFabricPartitionList_t *l)
         exit(1);
     free(f);
     return n;
+}
+
+/* One activate+deactivate pair of partition `id`, timed. */
+static double one_pair(fmHandle_t hd, fmFabricPartitionId_t id)
+{
+    double t0 = now_us();
+    fmReturn_t a = fmActivateFabricPartition(hd, id);
+    fmReturn_t d = fmDeactivateFabricPartition(hd, id);
+    double t = now_us() - t0;
+    if (a != FM_ST_SUCCESS || d != FM_ST_SUCCESS) {
+        fprintf(stderr, "sdk_rtt: activate/deactivate of partition %u failed: %d/%d\n", id,
+                (int)a, (int)d);
+        exit(1);
+    }
+    return t;
+}
+
+typedef struct {
+    fmHandle_t hd;
+    fmFabricPartitionId_t single, routed;
+    int have_routed;
+    double *s_single, *s_routed;
+} pair_ctx;
+
+static void pairs_between(void *p, unsigned i)
+{
+    pair_ctx *c = p;
+    c->s_single[i] = one_pair(c->hd, c->single);
+    if (c->have_routed)
+        c->s_routed[i] = one_pair(c->hd, c->routed);
 }
 
 int main(int argc, char **argv)
@@ -525,7 +619,8 @@ int main(int argc, char **argv)
     }
     double *s_list = calloc(n_list, sizeof(double)), *s_pair = calloc(n_pairs, sizeof(double));
     double *r_list = calloc(n_list, sizeof(double)), *r_pair = calloc(n_pairs, sizeof(double));
-    if (!s_list || !s_pair || !r_list || !r_pair)
+    double *s_pair2 = calloc(n_pairs, sizeof(double)), *b_pair = calloc(n_pairs, sizeof(double));
+    if (!s_list || !s_pair || !r_list || !r_pair || !s_pair2 || !b_pair)
         return 1;
 
     for (unsigned i = 0; i < n_list; i++) {
@@ -549,26 +644,40 @@ int main(int argc, char **argv)
         fprintf(stderr, "sdk_rtt: no inactive partition to activate\n");
         return 1;
     }
-    for (unsigned i = 0; i < n_pairs; i++) {
-        double t0 = now_us();
-        fmReturn_t a = fmActivateFabricPartition(hd, pid);
-        fmReturn_t d = fmDeactivateFabricPartition(hd, pid);
-        s_pair[i] = now_us() - t0;
-        if (a != FM_ST_SUCCESS || d != FM_ST_SUCCESS) {
-            fprintf(stderr, "sdk_rtt: activate/deactivate of partition %u failed: %d/%d\n", pid,
-                    (int)a, (int)d);
-            return 1;
+    /* without a daemon the pairs are measured here; with one, between the
+     * samples of the durable baseline below */
+    for (unsigned i = 0; daemon_pid <= 0 && i < n_pairs; i++)
+        s_pair[i] = one_pair(hd, pid);
+    /* with the real daemon: also a partition whose activation programs routes */
+    fmFabricPartitionId_t pid2 = 0;
+    int found2 = 0;
+    for (unsigned p = 0; daemon_pid > 0 && p < list->numPartitions; p++)
+        if (!list->partitionInfo[p].isActive && list->partitionInfo[p].numGpus == 2) {
+            pid2 = list->partitionInfo[p].partitionId;
+            found2 = 1;
         }
-    }
-    fmDisconnect(hd);
-    fmLibShutdown();
+    pair_ctx pc = {hd, pid, pid2, found2, s_pair, s_pair2};
 
     size_t list_req = frame_size_request(OFM_OP_GET_SUPPORTED, 0);
     size_t list_rep = frame_size_reply(OFM_OP_GET_SUPPORTED, list);
     size_t act_req = frame_size_request(OFM_OP_ACTIVATE, pid);
     size_t act_rep = frame_size_reply(OFM_OP_ACTIVATE, NULL);
+    /* the baseline's appends go to the filesystem of the daemon's state file */
+    char sync_path[160];
+    snprintf(sync_path, sizeof sync_path, "%s/baseline.journal", dir);
+    int sync_fd = daemon_pid > 0 ? open(sync_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600) : -1;
+    if (daemon_pid > 0 && sync_fd < 0) {
+        perror(sync_path);
+        return 1;
+    }
     raw_measure(use_unix, raw_path, list_req, list_rep, n_list, act_req, act_rep, n_pairs,
-                r_list, r_pair);
+                r_list, r_pair, sync_fd, b_pair, daemon_pid > 0 ? pairs_between : NULL, &pc);
+    fmDisconnect(hd);
+    fmLibShutdown();
+    if (sync_fd >= 0) {
+        close(sync_fd);
+        unlink(sync_path);
+    }
 
     double sl50 = pct(s_list, n_list, 0.50), sl99 = pct(s_list, n_list, 0.99);
     double rl50 = pct(r_list, n_list, 0.50), rl99 = pct(r_list, n_list, 0.99);
@@ -579,6 +688,9 @@ int main(int argc, char **argv)
            : connect_to ? "running daemon"
                         : "built-in H100 stand-in (fake handlers)",
            use_unix ? "unix socket" : "tcp 127.0.0.1", list->numPartitions, pid);
+    if (daemon_pid > 0)
+        printf("state file and baseline appends in %s (%s); emulated system in %s (%s)\n", dir,
+               is_tmpfs(dir) ? "tmpfs" : "disk", g_emu_dir, is_tmpfs(g_emu_dir) ? "tmpfs" : "disk");
     printf("%-28s %8s %8s %10s %10s\n", "measurement", "N", "bytes", "p50 us", "p99 us");
     printf("%-28s %8u %4zu/%-5zu %8.1f %10.1f\n", "sdk list", n_list, list_req, list_rep, sl50,
            sl99);
@@ -586,11 +698,31 @@ int main(int argc, char **argv)
            list_rep, rl50, rl99);
     printf("%-28s %8u %4zu/%-5zu %8.1f %10.1f\n", "sdk activate+deactivate", n_pairs, act_req,
            act_rep, sp50, sp99);
+    double s2p50 = found2 ? pct(s_pair2, n_pairs, 0.50) : 0, s2p99 = found2 ? pct(s_pair2, n_pairs, 0.99) : 0;
+    if (found2)
+        printf("%-28s %8u %4zu/%-5zu %8.1f %10.1f\n", "  same, 2-GPU (routes)", n_pairs, act_req,
+               act_rep, s2p50, s2p99);
     printf("%-28s %8u %4zu/%-5zu %8.1f %10.1f\n", "raw 2x ping-pong (same)", n_pairs, act_req,
            act_rep, rp50, rp99);
+    double bp50 = 0, bp99 = 0;
+    if (daemon_pid > 0) {
+        bp50 = pct(b_pair, n_pairs, 0.50);
+        bp99 = pct(b_pair, n_pairs, 0.99);
+        printf("%-28s %8u %4zu/%-5zu %8.1f %10.1f\n", "raw 2x ping-pong+append+sync", n_pairs,
+               act_req, act_rep, bp50, bp99);
+    }
     printf("ratio list p50 %.2fx (target <= 3x: %s), p99 %.2fx; pair p50 %.2fx, p99 %.2fx\n",
            sl50 / rl50, sl50 / rl50 <= 3.0 ? "met" : "MISSED", sl99 / rl99, sp50 / rp50,
            sp99 / rp99);
+    if (daemon_pid > 0) {
+        /* the durable floor: each change is one appended record + fdatasync */
+        printf("ratio pair vs 2x (ping-pong + append+fdatasync), same filesystem as the state file: "
+               "p50 %.2fx (target <= 1.5x: %s)", sp50 / bp50, sp50 / bp50 <= 1.5 ? "met" : "MISSED");
+        if (found2)
+            printf("; 2-GPU partition %u p50 %.2fx (%s)", pid2, s2p50 / bp50,
+                   s2p50 / bp50 <= 1.5 ? "met" : "MISSED");
+        printf("\n");
+    }
 
     if (srv) {
         /* The server belongs to the loop thread: ask it to stop itself. */
@@ -604,14 +736,16 @@ int main(int argc, char **argv)
     }
     if (daemon_pid > 0) {
         stop_daemon();
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, g_emu_dir);
         if (system(cmd) != 0)
             fprintf(stderr, "sdk_rtt: could not remove %s\n", dir);
     }
     free(list);
     free(s_list);
     free(s_pair);
+    free(s_pair2);
+    free(b_pair);
     free(r_list);
     free(r_pair);
     rmdir(dir);

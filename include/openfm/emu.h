@@ -18,7 +18,10 @@
 #include "openfm/hal.h"
 #include "openfm/platform.h"
 
-#define OFM_EMU_DEFAULT_DRIVER "550.127.05"
+#define OFM_EMU_DEFAULT_DRIVER "580.95.05" /* the ABI the NVSwitch backend speaks */
+
+/* Where root's emulated systems live unless $OPENFM_EMU_ROOT says otherwise. */
+#define OFM_EMU_ROOT_DIR_SYSTEM "/var/lib/openfm/emu"
 
 /* Open the emulated system in `dir` ("" or NULL: the default one); the same
  * as ofm_hal_open("emu:DIR"). */
@@ -27,14 +30,18 @@ int ofm_emu_open(const char *dir, ofm_hal **out, char *err, size_t errlen);
 const ofm_platform *ofm_emu_platform(const ofm_hal *h);
 
 /* Resolve the directory of the emulated system to use: `explicit_dir` when
- * non-NULL, else $OPENFM_EMU_DIR, else <runtime dir>/default where the runtime
- * dir is $XDG_RUNTIME_DIR/openfm-emu or /tmp/openfm-emu-<uid>. */
+ * non-NULL, else $OPENFM_EMU_DIR, else <root dir>/default where the root dir
+ * is $OPENFM_EMU_ROOT, else /var/lib/openfm/emu for root, else
+ * $XDG_RUNTIME_DIR/openfm-emu or /tmp/openfm-emu-<uid>. Opening or creating a
+ * system refuses a directory not owned by the caller (or root), writable by
+ * group or others, or reachable through another user's link or directory. */
 int ofm_emu_resolve_dir(const char *explicit_dir, char *out, size_t len);
 /* Parent directory `fmctl emu list` scans ($OPENFM_EMU_ROOT or the runtime dir). */
 int ofm_emu_root_dir(char *out, size_t len);
 
 /* Create (boot) an emulated system from a platform name or topology file.
- * Fails if `dir` already holds one, unless `force`. */
+ * Fails if `dir` already holds one, unless `force`; never while a fabric
+ * manager holds the system (the error names its PID). */
 int ofm_emu_create(const char *dir, const char *platform, bool force, char *err, size_t errlen);
 int ofm_emu_destroy(const char *dir, char *err, size_t errlen);
 /* Power-cycle: links drop and retrain by ALI on gen3, stay down on gen1/2;
@@ -70,6 +77,10 @@ typedef struct {
  * drop is recorded like the hardware would: SXid on the switch, Xid 45 on the
  * source GPU, in kmsg and the event ring. */
 int ofm_emu_probe(ofm_hal *h, uint32_t src, uint32_t dst, bool quiet, ofm_emu_probe_result *out);
+/* Every ordered pair of distinct GPUs in ONE transaction, so the matrix is a
+ * single snapshot even while a fabric manager changes routes. `out` holds
+ * ngpus x ngpus results in model order, row = source; the diagonal is zeroed. */
+int ofm_emu_probe_all(ofm_hal *h, bool quiet, ofm_emu_probe_result *out);
 
 /* A running fabric manager holds the system (fm.lock) for its lifetime. */
 int ofm_emu_fm_attach(ofm_hal *h);

@@ -40,6 +40,13 @@ int ofm_file_open_read(const char *path, const char *what, unsigned flags, ofm_e
 int ofm_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                           unsigned flags, ofm_error *err);
 
+/* The same, but on success the new file stays open for writing and its
+ * descriptor (O_CLOEXEC) goes to *fd_out (-1 on failure): an append-only
+ * journal keeps writing to exactly the file it just put in place, with no
+ * second lookup of `path` that someone could redirect in between. */
+int ofm_file_write_atomic_keep(const char *path, const void *data, size_t len, mode_t mode,
+                               unsigned flags, int *fd_out, ofm_error *err);
+
 /* Check that `dir` is a directory fit to hold state a privileged process trusts:
  * not a symbolic link, owned by the caller (or root), not writable by group or
  * others; and that no ancestor could be used to swap it (each owned by the

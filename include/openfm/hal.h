@@ -79,7 +79,7 @@ typedef struct {
     ofm_link_state state;
     ofm_remote_type remote_type;
     uint32_t remote_id;        /* GPU phys_id or switch id */
-    uint32_t remote_link;      /* GPU link number or switch port */
+    uint32_t remote_link;      /* GPU link number or switch port; UINT32_MAX: not known */
 } ofm_hal_link;
 
 /* One routing entry: on switch `sw`, traffic entering `in_port` for GPU `dst`
@@ -143,6 +143,18 @@ typedef struct {
     uint32_t size;
 } ofm_hal_compute_instance;
 
+/* A PCI function, as lspci names it (domain:bus:device.function); the
+ * SR-IOV virtual functions of a GPU are reported this way. */
+typedef struct {
+    uint32_t domain;
+    uint32_t bus;
+    uint32_t device;
+    uint32_t function;
+} ofm_hal_pci_fn;
+
+/* Most virtual functions per GPU that openfm handles. */
+#define OFM_HAL_MAX_VFS 64
+
 typedef struct ofm_hal ofm_hal;
 
 /* Operations. Every one may be NULL: callers treat a missing operation as
@@ -195,6 +207,9 @@ typedef struct {
     /* Emulated clients holding a GPU (make resets fail "In use"); delta
      * +1/-1/0, *holders the count after the change. */
     int (*gpu_hold)(ofm_hal *h, uint32_t gpu, int delta, uint32_t *holders);
+    /* The SR-IOV virtual functions of a GPU, VF 1 first; *n is the count
+     * even when it exceeds cap. */
+    int (*gpu_vfs)(ofm_hal *h, uint32_t gpu, ofm_hal_pci_fn *out, size_t cap, size_t *n);
 } ofm_hal_ops;
 
 struct ofm_hal {
@@ -221,6 +236,11 @@ typedef struct {
     const char *emulate;       /* emu: create the system from this platform if DIR has none */
     const char *dev_root;      /* device node directory; NULL: $OPENFM_DEV_ROOT, else /dev */
     const char *nvml_library;  /* NULL: $OPENFM_NVML_LIBRARY, else libnvidia-ml.so.1 */
+    /* The fabric manager opens the switch side as its manager (capability,
+     * driver state, heartbeat, port configuration, GPU probes); tools open
+     * it as observers (read only). */
+    bool manager;
+    uint32_t heartbeat_timeout_ms; /* handed to the NVSwitch driver; 0: 10000 */
 } ofm_hal_open_opts;
 
 int ofm_hal_open(const char *spec, const ofm_hal_open_opts *opts, ofm_hal **out, char *errbuf,
@@ -254,5 +274,10 @@ const ofm_platform *ofm_hal_platform(const ofm_hal *h);
 int ofm_hal_claim(ofm_hal *h);
 void ofm_hal_release(ofm_hal *h);
 bool ofm_hal_register_fault(ofm_hal *h, uint32_t gpu);
+/* A GPU's virtual functions (src/hal/sriov.c): the backend's gpu_vfs when it
+ * has one, else the virtfnN links of the GPU's PCI device in sysfs. 0 with
+ * *n set (0 when SR-IOV is not enabled), or OFM_HAL_E* (ENODEV: no such
+ * GPU). */
+int ofm_hal_gpu_vfs(ofm_hal *h, uint32_t gpu, ofm_hal_pci_fn *out, size_t cap, size_t *n);
 
 #endif

@@ -6,6 +6,7 @@
 #define OPENFM_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 typedef enum {
     OFM_LOG_OFF = 0,
@@ -28,6 +29,12 @@ void ofm_log(ofm_log_level level, const char *fmt, ...) __attribute__((format(pr
 void ofm_logv(ofm_log_level level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 const char *ofm_log_level_name(ofm_log_level level);
+
+/* A line that must reach syslog as well as the log file whatever the sink
+ * (fatal SXid/Xid handling, FM §3.3.1). Sinks ask ofm_log_is_alert() while
+ * they handle the line. */
+void ofm_log_alert(ofm_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool ofm_log_is_alert(void);
 
 #define OFM_CRIT(...) ofm_log(OFM_LOG_CRIT, __VA_ARGS__)
 #define OFM_ERR(...) ofm_log(OFM_LOG_ERR, __VA_ARGS__)

@@ -181,6 +181,14 @@ static int fsync_dir_of(const char *path)
 int ofm_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                           unsigned flags, ofm_error *err)
 {
+    return ofm_file_write_atomic_keep(path, data, len, mode, flags, NULL, err);
+}
+
+int ofm_file_write_atomic_keep(const char *path, const void *data, size_t len, mode_t mode,
+                               unsigned flags, int *fd_out, ofm_error *err)
+{
+    if (fd_out)
+        *fd_out = -1;
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
         errno = ENAMETOOLONG;
@@ -208,7 +216,7 @@ int ofm_file_write_atomic(const char *path, const void *data, size_t len, mode_t
         e = errno;
         step = "fsync";
     }
-    if (close(fd) && !e) {
+    if (!fd_out && close(fd) && !e) {
         e = errno;
         step = "close";
     }
@@ -217,6 +225,8 @@ int ofm_file_write_atomic(const char *path, const void *data, size_t len, mode_t
         step = "rename";
     }
     if (e) {
+        if (fd_out)
+            close(fd);
         unlink(tmp);
         ofm_error_set(err, path, 0, "cannot write (%s): %s", step, strerror(e));
         errno = e;
@@ -224,11 +234,15 @@ int ofm_file_write_atomic(const char *path, const void *data, size_t len, mode_t
     }
     if (!(flags & OFM_FILE_NOSYNC) && fsync_dir_of(path)) {
         e = errno;
+        if (fd_out)
+            close(fd);
         ofm_error_set(err, path, 0, "written, but the directory could not be synced: %s",
                       strerror(e));
         errno = e;
         return -1;
     }
+    if (fd_out)
+        *fd_out = fd;
     return 0;
 }
 

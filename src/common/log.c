@@ -7,6 +7,7 @@
 static ofm_log_level g_level = OFM_LOG_INFO;
 static ofm_log_sink g_sink;
 static void *g_sink_ctx;
+static bool g_alert; /* the line being dispatched is an alert */
 
 void ofm_log_set_level(ofm_log_level level) { g_level = level; }
 ofm_log_level ofm_log_get_level(void) { return g_level; }
@@ -48,3 +49,15 @@ void ofm_log(ofm_log_level level, const char *fmt, ...)
     ofm_logv(level, fmt, ap);
     va_end(ap);
 }
+
+void ofm_log_alert(ofm_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_alert = true;
+    ofm_logv(level, fmt, ap);
+    g_alert = false;
+    va_end(ap);
+}
+
+bool ofm_log_is_alert(void) { return g_alert; }

@@ -99,7 +99,8 @@ static fmReturn_t h_status(void *ctx, char **json)
 {
     ofm_daemon *d = ctx;
     char *parts = d->pm ? ofm_pm_json(d->pm) : NULL;
-    *json = ofm_status_json(&d->status, getpid(), d->driver, d->backend, d->emu_dir[0] ? d->emu_dir : NULL, parts);
+    *json = ofm_status_json(&d->status, getpid(), d->driver, d->backend, d->emu_dir[0] ? d->emu_dir : NULL, parts,
+                            d->status_file_error[0] ? d->status_file_error : NULL);
     free(parts);
     return *json ? FM_ST_SUCCESS : FM_ST_GENERIC_ERROR;
 }
@@ -200,4 +201,21 @@ void ofm_daemon_api_stop(ofm_daemon *d)
     d->api = NULL;
     ofm_pm_destroy(d->pm);
     d->pm = NULL;
+}
+
+static size_t q_on_port(void *arg, uint32_t sw, uint32_t port, uint32_t *ids, size_t cap)
+{
+    ofm_daemon *d = arg;
+    return d->pm ? ofm_pm_partitions_on_port(d->pm, sw, port, ids, cap) : 0;
+}
+
+static size_t q_with_gpu(void *arg, uint32_t gpu, uint32_t *ids, size_t cap)
+{
+    ofm_daemon *d = arg;
+    return d->pm ? ofm_pm_partitions_with_gpu(d->pm, gpu, ids, cap) : 0;
+}
+
+void ofm_daemon_monitor_partitions(ofm_daemon *d)
+{
+    d->monitor.parts = (ofm_partition_query){.arg = d, .on_port = q_on_port, .with_gpu = q_with_gpu};
 }

@@ -64,6 +64,8 @@ static const ofm_cfg_key keys[] = {
      "non-loopback FM_CMD_BIND_INTERFACE: 0 refused, 1 remote peers read only, 2 they may also change partitions"},
     {"OPENFM_API_IDLE_TIMEOUT_S", OFM_CFG_INT, "0", 0, 86400,
      "disconnect SDK clients silent for this long; 0 never"},
+    {"OPENFM_HEARTBEAT_TIMEOUT_MS", OFM_CFG_INT, "10000", 100, 600000,
+     "NVSwitch driver backend: the manager heartbeat timeout handed to the driver"},
 };
 
 const ofm_cfg_key *ofm_config_keys(size_t *n)
@@ -112,6 +114,7 @@ static void *field(ofm_config *c, const char *key, ofm_cfg_type *t)
         {"OPENFM_API_ADMIN_GROUP", c->api_admin_group},
         {"OPENFM_API_ALLOW_REMOTE", &c->api_allow_remote},
         {"OPENFM_API_IDLE_TIMEOUT_S", &c->api_idle_timeout_s},
+        {"OPENFM_HEARTBEAT_TIMEOUT_MS", &c->heartbeat_timeout_ms},
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(keys[i].key, key)) {

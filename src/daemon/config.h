@@ -58,6 +58,7 @@ typedef struct {
     char api_admin_group[OFM_CFG_STR_MAX + 1];
     long api_allow_remote;
     long api_idle_timeout_s;
+    long heartbeat_timeout_ms; /* NVSwitch driver backend */
 } ofm_config;
 
 const ofm_cfg_key *ofm_config_keys(size_t *n);

@@ -30,13 +30,25 @@ typedef struct ofm_daemon {
     ofm_api_server *api;
     struct ofm_partition_mgr *pm; /* modes 1 and 2 */
     int exit_code;                /* set before leaving the loop on a fatal condition */
+    char status_file_error[400];  /* why the status document cannot be written; "" when it can */
+    bool backend_fault;           /* the monitor cannot read the backend (publish.c) */
+    ofm_system_state state_before_fault;
+    char message_before_fault[320];
 } ofm_daemon;
 
-/* Rewrite the status document after a state change. */
+/* Rewrite the status document after a state change; a failure is logged
+ * when it starts and when it ends, and shown in the status over the SDK. */
 void ofm_daemon_publish_status(ofm_daemon *d);
+/* Free what publishing keeps (at exit). */
+void ofm_daemon_publish_forget(void);
+/* The monitor's poll result (< 0: the backend cannot be read): the fabric
+ * is DEGRADED with the reason while that lasts, said once each way. */
+void ofm_daemon_backend_polled(ofm_daemon *d, int rc);
 
 /* SDK server: start listening per FM_CMD_* keys with the daemon's handlers. */
 int ofm_daemon_api_start(ofm_daemon *d);
 void ofm_daemon_api_stop(ofm_daemon *d);
+/* Let the monitor name the active partitions an error touches (modes 1/2). */
+void ofm_daemon_monitor_partitions(ofm_daemon *d);
 
 #endif

@@ -6,7 +6,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +24,46 @@ static struct {
     long size;
     bool stopped; /* reached the limit with rotation disabled */
 } g;
+
+/* syslog client: RFC 3164 datagrams to /dev/log, or to $OPENFM_SYSLOG_SOCKET
+ * (tests point it at a socket they read). Written here rather than with
+ * syslog(3) so that the destination is observable. */
+static struct {
+    int fd;
+    bool file_too; /* LOG_USE_SYSLOG=1 with a LOG_FILE_NAME: alerts go there too */
+} sl = {-1, false};
+
+static void syslog_send(ofm_log_level level, const char *msg)
+{
+    static const int prio[] = {LOG_INFO, LOG_CRIT, LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+    const char *path = getenv("OPENFM_SYSLOG_SOCKET");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path && *path ? path : "/dev/log");
+    if (sl.fd < 0) {
+        sl.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct timeval tv = {0, 500 * 1000};
+        if (sl.fd >= 0)
+            setsockopt(sl.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    }
+    if (sl.fd < 0)
+        return;
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char ts[32], dgram[2400];
+    strftime(ts, sizeof ts, "%b %e %H:%M:%S", &tm);
+    int n = snprintf(dgram, sizeof dgram, "<%d>%s nv-fabricmanager[%ld]: %s",
+                     LOG_DAEMON | prio[level <= OFM_LOG_DEBUG ? level : OFM_LOG_INFO], ts,
+                     (long)getpid(), msg);
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof dgram ? (size_t)n : sizeof dgram - 1;
+    /* A missing or slow syslog daemon must never stop the fabric manager:
+     * ordinary lines are dropped when its queue is full, alerts wait for
+     * room at most half a second. */
+    int flags = MSG_NOSIGNAL | (ofm_log_is_alert() ? 0 : MSG_DONTWAIT);
+    (void)!sendto(sl.fd, dgram, len, flags, (struct sockaddr *)&sa, sizeof sa);
+}
 
 static void format_line(ofm_log_level level, const char *msg, char *out, size_t len)
 {
@@ -50,9 +93,8 @@ static void rotate(void)
     g.size = 0;
 }
 
-static void file_sink(void *ctx, ofm_log_level level, const char *msg)
+static void file_write(ofm_log_level level, const char *msg)
 {
-    (void)ctx;
     char line[2300];
     format_line(level, msg, line, sizeof line);
     long n = (long)strlen(line);
@@ -72,19 +114,30 @@ static void file_sink(void *ctx, ofm_log_level level, const char *msg)
     g.size += n;
 }
 
+static void file_sink(void *ctx, ofm_log_level level, const char *msg)
+{
+    (void)ctx;
+    file_write(level, msg);
+    if (ofm_log_is_alert())
+        syslog_send(level, msg);
+}
+
 static void stderr_sink(void *ctx, ofm_log_level level, const char *msg)
 {
     (void)ctx;
     char line[2300];
     format_line(level, msg, line, sizeof line);
     fputs(line, stderr);
+    if (ofm_log_is_alert())
+        syslog_send(level, msg);
 }
 
 static void syslog_sink(void *ctx, ofm_log_level level, const char *msg)
 {
     (void)ctx;
-    static const int prio[] = {LOG_INFO, LOG_CRIT, LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
-    syslog(prio[level <= OFM_LOG_DEBUG ? level : OFM_LOG_INFO], "%s", msg);
+    syslog_send(level, msg);
+    if (sl.file_too && ofm_log_is_alert())
+        file_write(level, msg);
 }
 
 int ofm_logsink_setup(const ofm_config *c)
@@ -92,7 +145,18 @@ int ofm_logsink_setup(const ofm_config *c)
     ofm_logsink_close();
     ofm_log_set_level((ofm_log_level)c->log_level);
     if (c->log_use_syslog) {
-        openlog("nv-fabricmanager", LOG_PID, LOG_DAEMON);
+        /* FM §3.3.1: fatal SXid/Xid handling is logged in the log file and
+         * in syslog, so the file stays open for those lines alone */
+        snprintf(g.path, sizeof g.path, "%s", c->log_file_name);
+        g.max_bytes = ofm_config_log_max_bytes(c);
+        g.keep = c->log_max_rotate_count;
+        g.stopped = false;
+        g.f = c->log_file_name[0] ? fopen(g.path, c->log_append ? "a" : "w") : NULL;
+        if (g.f) {
+            fseek(g.f, 0, SEEK_END);
+            g.size = ftell(g.f);
+        }
+        sl.file_too = g.f != NULL;
         ofm_log_set_sink(syslog_sink, NULL);
         return 0;
     }
@@ -123,4 +187,8 @@ void ofm_logsink_close(void)
     if (g.f)
         fclose(g.f);
     g.f = NULL;
+    sl.file_too = false;
+    if (sl.fd >= 0)
+        close(sl.fd);
+    sl.fd = -1;
 }

@@ -18,9 +18,11 @@
 
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/instance_lock.h"
 #include "daemon/logsink.h"
 #include "daemon/status_doc.h"
 #include "openfm/emu.h"
+#include "openfm/fileio.h"
 #include "openfm/log.h"
 
 #ifndef OPENFM_VERSION
@@ -28,7 +30,7 @@
 #endif
 /* The driver branch this build speaks to (FM §2.5: the manager and the
  * driver must come from the same release). */
-#define OPENFM_DRIVER_BRANCH "550"
+#define OPENFM_DRIVER_BRANCH "580"
 
 static void usage(FILE *f)
 {
@@ -70,7 +72,7 @@ static void usage(FILE *f)
 
 /* ------------------------------------------------------------------ paths */
 
-static void default_paths(ofm_daemon *d)
+static int default_paths(ofm_daemon *d)
 {
     const char *xdg = getenv("XDG_RUNTIME_DIR");
     char dir[400];
@@ -94,7 +96,19 @@ static void default_paths(ofm_daemon *d)
             *slash = '\0';
         snprintf(d->status_path, sizeof d->status_path, "%.480s/status.json", slash ? pd : ".");
     }
-    mkdir(dir, 0755);
+    if (d->cfg.pid_file[0] && d->cfg.status_file[0])
+        return 0;
+    /* The default directory may be a fixed name in /tmp that another user can
+     * create first: use it only if it is ours and nobody else can write it. */
+    mkdir(dir, geteuid() == 0 ? 0755 : 0700);
+    ofm_error err;
+    if (ofm_dir_check_private(dir, &err)) {
+        char b[700];
+        fprintf(stderr, "openfm: %s (set OPENFM_PID_FILE and OPENFM_STATUS_FILE to use another "
+                        "place)\n", ofm_error_format(&err, b, sizeof b));
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ PID file */
@@ -103,9 +117,10 @@ static int pid_fd = -1;
 
 static int pidfile_lock(const char *path)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
     if (fd < 0) {
-        fprintf(stderr, "openfm: cannot open PID file %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "openfm: cannot open PID file %s: %s\n", path,
+                errno == ELOOP ? "it is a symbolic link; refusing to follow it" : strerror(errno));
         return -1;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -135,14 +150,6 @@ static void pidfile_write(void)
 
 /* ------------------------------------------------------------------ status */
 
-void ofm_daemon_publish_status(ofm_daemon *d)
-{
-    char *json = ofm_status_json(&d->status, getpid(), d->driver, d->backend, d->emu_dir[0] ? d->emu_dir : NULL, NULL);
-    if (json && ofm_status_write(d->status_path, json))
-        OFM_WARN("cannot write status file %s: %s", d->status_path, strerror(errno));
-    free(json);
-}
-
 /* ------------------------------------------------------------------ loop */
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -160,9 +167,7 @@ static void on_monitor(evutil_socket_t fd, short what, void *arg)
     ofm_daemon *d = arg;
     ofm_system_state before = d->status.state;
     uint64_t errs = d->status.errors_total;
-    int n = ofm_monitor_poll(&d->monitor, d->hal, &d->status);
-    if (n < 0)
-        OFM_ERR("cannot read NVSwitch/GPU error events: %s", ofm_hal_last_error(d->hal));
+    ofm_daemon_backend_polled(d, ofm_monitor_poll(&d->monitor, d->hal, &d->status));
     if (d->status.state != before || d->status.errors_total != errs) {
         ofm_daemon_publish_status(d);
         if (d->status.state != before)
@@ -292,7 +297,9 @@ static int choose_backend(ofm_daemon *d, const char *cli, const char *cwd)
 static int open_backend(ofm_daemon *d)
 {
     char err[700];
-    ofm_hal_open_opts o = {.emulate = d->cfg.emulate};
+    ofm_hal_open_opts o = {.emulate = d->cfg.emulate,
+                           .manager = true,
+                           .heartbeat_timeout_ms = (uint32_t)d->cfg.heartbeat_timeout_ms};
     int rc = ofm_hal_open(d->backend, &o, &d->hal, err, sizeof err);
     if (rc != OFM_HAL_OK) {
         OFM_CRIT("cannot open the %s backend: %s", d->backend, err);
@@ -384,11 +391,33 @@ int main(int argc, char **argv)
     int brc = choose_backend(&d, backend, cwd);
     if (brc)
         return brc;
-    default_paths(&d);
+    /* nothing openfm writes (state, status, logs, sockets before their chmod)
+     * is group- or world-writable, whatever umask it was started with */
+    umask(027);
+    if (default_paths(&d))
+        return 1;
+    if (d.cfg.daemonize && !d.cfg.log_use_syslog && !d.cfg.log_file_name[0]) {
+        /* stderr goes to /dev/null once detached: an empty LOG_FILE_NAME
+         * would otherwise mean no log at all */
+        fprintf(stderr, "openfm: LOG_FILE_NAME is empty and DAEMONIZE=1: logging to syslog "
+                        "(ident nv-fabricmanager)\n");
+        d.cfg.log_use_syslog = true;
+    }
+    if (ofm_instance_check_log(&d.cfg, &err)) {
+        fprintf(stderr, "openfm: %s\n", ofm_error_format(&err, eb, sizeof eb));
+        return 1;
+    }
     if (d.cfg.daemonize && daemonize(&d.cfg))
         return 1;
     if (pidfile_lock(d.pid_path)) {
         tell_parent('e');
+        return 1;
+    }
+    if (ofm_instance_lock_resources(&d.cfg, &err)) {
+        fprintf(stderr, "openfm: %s\n", ofm_error_format(&err, eb, sizeof eb));
+        tell_parent('e');
+        /* the PID file is ours (we hold its lock): leave no stale one */
+        unlink(d.pid_path);
         return 1;
     }
     pidfile_write();
@@ -445,6 +474,7 @@ int main(int argc, char **argv)
         return 1;
     }
     ofm_monitor_init(&d.monitor, d.fctx);
+    ofm_daemon_monitor_partitions(&d);
     ofm_daemon_publish_status(&d);
     struct event *sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
     struct event *sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
@@ -472,6 +502,7 @@ int main(int argc, char **argv)
     event_base_free(d.base);
     free(d.fctx);
     unlink(d.status_path);
+    ofm_daemon_publish_forget();
     unlink(d.pid_path);
     OFM_INFO("openfm stopped");
     ofm_logsink_close();

@@ -21,7 +21,7 @@ static const char *mode_name(ofm_fabric_mode m)
 
 char *ofm_status_json(const ofm_fabric_status *st, pid_t pid, const char *driver,
                       const char *backend_spec, const char *emu_dir,
-                      const char *partitions_json)
+                      const char *partitions_json, const char *status_file_error)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "pid", json_object_new_int64(pid));
@@ -32,6 +32,8 @@ char *ofm_status_json(const ofm_fabric_status *st, pid_t pid, const char *driver
     json_object_object_add(o, "platform", json_object_new_string(st->platform));
     json_object_object_add(o, "topology_source", json_object_new_string(st->topology_source));
     json_object_object_add(o, "message", json_object_new_string(st->message));
+    if (status_file_error)
+        json_object_object_add(o, "status_file_error", json_object_new_string(status_file_error));
     json_object_object_add(o, "driver_version", json_object_new_string(driver ? driver : ""));
     json_object_object_add(o, "backend", json_object_new_string(emu_dir ? "emulated" : "real"));
     if (emu_dir)
@@ -100,22 +102,17 @@ char *ofm_status_json(const ofm_fabric_status *st, pid_t pid, const char *driver
     return out;
 }
 
-int ofm_status_write(const char *path, const char *json)
+int ofm_status_write(const char *path, const char *json, ofm_error *err)
 {
     size_t n = strlen(json);
     char *doc = malloc(n + 2);
-    if (!doc) {
-        errno = ENOMEM;
-        return -1;
-    }
+    if (!doc)
+        return ofm_error_set(err, path, 0, "out of memory");
     memcpy(doc, json, n);
     doc[n] = '\n';
     /* O_EXCL|O_NOFOLLOW temp + rename; no fsync: the document is a view that
      * is rewritten at every start, so losing it in a power cut costs nothing */
-    ofm_error err;
-    int rc = ofm_file_write_atomic(path, doc, n + 1, 0644, OFM_FILE_NOSYNC, &err);
-    int e = errno;
+    int rc = ofm_file_write_atomic(path, doc, n + 1, 0644, OFM_FILE_NOSYNC, err);
     free(doc);
-    errno = e;
     return rc;
 }

@@ -104,6 +104,34 @@ size_t ofm_fabric_validate(const ofm_platform *p, const ofm_fabric_observed *obs
  * GPU/switch generation or counts rule the model out. */
 long ofm_fabric_match_score(const ofm_platform *p, const ofm_fabric_observed *obs);
 
+/* Matching discovery against one model, explained (src/fabric/match.c).
+ * A model fits when every switch seen exists in it with the same generation,
+ * every GPU seen exists in it and is of the same GPU family, and no active
+ * port leads somewhere the model does not say; ports that are down
+ * contradict nothing (validation reports them). `exact` adds: the counts of
+ * switches and GPUs are the model's. */
+#define OFM_MATCH_MAX_DIFFS 16
+typedef struct {
+    uint32_t sw, port;
+    char expected[64];            /* "GPU 1 link 0", "NVSwitch 3 port 12", "nothing" */
+    char found[64];
+} ofm_match_diff;
+
+typedef struct {
+    bool fits;                    /* nothing discovered contradicts the model */
+    bool exact;                   /* fits, and switch and GPU counts are the model's */
+    long links_as_modelled;       /* model links seen active exactly as described */
+    long links_modelled;
+    char structural[200];         /* why counts/devices rule the model out, else "" */
+    size_t ndiffs, more_diffs;    /* wiring differences (first OFM_MATCH_MAX_DIFFS kept) */
+    ofm_match_diff diffs[OFM_MATCH_MAX_DIFFS];
+} ofm_match_result;
+
+void ofm_fabric_match(const ofm_platform *p, const ofm_fabric_observed *obs, ofm_match_result *r);
+/* True when two GPU model names are the same GPU family ("H100-SXM5-80GB" and
+ * "H100-80GB-HBM3": the part before the first '-', case-insensitive). */
+bool ofm_fabric_same_gpu_family(const char *a, const char *b);
+
 /* ------------------------------------------------------------------ policy */
 
 typedef enum {
@@ -189,6 +217,12 @@ typedef struct {
 int ofm_reachability(const ofm_platform *p, const ofm_fabric_health *h,
                      const ofm_route_entry *programmed, size_t n, ofm_reach_matrix *m);
 
+/* Health to route partition `d` with: `base` (NULL: all usable) minus the
+ * access links beyond the partition's NVLinks per GPU, chosen by the rule in
+ * partition_links.c (HGX-2: each GPU's link to its board's last switch). */
+void ofm_partition_health(const ofm_platform *p, const ofm_fabric_health *base,
+                          const ofm_partition_desc *d, ofm_fabric_health *out);
+
 /* Usable access links of a GPU in `h` (all of them when h == NULL). */
 uint32_t ofm_fabric_gpu_usable_links(const ofm_platform *p, const ofm_fabric_health *h,
                                      uint32_t gpu_phys_id);
@@ -221,6 +255,15 @@ ofm_sxid_class ofm_sxid_classify(uint32_t code, bool hw_fatal);
 /* Recovery procedure of FM §3.3 / §13.5 / §13.6 for an error of class `c` on
  * an access port (trunk == false) or a trunk port, in `mode`. */
 const char *ofm_sxid_recovery(ofm_sxid_class c, bool trunk, ofm_fabric_mode mode);
+/* Impact and recovery of one event: the guide's per-code text where its
+ * tables give one (FM §13.4, §13.7, 20034 in §13.5), else by class, scope
+ * and mode as ofm_sxid_recovery. Never NULL. */
+void ofm_sxid_advice(uint32_t code, bool hw_fatal, bool trunk, ofm_fabric_mode mode,
+                     const char **impact, const char **recovery);
+/* Fatal to the whole fabric: always-fatal codes and 10003 (FM §13.6, §13.7). */
+bool ofm_sxid_fabric_fatal(uint32_t code, bool hw_fatal);
+/* Logged as an NVSwitch "fatal error": fatal, always fatal, or fabric-fatal. */
+bool ofm_sxid_is_fatal(uint32_t code, bool hw_fatal);
 
 typedef struct {
     uint32_t code;
@@ -231,5 +274,8 @@ typedef struct {
 const ofm_xid_info *ofm_xid_lookup(uint32_t code);  /* NULL when unknown */
 /* Recovery for GPU Xids (FM §3.3.2). */
 const char *ofm_xid_recovery(uint32_t code);
+/* The Xid aborts work on the GPU (everything except the recorded/corrected
+ * ECC conditions 63, 92, 94): its log line is an alert. */
+bool ofm_xid_fatal(uint32_t code);
 
 #endif

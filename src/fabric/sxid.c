@@ -7,6 +7,7 @@
 
 /* Shared impact texts (FM §13.4-§13.6). */
 #define NF_ECC "none: the switch corrects single-bit ECC errors in hardware"
+#define NF_ECC_RECOVERY "not needed: corrected in hardware"
 #define TRUNK_AFFECTED "if seen on a trunk port, partitions using NVSwitch trunk ports are affected"
 #define FATAL_GUEST "NVLink traffic of the GPU(s) on this port stops; their CUDA jobs are aborted (Xid 74/45 on the GPU)"
 #define FATAL_RECOVERY "access port: shut down the guest VM (bare metal: reset the GPU); trunk port: shut down the partitions that span the trunk, then recreate them"
@@ -18,41 +19,43 @@
 static const ofm_sxid_info TABLE[] = {
     /* FM §13.4: non-fatal */
     {11004, "Ingress invalid ACL", OFM_SXID_NON_FATAL,
-     "NVLink traffic of the GPU is blocked and later accesses hang; the guest driver aborts the CUDA job with Xid 45 (only expected from a wrong partition configuration)",
-     "restart the guest VM; check the partition configuration", TRUNK_AFFECTED},
-    {11012, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
-    {11021, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
-    {11022, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
-    {11023, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
-    {12021, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
-    {12023, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
+     "NVLink traffic of the GPU is blocked and later accesses hang; CUDA jobs are aborted with Xid 45; only a partition misconfiguration causes it",
+     "the guide gives no recovery step for it: check which partitions are active and that their GPUs and routing match the partition table",
+     TRUNK_AFFECTED},
+    {11012, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
+    {11021, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
+    {11022, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
+    {11023, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
+    {12021, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
+    {12023, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
     {12028, "Egress non-posted PRIV error", OFM_SXID_NON_FATAL,
-     "NVLink traffic of the GPU is blocked and later accesses hang; the guest driver aborts the CUDA job with Xid 45",
+     "NVLink traffic of the GPU is blocked and later accesses hang; CUDA jobs are aborted with Xid 45",
      "restart the guest VM", TRUNK_AFFECTED},
-    {15008, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
-    {15011, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
-    {19049, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
-    {19055, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
-    {19057, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
-    {19059, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
-    {19062, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
-    {19065, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
-    {19068, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
-    {19071, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
+    {15008, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
+    {15011, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
+    {19049, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
+    {19055, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
+    {19057, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
+    {19059, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
+    {19062, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
+    {19065, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
+    {19068, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
+    {19071, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
     {19084, "AN1 heartbeat timeout", OFM_SXID_NON_FATAL,
      "usually comes with a fatal SXid that affects the GPU's NVLink traffic",
-     "reset all GPUs and all NVSwitches", TRUNK_AFFECTED},
+     "reset all GPUs and all NVSwitches (nvidia-smi -r without -i, fabric manager stopped)", TRUNK_AFFECTED},
     {20001, "TX replay error", OFM_SXID_NON_FATAL,
-     "NVLink packets are retransmitted; throughput of the port may drop", "not needed",
+     "NVLink packets are retransmitted; throughput of the port may drop",
+     "not needed: informational, the link recovers by replay",
      "if seen on a trunk port, partitions using trunk ports may see lower throughput"},
     {20012, "Link down (disconnected or uncoordinated shutdown)", OFM_SXID_NON_FATAL,
      "caused by a broken or inconsistent connection, or an uncoordinated shutdown",
-     "if not caused by an uncoordinated shutdown, check the link's mechanical connection",
+     "if it was not caused by an uncoordinated shutdown, check the link's mechanical connection",
      "none if limited to a single GPU"},
-    {22013, "Minion link DLREQ interrupt", OFM_SXID_NON_FATAL, "none: safe to ignore", "not needed", "none"},
-    {24001, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
-    {24002, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
-    {24003, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, "not needed", "none"},
+    {22013, "Minion link DLREQ interrupt", OFM_SXID_NON_FATAL, "none: safe to ignore", "not needed: safe to ignore", "none"},
+    {24001, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
+    {24002, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
+    {24003, "Single-bit ECC error", OFM_SXID_NON_FATAL, NF_ECC, NF_ECC_RECOVERY, "none"},
 
     /* FM §13.5: fatal */
     {11001, "Ingress invalid command", OFM_SXID_FATAL, FATAL_GUEST, FATAL_RECOVERY, FATAL_OTHERS},
@@ -129,7 +132,8 @@ static const ofm_sxid_info TABLE[] = {
     {10002, "Host error", OFM_SXID_NOTABLE, "not fatal to the fabric, but fatal events may follow",
      "watch for following fatal SXids", "none"},
     {10003, "Host error (never expected)", OFM_SXID_NOTABLE, "fatal to the fabric/system",
-     "reset all GPUs and NVSwitches", TRUNK_AFFECTED},
+     "reset all GPUs and all NVSwitches (nvidia-smi -r without -i, fabric manager stopped)",
+     TRUNK_AFFECTED},
     {10004, "Thermal event", OFM_SXID_NOTABLE,
      "system cooling may be insufficient; the link may drop to single-lane power-saving mode, lowering NVLink throughput",
      "check system cooling", "none"},
@@ -190,4 +194,39 @@ const char *ofm_sxid_recovery(ofm_sxid_class c, bool trunk, ofm_fabric_mode mode
         break;
     }
     return "none needed: informational, running CUDA jobs continue (FM §3.3.1.1)";
+}
+
+bool ofm_sxid_fabric_fatal(uint32_t code, bool hw_fatal)
+{
+    /* 10003 sits in the "other notable" table, but the guide calls it fatal
+     * to the fabric/system (FM §13.7) */
+    return code == 10003 || ofm_sxid_classify(code, hw_fatal) == OFM_SXID_ALWAYS_FATAL;
+}
+
+bool ofm_sxid_is_fatal(uint32_t code, bool hw_fatal)
+{
+    ofm_sxid_class c = ofm_sxid_classify(code, hw_fatal);
+    return c == OFM_SXID_FATAL || c == OFM_SXID_ALWAYS_FATAL || ofm_sxid_fabric_fatal(code, hw_fatal);
+}
+
+void ofm_sxid_advice(uint32_t code, bool hw_fatal, bool trunk, ofm_fabric_mode mode,
+                     const char **impact, const char **recovery)
+{
+    const ofm_sxid_info *i = ofm_sxid_lookup(code);
+    ofm_sxid_class c = ofm_sxid_classify(code, hw_fatal);
+    if (!i) {
+        *impact = c == OFM_SXID_FATAL ? FATAL_GUEST
+                                      : "not in the guide's tables; reported as non-fatal by the "
+                                        "switch";
+        *recovery = ofm_sxid_recovery(c, trunk, mode);
+        return;
+    }
+    *impact = i->guest_impact;
+    /* The guide's per-code text wins where it gives one (the non-fatal and
+     * notable tables, and 20034); the generic fatal and always-fatal rows
+     * depend on the port's scope and the mode. */
+    if (c == OFM_SXID_NON_FATAL || c == OFM_SXID_NOTABLE || code == 20034)
+        *recovery = i->guest_recovery;
+    else
+        *recovery = ofm_sxid_recovery(c, trunk, mode);
 }

@@ -40,3 +40,9 @@ const char *ofm_xid_recovery(uint32_t code)
     return "reset the GPU (nvidia-smi -r) before running more CUDA work on it; reboot if the "
            "problem persists (FM §3.3.2)";
 }
+
+bool ofm_xid_fatal(uint32_t code)
+{
+    /* recorded or corrected conditions: the GPU keeps running its jobs */
+    return code != 63 && code != 92 && code != 94;
+}

@@ -20,7 +20,7 @@ static const struct {
     const char *name;
     ofm_hal_opener open;
 } switch_sides[] = {
-    {"nvswitch", NULL},
+    {"nvswitch", ofm_nvswitch_backend_open},
 };
 
 #define DEFAULT_DEV_ROOT "/dev"

@@ -26,6 +26,10 @@ int ofm_emu_backend_open(const char *dir, ofm_hal **out, char *errbuf, size_t er
 int ofm_nvml_backend_open(const char *arg, const ofm_hal_open_opts *opts, ofm_hal **out,
                           char *errbuf, size_t errlen);
 
+/* Switch side: the NVSwitch kernel driver's ioctls (src/hal/nvswitch). */
+int ofm_nvswitch_backend_open(const char *arg, const ofm_hal_open_opts *opts, ofm_hal **out,
+                              char *errbuf, size_t errlen);
+
 /* Compose a switch side and a GPU side into one backend named `name`; the
  * result owns both (closing it closes them). Never fails except for memory. */
 int ofm_hal_compose(const char *name, ofm_hal *switch_side, ofm_hal *gpu_side, ofm_hal **out,

@@ -130,16 +130,29 @@ typedef struct {
 int ofm_bringup(ofm_hal *h, const ofm_bringup_opts *opts, ofm_fabric_status *st,
                 ofm_fabric_ctx *ctx);
 
+/* Which active partitions an error touches (shared NVSwitch / vGPU modes):
+ * those whose routes use a switch port, those that hold a GPU. Supplied by
+ * the partition manager; both members may be NULL. Each returns how many IDs
+ * it wrote (at most cap), ascending. */
+typedef struct {
+    void *arg;
+    size_t (*on_port)(void *arg, uint32_t sw, uint32_t port, uint32_t *ids, size_t cap);
+    size_t (*with_gpu)(void *arg, uint32_t gpu, uint32_t *ids, size_t cap);
+} ofm_partition_query;
+
 /* Runtime monitor. `ctx` must outlive the monitor. */
 typedef struct {
     const ofm_fabric_ctx *ctx;
     uint64_t cursor;
+    ofm_partition_query parts;  /* zeroed by ofm_monitor_init; set it in modes 1/2 */
 } ofm_monitor;
 
 /* Start reading events after those already seen by bring-up (ctx->event_cursor). */
 void ofm_monitor_init(ofm_monitor *m, const ofm_fabric_ctx *ctx);
 /* Read and handle every new event. Returns the number handled (>= 0) or a
- * negative OFM_HAL_E* code when the HAL read failed. */
+ * negative OFM_HAL_E* code when the HAL read failed; that is not logged here
+ * (ofm_hal_last_error has the reason) so the caller can report an outage
+ * once rather than at every poll. */
 int ofm_monitor_poll(ofm_monitor *m, ofm_hal *h, ofm_fabric_status *st);
 
 #endif

@@ -1,8 +1,11 @@
-/* Runtime monitor: every HAL event is logged with its classification, the
- * port's scope (access or trunk, resolved through the model), the affected
- * GPU(s) and the recovery procedure. Fatal trunk errors in bare metal mark
- * the fabric degraded (FM §3.3.1.2). Runtime errors never run the HA policy
- * (FM §9). */
+/* Runtime monitor: every HAL event is logged with NVIDIA FM's leading words
+ * (what monitoring agents match), then its classification, the port's scope
+ * (access or trunk, resolved through the model), the switch's and GPU's PCI
+ * address and UUID, the affected GPU(s) and partitions, and the guide's
+ * impact and recovery for that code. Fatal lines are alerts: they reach
+ * syslog whatever the log sink (FM §3.3.1). Fatal trunk errors in bare metal
+ * and fabric-fatal errors in any mode mark the fabric degraded (FM §3.3.1.2,
+ * §13.6, §13.7). Runtime errors never run the HA policy (FM §9). */
 #include "manager/manager_int.h"
 #include "openfm/log.h"
 
@@ -13,6 +16,7 @@ void ofm_monitor_init(ofm_monitor *m, const ofm_fabric_ctx *ctx)
 {
     m->ctx = ctx;
     m->cursor = ctx->event_cursor;
+    memset(&m->parts, 0, sizeof m->parts);
 }
 
 /* "GPU 3" or "GPUs 1, 2, 3" for a trunk: the GPUs whose traffic can cross it
@@ -36,6 +40,57 @@ static void gpu_list(const ofm_fabric_ctx *c, bool all, uint32_t one, char *buf,
         snprintf(buf, len, "no GPUs");
 }
 
+/* PCI bus id in the 8-digit domain form NVIDIA FM prints
+ * ("00000000:86:00.0"); "unknown" when the backend gave none. */
+static void pci_long(const char *bdf, char *out, size_t len)
+{
+    const char *colon = bdf ? strchr(bdf, ':') : NULL;
+    if (!bdf || !bdf[0])
+        snprintf(out, len, "unknown");
+    else if (colon && colon - bdf < 8 && strchr(colon + 1, ':'))
+        snprintf(out, len, "%0*d%s", (int)(8 - (colon - bdf)), 0, bdf);
+    else
+        snprintf(out, len, "%s", bdf);
+}
+
+static const ofm_switch_status_entry *switch_entry(const ofm_fabric_status *st, uint32_t sw)
+{
+    for (size_t i = 0; i < st->nswitches && i < OFM_MAX_SWITCHES; i++)
+        if (st->switches[i].id == sw)
+            return &st->switches[i];
+    return NULL;
+}
+
+static const ofm_gpu_status *gpu_entry(const ofm_fabric_status *st, uint32_t gpu)
+{
+    for (size_t i = 0; i < st->ngpus && i < OFM_MAX_GPUS; i++)
+        if (st->gpus[i].phys_id == gpu)
+            return &st->gpus[i];
+    return NULL;
+}
+
+/* "; affected partitions: 2, 9" in shared NVSwitch / vGPU mode, "" in bare
+ * metal. Only partitions the query says actually use the port or GPU. */
+static void partition_list(const ofm_monitor *m, bool by_port, uint32_t sw, uint32_t port,
+                           uint32_t gpu, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (m->ctx->mode == OFM_FABRIC_MODE_BARE_METAL)
+        return;
+    uint32_t ids[OFM_MAX_PARTITIONS];
+    size_t n = 0;
+    if (by_port && m->parts.on_port)
+        n = m->parts.on_port(m->parts.arg, sw, port, ids, OFM_MAX_PARTITIONS);
+    else if (!by_port && m->parts.with_gpu)
+        n = m->parts.with_gpu(m->parts.arg, gpu, ids, OFM_MAX_PARTITIONS);
+    if (n > OFM_MAX_PARTITIONS)
+        n = OFM_MAX_PARTITIONS;
+    size_t used = (size_t)snprintf(buf, len, "; affected partitions: %s",
+                                   n ? "" : "none (no active partition uses it)");
+    for (size_t i = 0; i < n && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%u", i ? ", " : "", ids[i]);
+}
+
 static void handle_sxid(ofm_monitor *m, const ofm_hal_event *e, ofm_fabric_status *st,
                         ofm_fabric_error *rec)
 {
@@ -45,10 +100,12 @@ static void handle_sxid(ofm_monitor *m, const ofm_hal_event *e, ofm_fabric_statu
     const ofm_sxid_info *info = ofm_sxid_lookup(e->code);
     int a = ofm_fabric_access_at(p, e->sw, e->port);
     int t = a < 0 ? ofm_fabric_trunk_at(p, e->sw, e->port) : -1;
-    char scope[160], gpus[160] = "";
+    char scope[200], gpus[160] = "", gpci[40];
     if (a >= 0) {
-        snprintf(scope, sizeof scope, "access port (GPU %u link %u)", p->access[a].gpu,
-                 p->access[a].gpu_link);
+        const ofm_gpu_status *g = gpu_entry(st, p->access[a].gpu);
+        pci_long(g ? g->pci_bdf : NULL, gpci, sizeof gpci);
+        snprintf(scope, sizeof scope, "access port (GPU %u link %u, GPU pci bus id %s)",
+                 p->access[a].gpu, p->access[a].gpu_link, gpci);
         gpu_list(c, false, p->access[a].gpu, gpus, sizeof gpus);
         rec->gpu = p->access[a].gpu;
     } else if (t >= 0) {
@@ -63,43 +120,74 @@ static void handle_sxid(ofm_monitor *m, const ofm_hal_event *e, ofm_fabric_statu
     }
     rec->cls = cls;
     rec->trunk = t >= 0;
-    bool severe = cls == OFM_SXID_FATAL || cls == OFM_SXID_ALWAYS_FATAL;
+    bool fatal = ofm_sxid_is_fatal(e->code, e->fatal);
+    bool fabric_fatal = ofm_sxid_fabric_fatal(e->code, e->fatal);
+    const char *impact, *recovery;
+    ofm_sxid_advice(e->code, e->fatal, t >= 0, c->mode, &impact, &recovery);
+    const ofm_switch_status_entry *se = switch_entry(st, e->sw);
+    char spci[40], parts[400];
+    pci_long(se ? se->pci_bdf : NULL, spci, sizeof spci);
+    partition_list(m, true, e->sw, e->port, 0, parts, sizeof parts);
     if (snprintf(rec->summary, sizeof rec->summary,
              "SXid %u (%s), %s, on NVSwitch %u port %u, %s, affected: %s", e->code,
              info ? info->name : (e->detail[0] ? e->detail : "not in the guide's tables"),
              ofm_sxid_class_name(cls), e->sw, e->port, scope, gpus) >= (int)sizeof rec->summary)
         OFM_DEBUG("monitor: summary of SXid %u truncated", e->code);
-    ofm_log(severe ? OFM_LOG_ERR : OFM_LOG_WARN, "%s. Recovery: %s", rec->summary,
-            ofm_sxid_recovery(cls, t >= 0, c->mode));
+    /* The first words are NVIDIA FM's, which monitoring agents match
+     * ("detected NVSwitch (non-)fatal error N"); openfm's detail follows. */
+    char line[1900];
+    snprintf(line, sizeof line,
+             "detected NVSwitch %s error %u on fid 0 on NVSwitch pci bus id %s physical id %u "
+             "port %u: %s; NVSwitch UUID %s%s. Impact: %s. Recovery: %s",
+             fatal ? "fatal" : "non-fatal", e->code, spci, e->sw, e->port, rec->summary,
+             se && se->uuid[0] ? se->uuid : "unknown", parts, impact, recovery);
+    if (fatal)
+        ofm_log_alert(fabric_fatal ? OFM_LOG_CRIT : OFM_LOG_ERR, "%s", line);
+    else
+        OFM_WARN("%s", line);
 
-    /* A fatal error on a trunk port (or an always-fatal one anywhere) stops
-     * CUDA work on the whole bare-metal fabric until GPUs and switches are
-     * reset (FM §3.3.1.2, §13.6). */
-    if (c->mode == OFM_FABRIC_MODE_BARE_METAL &&
-        ((cls == OFM_SXID_FATAL && t >= 0) || cls == OFM_SXID_ALWAYS_FATAL) &&
-        (st->state == OFM_SYS_READY || st->state == OFM_SYS_DEGRADED)) {
+    /* A fatal error on a trunk port in bare metal, or one fatal to the whole
+     * fabric in any mode, stops CUDA work until GPUs and switches are reset
+     * (FM §3.3.1.2, §13.6, §13.7). */
+    bool degrade = fabric_fatal ||
+                   (c->mode == OFM_FABRIC_MODE_BARE_METAL && cls == OFM_SXID_FATAL && t >= 0);
+    if (degrade && (st->state == OFM_SYS_READY || st->state == OFM_SYS_DEGRADED)) {
         if (st->state != OFM_SYS_DEGRADED)
-            OFM_CRIT("fabric degraded: %s SXid %u on NVSwitch %u port %u; running CUDA jobs are "
-                     "aborted and new ones blocked until all GPUs and NVSwitches are reset",
-                     ofm_sxid_class_name(cls), e->code, e->sw, e->port);
+            ofm_log_alert(OFM_LOG_CRIT,
+                          "fabric degraded: %s SXid %u on NVSwitch %u port %u; running CUDA jobs "
+                          "are aborted and new ones blocked until all GPUs and NVSwitches are "
+                          "reset",
+                          fabric_fatal ? "fabric-fatal" : ofm_sxid_class_name(cls), e->code, e->sw,
+                          e->port);
         st->state = OFM_SYS_DEGRADED;
         snprintf(st->message, sizeof st->message,
-                 "degraded: %s SXid %u on NVSwitch %u port %u (%s); %s", ofm_sxid_class_name(cls),
-                 e->code, e->sw, e->port, scope, ofm_sxid_recovery(cls, t >= 0, c->mode));
+                 "degraded: %s SXid %u on NVSwitch %u port %u (%s); %s",
+                 fabric_fatal ? "fabric-fatal" : ofm_sxid_class_name(cls), e->code, e->sw,
+                 e->port, scope, recovery);
     }
 }
 
-static void handle_xid(ofm_monitor *m, const ofm_hal_event *e, ofm_fabric_error *rec)
+static void handle_xid(ofm_monitor *m, const ofm_hal_event *e, const ofm_fabric_status *st,
+                       ofm_fabric_error *rec)
 {
-    (void)m;
     const ofm_xid_info *info = ofm_xid_lookup(e->code);
+    const ofm_gpu_status *g = gpu_entry(st, e->gpu);
+    char gpci[40], parts[400];
+    pci_long(g ? g->pci_bdf : NULL, gpci, sizeof gpci);
+    partition_list(m, false, 0, 0, e->gpu, parts, sizeof parts);
     rec->gpu = e->gpu;
     if (snprintf(rec->summary, sizeof rec->summary, "Xid %u (%s) on GPU %u%s%s%s", e->code,
                  info ? info->meaning : "unlisted GPU error", e->gpu,
                  info && info->exclusion_candidate ? ", GPU is an exclusion candidate" : "",
                  e->detail[0] ? ": " : "", e->detail) >= (int)sizeof rec->summary)
         OFM_DEBUG("monitor: summary of Xid %u truncated", e->code);
-    OFM_ERR("%s. Recovery: %s", rec->summary, ofm_xid_recovery(e->code));
+    char line[1600];
+    snprintf(line, sizeof line, "%s; GPU pci bus id %s, UUID %s%s. Recovery: %s", rec->summary,
+             gpci, g && g->uuid[0] ? g->uuid : "unknown", parts, ofm_xid_recovery(e->code));
+    if (ofm_xid_fatal(e->code))
+        ofm_log_alert(OFM_LOG_ERR, "%s", line);
+    else
+        OFM_WARN("%s", line);
 }
 
 static void handle_link(ofm_monitor *m, const ofm_hal_event *e, ofm_fabric_error *rec)
@@ -132,11 +220,8 @@ int ofm_monitor_poll(ofm_monitor *m, ofm_hal *h, ofm_fabric_status *st)
     for (int batch = 0; batch < 32; batch++) {
         size_t n = 0;
         int rc = h->ops->read_events(h, &m->cursor, ev, sizeof ev / sizeof ev[0], &n);
-        if (rc != OFM_HAL_OK) {
-            OFM_ERR("monitor: reading NVSwitch/GPU events failed: %s (%s)", ofm_hal_last_error(h),
-                    ofm_hal_strerror(rc));
-            return rc;
-        }
+        if (rc != OFM_HAL_OK)
+            return rc; /* the caller says so, once per outage, not at every poll */
         if (n > sizeof ev / sizeof ev[0])
             n = sizeof ev / sizeof ev[0];
         for (size_t i = 0; i < n; i++) {
@@ -158,7 +243,7 @@ int ofm_monitor_poll(ofm_monitor *m, ofm_hal *h, ofm_fabric_status *st)
             rec->gpu = e->gpu;
             switch (e->kind) {
             case OFM_EVT_SXID: handle_sxid(m, e, st, rec); break;
-            case OFM_EVT_XID: handle_xid(m, e, rec); break;
+            case OFM_EVT_XID: handle_xid(m, e, st, rec); break;
             case OFM_EVT_LINK_DOWN: handle_link(m, e, rec); break;
             default:
                 snprintf(rec->summary, sizeof rec->summary, "unknown event kind %d", (int)e->kind);

@@ -12,13 +12,17 @@
 #include "fabric/fabric.h"
 #include "openfm/log.h"
 #include "partition/state_file.h"
+#include "partition/state_journal.h"
+#include "partition/vf_check.h"
 
 struct ofm_partition_mgr {
     ofm_hal *hal;
     const ofm_fabric_ctx *fctx;
     const ofm_platform *p;
     char state_file[512];
+    ofm_pm_journal *journal;                /* every change is durable before it is answered */
     bool awaiting;                          /* --restart, before set_activated */
+    bool restart_mode;                      /* this run started with --restart */
     bool supported[OFM_MAX_PARTITIONS];     /* indexed like p->partitions */
     bool active[OFM_MAX_PARTITIONS];
     unsigned nvfs[OFM_MAX_PARTITIONS];
@@ -26,6 +30,7 @@ struct ofm_partition_mgr {
     ofm_hal_gpu gpus[OFM_MAX_GPUS];         /* identity, indexed like p->gpus */
     ofm_route_plan current;                 /* what is programmed for the active set */
     uint32_t usable_links[OFM_MAX_GPUS];    /* per GPU (platform index), fixed after bring-up */
+    ofm_fabric_health scratch_health;       /* one partition's links (large: not on the stack) */
 };
 
 static int part_index(const ofm_partition_mgr *pm, unsigned id)
@@ -37,6 +42,12 @@ static int part_index(const ofm_partition_mgr *pm, unsigned id)
 }
 
 static bool is_vgpu(const ofm_partition_mgr *pm) { return pm->fctx->mode == OFM_FABRIC_MODE_VGPU; }
+
+/* H100 and later (NVSwitch gen3+, links trained by ALI). */
+static bool hopper_or_later(const ofm_platform *p)
+{
+    return p->ali || (p->nswitches > 0 && p->switches[0].gen >= OFM_SWITCH_GEN3);
+}
 
 static bool mig_enabled(ofm_partition_mgr *pm, uint32_t gpu)
 {
@@ -57,7 +68,9 @@ static int plan_for(ofm_partition_mgr *pm, int extra, int without, ofm_route_pla
         const ofm_partition_desc *d = &pm->p->partitions[i];
         if (!on || d->ngpus < 2)
             continue;
-        rc = ofm_route_plan_build(pm->p, &pm->fctx->decision.effective, d->gpus, d->ngpus, &one);
+        /* each partition over its own link count (FM §11.1) */
+        ofm_partition_health(pm->p, &pm->fctx->decision.effective, d, &pm->scratch_health);
+        rc = ofm_route_plan_build(pm->p, &pm->scratch_health, d->gpus, d->ngpus, &one);
         if (!rc)
             rc = ofm_route_plan_merge(out, &one);
     }
@@ -87,29 +100,105 @@ static fmReturn_t program(ofm_partition_mgr *pm, ofm_route_plan *next)
     return FM_ST_SUCCESS;
 }
 
-static void save_state(ofm_partition_mgr *pm)
+static void fill_state(const ofm_partition_mgr *pm, ofm_pm_state *s)
 {
-    ofm_pm_state s;
-    memset(&s, 0, sizeof s);
-    snprintf(s.platform, sizeof s.platform, "%s", pm->p->name);
-    s.ngpus = pm->p->ngpus;
+    memset(s, 0, sizeof *s);
+    snprintf(s->platform, sizeof s->platform, "%s", pm->p->name);
+    s->ngpus = pm->p->ngpus;
     for (size_t i = 0; i < pm->p->ngpus; i++) {
-        s.gpu_id[i] = pm->p->gpus[i].phys_id;
-        snprintf(s.gpu_uuid[i], sizeof s.gpu_uuid[i], "%s", pm->gpus[i].uuid);
+        s->gpu_id[i] = pm->p->gpus[i].phys_id;
+        snprintf(s->gpu_uuid[i], sizeof s->gpu_uuid[i], "%s", pm->gpus[i].uuid);
     }
-    s.npartitions = pm->p->npartitions;
+    s->npartitions = pm->p->npartitions;
     for (size_t i = 0; i < pm->p->npartitions; i++) {
-        s.part_id[i] = pm->p->partitions[i].id;
-        s.supported[i] = pm->supported[i];
-        s.active[i] = pm->active[i];
-        s.nvfs[i] = pm->nvfs[i];
-        memcpy(s.vfs[i], pm->vfs[i], sizeof s.vfs[i]);
+        s->part_id[i] = pm->p->partitions[i].id;
+        s->supported[i] = pm->supported[i];
+        s->active[i] = pm->active[i];
+        s->nvfs[i] = pm->nvfs[i];
+        memcpy(s->vfs[i], pm->vfs[i], sizeof s->vfs[i]);
     }
+}
+
+/* What a change alters, kept to undo it. */
+typedef struct {
+    bool active[OFM_MAX_PARTITIONS];
+    unsigned nvfs[OFM_MAX_PARTITIONS];
+    fmPciDevice_t vfs[OFM_MAX_PARTITIONS][FM_MAX_NUM_GPUS];
+} pm_book;
+
+static void book_save(const ofm_partition_mgr *pm, pm_book *b)
+{
+    memcpy(b->active, pm->active, sizeof b->active);
+    memcpy(b->nvfs, pm->nvfs, sizeof b->nvfs);
+    memcpy(b->vfs, pm->vfs, sizeof b->vfs);
+}
+
+static void book_restore(ofm_partition_mgr *pm, const pm_book *b)
+{
+    memcpy(pm->active, b->active, sizeof b->active);
+    memcpy(pm->nvfs, b->nvfs, sizeof b->nvfs);
+    memcpy(pm->vfs, b->vfs, sizeof b->vfs);
+}
+
+/* The routes for the change are programmed and the bookkeeping updated:
+ * make it durable before anyone is told. If that fails, undo both (the
+ * previous routes are in `before_routes`) and answer an error, so that what
+ * the file says, what the hardware forwards and what the client was told
+ * agree. A crash between programming and this record is reconciled by
+ * --restart: the routes are read back from the hardware and the
+ * hypervisor's fmSetActivatedFabricPartitions decides. */
+static fmReturn_t persist(ofm_partition_mgr *pm, const pm_book *before, ofm_route_plan *before_routes,
+                          const char *what)
+{
+    bool changed[OFM_MAX_PARTITIONS] = {false}, any = false;
+    for (size_t i = 0; i < pm->p->npartitions; i++) {
+        changed[i] = before->active[i] != pm->active[i] || before->nvfs[i] != pm->nvfs[i] ||
+                     memcmp(before->vfs[i], pm->vfs[i], pm->nvfs[i] * sizeof pm->vfs[i][0]);
+        any |= changed[i];
+    }
+    if (!any)
+        return FM_ST_SUCCESS;
+    ofm_pm_state *s = malloc(sizeof *s);
     ofm_error err;
-    if (ofm_pm_state_save(pm->state_file, &s, &err)) {
-        char b[700];
-        OFM_ERR("cannot save the resiliency state: %s", ofm_error_format(&err, b, sizeof b));
+    char b[700];
+    if (!s) {
+        ofm_error_set(&err, pm->state_file, 0, "out of memory");
+    } else {
+        fill_state(pm, s);
+        if (!ofm_pm_journal_record(pm->journal, s, changed, &err)) {
+            if (ofm_pm_journal_compaction_due(pm->journal) && ofm_pm_journal_compact(pm->journal, s, &err))
+                OFM_WARN("cannot compact the resiliency state file (the change itself is recorded): %s",
+                         ofm_error_format(&err, b, sizeof b));
+            free(s);
+            return FM_ST_SUCCESS;
+        }
+        free(s);
     }
+    OFM_ERR("%s failed: the resiliency state could not be made durable: %s; the NVSwitch routing is "
+            "rolled back and the client is answered with an error",
+            what, ofm_error_format(&err, b, sizeof b));
+    book_restore(pm, before);
+    if (program(pm, before_routes) != FM_ST_SUCCESS)
+        OFM_CRIT("rolling back the routing after the failed %s did not work either: the hardware may "
+                 "forward what the state file does not record until the next change", what);
+    return FM_ST_GENERIC_ERROR;
+}
+
+static int journal_start(ofm_partition_mgr *pm, ofm_error *err)
+{
+    ofm_pm_state *s = malloc(sizeof *s);
+    if (!s)
+        return ofm_error_set(err, NULL, 0, "out of memory");
+    fill_state(pm, s);
+    ofm_error e;
+    int rc = ofm_pm_journal_start(pm->state_file, s, &pm->journal, &e);
+    free(s);
+    if (rc) {
+        char b[700];
+        ofm_error_set(err, NULL, 0, "cannot write the resiliency state file (STATE_FILE_NAME): %s",
+                      ofm_error_format(&e, b, sizeof b));
+    }
+    return rc;
 }
 
 static void load_identity(ofm_partition_mgr *pm)
@@ -204,7 +293,25 @@ int ofm_pm_create(const ofm_pm_opts *o, ofm_partition_mgr **out, ofm_error *err)
             ofm_pm_destroy(pm);
             return -1;
         }
+        /* the loaded state becomes the new snapshot; if that cannot be
+         * written now, the tenants keep running and the hypervisor's list is
+         * refused until it can */
+        ofm_error je;
+        if (ofm_pm_journal_new(o->state_file, &pm->journal, &je)) {
+            *err = je;
+            ofm_pm_destroy(pm);
+            return -1;
+        }
+        ofm_pm_state *cur = malloc(sizeof *cur);
+        if (cur)
+            fill_state(pm, cur);
+        if (!cur || ofm_pm_journal_compact(pm->journal, cur, &je))
+            OFM_WARN("resiliency restart: cannot rewrite the state file: %s; "
+                     "fmSetActivatedFabricPartitions will be refused until it can be written",
+                     cur ? ofm_error_format(&je, b, sizeof b) : "out of memory");
+        free(cur);
         pm->awaiting = true;
+        pm->restart_mode = true;
         OFM_INFO("resiliency restart: state loaded from %s, %zu routing entries left in place; "
                  "partition operations wait for fmSetActivatedFabricPartitions",
                  o->state_file, pm->current.n);
@@ -232,7 +339,10 @@ int ofm_pm_create(const ofm_pm_opts *o, ofm_partition_mgr **out, ofm_error *err)
             pm->hal->ops->route_clear_switch(pm->hal, p->switches[s].id) != OFM_HAL_OK)
             OFM_WARN("cannot clear routing on switch %" PRIu32 ": %s", p->switches[s].id,
                      ofm_hal_last_error(pm->hal));
-    save_state(pm);
+    if (journal_start(pm, err)) {
+        ofm_pm_destroy(pm);
+        return -1;
+    }
     size_t nsup = 0;
     for (size_t i = 0; i < p->npartitions; i++)
         nsup += pm->supported[i];
@@ -247,6 +357,7 @@ void ofm_pm_destroy(ofm_partition_mgr *pm)
     if (!pm)
         return;
     ofm_route_plan_free(&pm->current);
+    ofm_pm_journal_close(pm->journal);
     free(pm);
 }
 
@@ -272,7 +383,9 @@ fmReturn_t ofm_pm_get_supported(ofm_partition_mgr *pm, fmFabricPartitionList_t *
             const ofm_gpu_desc *gd = ofm_platform_gpu(p, d->gpus[k]);
             int gi = ofm_fabric_gpu_index(p, d->gpus[k]);
             g->physicalId = d->gpus[k];
-            if (gi >= 0) {
+            /* FM §5.1: on H100-class systems the hypervisor maps partition
+             * GPUs by physical (module) ID; UUID and BDF stay empty. */
+            if (gi >= 0 && !hopper_or_later(p)) {
                 snprintf(g->uuid, sizeof g->uuid, "%s", pm->gpus[gi].uuid);
                 snprintf(g->pciBusId, sizeof g->pciBusId, "%s", pm->gpus[gi].pci_bdf);
             }
@@ -310,6 +423,13 @@ fmReturn_t ofm_pm_activate(ofm_partition_mgr *pm, unsigned id, const fmPciDevice
         return FM_ST_NOT_SUPPORTED;
     if (nvfs > FM_MAX_NUM_GPUS)
         return FM_ST_BADPARAM;
+    if (nvfs) {
+        char why[256];
+        if (ofm_vf_list_check(pm->hal, pm->p, d, vfs, nvfs, why, sizeof why)) {
+            OFM_WARN("activation of partition %u refused (FM_ST_BADPARAM): %s", id, why);
+            return FM_ST_BADPARAM;
+        }
+    }
     if (pm->active[i])
         return FM_ST_IN_USE;
     for (size_t k = 0; k < pm->p->npartitions; k++) {
@@ -332,17 +452,23 @@ fmReturn_t ofm_pm_activate(ofm_partition_mgr *pm, unsigned id, const fmPciDevice
                          "disables its NVLinks on A100; disable MIG first", id, d->gpus[a]);
                 return FM_ST_NVLINK_ERROR;
             }
-    ofm_route_plan next;
+    pm_book before;
+    book_save(pm, &before);
+    ofm_route_plan next; /* after program(): the routes before the change */
     ofm_route_plan_init(&next);
     fmReturn_t rc = plan_for(pm, i, -1, &next) ? FM_ST_GENERIC_ERROR : program(pm, &next);
+    if (rc == FM_ST_SUCCESS) {
+        pm->active[i] = true;
+        pm->nvfs[i] = nvfs;
+        if (nvfs)
+            memcpy(pm->vfs[i], vfs, nvfs * sizeof *vfs);
+        char what[64];
+        snprintf(what, sizeof what, "activation of partition %u", id);
+        rc = persist(pm, &before, &next, what);
+    }
     ofm_route_plan_free(&next);
     if (rc != FM_ST_SUCCESS)
         return rc;
-    pm->active[i] = true;
-    pm->nvfs[i] = nvfs;
-    if (nvfs)
-        memcpy(pm->vfs[i], vfs, nvfs * sizeof *vfs);
-    save_state(pm);
     OFM_INFO("partition %u activated (%" PRIu32 " GPUs%s)", id, d->ngpus, nvfs ? ", with VFs" : "");
     return FM_ST_SUCCESS;
 }
@@ -356,16 +482,58 @@ fmReturn_t ofm_pm_deactivate(ofm_partition_mgr *pm, unsigned id)
         return FM_ST_BADPARAM;
     if (!pm->active[i])
         return FM_ST_UNINITIALIZED;
-    ofm_route_plan next;
+    pm_book before;
+    book_save(pm, &before);
+    ofm_route_plan next; /* after program(): the routes before the change */
     ofm_route_plan_init(&next);
     fmReturn_t rc = plan_for(pm, -1, i, &next) ? FM_ST_GENERIC_ERROR : program(pm, &next);
+    if (rc == FM_ST_SUCCESS) {
+        pm->active[i] = false;
+        pm->nvfs[i] = 0;
+        char what[64];
+        snprintf(what, sizeof what, "deactivation of partition %u", id);
+        rc = persist(pm, &before, &next, what);
+    }
     ofm_route_plan_free(&next);
     if (rc != FM_ST_SUCCESS)
         return rc;
-    pm->active[i] = false;
-    pm->nvfs[i] = 0;
-    save_state(pm);
     OFM_INFO("partition %u deactivated", id);
+    return FM_ST_SUCCESS;
+}
+
+/* fmSetActivatedFabricPartitions outside the restart window: the fabric
+ * manager made every change itself and knows what runs, and the call exists
+ * to tell a restarted one what kept running while it was away (FM §5.10,
+ * §12). So the list may only confirm the active set; it never tears down or
+ * starts a partition. A list that differs is refused and each difference
+ * logged by partition ID. */
+static fmReturn_t confirm_active_list(ofm_partition_mgr *pm, const bool *want)
+{
+    unsigned nact = 0, ndiff = 0;
+    for (size_t i = 0; i < pm->p->npartitions; i++) {
+        nact += pm->active[i];
+        if (pm->active[i] == want[i])
+            continue;
+        ndiff++;
+        if (pm->active[i])
+            OFM_WARN("fmSetActivatedFabricPartitions outside the restart window: partition %" PRIu32
+                     " is active but not in the list; it keeps running (deactivate it with "
+                     "fmDeactivateFabricPartition)",
+                     pm->p->partitions[i].id);
+        else
+            OFM_WARN("fmSetActivatedFabricPartitions outside the restart window: partition %" PRIu32
+                     " is in the list but not active; it is not activated (use "
+                     "fmActivateFabricPartition%s)",
+                     pm->p->partitions[i].id, is_vgpu(pm) ? "WithVFs" : "");
+    }
+    if (ndiff) {
+        OFM_WARN("fmSetActivatedFabricPartitions refused (FM_ST_NOT_SUPPORTED): outside a "
+                 "--restart it can only confirm the active partitions; nothing was changed");
+        return FM_ST_NOT_SUPPORTED;
+    }
+    OFM_INFO("fmSetActivatedFabricPartitions outside the restart window: the list matches the %u "
+             "active partition(s); nothing changes",
+             nact);
     return FM_ST_SUCCESS;
 }
 
@@ -388,32 +556,61 @@ fmReturn_t ofm_pm_set_activated(ofm_partition_mgr *pm, const fmActivatedFabricPa
                     for (uint32_t y = 0; y < pm->p->partitions[b].ngpus; y++)
                         if (pm->p->partitions[a].gpus[x] == pm->p->partitions[b].gpus[y])
                             return FM_ST_IN_USE;
-    bool saved[OFM_MAX_PARTITIONS];
-    memcpy(saved, pm->active, sizeof saved);
+    if (!pm->awaiting)
+        return confirm_active_list(pm, want);
+    /* vGPU: a partition runs only with the VFs it was activated with; the
+     * list cannot supply them, so only partitions recorded with VFs can be
+     * declared running (FM §5.8, §12). */
+    for (size_t i = 0; is_vgpu(pm) && i < pm->p->npartitions; i++)
+        if (want[i] && pm->nvfs[i] == 0) {
+            OFM_WARN("fmSetActivatedFabricPartitions refused (FM_ST_BADPARAM): partition %" PRIu32
+                     " is not recorded as running with VFs, and vGPU mode never activates a "
+                     "partition without its VFs; leave it out, then activate it with "
+                     "fmActivateFabricPartitionWithVFs. Still waiting for the active list",
+                     pm->p->partitions[i].id);
+            return FM_ST_BADPARAM;
+        }
+    pm_book before;
+    book_save(pm, &before);
     memcpy(pm->active, want, sizeof want);
-    ofm_route_plan next;
+    ofm_route_plan next; /* after program(): the routes before the change */
     ofm_route_plan_init(&next);
     fmReturn_t rc = plan_for(pm, -1, -1, &next) ? FM_ST_GENERIC_ERROR : program(pm, &next);
-    ofm_route_plan_free(&next);
-    if (rc != FM_ST_SUCCESS) {
-        memcpy(pm->active, saved, sizeof saved);
-        return rc;
+    if (rc == FM_ST_SUCCESS) {
+        for (size_t i = 0; i < pm->p->npartitions; i++)
+            if (!want[i])
+                pm->nvfs[i] = 0;
+        rc = persist(pm, &before, &next, "setting the active partition list");
+    } else {
+        book_restore(pm, &before);
     }
-    for (size_t i = 0; i < pm->p->npartitions; i++)
-        if (!want[i])
-            pm->nvfs[i] = 0;
-    bool was_waiting = pm->awaiting;
+    ofm_route_plan_free(&next);
+    if (rc != FM_ST_SUCCESS)
+        return rc;
     pm->awaiting = false;
-    save_state(pm);
-    OFM_INFO("active partition list set by the hypervisor: %u partition(s)%s", l->numPartitions,
-             was_waiting ? "; resiliency restart complete, partition operations enabled" : "");
+    for (size_t i = 0; i < pm->p->npartitions; i++) {
+        unsigned id = pm->p->partitions[i].id;
+        if (before.active[i] && want[i])
+            OFM_INFO("resiliency restart: partition %u keeps running, its routes kept", id);
+        else if (before.active[i])
+            OFM_INFO("resiliency restart: partition %u was active when the fabric manager stopped "
+                     "and is not in the hypervisor's list: its routes are removed", id);
+        else if (want[i])
+            OFM_INFO("resiliency restart: partition %u was not recorded as active but is in the "
+                     "hypervisor's list: its routes are programmed", id);
+    }
+    OFM_INFO("active partition list set by the hypervisor: %u partition(s); resiliency restart "
+             "complete, partition operations enabled",
+             l->numPartitions);
     return FM_ST_SUCCESS;
 }
 
 fmReturn_t ofm_pm_failed_devices(ofm_partition_mgr *pm, fmNvlinkFailedDevices_t *out)
 {
-    if (pm->awaiting)
-        return FM_ST_NOT_CONFIGURED;
+    /* FM §5.11: not supported in resiliency restart mode, which skips link
+     * training, so there is no initialisation result to report. */
+    if (pm->restart_mode)
+        return FM_ST_NOT_SUPPORTED;
     out->numGpus = out->numSwitches = 0;
     if (pm->p->ali)
         return FM_ST_SUCCESS; /* H100: always empty (FM §5.11) */
@@ -510,4 +707,47 @@ char *ofm_pm_json(const ofm_partition_mgr *pm)
     char *s = strdup(json_object_to_json_string(a));
     json_object_put(a);
     return s;
+}
+
+size_t ofm_pm_partitions_on_port(ofm_partition_mgr *pm, uint32_t sw, uint32_t port, uint32_t *ids,
+                                 size_t cap)
+{
+    /* A partition uses a port when its own routes enter or leave there: a
+     * link a partition leaves out (HGX-2, FM §11.1) or a trunk it does not
+     * cross is not its problem. */
+    size_t n = 0;
+    ofm_route_plan one;
+    ofm_route_plan_init(&one);
+    for (size_t i = 0; i < pm->p->npartitions && n < cap; i++) {
+        const ofm_partition_desc *d = &pm->p->partitions[i];
+        if (!pm->active[i] || d->ngpus < 2)
+            continue;
+        ofm_partition_health(pm->p, &pm->fctx->decision.effective, d, &pm->scratch_health);
+        if (ofm_route_plan_build(pm->p, &pm->scratch_health, d->gpus, d->ngpus, &one))
+            continue;
+        for (size_t k = 0; k < one.n; k++)
+            if (one.e[k].sw == sw &&
+                (one.e[k].in_port == port || (port < 64 && (one.e[k].egress >> port & 1)))) {
+                ids[n++] = d->id;
+                break;
+            }
+    }
+    ofm_route_plan_free(&one);
+    return n;
+}
+
+size_t ofm_pm_partitions_with_gpu(ofm_partition_mgr *pm, uint32_t gpu, uint32_t *ids, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < pm->p->npartitions && n < cap; i++) {
+        const ofm_partition_desc *d = &pm->p->partitions[i];
+        if (!pm->active[i])
+            continue;
+        for (uint32_t k = 0; k < d->ngpus; k++)
+            if (d->gpus[k] == gpu) {
+                ids[n++] = d->id;
+                break;
+            }
+    }
+    return n;
 }

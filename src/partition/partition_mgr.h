@@ -43,6 +43,13 @@ fmReturn_t ofm_pm_unsupported(ofm_partition_mgr *pm, fmUnsupportedFabricPartitio
 
 /* Still waiting for the hypervisor's active list after --restart. */
 bool ofm_pm_awaiting_restart_list(const ofm_partition_mgr *pm);
+/* Active partitions whose routes enter or leave NVSwitch `sw` at `port`, and
+ * active partitions holding `gpu`: their IDs in ids[0..cap), returns the count
+ * (the monitor names them in SXid / Xid lines). */
+size_t ofm_pm_partitions_on_port(ofm_partition_mgr *pm, uint32_t sw, uint32_t port, uint32_t *ids,
+                                 size_t cap);
+size_t ofm_pm_partitions_with_gpu(ofm_partition_mgr *pm, uint32_t gpu, uint32_t *ids, size_t cap);
+
 /* JSON array of {id, gpus, active, supported, vfs} for the status document. */
 char *ofm_pm_json(const ofm_partition_mgr *pm);
 

@@ -1,53 +1,115 @@
-/* Text format, one record per line:
- *   openfm-state 1
- *   platform hgx-h100
- *   gpu 1 GPU-....
- *   partition 0 supported=1 active=0 vfs=0000:3b:00.1,0000:3b:00.2
- *   end
- * The final "end" line makes a truncated file detectable. */
+/* Encoding and strict decoding of the resiliency state file (format in
+ * state_file.h). Decoding is a pure function of the bytes. */
 #include "partition/state_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_BYTES (256u * 1024u)
+#include "openfm/crc32.h"
 
-int ofm_pm_state_save(const char *path, const ofm_pm_state *s, ofm_error *err)
+#define HEADER_V2 "openfm-state 2\n"
+#define RECORD_HEADER_MAX 96 /* "record SEQ KIND LEN CRC\n" is far shorter */
+
+/* ------------------------------------------------------------ encoding */
+
+typedef struct {
+    char *p;
+    size_t n, cap;
+    bool overflow;
+} outbuf;
+
+__attribute__((format(printf, 2, 3))) static void put(outbuf *o, const char *fmt, ...)
 {
-    char tmp[600];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return ofm_error_set(err, path, 0, "path too long");
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return ofm_error_set(err, tmp, 0, "cannot write: %s", strerror(errno));
-    fprintf(f, "openfm-state 1\nplatform %s\n", s->platform);
-    for (size_t i = 0; i < s->ngpus; i++)
-        fprintf(f, "gpu %u %s\n", s->gpu_id[i], s->gpu_uuid[i][0] ? s->gpu_uuid[i] : "-");
-    for (size_t i = 0; i < s->npartitions; i++) {
-        fprintf(f, "partition %u supported=%d active=%d vfs=", s->part_id[i], s->supported[i],
-                s->active[i]);
-        if (!s->nvfs[i])
-            fputc('-', f);
-        for (unsigned k = 0; k < s->nvfs[i]; k++)
-            fprintf(f, "%s%04x:%02x:%02x.%x", k ? "," : "", s->vfs[i][k].domain, s->vfs[i][k].bus,
-                    s->vfs[i][k].device, s->vfs[i][k].function);
-        fputc('\n', f);
-    }
-    fputs("end\n", f);
-    int bad = fflush(f) || fsync(fileno(f));
-    if (fclose(f) || bad || rename(tmp, path)) {
-        int e = errno;
-        unlink(tmp);
-        return ofm_error_set(err, path, 0, "cannot write: %s", strerror(e));
-    }
-    return 0;
+    if (o->overflow)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(o->p + o->n, o->cap - o->n, fmt, ap);
+    va_end(ap);
+    if (w < 0 || (size_t)w >= o->cap - o->n)
+        o->overflow = true;
+    else
+        o->n += (size_t)w;
 }
 
-static int parse_vfs(char *v, ofm_pm_state *s, size_t i, const char *origin, unsigned line, ofm_error *err)
+static void put_partition(outbuf *o, const ofm_pm_state *s, size_t i)
+{
+    put(o, "partition %u supported=%d active=%d vfs=", s->part_id[i], s->supported[i],
+        s->active[i]);
+    if (!s->nvfs[i])
+        put(o, "-");
+    for (unsigned k = 0; k < s->nvfs[i] && k < FM_MAX_NUM_GPUS; k++)
+        put(o, "%s%04x:%02x:%02x.%x", k ? "," : "", s->vfs[i][k].domain, s->vfs[i][k].bus,
+            s->vfs[i][k].device, s->vfs[i][k].function);
+    put(o, "\n");
+}
+
+/* Frame the body that starts at body_off (already in o) as record `seq`:
+ * the header goes in front, so the body is moved up by the header's length. */
+static size_t frame(outbuf *o, size_t hdr_off, size_t body_off, unsigned seq, const char *kind)
+{
+    if (o->overflow)
+        return 0;
+    size_t blen = o->n - body_off;
+    char hdr[RECORD_HEADER_MAX];
+    int h = snprintf(hdr, sizeof hdr, "record %u %s %zu %08x\n", seq, kind, blen,
+                     ofm_crc32(o->p + body_off, blen, 0));
+    if (h < 0 || (size_t)h >= sizeof hdr || hdr_off + (size_t)h + blen > o->cap)
+        return 0;
+    memmove(o->p + hdr_off + h, o->p + body_off, blen);
+    memcpy(o->p + hdr_off, hdr, (size_t)h);
+    o->n = hdr_off + (size_t)h + blen;
+    return o->n;
+}
+
+size_t ofm_pm_state_encode_file(const ofm_pm_state *s, char *buf, size_t cap)
+{
+    outbuf o = {buf, 0, cap, false};
+    put(&o, HEADER_V2);
+    size_t hdr_off = o.n;
+    /* the body is built after room for the longest header, then framed */
+    o.n += RECORD_HEADER_MAX;
+    if (o.n > cap)
+        return 0;
+    size_t body = o.n;
+    put(&o, "platform %s\n", s->platform);
+    for (size_t i = 0; i < s->ngpus; i++)
+        put(&o, "gpu %u %s\n", s->gpu_id[i], s->gpu_uuid[i][0] ? s->gpu_uuid[i] : "-");
+    for (size_t i = 0; i < s->npartitions; i++)
+        put_partition(&o, s, i);
+    return frame(&o, hdr_off, body, 1, "snapshot");
+}
+
+size_t ofm_pm_state_encode_change(const ofm_pm_state *s, const bool *changed, unsigned seq,
+                                  char *buf, size_t cap)
+{
+    outbuf o = {buf, RECORD_HEADER_MAX, cap, cap < RECORD_HEADER_MAX};
+    size_t n = 0;
+    for (size_t i = 0; i < s->npartitions; i++)
+        if (changed[i]) {
+            put_partition(&o, s, i);
+            n++;
+        }
+    return n ? frame(&o, 0, RECORD_HEADER_MAX, seq, "change") : 0;
+}
+
+/* ------------------------------------------------------------ decoding */
+
+typedef struct {
+    const char *origin;
+    unsigned line; /* of the line being parsed */
+    size_t base;   /* file offset of the buffer being parsed */
+    ofm_error *err;
+} ctx;
+
+static int parse_vfs(ctx *c, char *v, ofm_pm_state *s, size_t i)
 {
     s->nvfs[i] = 0;
     if (!strcmp(v, "-"))
@@ -58,73 +120,218 @@ static int parse_vfs(char *v, ofm_pm_state *s, size_t i, const char *origin, uns
         char extra;
         if (s->nvfs[i] >= FM_MAX_NUM_GPUS || sscanf(t, "%x:%x:%x.%x%c", &d, &b, &dev, &fn, &extra) != 4 ||
             d > 0xffff || b > 0xff || dev > 0x1f || fn > 7)
-            return ofm_error_set(err, origin, line, "bad VF address '%.40s'", t);
+            return ofm_error_set(c->err, c->origin, c->line, "bad VF address '%.40s'", t);
         s->vfs[i][s->nvfs[i]++] = (fmPciDevice_t){d, b, dev, fn};
     }
+    return 0;
+}
+
+static int find_partition(const ofm_pm_state *s, unsigned id)
+{
+    for (size_t i = 0; i < s->npartitions; i++)
+        if (s->part_id[i] == id)
+            return (int)i;
+    return -1;
+}
+
+/* "partition ID supported=S active=A vfs=LIST". A snapshot (adding) appends
+ * a new entry; a change replaces the entry of a known partition. */
+static int parse_partition(ctx *c, const char *ln, ofm_pm_state *s, bool adding)
+{
+    char b[128], cc[128], d[512], extra;
+    unsigned id;
+    int sup, act;
+    if (sscanf(ln, "partition %u %127s %127s %511s %c", &id, b, cc, d, &extra) != 4 ||
+        sscanf(b, "supported=%d%c", &sup, &extra) != 1 || sscanf(cc, "active=%d%c", &act, &extra) != 1 ||
+        strncmp(d, "vfs=", 4))
+        return ofm_error_set(c->err, c->origin, c->line, "malformed partition line '%.60s'", ln);
+    if ((sup != 0 && sup != 1) || (act != 0 && act != 1))
+        return ofm_error_set(c->err, c->origin, c->line, "supported= and active= must be 0 or 1");
+    if (!sup && act)
+        return ofm_error_set(c->err, c->origin, c->line,
+                             "partition %u has supported=0 active=1: an unsupported partition "
+                             "cannot be active", id);
+    int i = find_partition(s, id);
+    if (adding) {
+        if (i >= 0)
+            return ofm_error_set(c->err, c->origin, c->line, "partition %u listed twice", id);
+        if (s->npartitions >= OFM_MAX_PARTITIONS)
+            return ofm_error_set(c->err, c->origin, c->line, "too many partitions");
+        i = (int)s->npartitions++;
+    } else if (i < 0) {
+        return ofm_error_set(c->err, c->origin, c->line,
+                             "change to partition %u, which the snapshot does not list", id);
+    } else if (s->supported[i] != (sup == 1)) {
+        return ofm_error_set(c->err, c->origin, c->line,
+                             "change to partition %u alters supported=, which only a snapshot sets",
+                             id);
+    }
+    s->part_id[i] = id;
+    s->supported[i] = sup == 1;
+    s->active[i] = act == 1;
+    return parse_vfs(c, d + 4, s, (size_t)i);
+}
+
+/* Lines of one body; `snapshot` allows platform and gpu lines. Sets *ended
+ * when a version-1 "end" line is met (only allowed when `v1`). */
+static int parse_lines(ctx *c, const char *buf, size_t len, ofm_pm_state *s, bool snapshot, bool v1,
+                       bool *ended)
+{
+    for (size_t pos = 0; pos < len;) {
+        const char *nl = memchr(buf + pos, '\n', len - pos);
+        if (!nl)
+            return ofm_error_set(c->err, c->origin, c->line, "truncated (no newline)");
+        size_t l = (size_t)(nl - (buf + pos));
+        char ln[512];
+        if (l >= sizeof ln || memchr(buf + pos, '\0', l))
+            return ofm_error_set(c->err, c->origin, c->line, "malformed line");
+        memcpy(ln, buf + pos, l);
+        ln[l] = '\0';
+        pos += l + 1;
+        char a[128], extra;
+        unsigned id;
+        if (v1 && *ended)
+            return ofm_error_set(c->err, c->origin, c->line, "data after 'end'");
+        if (v1 && !strcmp(ln, "end")) {
+            *ended = true;
+        } else if (snapshot && sscanf(ln, "platform %63s %c", s->platform, &extra) == 1) {
+        } else if (snapshot && sscanf(ln, "gpu %u %79s %c", &id, a, &extra) == 2) {
+            if (s->ngpus >= OFM_MAX_GPUS)
+                return ofm_error_set(c->err, c->origin, c->line, "too many GPUs");
+            s->gpu_id[s->ngpus] = id;
+            snprintf(s->gpu_uuid[s->ngpus], sizeof s->gpu_uuid[0], "%.79s", strcmp(a, "-") ? a : "");
+            s->ngpus++;
+        } else if (!strncmp(ln, "partition ", 10)) {
+            if (parse_partition(c, ln, s, snapshot))
+                return -1;
+        } else {
+            return ofm_error_set(c->err, c->origin, c->line, "unrecognised line '%.60s'", ln);
+        }
+        c->line++;
+    }
+    return 0;
+}
+
+static int parse_v1(ctx *c, const char *buf, size_t len, ofm_pm_state *s)
+{
+    bool ended = false;
+    if (parse_lines(c, buf, len, s, true, true, &ended))
+        return -1;
+    if (!ended)
+        return ofm_error_set(c->err, c->origin, 0, "truncated: no 'end' line");
+    return 0;
+}
+
+static bool digits(const char *t, size_t maxlen, const char *set)
+{
+    size_t n = strlen(t);
+    return n > 0 && n <= maxlen && strspn(t, set) == n;
+}
+
+/* "record SEQ KIND LEN CRC": single spaces, decimal SEQ and LEN, eight
+ * lowercase hex digits of CRC. Checked by hand: no sign, no overflow. */
+static int parse_header(const char *hdr, unsigned *seq, char kind[16], unsigned long *len, unsigned *crc)
+{
+    char copy[RECORD_HEADER_MAX + 1], *tok[6], *save;
+    int n = 0;
+    snprintf(copy, sizeof copy, "%s", hdr);
+    size_t cl = strlen(copy);
+    if (!cl || strstr(copy, "  ") || copy[0] == ' ' || copy[cl - 1] == ' ')
+        return -1;
+    for (char *t = strtok_r(copy, " ", &save); t && n < 6; t = strtok_r(NULL, " ", &save))
+        tok[n++] = t;
+    if (n != 5 || strcmp(tok[0], "record") || !digits(tok[1], 9, "0123456789") ||
+        !digits(tok[2], 15, "abcdefghijklmnopqrstuvwxyz") || !digits(tok[3], 9, "0123456789") ||
+        strlen(tok[4]) != 8 || !digits(tok[4], 8, "0123456789abcdef"))
+        return -1;
+    *seq = (unsigned)strtoul(tok[1], NULL, 10);
+    snprintf(kind, 16, "%s", tok[2]);
+    *len = strtoul(tok[3], NULL, 10);
+    *crc = (unsigned)strtoul(tok[4], NULL, 16);
+    return 0;
+}
+
+static int parse_v2(ctx *c, const char *buf, size_t len, ofm_pm_state *s)
+{
+    unsigned seq = 0;
+    for (size_t pos = 0; pos < len;) {
+        unsigned want = seq + 1;
+        size_t room = len - pos < RECORD_HEADER_MAX ? len - pos : RECORD_HEADER_MAX;
+        const char *nl = memchr(buf + pos, '\n', room);
+        if (!nl)
+            return ofm_error_set(c->err, c->origin, c->line,
+                                 "record %u at byte offset %zu: %s", want, c->base + pos,
+                                 room < RECORD_HEADER_MAX
+                                     ? "truncated record header (torn write)"
+                                     : "malformed record header");
+        char hdr[RECORD_HEADER_MAX + 1], kind[16];
+        size_t hl = (size_t)(nl - (buf + pos));
+        memcpy(hdr, buf + pos, hl);
+        hdr[hl] = '\0';
+        unsigned got, crc;
+        unsigned long blen;
+        if (memchr(buf + pos, '\0', hl) || parse_header(hdr, &got, kind, &blen, &crc))
+            return ofm_error_set(c->err, c->origin, c->line,
+                                 "record %u at byte offset %zu: malformed record header '%.60s'",
+                                 want, c->base + pos, hdr);
+        if (got != want)
+            return ofm_error_set(c->err, c->origin, c->line,
+                                 "record at byte offset %zu is numbered %u, expected %u: a record "
+                                 "is missing or repeated", c->base + pos, got, want);
+        bool snapshot = !strcmp(kind, "snapshot");
+        if ((want == 1) != snapshot || (!snapshot && strcmp(kind, "change")))
+            return ofm_error_set(c->err, c->origin, c->line,
+                                 "record %u at byte offset %zu: kind '%s', expected '%s'", want,
+                                 c->base + pos, kind, want == 1 ? "snapshot" : "change");
+        size_t body = pos + hl + 1;
+        if (blen > len - body)
+            return ofm_error_set(c->err, c->origin, c->line,
+                                 "record %u at byte offset %zu: truncated: declares %lu bytes, "
+                                 "only %zu present (torn or cut-off write)",
+                                 want, c->base + pos, blen, len - body);
+        uint32_t sum = ofm_crc32(buf + body, blen, 0);
+        if (sum != crc)
+            return ofm_error_set(c->err, c->origin, c->line,
+                                 "record %u at byte offset %zu: checksum mismatch (stored %08x, "
+                                 "computed %08x): the record is corrupted",
+                                 want, c->base + pos, crc, (unsigned)sum);
+        if (blen == 0 || buf[body + blen - 1] != '\n')
+            return ofm_error_set(c->err, c->origin, c->line,
+                                 "record %u at byte offset %zu: empty, or not ended by a newline",
+                                 want, c->base + pos);
+        c->line++;
+        if (parse_lines(c, buf + body, blen, s, snapshot, false, NULL))
+            return -1;
+        pos = body + blen;
+        seq = want;
+    }
+    if (!seq)
+        return ofm_error_set(c->err, c->origin, 0, "truncated: no snapshot record");
     return 0;
 }
 
 int ofm_pm_state_parse(const char *buf, size_t len, const char *origin, ofm_pm_state *s, ofm_error *err)
 {
     memset(s, 0, sizeof *s);
-    unsigned line = 0;
-    bool header = false, ended = false;
-    for (size_t pos = 0; pos < len;) {
-        line++;
-        const char *nl = memchr(buf + pos, '\n', len - pos);
-        if (!nl)
-            return ofm_error_set(err, origin, line, "truncated (no newline)");
-        size_t l = (size_t)(nl - (buf + pos));
-        char ln[512];
-        if (l >= sizeof ln || memchr(buf + pos, '\0', l))
-            return ofm_error_set(err, origin, line, "malformed line");
-        memcpy(ln, buf + pos, l);
-        ln[l] = '\0';
-        pos += l + 1;
-        if (ended)
-            return ofm_error_set(err, origin, line, "data after 'end'");
-        char w[32], a[128], b[128], c[128], d[512];
-        unsigned id;
-        int sup, act;
-        if (!header) {
-            int ver;
-            char extra;
-            if (sscanf(ln, "openfm-state %d%c", &ver, &extra) != 1)
-                return ofm_error_set(err, origin, line, "not an openfm state file");
-            if (ver != 1)
-                return ofm_error_set(err, origin, line, "state file version %d, expected 1", ver);
-            header = true;
-        } else if (!strcmp(ln, "end")) {
-            ended = true;
-        } else if (sscanf(ln, "platform %63s", s->platform) == 1) {
-        } else if (sscanf(ln, "gpu %u %79s", &id, a) == 2) {
-            if (s->ngpus >= OFM_MAX_GPUS)
-                return ofm_error_set(err, origin, line, "too many GPUs");
-            s->gpu_id[s->ngpus] = id;
-            snprintf(s->gpu_uuid[s->ngpus], sizeof s->gpu_uuid[0], "%.79s", strcmp(a, "-") ? a : "");
-            s->ngpus++;
-        } else if (sscanf(ln, "partition %u %127s %127s %511s", &id, b, c, d) == 4 &&
-                   sscanf(b, "supported=%d", &sup) == 1 && sscanf(c, "active=%d", &act) == 1 &&
-                   !strncmp(d, "vfs=", 4)) {
-            if (s->npartitions >= OFM_MAX_PARTITIONS)
-                return ofm_error_set(err, origin, line, "too many partitions");
-            if ((sup != 0 && sup != 1) || (act != 0 && act != 1))
-                return ofm_error_set(err, origin, line, "supported= and active= must be 0 or 1");
-            size_t i = s->npartitions++;
-            s->part_id[i] = id;
-            s->supported[i] = sup == 1;
-            s->active[i] = act == 1;
-            if (parse_vfs(d + 4, s, i, origin, line, err))
-                return -1;
-        } else {
-            (void)w;
-            return ofm_error_set(err, origin, line, "unrecognised line '%.60s'", ln);
-        }
-    }
-    if (!header)
+    ctx c = {origin, 1, 0, err};
+    const char *nl = len ? memchr(buf, '\n', len < 64 ? len : 64) : NULL;
+    if (!len)
         return ofm_error_set(err, origin, 0, "empty state file");
-    if (!ended)
-        return ofm_error_set(err, origin, 0, "truncated: no 'end' line");
+    int ver;
+    char extra;
+    char first[65];
+    size_t fl = nl ? (size_t)(nl - buf) : 0;
+    memcpy(first, buf, fl);
+    first[fl] = '\0';
+    if (!nl || memchr(buf, '\0', fl) || sscanf(first, "openfm-state %d%c", &ver, &extra) != 1)
+        return ofm_error_set(err, origin, 1, "not an openfm state file");
+    if (ver != 1 && ver != 2)
+        return ofm_error_set(err, origin, 1, "state file version %d, this openfm reads 1 and 2", ver);
+    c.line = 2;
+    c.base = fl + 1;
+    int rc = ver == 1 ? parse_v1(&c, nl + 1, len - fl - 1, s) : parse_v2(&c, nl + 1, len - fl - 1, s);
+    if (rc)
+        return -1;
     if (!s->platform[0])
         return ofm_error_set(err, origin, 0, "no platform line");
     return 0;
@@ -132,15 +339,33 @@ int ofm_pm_state_parse(const char *buf, size_t len, const char *origin, ofm_pm_s
 
 int ofm_pm_state_load(const char *path, ofm_pm_state *s, ofm_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return ofm_error_set(err, path, 0, "cannot open: %s", strerror(errno));
-    char *buf = malloc(MAX_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, MAX_BYTES + 1, f) : 0;
-    fclose(f);
-    int rc = !buf ? ofm_error_set(err, path, 0, "out of memory")
-             : n > MAX_BYTES ? ofm_error_set(err, path, 0, "too large")
-                             : ofm_pm_state_parse(buf, n, path, s, err);
+    struct stat sb;
+    if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return ofm_error_set(err, path, 0, "not a regular file");
+    }
+    char *buf = malloc(OFM_PM_STATE_MAX_BYTES + 1);
+    size_t n = 0;
+    int rerr = 0;
+    while (buf && n <= OFM_PM_STATE_MAX_BYTES) {
+        ssize_t r = read(fd, buf + n, OFM_PM_STATE_MAX_BYTES + 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            rerr = errno;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    int rc = !buf    ? ofm_error_set(err, path, 0, "out of memory")
+             : rerr  ? ofm_error_set(err, path, 0, "read error: %s", strerror(rerr))
+             : n > OFM_PM_STATE_MAX_BYTES ? ofm_error_set(err, path, 0, "too large (over %u bytes)",
+                                                          OFM_PM_STATE_MAX_BYTES)
+                                          : ofm_pm_state_parse(buf, n, path, s, err);
     free(buf);
     return rc;
 }

@@ -18,6 +18,7 @@ static const struct {
     {"partition", fmctl_partition_main, "list, activate and deactivate fabric partitions"},
     {"audit", fmctl_audit_main, "read programmed switch routing and print GPU reachability"},
     {"mig", fmctl_mig_main, "MIG profiles, GPU/compute instances and declarative configs"},
+    {"hw", fmctl_hw_main, "what the hardware backends see: driver, NVSwitches, GPUs (NVML)"},
     {"emu", fmctl_emu_main, "create, inspect and inject faults into emulated systems"},
 };
 

@@ -10,5 +10,6 @@ int fmctl_mig_main(int argc, char **argv);       /* fmctl_mig.c       */
 int fmctl_status_main(int argc, char **argv);    /* fmctl_status.c    */
 int fmctl_partition_main(int argc, char **argv); /* fmctl_partition.c */
 int fmctl_audit_main(int argc, char **argv);     /* fmctl_audit.c     */
+int fmctl_hw_main(int argc, char **argv);        /* fmctl_hw.c        */
 
 #endif

@@ -78,6 +78,10 @@ int fmctl_audit_main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    if (optind < argc) {
+        fprintf(stderr, "fmctl audit: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
     if (src == -2 || dst == -2) {
         fprintf(stderr, "fmctl audit: -s/-d take a GPU physical ID\n");
         return 2;
@@ -195,12 +199,21 @@ int fmctl_audit_main(int argc, char **argv)
                     if (!json_object_get_boolean(json_object_object_get(pt, "active")))
                         continue;
                     json_object *g = json_object_object_get(pt, "gpus");
+                    /* a partition may route over fewer links than its GPUs
+                     * have (HGX-2, FM §11.1) */
+                    const ofm_partition_desc *pd = ofm_platform_partition(
+                        p, (uint32_t)json_object_get_int(json_object_object_get(pt, "id")));
+                    static ofm_fabric_health ph;
+                    if (pd)
+                        ofm_partition_health(p, &health, pd, &ph);
+                    else
+                        ph = health;
                     for (size_t a = 0; a < json_object_array_length(g); a++)
                         for (size_t b = 0; b < json_object_array_length(g); b++) {
                             int ia = ofm_fabric_gpu_index(p, (uint32_t)json_object_get_int(json_object_array_get_idx(g, a)));
                             int ib = ofm_fabric_gpu_index(p, (uint32_t)json_object_get_int(json_object_array_get_idx(g, b)));
                             if (ia >= 0 && ib >= 0 && ia != ib)
-                                in_part[ia][ib] = ofm_fabric_gpu_usable_links(p, &health, m.gpu[ia]);
+                                in_part[ia][ib] = ofm_fabric_gpu_usable_links(p, &ph, m.gpu[ia]);
                         }
                 }
                 size_t bad = 0;

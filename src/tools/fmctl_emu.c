@@ -13,6 +13,7 @@
 
 #include "fabric/fabric.h"
 #include "openfm/emu.h"
+#include "openfm/fileio.h"
 #include "openfm/hal.h"
 #include "tools/fmctl.h"
 
@@ -22,7 +23,8 @@ static void usage(FILE *f)
         "usage: fmctl emu COMMAND [--emu-dir DIR] [--json] [ARGS]\n"
         "\n"
         "  create --platform NAME|FILE [--force]   boot a new emulated system in DIR (--force\n"
-        "                                          replaces one already there)\n"
+        "                                          replaces one already there, never one a\n"
+        "                                          fabric manager is running on)\n"
         "  destroy                                 remove the system in DIR\n"
         "  list                                    the systems in the subdirectories of the root dir\n"
         "                                          (below), with platform; damaged ones say why\n"
@@ -34,7 +36,8 @@ static void usage(FILE *f)
         "  routes --switch S                       dump the switch's valid routing entries\n"
         "  probe SRC DST | probe --all             walk GPU SRC -> GPU DST (physical IDs) through\n"
         "                                          the routing tables; --all prints the matrix of\n"
-        "                                          arriving link counts. A drop is logged (SXid on\n"
+        "                                          arriving link counts, read as one snapshot.\n"
+        "                                          A drop is logged (SXid on\n"
         "                                          the switch, Xid 45 on SRC) unless --quiet\n"
         "  inject FAULT ...                        one of:\n"
         "      link-down --switch S --port P       access or trunk link fails (both ends)\n"
@@ -52,7 +55,9 @@ static void usage(FILE *f)
         "  -h, --help      this text\n"
         "\n"
         "DIR defaults to $OPENFM_EMU_DIR, else <root dir>/default; the root dir is\n"
-        "$OPENFM_EMU_ROOT, else $XDG_RUNTIME_DIR/openfm-emu, else /tmp/openfm-emu-UID.\n"
+        "$OPENFM_EMU_ROOT, else " OFM_EMU_ROOT_DIR_SYSTEM " for root, else\n"
+        "$XDG_RUNTIME_DIR/openfm-emu, else /tmp/openfm-emu-UID. DIR must be owned by you (or\n"
+        "root) and writable by nobody else, or it is refused.\n"
         "\n"
         "Exit status: 0 success (probe: the traffic arrives); 1 the operation failed (probe:\n"
         "dropped); 2 bad usage, or no readable emulated system in DIR.\n");
@@ -127,6 +132,16 @@ static int cmd_show(ofm_hal *h, const opts *o)
             if (h->ops->gpu_link(h, gpus[i].phys_id, l, &lk) == OFM_HAL_OK && lk.state == OFM_LINK_ACTIVE)
                 active++;
         }
+        /* SR-IOV virtual functions, the PCI addresses a vGPU hypervisor
+         * passes to fmActivateFabricPartitionWithVFs */
+        ofm_hal_pci_fn vf[OFM_HAL_MAX_VFS];
+        char vfname[OFM_HAL_MAX_VFS][16];
+        size_t nvf = 0;
+        if (ofm_hal_gpu_vfs(h, gpus[i].phys_id, vf, OFM_HAL_MAX_VFS, &nvf) != OFM_HAL_OK)
+            nvf = 0;
+        for (size_t k = 0; k < nvf && k < OFM_HAL_MAX_VFS; k++)
+            snprintf(vfname[k], sizeof vfname[k], "%04x:%02x:%02x.%x", vf[k].domain & 0xffff,
+                     vf[k].bus & 0xff, vf[k].device & 0x1f, vf[k].function & 7);
         if (ja) {
             json_object *g = json_object_new_object();
             json_object_object_add(g, "physical_id", json_object_new_int64(gpus[i].phys_id));
@@ -136,6 +151,10 @@ static int cmd_show(ofm_hal *h, const opts *o)
             json_object_object_add(g, "nvlinks_active", json_object_new_int64(active));
             json_object_object_add(g, "fabric_state", json_object_new_string(ofm_fabric_state_name(fi.state)));
             json_object_object_add(g, "fabric_status", json_object_new_int64(fi.status));
+            json_object *jv = json_object_new_array();
+            for (size_t k = 0; k < nvf && k < OFM_HAL_MAX_VFS; k++)
+                json_object_array_add(jv, json_object_new_string(vfname[k]));
+            json_object_object_add(g, "vfs", jv);
             json_object_array_add(ja, g);
         } else {
             printf("  GPU %-2" PRIu32 " %s %s  %s  NVLinks active %" PRIu32 "/%" PRIu32
@@ -143,6 +162,12 @@ static int cmd_show(ofm_hal *h, const opts *o)
                    gpus[i].phys_id, gpus[i].pci_bdf, gpus[i].uuid, gpus[i].health ? "FAILED" : "ok",
                    active, gpus[i].nvlinks, ofm_fabric_state_name(fi.state),
                    fi.status ? "Failure" : "Success", ofm_hal_register_fault(h, gpus[i].phys_id) ? " (registration fault injected)" : "");
+            if (nvf) {
+                printf("         SR-IOV VFs (%zu):", nvf);
+                for (size_t k = 0; k < nvf && k < OFM_HAL_MAX_VFS; k++)
+                    printf("%s%s", k % 8 == 0 && k ? "\n                          " : " ", vfname[k]);
+                printf("\n");
+            }
         }
     }
     if (jo)
@@ -223,6 +248,21 @@ static int cmd_probe(ofm_hal *h, const opts *o, int argc, char **argv)
 {
     const ofm_platform *p = ofm_emu_platform(h);
     if (o->all) {
+        if (argc) {
+            fprintf(stderr, "fmctl emu probe: --all takes no GPU IDs (got '%s')\n", argv[0]);
+            return 2;
+        }
+        /* one snapshot: a manager changing routes meanwhile cannot tear the matrix */
+        ofm_emu_probe_result *res = calloc(p->ngpus * p->ngpus, sizeof *res);
+        if (!res) {
+            fprintf(stderr, "fmctl emu probe: out of memory\n");
+            return 1;
+        }
+        int prc = ofm_emu_probe_all(h, o->quiet, res);
+        if (prc) {
+            free(res);
+            return hal_err(h, "probe", prc);
+        }
         json_object *arr = o->json ? json_object_new_array() : NULL;
         if (!arr) {
             printf("%-7s", "");
@@ -240,20 +280,17 @@ static int cmd_probe(ofm_hal *h, const opts *o, int argc, char **argv)
                 printf("%-7s", hd);
             }
             for (size_t j = 0; j < p->ngpus; j++) {
-                ofm_emu_probe_result r;
+                const ofm_emu_probe_result *r = &res[i * p->ngpus + j];
                 if (i == j) {
                     if (!arr)
                         printf("%-7s", "X");
                     continue;
                 }
-                int rc = ofm_emu_probe(h, p->gpus[i].phys_id, p->gpus[j].phys_id, o->quiet, &r);
-                if (rc)
-                    return hal_err(h, "probe", rc);
                 if (arr)
-                    json_object_array_add(arr, probe_json(p->gpus[i].phys_id, p->gpus[j].phys_id, &r));
+                    json_object_array_add(arr, probe_json(p->gpus[i].phys_id, p->gpus[j].phys_id, r));
                 else {
                     char c[16];
-                    snprintf(c, sizeof c, r.arrives ? "NV%" PRIu32 : "-", r.links);
+                    snprintf(c, sizeof c, r->arrives ? "NV%" PRIu32 : "-", r->links);
                     printf("%-7s", c);
                 }
             }
@@ -266,6 +303,7 @@ static int cmd_probe(ofm_hal *h, const opts *o, int argc, char **argv)
         } else {
             printf("\nNV# = number of source NVLinks whose traffic arrives; - = dropped\n");
         }
+        free(res);
         return 0;
     }
     if (argc != 2) {
@@ -340,9 +378,14 @@ static int cmd_log(ofm_hal *h, const opts *o)
 {
     char path[4200];
     ofm_emu_kmsg_path(h, path, sizeof path);
-    FILE *f = fopen(path, "r");
+    ofm_error err;
+    char b[700];
+    int fd = ofm_file_open_read(path, "emulated kernel log", OFM_FILE_NOFOLLOW, &err);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (!f) {
-        fprintf(stderr, "fmctl emu log: %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fprintf(stderr, "fmctl emu log: %s\n", fd >= 0 ? strerror(errno) : ofm_error_format(&err, b, sizeof b));
         return 1;
     }
     char line[2048];
@@ -418,6 +461,12 @@ static int cmd_inject(ofm_hal *h, opts *o, int argc, char **argv)
         return 2;
     }
     const char *f = argv[0];
+    /* driver-version takes its VERSION operand; no fault takes more */
+    int want = !strcmp(f, "driver-version") ? 2 : 1;
+    if (argc > want) {
+        fprintf(stderr, "fmctl emu inject %s: unexpected argument '%s'\n", f, argv[want]);
+        return 2;
+    }
     bool need_port = !strcmp(f, "link-down") || !strcmp(f, "link-repair") || !strcmp(f, "sxid");
     bool need_sw = need_port || !strncmp(f, "switch-", 7);
     bool need_gpu = !strncmp(f, "gpu-", 4) || !strncmp(f, "fabric-", 7) || !strcmp(f, "xid");
@@ -516,12 +565,26 @@ int fmctl_emu_main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    /* "--" ends the options; what follows are operands, never dropped */
+    for (; optind < argc; optind++) {
+        if (npos == 8) {
+            fprintf(stderr, "fmctl emu: too many arguments\n");
+            return 2;
+        }
+        pos[npos++] = argv[optind];
+    }
     if (npos < 1) {
         usage(stderr);
         return 2;
     }
     const char *cmd = pos[0];
     char dir[4096], err[600];
+    /* only probe and inject take operands: anything else is a mistake to
+     * report, not to ignore */
+    if (npos > 1 && strcmp(cmd, "probe") && strcmp(cmd, "inject")) {
+        fprintf(stderr, "fmctl emu %s: unexpected argument '%s'\n", cmd, pos[1]);
+        return 2;
+    }
     if (!strcmp(cmd, "list"))
         return cmd_list(&o);
     if (!strcmp(cmd, "create")) {

@@ -124,13 +124,30 @@ static const ofm_mig_catalog *cat_of(const mig_opts *o, size_t idx)
 static size_t existing(mig_opts *o, size_t idx, ofm_mig_placed *ex, ofm_hal_gpu_instance *gis)
 {
     size_t n = 0;
-    if (o->h->ops->gi_list(o->h, o->gpus[idx].phys_id, gis, OFM_MIG_MAX_GIS, &n))
+    if (o->h->ops->gi_list(o->h, o->gpus[idx].phys_id, gis, OFM_MIG_MAX_GIS, &n)) {
+        /* never silently: a driver that cannot list would look like an empty GPU */
+        fprintf(stderr, "Unable to list GPU instances of GPU %zu: %s\n", idx,
+                ofm_hal_last_error(o->h));
         return 0;
+    }
     if (n > OFM_MIG_MAX_GIS)
         n = OFM_MIG_MAX_GIS;
     for (size_t i = 0; i < n && ex; i++)
         ex[i] = (ofm_mig_placed){gis[i].gi_id, gis[i].profile_id, gis[i].start};
     return n;
+}
+
+static void list_cis(mig_opts *o, size_t idx, uint32_t gi, ofm_hal_compute_instance *cis,
+                     size_t *n)
+{
+    *n = 0;
+    if (o->h->ops->ci_list(o->h, o->gpus[idx].phys_id, gi, cis, 8, n)) {
+        fprintf(stderr, "Unable to list compute instances of GPU %zu GPU instance %u: %s\n", idx,
+                gi, ofm_hal_last_error(o->h));
+        *n = 0;
+    }
+    if (*n > 8)
+        *n = 8;
 }
 
 /* A GPU the action applies to, with MIG enabled. */
@@ -486,7 +503,7 @@ static int lcip_one(mig_opts *o, size_t idx, const ofm_mig_gi_profile *p,
     size_t n = ofm_mig_ci_profiles(p, cp, 8);
     ofm_hal_compute_instance cis[8];
     size_t nci = 0;
-    o->h->ops->ci_list(o->h, o->gpus[idx].phys_id, g->gi_id, cis, 8, &nci);
+    list_cis(o, idx, g->gi_id, cis, &nci);
     uint32_t used = 0;
     for (size_t i = 0; i < nci && i < 8; i++)
         used |= ((1u << cis[i].size) - 1) << cis[i].start;
@@ -560,7 +577,7 @@ static int cci_one(mig_opts *o, size_t idx, const ofm_mig_gi_profile *p,
         /* first free aligned start, as the driver picks */
         ofm_hal_compute_instance cis[8];
         size_t nci = 0;
-        o->h->ops->ci_list(o->h, o->gpus[idx].phys_id, g->gi_id, cis, 8, &nci);
+        list_cis(o, idx, g->gi_id, cis, &nci);
         uint32_t used = 0;
         for (size_t i = 0; i < nci && i < 8; i++)
             used |= ((1u << cis[i].size) - 1) << cis[i].start;
@@ -597,7 +614,7 @@ static int lci_one(mig_opts *o, size_t idx, const ofm_mig_gi_profile *p,
 {
     ofm_hal_compute_instance cis[8];
     size_t nci = 0;
-    o->h->ops->ci_list(o->h, o->gpus[idx].phys_id, g->gi_id, cis, 8, &nci);
+    list_cis(o, idx, g->gi_id, cis, &nci);
     ofm_mig_ci_profile cp[8];
     size_t n = ofm_mig_ci_profiles(p, cp, 8);
     for (size_t i = 0; i < nci && i < 8; i++) {
@@ -641,7 +658,7 @@ static int dci_one(mig_opts *o, size_t idx, const ofm_mig_gi_profile *p,
     ofm_hal_compute_instance cis[8];
     size_t nci = 0;
     int rc = 0;
-    o->h->ops->ci_list(o->h, o->gpus[idx].phys_id, g->gi_id, cis, 8, &nci);
+    list_cis(o, idx, g->gi_id, cis, &nci);
     for (size_t i = 0; i < nci && i < 8; i++) {
         if (o->ci >= 0 && cis[i].ci_id != (uint32_t)o->ci)
             continue;
@@ -891,6 +908,14 @@ int fmctl_mig_main(int argc, char **argv)
             break;
         default: usage(stderr); return 2;
         }
+    }
+    /* "--" ends the options; what follows are operands, never dropped */
+    for (; optind < argc; optind++) {
+        if (npos == 8) {
+            fprintf(stderr, "fmctl mig: too many arguments\n");
+            return 2;
+        }
+        pos[npos++] = argv[optind];
     }
     /* positionals: 'mig' itself, then a word command or -cci's profile list */
     int p0 = npos && !strcmp(pos[0], "mig") ? 1 : 0;

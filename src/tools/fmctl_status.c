@@ -53,6 +53,8 @@ static void print_human(json_object *o)
     printf("    Driver Version        : %s\n", js(o, "driver_version"));
     printf("    PID                   : %lld\n", (long long)ji(o, "pid"));
     printf("    Message               : %s\n", js(o, "message"));
+    if (*js(o, "status_file_error"))
+        printf("    Status File           : not written: %s\n", js(o, "status_file_error"));
     json_object *l;
     if (json_object_object_get_ex(o, "links", &l))
         printf("    NVLinks               : access %lld/%lld active, trunk %lld/%lld active, %lld "
@@ -154,6 +156,10 @@ int fmctl_status_main(int argc, char **argv)
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "fmctl status: unexpected argument '%s'\n", argv[optind]);
+        return 2;
     }
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);

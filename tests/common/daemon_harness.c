@@ -15,6 +15,11 @@
 
 #include "openfm/emu.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include "model_mode.h"
+
 const char *dh_bin(const char *name)
 {
     static char path[4][512];
@@ -56,9 +61,9 @@ int dh_write_config(dh_daemon *d, const char *extra)
         return -1;
     fprintf(f,
             "DAEMONIZE=0\nLOG_FILE_NAME=%s\nLOG_LEVEL=4\nFM_CMD_UNIX_SOCKET_PATH=%s\n"
-            "STATE_FILE_NAME=%s\nOPENFM_PID_FILE=%s/fm.pid\nOPENFM_EMU_DIR=%s\n"
+            "STATE_FILE_NAME=%s\nOPENFM_PID_FILE=%s/fm.pid\n%s=%s\n"
             "OPENFM_MONITOR_INTERVAL_MS=20\n%s",
-            d->log, d->sock, d->state, d->dir, d->emu, extra ? extra : "");
+            d->log, d->sock, d->state, d->dir, mm_emu_key(), d->emu, extra ? extra : "");
     return fclose(f);
 }
 
@@ -79,9 +84,19 @@ int dh_start(dh_daemon *d, const char *const *args, int timeout_ms, int *exit_st
         if (d->nfd < 0 || bind(d->nfd, (struct sockaddr *)&a, sizeof a))
             return -1;
     }
-    const char *argv[16] = {dh_bin("openfm"), "-c", d->cfg};
+    const char *argv[20] = {dh_bin("openfm"), "-c", d->cfg};
     int n = 3;
-    for (int i = 0; args && args[i] && n < 15; i++)
+    if (mm_enabled()) {
+        /* the same command, under the driver model */
+        argv[0] = mm_wrapper();
+        argv[1] = d->emu;
+        argv[2] = "--";
+        argv[3] = dh_bin("openfm");
+        argv[4] = "-c";
+        argv[5] = d->cfg;
+        n = 6;
+    }
+    for (int i = 0; args && args[i] && n < 19; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
     d->pid = fork();

@@ -106,7 +106,7 @@ static void test_driver_mismatch_refused(void **state)
     assert_int_equal(st, 1);
     char *log = dh_read_log(&d);
     assert_non_null(strstr(log, "driver version 470.57.02 is not compatible with openfm"));
-    assert_non_null(strstr(log, "built for the 550.x driver branch"));
+    assert_non_null(strstr(log, "built for the 580.x driver branch"));
     free(log);
     dh_cleanup(&d);
 }

@@ -12,13 +12,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "common/model_mode.h"
 #include "openfm/emu.h"
 
 typedef struct {
@@ -61,9 +65,9 @@ static int start(daemon_fx *d, const char *platform, const char *extra)
              "# written by test_daemon_bringup\n"
              "DAEMONIZE=1\nLOG_LEVEL=4\nLOG_FILE_NAME=%s\n"
              "FM_CMD_UNIX_SOCKET_PATH=%s/fm.sock\nSTATE_FILE_NAME=%s/fm.state\n"
-             "TOPOLOGY_FILE_PATH=%s\nOPENFM_EMU_DIR=%s\nOPENFM_PID_FILE=%s\n"
+             "TOPOLOGY_FILE_PATH=%s\n%s=%s\nOPENFM_PID_FILE=%s\n"
              "OPENFM_STATUS_FILE=%s/status.json\nOPENFM_MONITOR_INTERVAL_MS=10\n%s",
-             d->log, d->dir, d->dir, d->dir, d->emu, d->pidfile, d->dir, extra ? extra : "");
+             d->log, d->dir, d->dir, d->dir, mm_emu_key(), d->emu, d->pidfile, d->dir, extra ? extra : "");
     write_file(d->cfg, cfg);
     if (ofm_emu_open(d->emu, &d->h, err, sizeof err) != OFM_HAL_OK)
         fail_msg("open: %s", err);
@@ -81,7 +85,10 @@ static int run_daemon(daemon_fx *d)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        execl(bin, "openfm", "-c", d->cfg, (char *)NULL);
+        if (mm_enabled())
+            execl(mm_wrapper(), mm_wrapper(), d->emu, "--", bin, "-c", d->cfg, (char *)NULL);
+        else
+            execl(bin, "openfm", "-c", d->cfg, (char *)NULL);
         _exit(127);
     }
     int status = 0;
@@ -113,9 +120,17 @@ static void stop(daemon_fx *d)
     ofm_hal_close(d->h);
     ofm_emu_destroy(d->emu, err, sizeof err);
     char path[256];
-    const char *files[] = {"fabricmanager.cfg", "fm.log", "fm.pid", "status.json", "fm.state", "fm.sock"};
+    const char *files[] = {"fabricmanager.cfg", "fm.log", "fm.pid", "status.json", "fm.state", "fm.sock",
+                           "syslog.sock", "fm.sock.lock", "fm.state.lock"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", d->dir, files[i]);
+        unlink(path);
+    }
+    /* the driver model keeps its state next to the emulator's */
+    const char *model[] = {"nvswitch-model.state", "nvswitch-model.tables", "nvswitch-model.lock",
+                           "nvswitch-model.cap", "nvswitch-model.log"};
+    for (size_t i = 0; i < sizeof model / sizeof model[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", d->emu, model[i]);
         unlink(path);
     }
     rmdir(d->emu);
@@ -196,6 +211,10 @@ static void mesh(const char *platform, uint32_t links)
 }
 
 static void hgx_h100(void **s) { (void)s; mesh("hgx-h100", 18); }
+
+/* Runtime SXids on H100 (no trunks): a fatal one on an access port names the
+ * GPU and its recovery; a non-fatal one is a warning. */
+static void hgx_h100_sxid(void **s);
 static void hgx_h800(void **s) { (void)s; mesh("hgx-h800", 8); }
 static void hgx_a100(void **s) { (void)s; mesh("hgx-a100", 12); }
 static void hgx_a800(void **s) { (void)s; mesh("hgx-a800", 8); }
@@ -221,25 +240,89 @@ static void trunk_failure_mode0_not_ready(void **s)
     stop(&d);
 }
 
-/* Injected fatal SXids at run time: access port, then trunk port. */
+/* A datagram socket standing in for /dev/log (the daemon sends its syslog
+ * lines to $OPENFM_SYSLOG_SOCKET when set). */
+static int syslog_listen(const daemon_fx *d)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/syslog.sock", d->dir);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    assert_true(strlen(path) < sizeof sa.sun_path);
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(setenv("OPENFM_SYSLOG_SOCKET", path, 1), 0);
+    return fd;
+}
+
+/* Wait (poll with a deadline) for a syslog datagram holding `needle`. */
+static void wait_syslog(int fd, const char *needle, char *got, size_t len)
+{
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left = 10000 - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left <= 0)
+            fail_msg("'%s' not sent to syslog within 10 s", needle);
+        if (poll(&p, 1, (int)left) <= 0)
+            continue;
+        ssize_t n = recv(fd, got, len - 1, 0);
+        if (n <= 0)
+            continue;
+        got[n] = '\0';
+        if (strstr(got, needle))
+            return;
+    }
+}
+
+/* Injected fatal SXids at run time: access port, then trunk port. The lines
+ * start with NVIDIA FM's words, carry the switch's and GPU's PCI addresses,
+ * and reach both the log file and syslog although LOG_USE_SYSLOG=0. */
 static void fatal_sxid_access_and_trunk(void **s)
 {
     (void)s;
     daemon_fx d;
     start(&d, "hgx-a100-2b", NULL);
+    int sfd = syslog_listen(&d);
     assert_int_equal(run_daemon(&d), 0);
+    unsetenv("OPENFM_SYSLOG_SOCKET");
 
     const ofm_access_link *a = &d.p.access[3];
+    ofm_hal_switch sws[OFM_MAX_SWITCHES];
+    ofm_hal_gpu gpus[OFM_MAX_GPUS];
+    size_t ns = 0, ng = 0;
+    assert_int_equal(d.h->ops->list_switches(d.h, sws, OFM_MAX_SWITCHES, &ns), 0);
+    assert_int_equal(d.h->ops->list_gpus(d.h, gpus, OFM_MAX_GPUS, &ng), 0);
+    const char *spci = NULL, *gpci = NULL;
+    for (size_t i = 0; i < ns; i++)
+        if (sws[i].phys_id == a->sw)
+            spci = sws[i].pci_bdf;
+    for (size_t i = 0; i < ng; i++)
+        if (gpus[i].phys_id == a->gpu)
+            gpci = gpus[i].pci_bdf;
+    assert_non_null(spci);
+    assert_non_null(gpci);
     assert_int_equal(ofm_emu_inject_sxid(d.h, a->sw, a->sw_port, 12002, true, "egress packet route"), 0);
-    char want[256];
+    char want[512];
     snprintf(want, sizeof want,
-             "SXid 12002 (Egress packet route), fatal, on NVSwitch %u port %u, "
-             "access port (GPU %u link %u), affected: GPU %u. Recovery: reset the GPU",
-             a->sw, a->sw_port, a->gpu, a->gpu_link, a->gpu);
+             "detected NVSwitch fatal error 12002 on fid 0 on NVSwitch pci bus id 0000%s physical id "
+             "%u port %u: SXid 12002 (Egress packet route), fatal, on NVSwitch %u port %u, "
+             "access port (GPU %u link %u, GPU pci bus id 0000%s), affected: GPU %u; NVSwitch UUID ",
+             spci, a->sw, a->sw_port, a->sw, a->sw_port, a->gpu, a->gpu_link, gpci, a->gpu);
     char *log = wait_log(&d, want);
     assert_true(line_has(log, want, "[ERROR]"));
     assert_null(strstr(log, "fabric degraded"));
     free(log);
+    log = wait_log(&d, "Recovery: reset the GPU");
+    free(log);
+    static char got[4096];
+    wait_syslog(sfd, "detected NVSwitch fatal error 12002 on fid 0 on NVSwitch pci bus id ", got,
+                sizeof got);
+    assert_non_null(strstr(got, "nv-fabricmanager["));
+    assert_non_null(strstr(got, want));
 
     const ofm_trunk_link *t = &d.p.trunks[0];
     assert_int_equal(ofm_emu_inject_sxid(d.h, t->sw_a, t->port_a, 19047, true, "ncisoc hdr ecc dbe"), 0);
@@ -254,16 +337,93 @@ static void fatal_sxid_access_and_trunk(void **s)
     log = wait_log(&d, "[CRITICAL]");
     assert_non_null(strstr(log, "fabric degraded"));
     free(log);
+    wait_syslog(sfd, "fabric degraded", got, sizeof got);
+    close(sfd);
+    stop(&d);
+}
+
+/* LOG_USE_SYSLOG=1: everything goes to syslog, and the fatal handling lines
+ * also to LOG_FILE_NAME (FM §3.3.1); ordinary lines stay out of the file. */
+static void fatal_lines_reach_file_with_syslog_on(void **s)
+{
+    (void)s;
+    daemon_fx d;
+    start(&d, "hgx-a100", "LOG_USE_SYSLOG=1\n");
+    int sfd = syslog_listen(&d);
+    assert_int_equal(run_daemon(&d), 0);
+    unsetenv("OPENFM_SYSLOG_SOCKET");
+    static char got[4096];
+    /* bring-up went to syslog (what the socket's small queue kept of it) */
+    bool ready = false;
+    ssize_t n;
+    while ((n = recv(sfd, got, sizeof got - 1, MSG_DONTWAIT)) > 0) {
+        got[n] = '\0';
+        ready = ready || strstr(got, "nv-fabricmanager[");
+    }
+    assert_true(ready);
+    const ofm_access_link *a = &d.p.access[0];
+    assert_int_equal(ofm_emu_inject_sxid(d.h, a->sw, a->sw_port, 20001, false, "tx replay"), 0);
+    assert_int_equal(ofm_emu_inject_xid(d.h, a->gpu, 79, "fell off the bus"), 0);
+    wait_syslog(sfd, "detected NVSwitch non-fatal error 20001", got, sizeof got);
+    char *log = wait_log(&d, "Xid 79 (GPU has fallen off the bus)");
+    assert_null(strstr(log, "fabric ready on"));
+    assert_null(strstr(log, "error 20001"));
+    free(log);
+    close(sfd);
+    stop(&d);
+}
+
+static void hgx_h100_sxid(void **s)
+{
+    (void)s;
+    daemon_fx d;
+    start(&d, "hgx-h100", NULL);
+    assert_int_equal(run_daemon(&d), 0);
+    const ofm_access_link *a = &d.p.access[5];
+    ofm_hal_switch sws[OFM_MAX_SWITCHES];
+    ofm_hal_gpu gpus[OFM_MAX_GPUS];
+    size_t ns = 0, ng = 0;
+    assert_int_equal(d.h->ops->list_switches(d.h, sws, OFM_MAX_SWITCHES, &ns), 0);
+    assert_int_equal(d.h->ops->list_gpus(d.h, gpus, OFM_MAX_GPUS, &ng), 0);
+    const char *spci = NULL, *gpci = NULL;
+    for (size_t i = 0; i < ns; i++)
+        if (sws[i].phys_id == a->sw)
+            spci = sws[i].pci_bdf;
+    for (size_t i = 0; i < ng; i++)
+        if (gpus[i].phys_id == a->gpu)
+            gpci = gpus[i].pci_bdf;
+    assert_non_null(spci);
+    assert_non_null(gpci);
+    assert_int_equal(ofm_emu_inject_sxid(d.h, a->sw, a->sw_port, 12002, true, "egress packet route"), 0);
+    char want[512];
+    snprintf(want, sizeof want,
+             "detected NVSwitch fatal error 12002 on fid 0 on NVSwitch pci bus id 0000%s physical id "
+             "%u port %u: SXid 12002 (Egress packet route), fatal, on NVSwitch %u port %u, "
+             "access port (GPU %u link %u, GPU pci bus id 0000%s), affected: GPU %u; NVSwitch UUID ",
+             spci, a->sw, a->sw_port, a->sw, a->sw_port, a->gpu, a->gpu_link, gpci, a->gpu);
+    char *log = wait_log(&d, want);
+    assert_true(line_has(log, want, "[ERROR]"));
+    assert_non_null(strstr(log, "Recovery: reset the GPU"));
+    free(log);
+    const ofm_access_link *b = &d.p.access[40];
+    assert_int_equal(ofm_emu_inject_sxid(d.h, b->sw, b->sw_port, 11004, false, "ingress invalid ACL"), 0);
+    snprintf(want, sizeof want, "SXid 11004 (Ingress invalid ACL), non-fatal, on NVSwitch %u port %u",
+             b->sw, b->sw_port);
+    log = wait_log(&d, want);
+    assert_true(line_has(log, want, "[WARNING]"));
+    free(log);
     stop(&d);
 }
 
 int main(void)
 {
+    mm_apply_filter();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(hgx_h100), cmocka_unit_test(hgx_h800), cmocka_unit_test(hgx_a100),
+        cmocka_unit_test(hgx_h100), cmocka_unit_test(hgx_h100_sxid), cmocka_unit_test(hgx_h800), cmocka_unit_test(hgx_a100),
         cmocka_unit_test(hgx_a800), cmocka_unit_test(hgx_a100_2b), cmocka_unit_test(hgx_2),
         cmocka_unit_test(trunk_failure_mode0_not_ready),
         cmocka_unit_test(fatal_sxid_access_and_trunk),
+        cmocka_unit_test(fatal_lines_reach_file_with_syslog_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

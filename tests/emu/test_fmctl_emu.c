@@ -122,6 +122,14 @@ static void test_probe_drop_logged_then_arrives(void **state)
     /* no manager ran: every access link is up by ALI, nothing is routed */
     assert_int_equal(fmctl((const char *[]){"show", "--emu-dir", sys, NULL}), 0);
     expect_match(out, "GPU 1 .*NVLinks active 18/18");
+    /* the SR-IOV model: 16 VFs per GPU from routing-ID offset 4 (docs/emulator.md) */
+    expect_match(out, "^ +GPU 1 +0000:18:00\\.0 .*\n +SR-IOV VFs \\(16\\): 0000:18:00\\.4 "
+                      "0000:18:00\\.5 0000:18:00\\.6 0000:18:00\\.7 0000:18:01\\.0 ");
+    expect_match(out, "^ +0000:26:01\\.4 .* 0000:26:02\\.3$");
+    assert_int_equal(fmctl((const char *[]){"show", "--json", "--emu-dir", sys, NULL}), 0);
+    assert_non_null(strstr(out, "\"vfs\":["));
+    assert_non_null(strstr(out, "\"0000:34:00.4\""));
+    assert_non_null(strstr(out, "\"0000:34:02.3\""));
     assert_int_equal(fmctl((const char *[]){"probe", "1", "2", "--emu-dir", sys, NULL}), 1);
     expect_match(out, "^GPU 1 -> GPU 2: dropped at switch [0-9]+ port [0-9]+: SXid 11004 "
                       "\\(ingress invalid ACL\\)$");

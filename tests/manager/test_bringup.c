@@ -278,11 +278,28 @@ static void monitor_after_bringup(void **s)
     assert_int_equal(ofm_emu_inject_sxid(f->h, a->sw, a->sw_port, 12002, true, "egress packet route"), 0);
     g_log[0] = '\0';
     assert_int_equal(ofm_monitor_poll(&m, f->h, &f->st), 1);
-    char want[160];
-    snprintf(want, sizeof want, "SXid 12002 (Egress packet route), fatal, on NVSwitch %u port %u, "
-             "access port (GPU %u link %u), affected: GPU %u. Recovery:", a->sw, a->sw_port,
-             a->gpu, a->gpu_link, a->gpu);
-    assert_non_null(strstr(g_log, want));
+    char want[400];
+    /* NVIDIA FM's words with the switch's PCI address (8-digit domain) and
+     * physical ID, then the detail with the GPU's PCI address and the
+     * switch's UUID, as the emulator reports them */
+    const ofm_switch_status_entry *se = NULL;
+    const ofm_gpu_status *ge = NULL;
+    for (size_t i = 0; i < f->st.nswitches; i++)
+        if (f->st.switches[i].id == a->sw)
+            se = &f->st.switches[i];
+    for (size_t i = 0; i < f->st.ngpus; i++)
+        if (f->st.gpus[i].phys_id == a->gpu)
+            ge = &f->st.gpus[i];
+    assert_non_null(se);
+    assert_non_null(ge);
+    assert_true(se->uuid[0] && se->pci_bdf[0] && ge->pci_bdf[0]);
+    snprintf(want, sizeof want, "detected NVSwitch fatal error 12002 on fid 0 on NVSwitch pci bus id "
+             "0000%s physical id %u port %u: SXid 12002 (Egress packet route), fatal, on NVSwitch "
+             "%u port %u, access port (GPU %u link %u, GPU pci bus id 0000%s), affected: GPU %u; "
+             "NVSwitch UUID %s. Impact:", se->pci_bdf, a->sw, a->sw_port, a->sw, a->sw_port,
+             a->gpu, a->gpu_link, ge->pci_bdf, a->gpu, se->uuid);
+    if (!strstr(g_log, want))
+        fail_msg("want: %s\nlog: %s", want, g_log);
     assert_int_equal(f->st.state, OFM_SYS_READY);
     const ofm_trunk_link *t = &f->ctx.platform.trunks[0];
     assert_int_equal(ofm_emu_inject_sxid(f->h, t->sw_a, t->port_a, 12002, true, "egress packet route"), 0);

@@ -27,7 +27,9 @@ static int run(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s/bin/fmctl mig --emu-dir %s %s 2>&1", bd, g_dir, args);
+    /* the NVML model (when OPENFM_BACKEND selects NVML) serves the same system */
+    snprintf(cmd, sizeof cmd, "OPENFM_NVML_MODEL_DIR=%s %s/bin/fmctl mig --emu-dir %s %s 2>&1", g_dir,
+             bd, g_dir, args);
     FILE *f = popen(cmd, "r");
     assert_non_null(f);
     size_t n = fread(out, 1, sizeof out - 1, f);

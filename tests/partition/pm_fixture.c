@@ -12,11 +12,41 @@
 
 #include "openfm/log.h"
 
+/* What the manager logged since the last pmfx_log_clear() (the tail when
+ * more than fits). */
+static char g_log[65536];
+static size_t g_loglen;
+
 static void quiet(void *ctx, ofm_log_level level, const char *msg)
 {
     (void)ctx;
     (void)level;
-    (void)msg;
+    size_t n = strlen(msg);
+    if (n + 2 > sizeof g_log)
+        return;
+    if (g_loglen + n + 2 > sizeof g_log)
+        g_loglen = 0;
+    memcpy(g_log + g_loglen, msg, n);
+    g_log[g_loglen + n] = '\n';
+    g_loglen += n + 1;
+    g_log[g_loglen] = '\0';
+}
+
+void pmfx_log_clear(void)
+{
+    g_loglen = 0;
+    g_log[0] = '\0';
+}
+
+const char *pmfx_log(void) { return g_log; }
+
+fmPciDevice_t pmfx_vf(pmfx *f, uint32_t gpu, unsigned k)
+{
+    ofm_hal_pci_fn v[OFM_HAL_MAX_VFS];
+    size_t n = 0;
+    assert_int_equal(ofm_hal_gpu_vfs(f->h, gpu, v, OFM_HAL_MAX_VFS, &n), OFM_HAL_OK);
+    assert_true(k < n);
+    return (fmPciDevice_t){v[k].domain, v[k].bus, v[k].device, v[k].function};
 }
 
 pmfx *pmfx_open(const char *platform, ofm_fabric_mode mode, void (*before)(ofm_hal *h))
@@ -25,6 +55,7 @@ pmfx *pmfx_open(const char *platform, ofm_fabric_mode mode, void (*before)(ofm_h
     assert_non_null(f);
     f->ctx = calloc(1, sizeof *f->ctx);
     assert_non_null(f->ctx);
+    pmfx_log_clear();
     ofm_log_set_sink(quiet, NULL);
     snprintf(f->dir, sizeof f->dir, "/tmp/ofm-pm-test-XXXXXX");
     assert_non_null(mkdtemp(f->dir));

@@ -33,5 +33,10 @@ uint32_t pmfx_links(pmfx *f, uint32_t a, uint32_t b);
  * both are in the same partition of `active` (ids, n of them); links 0:
  * the partition's NVLinks per GPU from the model. */
 void pmfx_check_isolation(pmfx *f, const unsigned *active, unsigned n, uint32_t links);
+/* The manager's log lines since the last clear (pmfx_open clears). */
+const char *pmfx_log(void);
+void pmfx_log_clear(void);
+/* VF k (0-based) of a GPU, as the emulator's SR-IOV model places it. */
+fmPciDevice_t pmfx_vf(pmfx *f, uint32_t gpu, unsigned k);
 
 #endif

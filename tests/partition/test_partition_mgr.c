@@ -5,11 +5,18 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+
+#include "openfm/log.h"
 
 #include "partition/state_file.h"
 #include "pm_fixture.h"
@@ -53,6 +60,9 @@ static void h100_start_isolates_and_lists_everything(void **s)
             assert_int_equal(p->gpuInfo[g].numNvLinksAvailable, want);
             assert_int_equal(p->gpuInfo[g].maxNumNvLinks, want);
             assert_true(p->gpuInfo[g].physicalId >= 1 && p->gpuInfo[g].physicalId <= 8);
+            /* FM §5.1: H100 reports no UUID or BDF; physicalId is the key */
+            assert_string_equal(p->gpuInfo[g].uuid, "");
+            assert_string_equal(p->gpuInfo[g].pciBusId, "");
         }
     }
     assert_int_equal(find(l, 0)->numGpus, 8);
@@ -125,12 +135,15 @@ static void vgpu_needs_vfs_and_keeps_their_order(void **s)
     assert_int_equal(pmfx_pm(f, false, &err), 0);
     /* FM §5.8: VFs are required even for a single-GPU partition */
     assert_int_equal(ofm_pm_activate(f->pm, 7, NULL, 0), FM_ST_NOT_SUPPORTED);
-    fmPciDevice_t one = {0, 0x18, 0, 4};
+    fmPciDevice_t one = pmfx_vf(f, 1, 0); /* partition 7 is GPU 1 */
     assert_int_equal(ofm_pm_activate(f->pm, 7, &one, 1), FM_ST_SUCCESS);
-    fmPciDevice_t vfs[2] = {{0, 0xdb, 0, 2}, {0, 0x2a, 1, 5}};
+    /* partition 6 is GPUs 6 and 8: GPU 8's VF first, in the caller's order */
+    fmPciDevice_t vfs[2] = {pmfx_vf(f, 8, 2), pmfx_vf(f, 6, 13)};
     assert_int_equal(ofm_pm_activate(f->pm, 6, vfs, 2), FM_ST_SUCCESS);
     ISO(f, 7, 6);
-    assert_int_equal(ofm_pm_activate(f->pm, 2, vfs, 2), FM_ST_IN_USE);
+    fmPciDevice_t four[4] = {pmfx_vf(f, 5, 0), pmfx_vf(f, 6, 0), pmfx_vf(f, 7, 0),
+                             pmfx_vf(f, 8, 0)};
+    assert_int_equal(ofm_pm_activate(f->pm, 2, four, 4), FM_ST_IN_USE);
     ofm_pm_state st;
     assert_int_equal(ofm_pm_state_load(f->state, &st, &err), 0);
     bool seen = false;
@@ -139,14 +152,84 @@ static void vgpu_needs_vfs_and_keeps_their_order(void **s)
             seen = true;
             assert_true(st.active[i]);
             assert_int_equal(st.nvfs[i], 2);
-            assert_int_equal(st.vfs[i][0].bus, 0xdb); /* caller's order, not sorted */
-            assert_int_equal(st.vfs[i][1].bus, 0x2a);
-            assert_int_equal(st.vfs[i][1].device, 1);
-            assert_int_equal(st.vfs[i][1].function, 5);
+            /* caller's order, not sorted */
+            assert_memory_equal(&st.vfs[i][0], &vfs[0], sizeof vfs[0]);
+            assert_memory_equal(&st.vfs[i][1], &vfs[1], sizeof vfs[1]);
         }
     assert_true(seen);
     assert_int_equal(ofm_pm_deactivate(f->pm, 6), FM_ST_SUCCESS);
     ISO(f, 7);
+    pmfx_close(f);
+}
+
+/* One rejected VF list: BADPARAM, the reason in the log, nothing routed. */
+static void expect_vf_reject(pmfx *f, unsigned id, const fmPciDevice_t *v, unsigned n,
+                             const char *reason)
+{
+    pmfx_log_clear();
+    assert_int_equal(ofm_pm_activate(f->pm, id, v, n), FM_ST_BADPARAM);
+    char want[320];
+    snprintf(want, sizeof want, "activation of partition %u refused (FM_ST_BADPARAM): %s", id,
+             reason);
+    if (!strstr(pmfx_log(), want))
+        fail_msg("expected log line '%s', got:\n%s", want, pmfx_log());
+    pmfx_check_isolation(f, NULL, 0, 0);
+}
+
+static void vgpu_vf_lists_are_checked(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_VGPU, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    /* partition 1: GPUs 1-4 (buses 18, 26, 34, 42 in the SR-IOV model) */
+    fmPciDevice_t ok[4] = {pmfx_vf(f, 3, 1), pmfx_vf(f, 1, 0), pmfx_vf(f, 4, 15),
+                           pmfx_vf(f, 2, 7)};
+    assert_int_equal(ok[1].bus, 0x18);
+    assert_int_equal(ok[1].device, 0);
+    assert_int_equal(ok[1].function, 4); /* first VF at offset 4 */
+    assert_int_equal(ok[2].device, 2);
+    assert_int_equal(ok[2].function, 3); /* VF 16 at offset 19 */
+    fmPciDevice_t v[5];
+
+    expect_vf_reject(f, 1, ok, 3,
+                     "partition 1 has 4 GPU(s) but 3 VF(s) were given; pass exactly one VF of "
+                     "each of its GPUs");
+    memcpy(v, ok, sizeof ok);
+    v[4] = pmfx_vf(f, 5, 0);
+    expect_vf_reject(f, 1, v, 5,
+                     "partition 1 has 4 GPU(s) but 5 VF(s) were given; pass exactly one VF of "
+                     "each of its GPUs");
+    memcpy(v, ok, sizeof ok);
+    v[3] = v[0];
+    expect_vf_reject(f, 1, v, 4, "VF 0000:34:00.5 is listed twice (positions 1 and 4)");
+    /* the same VF in ARI notation (device 0, function 5) is still a duplicate */
+    v[3] = (fmPciDevice_t){0, 0x34, 0, 5};
+    expect_vf_reject(f, 1, v, 4, "VF 0000:34:00.5 is listed twice (positions 1 and 4)");
+    memcpy(v, ok, sizeof ok);
+    v[3] = pmfx_vf(f, 1, 5);
+    expect_vf_reject(f, 1, v, 4,
+                     "VFs 0000:18:00.4 and 0000:18:01.1 both belong to GPU 1; each GPU of "
+                     "partition 1 needs exactly one");
+    memcpy(v, ok, sizeof ok);
+    v[2] = pmfx_vf(f, 6, 0);
+    expect_vf_reject(f, 1, v, 4, "VF 0000:5e:00.4 belongs to GPU 6, which is not in partition 1");
+    memcpy(v, ok, sizeof ok);
+    v[2] = (fmPciDevice_t){0, 0x18, 0, 0}; /* GPU 1's physical function */
+    expect_vf_reject(f, 1, v, 4, "0000:18:00.0 is not an SR-IOV virtual function of any GPU");
+    v[2] = (fmPciDevice_t){0, 0x18, 3, 0}; /* past the last VF */
+    expect_vf_reject(f, 1, v, 4, "0000:18:03.0 is not an SR-IOV virtual function of any GPU");
+    v[2] = (fmPciDevice_t){0, 0x18, 32, 1};
+    expect_vf_reject(f, 1, v, 4, "VF 3 (0000:18:20.1) is not a PCI function address");
+    v[2] = (fmPciDevice_t){0, 0x100, 0, 4};
+    expect_vf_reject(f, 1, v, 4, "VF 3 (0000:100:00.4) is not a PCI function address");
+
+    /* a VF written in ARI form (device 0, function = devfn) is the same VF */
+    memcpy(v, ok, sizeof ok);
+    v[2] = (fmPciDevice_t){0, 0x42, 0, 2 * 8 + 3};
+    assert_int_equal(ofm_pm_activate(f->pm, 1, v, 4), FM_ST_SUCCESS);
+    ISO(f, 1);
+    assert_non_null(strstr(pmfx_log(), "partition 1 activated"));
     pmfx_close(f);
 }
 
@@ -167,17 +250,30 @@ static void restart_keeps_routes_until_the_active_list_arrives(void **s)
     assert_int_equal(ofm_pm_get_supported(f->pm, &l), FM_ST_NOT_CONFIGURED);
     assert_int_equal(ofm_pm_activate(f->pm, 5, NULL, 0), FM_ST_NOT_CONFIGURED);
     assert_int_equal(ofm_pm_deactivate(f->pm, 3), FM_ST_NOT_CONFIGURED);
+    /* FM §5.11: not supported in restart mode (H100 would otherwise say
+     * SUCCESS with an empty list) */
+    fmNvlinkFailedDevices_t fd;
+    memset(&fd, 0x5a, sizeof fd);
+    assert_int_equal(ofm_pm_failed_devices(f->pm, &fd), FM_ST_NOT_SUPPORTED);
+    assert_int_equal(fd.numGpus, 0x5a5a5a5a); /* untouched */
     /* the hypervisor says only partition 3 still runs: 6's routes go */
     fmActivatedFabricPartitionList_t al = {.numPartitions = 1, .partitionIds = {3}};
+    pmfx_log_clear();
     assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_SUCCESS);
     assert_false(ofm_pm_awaiting_restart_list(f->pm));
     ISO(f, 3);
+    /* every partition the list changes is logged by ID */
+    assert_non_null(strstr(pmfx_log(), "partition 3 keeps running, its routes kept"));
+    assert_non_null(strstr(pmfx_log(), "partition 6 was active when the fabric manager stopped and "
+                                       "is not in the hypervisor's list: its routes are removed"));
     fmFabricPartitionList_t *sl = supported(f, FM_ST_SUCCESS);
     assert_true(find(sl, 3)->isActive);
     assert_false(find(sl, 6)->isActive);
     assert_int_equal(ofm_pm_activate(f->pm, 3, NULL, 0), FM_ST_IN_USE);
     assert_int_equal(ofm_pm_activate(f->pm, 6, NULL, 0), FM_ST_SUCCESS);
     ISO(f, 3, 6);
+    /* the whole run is in restart mode, not only the wait */
+    assert_int_equal(ofm_pm_failed_devices(f->pm, &fd), FM_ST_NOT_SUPPORTED);
     pmfx_close(f);
 }
 
@@ -200,6 +296,82 @@ static void set_activated_rejects_bad_lists(void **s)
     fmActivatedFabricPartitionList_t none = {.numPartitions = 0};
     assert_int_equal(ofm_pm_set_activated(f->pm, &none), FM_ST_SUCCESS);
     pmfx_check_isolation(f, NULL, 0, 0);
+    pmfx_close(f);
+}
+
+/* FM §5.10/§12: outside the restart window the list can only confirm what
+ * runs; it never tears a partition down or starts one. */
+static void set_activated_outside_restart_changes_nothing(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_SHARED, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    assert_int_equal(ofm_pm_activate(f->pm, 3, NULL, 0), FM_ST_SUCCESS);
+    assert_int_equal(ofm_pm_activate(f->pm, 6, NULL, 0), FM_ST_SUCCESS);
+    ISO(f, 3, 6);
+    /* a list without 6 would have torn 6 down */
+    fmActivatedFabricPartitionList_t al = {.numPartitions = 1, .partitionIds = {3}};
+    pmfx_log_clear();
+    assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_NOT_SUPPORTED);
+    ISO(f, 3, 6);
+    assert_non_null(strstr(pmfx_log(), "partition 6 is active but not in the list; it keeps running"));
+    assert_non_null(strstr(pmfx_log(), "nothing was changed"));
+    /* nor does a longer list start anything */
+    fmActivatedFabricPartitionList_t more = {.numPartitions = 3, .partitionIds = {3, 6, 8}};
+    pmfx_log_clear();
+    assert_int_equal(ofm_pm_set_activated(f->pm, &more), FM_ST_NOT_SUPPORTED);
+    ISO(f, 3, 6);
+    assert_non_null(strstr(pmfx_log(), "partition 8 is in the list but not active; it is not activated"));
+    assert_null(strstr(pmfx_log(), "partition 3 "));
+    /* the exact active set is confirmed */
+    fmActivatedFabricPartitionList_t same = {.numPartitions = 2, .partitionIds = {6, 3}};
+    pmfx_log_clear();
+    assert_int_equal(ofm_pm_set_activated(f->pm, &same), FM_ST_SUCCESS);
+    ISO(f, 3, 6);
+    assert_non_null(strstr(pmfx_log(), "the list matches the 2 active partition(s)"));
+    /* after a restart window has closed, the same rule holds */
+    assert_int_equal(pmfx_pm(f, true, &err), 0);
+    assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_SUCCESS); /* the window: 6 goes */
+    ISO(f, 3);
+    fmActivatedFabricPartitionList_t none = {.numPartitions = 0};
+    assert_int_equal(ofm_pm_set_activated(f->pm, &none), FM_ST_NOT_SUPPORTED);
+    ISO(f, 3);
+    assert_int_equal(ofm_pm_deactivate(f->pm, 3), FM_ST_SUCCESS);
+    assert_int_equal(ofm_pm_set_activated(f->pm, &none), FM_ST_SUCCESS);
+    pmfx_check_isolation(f, NULL, 0, 0);
+    pmfx_close(f);
+}
+
+/* vGPU: a restart list may only name partitions recorded with their VFs. */
+static void vgpu_restart_never_activates_without_vfs(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_VGPU, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    fmPciDevice_t v[2] = {pmfx_vf(f, 3, 0), pmfx_vf(f, 1, 0)};
+    assert_int_equal(ofm_pm_activate(f->pm, 3, v, 2), FM_ST_SUCCESS);
+    ISO(f, 3);
+    assert_int_equal(pmfx_pm(f, true, &err), 0);
+    /* partition 4 (GPUs 2, 4) was not running: it has no VFs */
+    fmActivatedFabricPartitionList_t al = {.numPartitions = 2, .partitionIds = {3, 4}};
+    pmfx_log_clear();
+    assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_BADPARAM);
+    assert_true(ofm_pm_awaiting_restart_list(f->pm));
+    ISO(f, 3); /* 4 not routed, 3 untouched */
+    assert_non_null(strstr(pmfx_log(), "partition 4 is not recorded as running with VFs"));
+    al.numPartitions = 1;
+    assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_SUCCESS);
+    ISO(f, 3);
+    /* its VFs are still known, in the order given */
+    ofm_pm_state st;
+    assert_int_equal(ofm_pm_state_load(f->state, &st, &err), 0);
+    for (size_t i = 0; i < st.npartitions; i++)
+        if (st.part_id[i] == 3) {
+            assert_int_equal(st.nvfs[i], 2);
+            assert_memory_equal(&st.vfs[i][0], &v[0], sizeof v[0]);
+        }
     pmfx_close(f);
 }
 
@@ -233,6 +405,17 @@ static void expect_unrecoverable(pmfx *f, const char *needle)
         fail_msg("unexpected error for '%s': %s", needle, msg);
 }
 
+static void write_state(const char *path, const ofm_pm_state *st)
+{
+    static char buf[OFM_PM_RECORD_MAX];
+    size_t n = ofm_pm_state_encode_file(st, buf, sizeof buf);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    write_file(path, buf);
+}
+
+/* --restart refuses a state file it cannot trust, naming the file; the
+ * format's own checks (framing, checksums, versions) are in test_state_file.c */
 static void unrecoverable_state_files(void **s)
 {
     (void)s;
@@ -244,27 +427,115 @@ static void unrecoverable_state_files(void **s)
     snprintf(good, sizeof good, "%s", slurp(f->state));
     ofm_pm_destroy(f->pm);
     f->pm = NULL;
+    static ofm_pm_state st;
+    assert_int_equal(ofm_pm_state_load(f->state, &st, &err), 0);
     char bad[16384];
-    /* truncated: no "end" line */
-    snprintf(bad, sizeof bad, "%.*s", (int)(strstr(good, "end\n") - good), good);
+    /* cut off in the middle of the last record */
+    snprintf(bad, sizeof bad, "%.*s", (int)strlen(good) - 6, good);
     write_file(f->state, bad);
     expect_unrecoverable(f, "truncated");
-    write_file(f->state, "openfm-state 7\nplatform hgx-h100\nend\n");
+    write_file(f->state, "openfm-state 7\nrecord 1 snapshot 0 00000000\n");
     expect_unrecoverable(f, "version 7");
-    snprintf(bad, sizeof bad, "%s", good);
-    memcpy(strstr(bad, "hgx-h100"), "hgx-h800", 8);
-    write_file(f->state, bad);
+    ofm_pm_state other = st;
+    memcpy(other.platform, "hgx-h800", 8);
+    write_state(f->state, &other);
     expect_unrecoverable(f, "another platform");
-    snprintf(bad, sizeof bad, "%s", good);
-    char *g = strstr(bad, "gpu 2 ");
-    assert_non_null(g);
-    g[4] = '9';
-    write_file(f->state, bad);
+    other = st;
+    other.gpu_id[1] = 9;
+    write_state(f->state, &other);
     expect_unrecoverable(f, "physical ID");
     write_file(f->state, "openfm-state 1\nplatform hgx-h100\nrubbish here\nend\n");
     expect_unrecoverable(f, ":3:");
     write_file(f->state, good);
     assert_int_equal(pmfx_pm(f, true, &err), 0);
+    pmfx_close(f);
+}
+
+static char logged[8192];
+
+static void capture(void *ctx, ofm_log_level level, const char *msg)
+{
+    (void)ctx;
+    (void)level;
+    size_t n = strlen(logged);
+    snprintf(logged + n, sizeof logged - n, "%s\n", msg);
+}
+
+/* A full disk under the state file: activation, deactivation and the
+ * hypervisor's list are refused with an error, the probe shows the routing
+ * as it was before each, the log names the reason; with room again they
+ * work and the file records them. Needs root for a real full filesystem (a
+ * tmpfs in a private mount namespace). */
+static void full_disk_refuses_changes_and_rolls_routes_back(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_SHARED, NULL);
+    char mnt[128], filler[160];
+    snprintf(mnt, sizeof mnt, "%s/small", f->dir);
+    snprintf(filler, sizeof filler, "%s/filler", mnt);
+    assert_int_equal(mkdir(mnt, 0700), 0);
+    if (unshare(CLONE_NEWNS) || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+        mount("tmpfs", mnt, "tmpfs", 0, "size=32k,mode=0700")) {
+        rmdir(mnt);
+        pmfx_close(f);
+        skip();
+    }
+    snprintf(f->state, sizeof f->state, "%.60s/fm.state", mnt);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    assert_int_equal(ofm_pm_activate(f->pm, 1, NULL, 0), FM_ST_SUCCESS);
+    ISO(f, 1);
+    /* fill the filesystem; the journal's last page may hold a few records */
+    int fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    static char block[4096];
+    while (write(fd, block, sizeof block) > 0)
+        ;
+    while (write(fd, block, 1) > 0)
+        ;
+    close(fd);
+    fmReturn_t rc = FM_ST_SUCCESS;
+    for (int k = 0; k < 200 && rc == FM_ST_SUCCESS; k++) {
+        rc = ofm_pm_activate(f->pm, 6, NULL, 0);
+        if (rc == FM_ST_SUCCESS)
+            assert_int_equal(ofm_pm_deactivate(f->pm, 6), FM_ST_SUCCESS);
+    }
+    ofm_log_set_sink(capture, NULL);
+    logged[0] = '\0';
+    assert_int_equal(ofm_pm_activate(f->pm, 2, NULL, 0), FM_ST_GENERIC_ERROR);
+    ISO(f, 1); /* partition 2's GPUs do not reach each other */
+    if (!strstr(logged, "activation of partition 2 failed") || !strstr(logged, "No space left on device") ||
+        !strstr(logged, "rolled back") || !strstr(logged, f->state))
+        fail_msg("log does not name the reason: %s", logged);
+    logged[0] = '\0';
+    assert_int_equal(ofm_pm_deactivate(f->pm, 1), FM_ST_GENERIC_ERROR);
+    ISO(f, 1); /* still forwarded */
+    assert_non_null(strstr(logged, "deactivation of partition 1 failed"));
+    /* outside a restart the list cannot tear partition 1 down anyway */
+    fmActivatedFabricPartitionList_t none = {.numPartitions = 0};
+    assert_int_equal(ofm_pm_set_activated(f->pm, &none), FM_ST_NOT_SUPPORTED);
+    ISO(f, 1);
+    fmFabricPartitionList_t *l = supported(f, FM_ST_SUCCESS);
+    assert_true(find(l, 1)->isActive);
+    assert_false(find(l, 2)->isActive);
+    /* what is on disk agrees with what the client was told */
+    static ofm_pm_state st;
+    assert_int_equal(ofm_pm_state_load(f->state, &st, &err), 0);
+    for (size_t i = 0; i < st.npartitions; i++)
+        assert_int_equal(st.active[i], st.part_id[i] == 1);
+    /* room again: the same requests succeed and are recorded */
+    assert_int_equal(unlink(filler), 0);
+    assert_int_equal(ofm_pm_activate(f->pm, 2, NULL, 0), FM_ST_SUCCESS);
+    ISO(f, 1, 2);
+    assert_int_equal(ofm_pm_state_load(f->state, &st, &err), 0);
+    for (size_t i = 0; i < st.npartitions; i++)
+        assert_int_equal(st.active[i], st.part_id[i] == 1 || st.part_id[i] == 2);
+    ofm_log_set_sink(NULL, NULL);
+    ofm_pm_destroy(f->pm);
+    f->pm = NULL;
+    unlink(f->state);
+    umount(mnt);
+    rmdir(mnt);
     pmfx_close(f);
 }
 
@@ -313,6 +584,24 @@ static void a100_two_boards_partitions_isolated(void **s)
     fmNvlinkFailedDevices_t fd;
     assert_int_equal(ofm_pm_failed_devices(f->pm, &fd), FM_ST_SUCCESS);
     assert_int_equal(fd.numGpus + fd.numSwitches, 0);
+    /* A100 partitions carry each GPU's UUID and BDF, as the GPU reports them */
+    ofm_hal_gpu hg[OFM_MAX_GPUS];
+    size_t nhg = 0;
+    assert_int_equal(f->h->ops->list_gpus(f->h, hg, OFM_MAX_GPUS, &nhg), OFM_HAL_OK);
+    fmFabricPartitionList_t *sl = supported(f, FM_ST_SUCCESS);
+    for (unsigned i = 0; i < sl->numPartitions; i++)
+        for (unsigned g = 0; g < sl->partitionInfo[i].numGpus; g++) {
+            const fmFabricPartitionGpuInfo_t *gi = &sl->partitionInfo[i].gpuInfo[g];
+            bool found = false;
+            for (size_t k = 0; k < nhg; k++)
+                if (hg[k].phys_id == gi->physicalId) {
+                    assert_string_equal(gi->uuid, hg[k].uuid);
+                    assert_string_equal(gi->pciBusId, hg[k].pci_bdf);
+                    found = true;
+                }
+            assert_true(found);
+            assert_true(strncmp(gi->uuid, "GPU-", 4) == 0);
+        }
     /* two disjoint 8-GPU partitions side by side, then the 16-GPU one */
     const ofm_platform *p = &f->ctx->platform;
     unsigned eights[2], n8 = 0, all = ~0u;
@@ -335,17 +624,72 @@ static void a100_two_boards_partitions_isolated(void **s)
     pmfx_close(f);
 }
 
+/* HGX-2: 4- and 2-GPU partitions and the cross-board 8-GPU ones get 5 of
+ * the 6 links per GPU (FM §11.1). The probe must see exactly the table's
+ * count between every pair of every partition, and nothing across
+ * partitions; the link left out is each GPU's link to its board's last
+ * switch, so the partitions using a port are named accordingly. */
+static void hgx2_partitions_route_their_link_count(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-2", OFM_FABRIC_MODE_SHARED, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    const ofm_platform *p = &f->ctx->platform;
+    unsigned fives = 0;
+    for (size_t i = 0; i < p->npartitions; i++) {
+        const ofm_partition_desc *d = &p->partitions[i];
+        if (d->ngpus < 2)
+            continue;
+        fives += d->nvlinks_per_gpu == 5;
+        assert_int_equal(ofm_pm_activate(f->pm, d->id, NULL, 0), FM_ST_SUCCESS);
+        pmfx_check_isolation(f, &d->id, 1, 0); /* 0: the partition's own count */
+        /* the port a GPU leaves out is not the partition's; the others are */
+        uint32_t ids[OFM_MAX_PARTITIONS];
+        for (size_t a = 0; a < p->naccess; a++) {
+            if (p->access[a].gpu != d->gpus[0])
+                continue;
+            size_t n = ofm_pm_partitions_on_port(f->pm, p->access[a].sw, p->access[a].sw_port, ids,
+                                                 OFM_MAX_PARTITIONS);
+            bool last_switch = p->access[a].sw == 6 || p->access[a].sw == 12;
+            if (d->nvlinks_per_gpu == 5 && last_switch)
+                assert_int_equal(n, 0);
+            else {
+                assert_int_equal(n, 1);
+                assert_int_equal(ids[0], d->id);
+            }
+        }
+        size_t n = ofm_pm_partitions_with_gpu(f->pm, d->gpus[d->ngpus - 1], ids, OFM_MAX_PARTITIONS);
+        assert_int_equal(n, 1);
+        assert_int_equal(ids[0], d->id);
+        assert_int_equal(ofm_pm_deactivate(f->pm, d->id), FM_ST_SUCCESS);
+    }
+    assert_int_equal(fives, 14);
+    /* side by side: 4-GPU partitions 5 and 6 (board 1), 2-GPU partitions 13
+     * and 14 (board 2) */
+    unsigned set[] = {5, 6, 13, 14};
+    for (unsigned k = 0; k < 4; k++)
+        assert_int_equal(ofm_pm_activate(f->pm, set[k], NULL, 0), FM_ST_SUCCESS);
+    pmfx_check_isolation(f, set, 4, 0);
+    pmfx_close(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(h100_start_isolates_and_lists_everything),
         cmocka_unit_test(h100_lifecycle_return_codes_and_isolation),
         cmocka_unit_test(vgpu_needs_vfs_and_keeps_their_order),
+        cmocka_unit_test(vgpu_vf_lists_are_checked),
         cmocka_unit_test(restart_keeps_routes_until_the_active_list_arrives),
         cmocka_unit_test(set_activated_rejects_bad_lists),
+        cmocka_unit_test(set_activated_outside_restart_changes_nothing),
+        cmocka_unit_test(vgpu_restart_never_activates_without_vfs),
         cmocka_unit_test(unrecoverable_state_files),
+        cmocka_unit_test(full_disk_refuses_changes_and_rolls_routes_back),
         cmocka_unit_test(a100_failed_gpu_removes_its_partitions),
         cmocka_unit_test(a100_two_boards_partitions_isolated),
+        cmocka_unit_test(hgx2_partitions_route_their_link_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -303,20 +303,17 @@ static bool enter(walk *w, size_t si, uint32_t port, uint32_t hops)
     return arrived;
 }
 
-int ofm_emu_probe(ofm_hal *h, uint32_t src, uint32_t dst, bool quiet, ofm_emu_probe_result *out)
+/* One walk inside a transaction the caller holds; records the drop events
+ * unless quiet and says whether it did. */
+static int probe_locked(ofm_hal *h, uint32_t src, uint32_t dst, bool quiet,
+                        ofm_emu_probe_result *out, bool *logged)
 {
     memset(out, 0, sizeof *out);
-    int rc = emu_begin(h, !quiet);
-    if (rc)
-        return rc;
     emu_impl *e = emu_of(h);
     int sgi = emu_gpu_index(e->p, src), dgi = emu_gpu_index(e->p, dst);
-    if (sgi < 0 || dgi < 0 || src == dst) {
-        rc = emu_fail(h, OFM_HAL_EINVAL, src == dst ? "source and destination are the same GPU"
-                                                    : "no GPU %u in %s", sgi < 0 ? src : dst, e->p->name);
-        emu_end(h);
-        return rc;
-    }
+    if (sgi < 0 || dgi < 0 || src == dst)
+        return emu_fail(h, OFM_HAL_EINVAL, src == dst ? "source and destination are the same GPU"
+                                                      : "no GPU %u in %s", sgi < 0 ? src : dst, e->p->name);
     walk w = {.e = e, .dst_gi = (size_t)dgi, .dst = dst};
     if (e->st.f.gpu_health[dgi] != OFM_DEV_OK)
         drop(&w, 0, 0, 0, "destination GPU not on the bus");
@@ -352,8 +349,42 @@ int ofm_emu_probe(ofm_hal *h, uint32_t src, uint32_t dst, bool quiet, ofm_emu_pr
         emu_event(h, ev);
         if (!out->arrives)
             emu_event(h, mk(OFM_EVT_XID, 45, false, 0, 0, src, "Ch 00000010, preemptive cleanup"));
-        rc = emu_commit(h);
+        *logged = true;
     }
+    return OFM_HAL_OK;
+}
+
+int ofm_emu_probe(ofm_hal *h, uint32_t src, uint32_t dst, bool quiet, ofm_emu_probe_result *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = emu_begin(h, !quiet);
+    if (rc)
+        return rc;
+    bool logged = false;
+    rc = probe_locked(h, src, dst, quiet, out, &logged);
+    if (rc == OFM_HAL_OK && logged)
+        rc = emu_commit(h);
+    emu_end(h);
+    return rc;
+}
+
+int ofm_emu_probe_all(ofm_hal *h, bool quiet, ofm_emu_probe_result *out)
+{
+    int rc = emu_begin(h, !quiet);
+    if (rc)
+        return rc;
+    const ofm_platform *p = emu_of(h)->p;
+    bool logged = false;
+    for (size_t i = 0; i < p->ngpus && rc == OFM_HAL_OK; i++)
+        for (size_t j = 0; j < p->ngpus && rc == OFM_HAL_OK; j++) {
+            ofm_emu_probe_result *r = &out[i * p->ngpus + j];
+            if (i == j)
+                memset(r, 0, sizeof *r);
+            else
+                rc = probe_locked(h, p->gpus[i].phys_id, p->gpus[j].phys_id, quiet, r, &logged);
+        }
+    if (rc == OFM_HAL_OK && logged)
+        rc = emu_commit(h);
     emu_end(h);
     return rc;
 }

@@ -57,6 +57,8 @@ typedef struct {
     emu_state st;         /* scratch copy used inside transactions */
     bool cache_valid;     /* st equals the file's payload of generation cache_gen */
     uint64_t cache_gen;
+    emu_fixed *crc_fixed;  /* the fixed part as last checksummed (NULL: none yet) */
+    uint32_t crc_fixed_val;
     bool txn_write, txn_committed;
     /* port -> model link lookup, built once */
     int16_t port_access[OFM_MAX_SWITCHES][OFM_MAX_SWITCH_PORTS]; /* access index or -1 */
@@ -78,6 +80,13 @@ int emu_gpu_index(const ofm_platform *p, uint32_t id);
  * writers); commit writes it atomically; end releases. A failed begin leaves
  * h->last_error set. */
 int emu_begin(ofm_hal *h, bool write);
+/* Open (creating) a lock file of the system: never through a symlink; read-only
+ * when we may not write it (flock works on either). */
+int emu_open_lock(const char *path);
+/* What only the fabric manager does (train links, program routes, register
+ * GPUs) is refused to a handle that is not attached while another process
+ * holds the system: two managers would undo each other's isolation. */
+int emu_manager_guard(ofm_hal *h);
 int emu_commit(ofm_hal *h);
 void emu_end(ofm_hal *h);
 int emu_fail(ofm_hal *h, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -93,6 +102,10 @@ void emu_gpu_bdf(const ofm_platform *p, size_t gi, char *out, size_t len);
 void emu_gpu_uuid(const ofm_platform *p, size_t gi, char *out, size_t len);
 void emu_switch_bdf(const ofm_platform *p, size_t si, char *out, size_t len);
 void emu_switch_uuid(const ofm_platform *p, size_t si, char *out, size_t len);
+/* SR-IOV model (emu_sriov.c): the virtual functions of GPU gi, VF 1 first;
+ * returns how many there are (EMU_VFS_PER_GPU), filling at most cap. */
+#define EMU_VFS_PER_GPU 16
+size_t emu_gpu_vfs(const ofm_platform *p, size_t gi, ofm_hal_pci_fn *out, size_t cap);
 
 /* kmsg */
 void emu_kmsg_sxid(emu_impl *e, size_t si, uint32_t port, uint32_t code, bool fatal,

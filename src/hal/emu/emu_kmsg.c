@@ -79,7 +79,7 @@ __attribute__((format(printf, 3, 0))) static void vline(emu_impl *e, uint64_t no
     size_t l = strlen(line);
     line[l++] = '\n';
     /* O_APPEND keeps whole lines from concurrent writers */
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd >= 0) {
         ssize_t w = write(fd, line, l);
         (void)w;

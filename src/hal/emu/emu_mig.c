@@ -18,6 +18,7 @@
 #include "hal/emu/emu_int.h"
 #include "hal/emu/emu_mig.h"
 #include "mig/mig.h"
+#include "openfm/fileio.h"
 
 #define MIG_MAGIC "openfm-mig-state"
 #define MIG_VERSION 1
@@ -115,18 +116,17 @@ static int load(mig_txn *t)
     char path[4200];
     path_of(t->h, "mig.state", path, sizeof path);
     memset(t->st, 0, sizeof *t->st);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return errno == ENOENT ? OFM_HAL_OK
-                               : emu_fail(t->h, OFM_HAL_EIO, "%s: %s", path, strerror(errno));
-    size_t cap = 1 << 20;
-    char *buf = malloc(cap + 1);
-    size_t n = buf ? fread(buf, 1, cap + 1, f) : 0;
-    fclose(f);
-    if (!buf)
-        return emu_fail(t->h, OFM_HAL_EIO, "out of memory");
-    int rc = n > cap ? emu_fail(t->h, OFM_HAL_ECORRUPT, "%s: larger than 1 MiB", path)
-                     : parse_state(t->h, path, buf, n, t->st);
+    char *buf;
+    size_t n;
+    ofm_error err;
+    if (ofm_file_read(path, "MIG state", 1u << 20, OFM_FILE_NOFOLLOW, &buf, &n, &err)) {
+        if (errno == ENOENT)
+            return OFM_HAL_OK; /* no MIG change made yet */
+        char b[700];
+        return emu_fail(t->h, errno == EFBIG ? OFM_HAL_ECORRUPT : OFM_HAL_EIO, "%s",
+                        ofm_error_format(&err, b, sizeof b));
+    }
+    int rc = parse_state(t->h, path, buf, n, t->st);
     free(buf);
     return rc;
 }
@@ -139,7 +139,7 @@ static int begin(ofm_hal *h, bool write, mig_txn *t)
         return emu_fail(h, OFM_HAL_EIO, "out of memory");
     char path[4200];
     path_of(h, "mig.lock", path, sizeof path);
-    t->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    t->lock_fd = emu_open_lock(path);
     if (t->lock_fd < 0 || flock(t->lock_fd, write ? LOCK_EX : LOCK_SH) < 0) {
         int rc = emu_fail(h, OFM_HAL_EIO, "%s: %s", path, strerror(errno));
         if (t->lock_fd >= 0)
@@ -184,18 +184,14 @@ static int commit(mig_txn *t)
         }
     }
     n += (size_t)snprintf(buf + n, cap - n, "end %08x\n", emu_crc32(buf, n, 0));
-    char path[4200], tmp[4300];
+    char path[4200];
     path_of(t->h, "mig.state", path, sizeof path);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 && write(fd, buf, n) == (ssize_t)n;
-    if (fd >= 0 && close(fd) < 0)
-        ok = false;
+    ofm_error err;
+    int rc = ofm_file_write_atomic(path, buf, n, 0600, OFM_FILE_NOSYNC, &err);
     free(buf);
-    if (!ok || rename(tmp, path) < 0) {
-        int rc = emu_fail(t->h, OFM_HAL_EIO, "%s: %s", path, strerror(errno));
-        unlink(tmp);
-        return rc;
+    if (rc) {
+        char b[700];
+        return emu_fail(t->h, OFM_HAL_EIO, "%s", ofm_error_format(&err, b, sizeof b));
     }
     return OFM_HAL_OK;
 }

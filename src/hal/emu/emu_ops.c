@@ -195,7 +195,10 @@ static int gpu_link(ofm_hal *h, uint32_t gpu, uint32_t link, ofm_hal_link *out)
 
 static int train_port(ofm_hal *h, uint32_t sw, uint32_t port)
 {
-    int rc = emu_begin(h, true), si;
+    int rc = emu_manager_guard(h), si;
+    if (rc)
+        return rc;
+    rc = emu_begin(h, true);
     if (rc)
         return rc;
     emu_impl *e = emu_of(h);
@@ -241,7 +244,10 @@ out:
 
 static int reset_port(ofm_hal *h, uint32_t sw, uint32_t port)
 {
-    int rc = emu_begin(h, true), si;
+    int rc = emu_manager_guard(h), si;
+    if (rc)
+        return rc;
+    rc = emu_begin(h, true);
     if (rc)
         return rc;
     emu_impl *e = emu_of(h);
@@ -262,7 +268,10 @@ static int reset_port(ofm_hal *h, uint32_t sw, uint32_t port)
 
 static int route_write(ofm_hal *h, const ofm_route_entry *ents, size_t n)
 {
-    int rc = emu_begin(h, true);
+    int rc = emu_manager_guard(h);
+    if (rc)
+        return rc;
+    rc = emu_begin(h, true);
     if (rc)
         return rc;
     emu_impl *e = emu_of(h);
@@ -290,7 +299,10 @@ static int route_write(ofm_hal *h, const ofm_route_entry *ents, size_t n)
 
 static int route_clear_switch(ofm_hal *h, uint32_t sw)
 {
-    int rc = emu_begin(h, true), si;
+    int rc = emu_manager_guard(h), si;
+    if (rc)
+        return rc;
+    rc = emu_begin(h, true);
     if (rc)
         return rc;
     emu_impl *e = emu_of(h);
@@ -373,7 +385,10 @@ static int fabric_get(ofm_hal *h, uint32_t gpu, ofm_hal_fabric_info *out)
 
 static int fabric_set(ofm_hal *h, uint32_t gpu, ofm_fabric_state st, int status)
 {
-    int rc = emu_begin(h, true);
+    int rc = emu_manager_guard(h);
+    if (rc)
+        return rc;
+    rc = emu_begin(h, true);
     if (rc)
         return rc;
     emu_impl *e = emu_of(h);
@@ -423,6 +438,23 @@ static int gpu_hold(ofm_hal *h, uint32_t gpu, int delta, uint32_t *holders)
 
 static void release(ofm_hal *h) { ofm_emu_fm_detach(h); }
 
+static int gpu_vfs(ofm_hal *h, uint32_t gpu, ofm_hal_pci_fn *out, size_t cap, size_t *n)
+{
+    int rc = emu_begin(h, false);
+    if (rc)
+        return rc;
+    emu_impl *e = emu_of(h);
+    int gi = emu_gpu_index(e->p, gpu);
+    if (gi < 0)
+        rc = emu_fail(h, OFM_HAL_EINVAL, "no GPU %u", gpu);
+    else if (e->st.f.gpu_health[gi] == OFM_DEV_MISSING)
+        rc = emu_fail(h, OFM_HAL_ENODEV, "GPU %u is not on the bus", gpu);
+    else
+        *n = emu_gpu_vfs(e->p, (size_t)gi, out, cap);
+    emu_end(h);
+    return rc;
+}
+
 const ofm_hal_ops ofm_emu_ops = {
     .name = "emu",
     .close = emu_close_handle,
@@ -453,4 +485,5 @@ const ofm_hal_ops ofm_emu_ops = {
     .release = release,
     .gpu_register_fault = register_fault,
     .gpu_hold = gpu_hold,
+    .gpu_vfs = gpu_vfs,
 };

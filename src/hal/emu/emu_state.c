@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "hal/emu/emu_int.h"
+#include "openfm/crc32.h"
+#include "openfm/fileio.h"
 
 extern const ofm_hal_ops ofm_emu_ops;
 
@@ -58,22 +60,7 @@ size_t emu_route_count(const ofm_platform *p)
     return p->nswitches * OFM_MAX_SWITCH_PORTS * p->ngpus;
 }
 
-uint32_t emu_crc32(const void *data, size_t len, uint32_t crc)
-{
-    static uint32_t table[256];
-    if (!table[1])
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-    const uint8_t *b = data;
-    crc = ~crc;
-    for (size_t i = 0; i < len; i++)
-        crc = table[(crc ^ b[i]) & 0xff] ^ (crc >> 8);
-    return ~crc;
-}
+uint32_t emu_crc32(const void *data, size_t len, uint32_t crc) { return ofm_crc32(data, len, crc); }
 
 static int path_in(const char *dir, const char *name, char *out, size_t len)
 {
@@ -83,9 +70,24 @@ static int path_in(const char *dir, const char *name, char *out, size_t len)
 
 /* ---------------------------------------------------------------- state I/O */
 
-static uint32_t payload_crc(const emu_state *st, size_t nroutes)
+/* The fixed part (two thirds of the payload, mostly the event ring) is
+ * unchanged by route transactions, the commits on the path of every
+ * partition change: reuse its CRC when its bytes are those last summed. */
+static uint32_t payload_crc(emu_impl *e, size_t nroutes)
 {
-    uint32_t c = emu_crc32(&st->f, sizeof st->f, 0);
+    const emu_state *st = &e->st;
+    uint32_t c;
+    if (e->crc_fixed && !memcmp(e->crc_fixed, &st->f, sizeof st->f)) {
+        c = e->crc_fixed_val;
+    } else {
+        c = emu_crc32(&st->f, sizeof st->f, 0);
+        if (!e->crc_fixed)
+            e->crc_fixed = malloc(sizeof *e->crc_fixed);
+        if (e->crc_fixed) {
+            memcpy(e->crc_fixed, &st->f, sizeof st->f);
+            e->crc_fixed_val = c;
+        }
+    }
     return emu_crc32(st->routes, nroutes * sizeof st->routes[0], c);
 }
 
@@ -104,9 +106,14 @@ static int read_state(ofm_hal *h)
     emu_impl *e = emu_of(h);
     char path[4200];
     path_in(e->dir, "state.bin", path, sizeof path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return emu_fail(h, open_error(errno), "%s: cannot open: %s", path, strerror(errno));
+    /* O_NOFOLLOW: every file in the directory is ours; a link in its place was
+     * planted (open refuses, ELOOP) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        int oe = errno;
+        return emu_fail(h, oe == ELOOP ? OFM_HAL_ECORRUPT : open_error(oe), "%s: cannot open: %s",
+                        path, oe == ELOOP ? "it is a symbolic link" : strerror(oe));
+    }
     size_t nroutes = emu_route_count(e->p);
     size_t want = sizeof(emu_header) + sizeof e->st.f + nroutes * sizeof(uint64_t);
     emu_header hdr;
@@ -145,7 +152,7 @@ static int read_state(ofm_hal *h)
             rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: truncated (expected %zu bytes)", path, want);
         else if (read(fd, &extra, 1) != 0)
             rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: trailing bytes after the state", path);
-        else if (payload_crc(&e->st, nroutes) != hdr.crc32)
+        else if (payload_crc(e, nroutes) != hdr.crc32)
             rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: checksum mismatch: the state is corrupted",
                           path);
     }
@@ -184,27 +191,11 @@ static int read_state(ofm_hal *h)
     return rc;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int write_state(ofm_hal *h)
 {
     emu_impl *e = emu_of(h);
-    char path[4200], tmp[4300];
+    char path[4200];
     path_in(e->dir, "state.bin", path, sizeof path);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     size_t nroutes = emu_route_count(e->p);
     emu_header hdr;
     memset(&hdr, 0, sizeof hdr);
@@ -212,23 +203,27 @@ static int write_state(ofm_hal *h)
     hdr.version = EMU_FORMAT_VERSION;
     hdr.header_size = sizeof hdr;
     hdr.payload_size = sizeof e->st.f + nroutes * sizeof(uint64_t);
-    hdr.crc32 = payload_crc(&e->st, nroutes);
+    hdr.crc32 = payload_crc(e, nroutes);
     hdr.ngpus = (uint32_t)e->p->ngpus;
     hdr.nswitches = (uint32_t)e->p->nswitches;
     snprintf(hdr.platform, sizeof hdr.platform, "%s", e->p->name);
     hdr.generation = e->cache_gen + 1;
     e->cache_valid = false; /* until the rename below succeeds */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return emu_fail(h, OFM_HAL_EIO, "%s: cannot write: %s", tmp, strerror(errno));
-    int bad = write_all(fd, &hdr, sizeof hdr) || write_all(fd, &e->st.f, sizeof e->st.f) ||
-              write_all(fd, e->st.routes, nroutes * sizeof(uint64_t));
+    size_t rbytes = nroutes * sizeof(uint64_t), total = sizeof hdr + sizeof e->st.f + rbytes;
+    char *buf = malloc(total);
+    if (!buf)
+        return emu_fail(h, OFM_HAL_EIO, "%s: out of memory", path);
+    memcpy(buf, &hdr, sizeof hdr);
+    memcpy(buf + sizeof hdr, &e->st.f, sizeof e->st.f);
+    memcpy(buf + sizeof hdr + sizeof e->st.f, e->st.routes, rbytes);
     /* no fsync: the emulated hardware need not survive a host power cut, only
      * process crashes, and rename() alone gives that */
-    if (close(fd) || bad || rename(tmp, path)) {
-        int err = errno;
-        unlink(tmp);
-        return emu_fail(h, OFM_HAL_EIO, "%s: write failed: %s", path, strerror(err));
+    ofm_error err;
+    int rc = ofm_file_write_atomic(path, buf, total, 0644, OFM_FILE_NOSYNC, &err);
+    free(buf);
+    if (rc) {
+        char b[700];
+        return emu_fail(h, OFM_HAL_EIO, "write failed: %s", ofm_error_format(&err, b, sizeof b));
     }
     e->cache_gen = hdr.generation;
     e->cache_valid = true;
@@ -324,8 +319,31 @@ static void impl_free(emu_impl *e)
     if (e->fm_fd >= 0)
         close(e->fm_fd);
     free(e->st.routes);
+    free(e->crc_fixed);
     free(e->p);
     free(e);
+}
+
+/* The model a system was created from, never through a link. */
+static int load_topology(const char *path, ofm_platform *p, ofm_error *err)
+{
+    char *buf;
+    size_t n;
+    if (ofm_file_read(path, "topology file", 1u << 20, OFM_FILE_NOFOLLOW, &buf, &n, err))
+        return -1;
+    int rc = ofm_platform_parse(buf, n, path, p, err);
+    int e = errno;
+    free(buf);
+    errno = rc ? EINVAL : e;
+    return rc;
+}
+
+int emu_open_lock(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0 && errno == EACCES) /* a reader without write access to the system */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    return fd;
 }
 
 int ofm_emu_backend_open(const char *dir, ofm_hal **out, char *errbuf, size_t errlen)
@@ -354,14 +372,18 @@ int ofm_emu_backend_open(const char *dir, ofm_hal **out, char *errbuf, size_t er
     ofm_error err;
     struct stat sb;
     int rc = OFM_HAL_OK;
+    char b[700];
     if (stat(dir, &sb) || !S_ISDIR(sb.st_mode)) {
         snprintf(errbuf, errlen,
                  "%s: no emulated system here (create one with 'fmctl emu create --platform NAME "
                  "--emu-dir %s')",
                  dir, dir);
         rc = OFM_HAL_ENODEV;
-    } else if (!e->p || ofm_platform_load_file(path, e->p, &err)) {
-        char b[700];
+    } else if (ofm_dir_check_private(dir, &err)) {
+        /* another user who can write here can swap any file under us */
+        snprintf(errbuf, errlen, "%s", ofm_error_format(&err, b, sizeof b));
+        rc = OFM_HAL_EINVAL;
+    } else if (!e->p || load_topology(path, e->p, &err)) {
         snprintf(errbuf, errlen, "%s", e->p ? ofm_error_format(&err, b, sizeof b) : "out of memory");
         rc = errno == ENOENT ? OFM_HAL_ENODEV
              : open_error(errno) == OFM_HAL_ENOSPC ? OFM_HAL_ENOSPC
@@ -370,7 +392,7 @@ int ofm_emu_backend_open(const char *dir, ofm_hal **out, char *errbuf, size_t er
         build_port_maps(e);
         e->st.routes = calloc(emu_route_count(e->p), sizeof(uint64_t));
         path_in(dir, "state.lock", path, sizeof path);
-        e->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        e->lock_fd = emu_open_lock(path);
         if (!e->st.routes || e->lock_fd < 0) {
             snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
             rc = OFM_HAL_EIO;
@@ -400,18 +422,25 @@ const char *ofm_emu_dir(const ofm_hal *h) { return emu_of(h)->dir; }
 
 /* ---------------------------------------------------------------- create/destroy */
 
-static int mkdir_p(const char *dir)
+/* "a fabric manager (pid N) is running on DIR" when fm.lock is held */
+static bool fm_held(const char *dir, char *msg, size_t len, const char *what)
 {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *c = buf + 1; *c; c++)
-        if (*c == '/') {
-            *c = '\0';
-            if (mkdir(buf, 0755) && errno != EEXIST)
-                return -1;
-            *c = '/';
-        }
-    return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
+    char path[4200];
+    path_in(dir, "fm.lock", path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0)
+        return false;
+    bool held = flock(fd, LOCK_SH | LOCK_NB) < 0;
+    close(fd);
+    if (held) {
+        pid_t pid = ofm_lockfile_holder(path);
+        char who[48] = "";
+        if (pid > 0)
+            snprintf(who, sizeof who, " (pid %ld)", (long)pid);
+        snprintf(msg, len, "%s: a fabric manager%s is running on this system: stop it before %s",
+                 dir, who, what);
+    }
+    return held;
 }
 
 int ofm_emu_create(const char *dir, const char *platform, bool force, char *errbuf, size_t errlen)
@@ -438,40 +467,49 @@ int ofm_emu_create(const char *dir, const char *platform, bool force, char *errb
         free(p);
         return OFM_HAL_EBUSY;
     }
-    if (mkdir_p(dir)) {
-        snprintf(errbuf, errlen, "%s: cannot create directory: %s", dir, strerror(errno));
+    char b[700];
+    if (ofm_dir_make_private(dir, &err)) {
+        snprintf(errbuf, errlen, "%s", ofm_error_format(&err, b, sizeof b));
         free(p);
-        return OFM_HAL_EIO;
+        return errno == EPERM ? OFM_HAL_EINVAL : OFM_HAL_EIO;
+    }
+    /* Replacing the hardware under a running manager would leave it driving
+     * routes and partitions that no longer exist: hold the manager lock while
+     * creating, which also keeps a manager from attaching half-way. */
+    path_in(dir, "fm.lock", path, sizeof path);
+    int fmfd = ofm_lockfile_acquire(path, "the emulated system", NULL, &err);
+    if (fmfd < 0) {
+        if (!fm_held(dir, errbuf, errlen, "replacing it"))
+            snprintf(errbuf, errlen, "%s", ofm_error_format(&err, b, sizeof b));
+        free(p);
+        return OFM_HAL_EBUSY;
     }
     /* the topology text goes in verbatim so the system opens with no other file */
     size_t len;
     const char *text = ofm_platform_builtin_text(platform, &len);
     char *owned = NULL;
-    if (!text) {
-        FILE *f = fopen(platform, "rb");
-        owned = malloc(1u << 20);
-        len = f && owned ? fread(owned, 1, 1u << 20, f) : 0;
-        if (f)
-            fclose(f);
-        text = owned;
+    if (!text && ofm_file_read(platform, "topology file", 1u << 20, 0, &owned, &len, &err)) {
+        snprintf(errbuf, errlen, "%s", ofm_error_format(&err, b, sizeof b));
+        free(p);
+        close(fmfd);
+        return OFM_HAL_EINVAL;
     }
     path_in(dir, "topology.topo", path, sizeof path);
-    FILE *f = fopen(path, "wb");
-    int ok = f && text && fwrite(text, 1, len, f) == len;
-    if (f && fclose(f))
-        ok = 0;
+    int wrc = ofm_file_write_atomic(path, owned ? owned : text, len, 0644, OFM_FILE_NOSYNC, &err);
     free(owned);
-    if (!ok) {
-        snprintf(errbuf, errlen, "%s: cannot write: %s", path, strerror(errno));
+    if (wrc) {
+        snprintf(errbuf, errlen, "%s", ofm_error_format(&err, b, sizeof b));
         free(p);
+        close(fmfd);
         return OFM_HAL_EIO;
     }
     /* a fresh state, written through the normal transaction path */
     path_in(dir, "state.lock", path, sizeof path);
-    int lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int lfd = emu_open_lock(path);
     if (lfd < 0) {
         snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
         free(p);
+        close(fmfd);
         return OFM_HAL_EIO;
     }
     flock(lfd, LOCK_EX);
@@ -488,9 +526,10 @@ int ofm_emu_create(const char *dir, const char *platform, bool force, char *errb
     ofm_hal h = {.ops = &ofm_emu_ops, .prov = OFM_PROV_EMULATED, .impl = &e};
     emu_boot(&e);
     path_in(dir, "kmsg", path, sizeof path);
-    FILE *k = fopen(path, "w"); /* a new system starts with an empty log */
-    if (k)
-        fclose(k);
+    /* a new system starts with an empty log */
+    int kfd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (kfd >= 0)
+        close(kfd);
     emu_kmsg_line(&e, e.st.f.boot_ns, "openfm-emu: booted %s (%zu GPUs, %zu NVSwitches, driver %s)",
                   p->name, p->ngpus, p->nswitches, e.st.f.driver_version);
     int rc = e.st.routes ? write_state(&h) : OFM_HAL_EIO;
@@ -498,7 +537,9 @@ int ofm_emu_create(const char *dir, const char *platform, bool force, char *errb
         snprintf(errbuf, errlen, "%s", e.st.routes ? h.last_error : "out of memory");
     flock(lfd, LOCK_UN);
     close(lfd);
+    close(fmfd);
     free(e.st.routes);
+    free(e.crc_fixed);
     free(p);
     return rc;
 }
@@ -513,17 +554,8 @@ int ofm_emu_destroy(const char *dir, char *errbuf, size_t errlen)
         snprintf(errbuf, errlen, "%s: no emulated system here", dir);
         return OFM_HAL_ENODEV;
     }
-    path_in(dir, "fm.lock", path, sizeof path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        int held = flock(fd, LOCK_EX | LOCK_NB) < 0;
-        close(fd);
-        if (held) {
-            snprintf(errbuf, errlen, "%s: a fabric manager is running on this system: stop it first",
-                     dir);
-            return OFM_HAL_EBUSY;
-        }
-    }
+    if (fm_held(dir, errbuf, errlen, "destroying it"))
+        return OFM_HAL_EBUSY;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         path_in(dir, files[i], path, sizeof path);
         unlink(path);
@@ -531,7 +563,8 @@ int ofm_emu_destroy(const char *dir, char *errbuf, size_t errlen)
     /* temp files a writer killed before its rename() left behind */
     DIR *d = opendir(dir);
     for (struct dirent *de; d && (de = readdir(d));)
-        if (!strncmp(de->d_name, "state.bin.tmp.", 14) || !strcmp(de->d_name, "mig.state.tmp")) {
+        if (!strncmp(de->d_name, "state.bin.tmp", 13) || !strcmp(de->d_name, "mig.state.tmp") ||
+            !strcmp(de->d_name, "topology.topo.tmp")) {
             path_in(dir, de->d_name, path, sizeof path);
             unlink(path);
         }
@@ -550,6 +583,10 @@ int ofm_emu_root_dir(char *out, size_t len)
     int w;
     if (root && *root)
         w = snprintf(out, len, "%s", root);
+    else if (geteuid() == 0)
+        /* root's systems hold what a daemon trusts: a root-owned place no user
+         * can pre-create (unlike /tmp) */
+        w = snprintf(out, len, "%s", OFM_EMU_ROOT_DIR_SYSTEM);
     else if (xdg && *xdg)
         w = snprintf(out, len, "%s/openfm-emu", xdg);
     else
@@ -583,12 +620,19 @@ int ofm_emu_fm_attach(ofm_hal *h)
         return OFM_HAL_OK;
     char path[4200];
     path_in(e->dir, "fm.lock", path, sizeof path);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return emu_fail(h, OFM_HAL_EIO, "%s: %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        close(fd);
-        return emu_fail(h, OFM_HAL_EBUSY, "another fabric manager already manages %s", e->dir);
+    ofm_error err;
+    pid_t holder = 0;
+    int fd = ofm_lockfile_acquire(path, "the emulated system", &holder, &err);
+    if (fd < 0 && errno == EBUSY) {
+        char who[48] = "";
+        if (holder > 0)
+            snprintf(who, sizeof who, " (pid %ld)", (long)holder);
+        return emu_fail(h, OFM_HAL_EBUSY, "another fabric manager%s already manages %s", who,
+                        e->dir);
+    }
+    if (fd < 0) {
+        char b[700];
+        return emu_fail(h, OFM_HAL_EIO, "%s", ofm_error_format(&err, b, sizeof b));
     }
     e->fm_fd = fd;
     return OFM_HAL_OK;
@@ -610,12 +654,32 @@ bool ofm_emu_fm_running(const ofm_hal *h)
         return true;
     char path[4200];
     path_in(e->dir, "fm.lock", path, sizeof path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return false;
     bool held = flock(fd, LOCK_SH | LOCK_NB) < 0;
     close(fd);
     return held;
+}
+
+int emu_manager_guard(ofm_hal *h)
+{
+    emu_impl *e = emu_of(h);
+    if (e->fm_fd >= 0)
+        return OFM_HAL_OK;
+    char msg[64];
+    if (!fm_held(e->dir, msg, sizeof msg, ""))
+        return OFM_HAL_OK;
+    char path[4200];
+    path_in(e->dir, "fm.lock", path, sizeof path);
+    pid_t pid = ofm_lockfile_holder(path);
+    char who[48] = "";
+    if (pid > 0)
+        snprintf(who, sizeof who, " (pid %ld)", (long)pid);
+    return emu_fail(h, OFM_HAL_EBUSY,
+                    "a fabric manager%s manages %s: a second one may not train links, program "
+                    "routes or register GPUs (fault injection and MIG changes stay allowed)",
+                    who, e->dir);
 }
 
 int ofm_emu_kmsg_path(const ofm_hal *h, char *out, size_t len)

@@ -8,6 +8,7 @@
 
 #include <yaml.h>
 
+#include "openfm/fileio.h"
 #include "mig/mig_ops.h"
 
 typedef struct {
@@ -308,17 +309,11 @@ out:
 
 int ofm_mig_cfg_load(const char *path, ofm_mig_cfg *out, ofm_error *err)
 {
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return ofm_error_set(err, path, 0, "cannot open: %s", strerror(errno));
-    size_t cap = 1 << 20;
-    char *buf = malloc(cap + 1);
-    size_t n = buf ? fread(buf, 1, cap + 1, f) : 0;
-    fclose(f);
-    if (!buf)
-        return ofm_error_set(err, path, 0, "out of memory");
-    int rc = n > cap ? ofm_error_set(err, path, 0, "larger than 1 MiB")
-                     : ofm_mig_cfg_parse(buf, n, path, out, err);
+    char *buf;
+    size_t n;
+    if (ofm_file_read(path, "MIG configuration", 1u << 20, 0, &buf, &n, err))
+        return -1;
+    int rc = ofm_mig_cfg_parse(buf, n, path, out, err);
     free(buf);
     return rc;
 }

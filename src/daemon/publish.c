@@ -1,0 +1,77 @@
+/* What the daemon tells operators about itself, said once per change of
+ * condition rather than at every occurrence:
+ *  - the status document: a write failure is logged when it starts and when
+ *    it ends, and shown in the status served over the SDK (which does not
+ *    depend on the file) as "status_file_error";
+ *  - the backend: when the monitor cannot read the hardware (or the
+ *    emulator's state), the fabric is DEGRADED with the reason until a read
+ *    works again; the log says so once each way. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "daemon/status_doc.h"
+#include "openfm/log.h"
+
+/* The document written last, so that an unchanged one is not rewritten:
+ * a partition change alters nothing in it, and a file written on the state
+ * file's filesystem would make the change's fdatasync flush it too. */
+static char *last_written;
+
+void ofm_daemon_publish_status(ofm_daemon *d)
+{
+    /* a document that was written needs no word about its own failure */
+    char *json = ofm_status_json(&d->status, getpid(), d->driver, d->backend,
+                                 d->emu_dir[0] ? d->emu_dir : NULL, NULL, NULL);
+    ofm_error err;
+    if (json && last_written && !strcmp(json, last_written) && !d->status_file_error[0]) {
+        free(json);
+        return;
+    }
+    if (!json) {
+        ofm_error_set(&err, d->status_path, 0, "out of memory");
+    } else if (ofm_status_write(d->status_path, json, &err) == 0) {
+        free(last_written);
+        last_written = json;
+        if (d->status_file_error[0]) {
+            OFM_INFO("status document %s is written again", d->status_path);
+            d->status_file_error[0] = '\0';
+        }
+        return;
+    }
+    free(json);
+    char b[700];
+    const char *msg = ofm_error_format(&err, b, sizeof b);
+    if (!d->status_file_error[0])
+        OFM_ERR("cannot write the status document: %s; it stays stale until a write works "
+                "('fmctl status' asks the daemon and is not affected)", msg);
+    snprintf(d->status_file_error, sizeof d->status_file_error, "%s", msg);
+}
+
+void ofm_daemon_publish_forget(void)
+{
+    free(last_written);
+    last_written = NULL;
+}
+
+void ofm_daemon_backend_polled(ofm_daemon *d, int rc)
+{
+    if (rc < 0 && !d->backend_fault) {
+        d->backend_fault = true;
+        d->state_before_fault = d->status.state;
+        snprintf(d->message_before_fault, sizeof d->message_before_fault, "%s", d->status.message);
+        d->status.state = OFM_SYS_DEGRADED;
+        snprintf(d->status.message, sizeof d->status.message,
+                 "the fabric cannot be monitored: %.250s", ofm_hal_last_error(d->hal));
+        OFM_ERR("%s; the fabric is DEGRADED until the backend can be read again", d->status.message);
+    } else if (rc >= 0 && d->backend_fault) {
+        d->backend_fault = false;
+        d->status.state = d->state_before_fault;
+        snprintf(d->status.message, sizeof d->status.message, "%s", d->message_before_fault);
+        OFM_INFO("the backend can be read again: the fabric is %s",
+                 ofm_system_state_name(d->status.state));
+    }
+}
