@@ -18,9 +18,11 @@
 
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/instance_lock.h"
 #include "daemon/logsink.h"
 #include "daemon/status_doc.h"
 #include "openfm/emu.h"
+#include "openfm/fileio.h"
 #include "openfm/log.h"
 
 #ifndef OPENFM_VERSION
@@ -70,7 +72,7 @@ static void usage(FILE *f)
 
 /* ------------------------------------------------------------------ paths */
 
-static void default_paths(ofm_daemon *d)
+static int default_paths(ofm_daemon *d)
 {
     const char *xdg = getenv("XDG_RUNTIME_DIR");
     char dir[400];
@@ -94,7 +96,19 @@ static void default_paths(ofm_daemon *d)
             *slash = '\0';
         snprintf(d->status_path, sizeof d->status_path, "%.480s/status.json", slash ? pd : ".");
     }
-    mkdir(dir, 0755);
+    if (d->cfg.pid_file[0] && d->cfg.status_file[0])
+        return 0;
+    /* The default directory may be a fixed name in /tmp that another user can
+     * create first: use it only if it is ours and nobody else can write it. */
+    mkdir(dir, geteuid() == 0 ? 0755 : 0700);
+    ofm_error err;
+    if (ofm_dir_check_private(dir, &err)) {
+        char b[700];
+        fprintf(stderr, "openfm: %s (set OPENFM_PID_FILE and OPENFM_STATUS_FILE to use another "
+                        "place)\n", ofm_error_format(&err, b, sizeof b));
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ PID file */
@@ -103,9 +117,10 @@ static int pid_fd = -1;
 
 static int pidfile_lock(const char *path)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
     if (fd < 0) {
-        fprintf(stderr, "openfm: cannot open PID file %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "openfm: cannot open PID file %s: %s\n", path,
+                errno == ELOOP ? "it is a symbolic link; refusing to follow it" : strerror(errno));
         return -1;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -376,11 +391,33 @@ int main(int argc, char **argv)
     int brc = choose_backend(&d, backend, cwd);
     if (brc)
         return brc;
-    default_paths(&d);
+    /* nothing openfm writes (state, status, logs, sockets before their chmod)
+     * is group- or world-writable, whatever umask it was started with */
+    umask(027);
+    if (default_paths(&d))
+        return 1;
+    if (d.cfg.daemonize && !d.cfg.log_use_syslog && !d.cfg.log_file_name[0]) {
+        /* stderr goes to /dev/null once detached: an empty LOG_FILE_NAME
+         * would otherwise mean no log at all */
+        fprintf(stderr, "openfm: LOG_FILE_NAME is empty and DAEMONIZE=1: logging to syslog "
+                        "(ident nv-fabricmanager)\n");
+        d.cfg.log_use_syslog = true;
+    }
+    if (ofm_instance_check_log(&d.cfg, &err)) {
+        fprintf(stderr, "openfm: %s\n", ofm_error_format(&err, eb, sizeof eb));
+        return 1;
+    }
     if (d.cfg.daemonize && daemonize(&d.cfg))
         return 1;
     if (pidfile_lock(d.pid_path)) {
         tell_parent('e');
+        return 1;
+    }
+    if (ofm_instance_lock_resources(&d.cfg, &err)) {
+        fprintf(stderr, "openfm: %s\n", ofm_error_format(&err, eb, sizeof eb));
+        tell_parent('e');
+        /* the PID file is ours (we hold its lock): leave no stale one */
+        unlink(d.pid_path);
         return 1;
     }
     pidfile_write();

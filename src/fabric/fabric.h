@@ -104,6 +104,34 @@ size_t ofm_fabric_validate(const ofm_platform *p, const ofm_fabric_observed *obs
  * GPU/switch generation or counts rule the model out. */
 long ofm_fabric_match_score(const ofm_platform *p, const ofm_fabric_observed *obs);
 
+/* Matching discovery against one model, explained (src/fabric/match.c).
+ * A model fits when every switch seen exists in it with the same generation,
+ * every GPU seen exists in it and is of the same GPU family, and no active
+ * port leads somewhere the model does not say; ports that are down
+ * contradict nothing (validation reports them). `exact` adds: the counts of
+ * switches and GPUs are the model's. */
+#define OFM_MATCH_MAX_DIFFS 16
+typedef struct {
+    uint32_t sw, port;
+    char expected[64];            /* "GPU 1 link 0", "NVSwitch 3 port 12", "nothing" */
+    char found[64];
+} ofm_match_diff;
+
+typedef struct {
+    bool fits;                    /* nothing discovered contradicts the model */
+    bool exact;                   /* fits, and switch and GPU counts are the model's */
+    long links_as_modelled;       /* model links seen active exactly as described */
+    long links_modelled;
+    char structural[200];         /* why counts/devices rule the model out, else "" */
+    size_t ndiffs, more_diffs;    /* wiring differences (first OFM_MATCH_MAX_DIFFS kept) */
+    ofm_match_diff diffs[OFM_MATCH_MAX_DIFFS];
+} ofm_match_result;
+
+void ofm_fabric_match(const ofm_platform *p, const ofm_fabric_observed *obs, ofm_match_result *r);
+/* True when two GPU model names are the same GPU family ("H100-SXM5-80GB" and
+ * "H100-80GB-HBM3": the part before the first '-', case-insensitive). */
+bool ofm_fabric_same_gpu_family(const char *a, const char *b);
+
 /* ------------------------------------------------------------------ policy */
 
 typedef enum {

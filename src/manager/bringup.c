@@ -111,6 +111,114 @@ static bool load_candidate(const char *name_or_path, const char *dir, ofm_platfo
     return false;
 }
 
+/* Candidates are the built-in models, then the files of TOPOLOGY_FILE_PATH
+ * (a file wins a tie: it is this site's own description). The best exact
+ * fit wins; else the best fit with devices missing (validation reports
+ * them); else nothing fits and the closest model's differences are the
+ * answer. */
+typedef struct {
+    ofm_match_result res;
+    char source[256];
+    bool have;
+} match_pick;
+
+static bool better(const ofm_match_result *a, const match_pick *b)
+{
+    if (!b->have)
+        return true;
+    int ra = a->exact ? 3 : a->fits ? 2 : !a->structural[0] ? 1 : 0;
+    int rb = b->res.exact ? 3 : b->res.fits ? 2 : !b->res.structural[0] ? 1 : 0;
+    return ra != rb ? ra > rb : a->links_as_modelled >= b->res.links_as_modelled;
+}
+
+static void consider(run *r, const ofm_platform *cand, const char *source, match_pick *pick)
+{
+    ofm_match_result *m = malloc(sizeof *m);
+    if (!m)
+        return;
+    ofm_fabric_match(cand, r->obs, m);
+    if (better(m, pick)) {
+        pick->res = *m;
+        pick->have = true;
+        set_str(pick->source, sizeof pick->source, source);
+        r->ctx->platform = *cand;
+    }
+    free(m);
+}
+
+static int match_discovery(run *r, ofm_platform *cand, const char *dir)
+{
+    match_pick *pick = calloc(1, sizeof *pick);
+    if (!pick)
+        return fail(r, "out of memory");
+    for (size_t i = 0; i < ofm_platform_builtin_count(); i++) {
+        const char *name = ofm_platform_builtin_name(i);
+        char src[256];
+        snprintf(src, sizeof src, "built-in %s", name);
+        if (load_candidate(name, NULL, cand))
+            consider(r, cand, src, pick);
+    }
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        char path[512];
+        if (len < 6 || strcmp(de->d_name + len - 5, ".topo") != 0)
+            continue;
+        int n = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (n > 0 && (size_t)n < sizeof path && load_candidate(path, NULL, cand))
+            consider(r, cand, path, pick);
+    }
+    if (d)
+        closedir(d);
+    const ofm_platform *best = &r->ctx->platform;
+    const ofm_match_result *m = &pick->res;
+    char seen[160];
+    snprintf(seen, sizeof seen, "%zu NVSwitch(es)%s%s, %zu GPU(s)%s%s", r->obs->nswitches,
+             r->obs->nswitches ? " gen " : "",
+             r->obs->nswitches ? (r->obs->switches[0].gen == OFM_SWITCH_GEN3   ? "3"
+                                  : r->obs->switches[0].gen == OFM_SWITCH_GEN2 ? "2"
+                                                                               : "1")
+                               : "",
+             r->obs->ngpus, r->obs->ngpus ? " " : "", r->obs->ngpus ? r->obs->gpus[0].model : "");
+    if (pick->have && m->fits) {
+        set_str(r->st->topology_source, sizeof r->st->topology_source, pick->source);
+        OFM_INFO("topology: discovery (%s) matches %s (%s): %ld of %ld links wired as modelled",
+                 seen, best->name, pick->source, m->links_as_modelled, m->links_modelled);
+        if (!m->exact)
+            OFM_WARN("topology: fewer devices than %s describes (%zu of %zu NVSwitches, %zu of "
+                     "%zu GPUs): validation reports which",
+                     best->name, r->obs->nswitches, best->nswitches, r->obs->ngpus, best->ngpus);
+        free(pick);
+        return 0;
+    }
+    int rc;
+    if (!pick->have) {
+        rc = fail(r, "no topology in %s or among the built-ins could be loaded; install the "
+                     "topology file for this system in TOPOLOGY_FILE_PATH",
+                  dir ? dir : "(none)");
+    } else {
+        for (size_t i = 0; i < m->ndiffs; i++)
+            OFM_ERR("topology: %s (%s) differs at NVSwitch %u port %u: expected %s, found %s",
+                    best->name, pick->source, m->diffs[i].sw, m->diffs[i].port,
+                    m->diffs[i].expected, m->diffs[i].found);
+        if (m->structural[0])
+            rc = fail(r, "no topology matches what discovery found (%s); closest is %s (%s): %s; "
+                         "put this system's topology file in TOPOLOGY_FILE_PATH (%s)",
+                      seen, best->name, pick->source, m->structural, dir ? dir : "not set");
+        else
+            rc = fail(r, "no topology matches what discovery found (%s); closest is %s (%s), "
+                         "which differs at %zu port(s), first NVSwitch %u port %u: expected %s, "
+                         "found %s; check the NVLink cabling or put this system's topology file "
+                         "in TOPOLOGY_FILE_PATH (%s)",
+                      seen, best->name, pick->source, m->ndiffs + m->more_diffs, m->diffs[0].sw,
+                      m->diffs[0].port, m->diffs[0].expected, m->diffs[0].found,
+                      dir ? dir : "not set");
+    }
+    free(pick);
+    return rc;
+}
+
 /* Pick the model: the topology the backend names (emulator) when it can be
  * loaded - from TOPOLOGY_FILE_PATH first - else the best-scoring topology
  * among the files in TOPOLOGY_FILE_PATH and the built-ins. */
@@ -150,45 +258,15 @@ static int match_topology(run *r)
             best_score = 0;
         }
     }
-    if (best_score < 0) {
-        /* Real hardware: score every candidate against what was discovered. */
-        for (size_t i = 0; i < ofm_platform_builtin_count(); i++) {
-            const char *name = ofm_platform_builtin_name(i);
-            if (!load_candidate(name, NULL, cand))
-                continue;
-            long s = ofm_fabric_match_score(cand, r->obs);
-            if (s > best_score) {
-                best_score = s;
-                *best = *cand;
-                snprintf(r->st->topology_source, sizeof r->st->topology_source, "built-in %s", name);
-            }
-        }
-        DIR *d = dir ? opendir(dir) : NULL;
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-            size_t len = strlen(de->d_name);
-            char path[512];
-            if (len < 6 || strcmp(de->d_name + len - 5, ".topo") != 0)
-                continue;
-            int n = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-            if (n < 0 || (size_t)n >= sizeof path || !load_candidate(path, NULL, cand))
-                continue;
-            long s = ofm_fabric_match_score(cand, r->obs);
-            if (s > best_score) {
-                best_score = s;
-                *best = *cand;
-                set_str(r->st->topology_source, sizeof r->st->topology_source, path);
-            }
-        }
-        if (d)
-            closedir(d);
+    if (best_score >= 0) {
+        free(cand);
+    } else {
+        /* No model named (real hardware): recognise one from discovery. */
+        int rc = match_discovery(r, cand, dir);
+        free(cand);
+        if (rc < 0)
+            return rc;
     }
-    free(cand);
-    if (best_score < 0)
-        return fail(r, "no topology in %s or among the built-ins matches the %zu NVSwitch(es) and "
-                       "%zu GPU(s) found; install the topology file for this system in "
-                       "TOPOLOGY_FILE_PATH",
-                    dir ? dir : "(none)", r->obs->nswitches, r->obs->ngpus);
     snprintf(r->st->platform, sizeof r->st->platform, "%s", best->name);
     OFM_INFO("topology: %s (%s), %zu GPUs, %zu NVSwitches, %zu access links, %zu trunk links",
              best->name, r->st->topology_source, best->ngpus, best->nswitches, best->naccess,

@@ -120,7 +120,8 @@ static void stop(daemon_fx *d)
     ofm_hal_close(d->h);
     ofm_emu_destroy(d->emu, err, sizeof err);
     char path[256];
-    const char *files[] = {"fabricmanager.cfg", "fm.log", "fm.pid", "status.json", "fm.state", "fm.sock", "syslog.sock"};
+    const char *files[] = {"fabricmanager.cfg", "fm.log", "fm.pid", "status.json", "fm.state", "fm.sock",
+                           "syslog.sock", "fm.sock.lock", "fm.state.lock"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", d->dir, files[i]);
         unlink(path);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -295,6 +296,132 @@ static void test_fmctl_emu_extra_arguments(void **state)
     expect_out(cmd, 0, "NV# = number of source NVLinks");
 }
 
+/* ---------------------------------------------------------------- item 7 */
+
+/* Config of a second daemon `b` that shares one resource with `a`. */
+static void write_second_config(dh_daemon *b, const char *sock, const char *state, int mode)
+{
+    FILE *f = fopen(b->cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "DAEMONIZE=0\nLOG_FILE_NAME=%s\nLOG_LEVEL=4\nFM_CMD_UNIX_SOCKET_PATH=%s\n"
+            "STATE_FILE_NAME=%s\nOPENFM_PID_FILE=%s/fm.pid\nOPENFM_EMU_DIR=%s\nFABRIC_MODE=%d\n",
+            b->log, sock, state, b->dir, b->emu, mode);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_second_daemon_same_socket(void **state)
+{
+    (void)state;
+    static dh_daemon a, b;
+    track(&a);
+    track(&b);
+    assert_int_equal(dh_init(&a, "hgx-h100"), 0);
+    assert_int_equal(dh_write_config(&a, NULL), 0);
+    assert_int_equal(dh_start(&a, NULL, 20000, NULL), 0);
+    assert_int_equal(dh_init(&b, "hgx-h100"), 0);
+    write_second_config(&b, a.sock, b.state, 0);
+    char cmd[700], want[400];
+    snprintf(cmd, sizeof cmd, "timeout 20 %s -c %s 2>&1", dh_bin("openfm"), b.cfg);
+    snprintf(want, sizeof want, "the SDK socket %s is in use by process %ld", a.sock, (long)a.pid);
+    expect_out(cmd, 1, want);
+    /* the first still answers on its socket */
+    snprintf(cmd, sizeof cmd, "%s status --socket %s 2>&1", dh_bin("fmctl"), a.sock);
+    expect_out(cmd, 0, NULL);
+    assert_int_equal(dh_stop(&a, SIGTERM), 0);
+}
+
+static void test_second_daemon_same_state_file(void **state)
+{
+    (void)state;
+    static dh_daemon a, b;
+    track(&a);
+    track(&b);
+    assert_int_equal(dh_init(&a, "hgx-h100"), 0);
+    assert_int_equal(dh_write_config(&a, "FABRIC_MODE=1\n"), 0);
+    assert_int_equal(dh_start(&a, NULL, 20000, NULL), 0);
+    char before[4096];
+    snprintf(before, sizeof before, "%s", slurp(a.state));
+    assert_true(strlen(before) > 0);
+    assert_int_equal(dh_init(&b, "hgx-h100"), 0);
+    write_second_config(&b, b.sock, a.state, 1);
+    char cmd[700], want[400];
+    snprintf(cmd, sizeof cmd, "timeout 20 %s -c %s 2>&1", dh_bin("openfm"), b.cfg);
+    snprintf(want, sizeof want, "the state file %s is in use by process %ld", a.state, (long)a.pid);
+    expect_out(cmd, 1, want);
+    assert_string_equal(slurp(a.state), before);
+    snprintf(cmd, sizeof cmd, "%s status --socket %s 2>&1", dh_bin("fmctl"), a.sock);
+    expect_out(cmd, 0, NULL);
+    assert_int_equal(dh_stop(&a, SIGTERM), 0);
+}
+
+/* ---------------------------------------------------------------- item 4 */
+
+/* Started with umask 000, nothing the daemon writes is group/world-writable. */
+static void test_files_not_world_writable(void **state)
+{
+    (void)state;
+    static dh_daemon d;
+    track(&d);
+    assert_int_equal(dh_init(&d, "hgx-h100"), 0);
+    FILE *f = fopen(d.cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "DAEMONIZE=1\nLOG_FILE_NAME=%s\nFM_CMD_UNIX_SOCKET_PATH=%s\nSTATE_FILE_NAME=%s\n"
+            "OPENFM_PID_FILE=%s/fm.pid\nOPENFM_EMU_DIR=%s\nFABRIC_MODE=1\n",
+            d.log, d.sock, d.state, d.dir, d.emu);
+    assert_int_equal(fclose(f), 0);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "umask 000; timeout 20 %s -c %s 2>&1", dh_bin("openfm"), d.cfg);
+    expect_out(cmd, 0, NULL); /* returns once the daemon is ready */
+    char pidpath[200];
+    snprintf(pidpath, sizeof pidpath, "%s/fm.pid", d.dir);
+    int pfd = open(pidpath, O_RDONLY | O_CLOEXEC);
+    assert_true(pfd >= 0);
+    long pid = strtol(slurp(pidpath), NULL, 10);
+    assert_true(pid > 0);
+    const char *files[] = {pidpath, d.log, d.state, NULL, NULL};
+    char status[200];
+    snprintf(status, sizeof status, "%s/status.json", d.dir);
+    files[3] = status;
+    for (size_t i = 0; files[i]; i++) {
+        struct stat sb;
+        assert_int_equal(stat(files[i], &sb), 0);
+        if (sb.st_mode & 022)
+            fail_msg("%s has mode %04o", files[i], (unsigned)(sb.st_mode & 07777));
+    }
+    assert_int_equal(kill((pid_t)pid, SIGTERM), 0);
+    assert_int_equal(flock(pfd, LOCK_EX), 0); /* released when it has exited */
+    close(pfd);
+}
+
+/* ---------------------------------------------------------------- item 9 */
+
+/* DAEMONIZE=1 with a log that cannot be opened used to detach with stderr on
+ * /dev/null and log nothing at all. */
+static void test_daemonize_unopenable_log(void **state)
+{
+    (void)state;
+    static dh_daemon d;
+    track(&d);
+    assert_int_equal(dh_init(&d, "hgx-h100"), 0);
+    FILE *f = fopen(d.cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "DAEMONIZE=1\nLOG_FILE_NAME=%s/no-such-dir/fm.log\nFM_CMD_UNIX_SOCKET_PATH=%s\n"
+            "OPENFM_PID_FILE=%s/fm.pid\nOPENFM_EMU_DIR=%s\n",
+            d.dir, d.sock, d.dir, d.emu);
+    assert_int_equal(fclose(f), 0);
+    char cmd[700], want[300];
+    snprintf(cmd, sizeof cmd, "timeout 20 %s -c %s 2>&1", dh_bin("openfm"), d.cfg);
+    snprintf(want, sizeof want, "%s/no-such-dir/fm.log: cannot open the log file: No such file "
+             "or directory. With DAEMONIZE=1 every message would be lost", d.dir);
+    expect_out(cmd, 1, want);
+    char pidpath[200];
+    snprintf(pidpath, sizeof pidpath, "%s/fm.pid", d.dir);
+    assert_int_not_equal(access(pidpath, F_OK), 0); /* nothing was started */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +432,10 @@ int main(void)
         cmocka_unit_test_teardown(test_root_default_emu_dir, reap),
         cmocka_unit_test_teardown(test_second_manager_on_same_system, reap),
         cmocka_unit_test_teardown(test_fmctl_emu_extra_arguments, reap),
+        cmocka_unit_test_teardown(test_second_daemon_same_socket, reap),
+        cmocka_unit_test_teardown(test_second_daemon_same_state_file, reap),
+        cmocka_unit_test_teardown(test_files_not_world_writable, reap),
+        cmocka_unit_test_teardown(test_daemonize_unopenable_log, reap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
