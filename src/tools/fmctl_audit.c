@@ -78,6 +78,10 @@ int fmctl_audit_main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    if (optind < argc) {
+        fprintf(stderr, "fmctl audit: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
     if (src == -2 || dst == -2) {
         fprintf(stderr, "fmctl audit: -s/-d take a GPU physical ID\n");
         return 2;

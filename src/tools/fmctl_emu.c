@@ -565,6 +565,14 @@ int fmctl_emu_main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    /* "--" ends the options; what follows are operands, never dropped */
+    for (; optind < argc; optind++) {
+        if (npos == 8) {
+            fprintf(stderr, "fmctl emu: too many arguments\n");
+            return 2;
+        }
+        pos[npos++] = argv[optind];
+    }
     if (npos < 1) {
         usage(stderr);
         return 2;

@@ -909,6 +909,14 @@ int fmctl_mig_main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    /* "--" ends the options; what follows are operands, never dropped */
+    for (; optind < argc; optind++) {
+        if (npos == 8) {
+            fprintf(stderr, "fmctl mig: too many arguments\n");
+            return 2;
+        }
+        pos[npos++] = argv[optind];
+    }
     /* positionals: 'mig' itself, then a word command or -cci's profile list */
     int p0 = npos && !strcmp(pos[0], "mig") ? 1 : 0;
     if (npos > p0) {

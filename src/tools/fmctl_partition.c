@@ -161,6 +161,14 @@ int fmctl_partition_main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    /* "--" ends the options; what follows are operands, never dropped */
+    for (; optind < argc; optind++) {
+        if (npos > FM_MAX_FABRIC_PARTITIONS) {
+            fprintf(stderr, "fmctl partition: too many arguments\n");
+            return 2;
+        }
+        pos[npos++] = argv[optind];
+    }
     if (npos < 1) {
         usage(stderr);
         return 2;
@@ -188,6 +196,9 @@ int fmctl_partition_main(int argc, char **argv)
                strcmp(cmd, "unsupported")) {
         fprintf(stderr, "fmctl partition: unknown command '%s'\n", cmd);
         usage(stderr);
+        return 2;
+    } else if (!needs_id && npos > 1) {
+        fprintf(stderr, "fmctl partition %s: unexpected argument '%s'\n", cmd, pos[1]);
         return 2;
     }
     fmHandle_t h;

@@ -157,6 +157,10 @@ int fmctl_status_main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    if (optind < argc) {
+        fprintf(stderr, "fmctl status: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {

@@ -422,6 +422,53 @@ static void test_daemonize_unopenable_log(void **state)
     assert_int_not_equal(access(pidpath, F_OK), 0); /* nothing was started */
 }
 
+static bool probe_arrives(const char *emu, uint32_t a, uint32_t b)
+{
+    ofm_hal *h;
+    char err[700];
+    assert_int_equal(ofm_emu_open(emu, &h, err, sizeof err), OFM_HAL_OK);
+    ofm_emu_probe_result r;
+    assert_int_equal(ofm_emu_probe(h, a, b, true, &r), OFM_HAL_OK);
+    ofm_hal_close(h);
+    return r.arrives;
+}
+
+/* The IDs after "--" used to be dropped: the hypervisor's list arrived empty
+ * and every running partition lost its routes. */
+static void test_set_active_after_double_dash(void **state)
+{
+    (void)state;
+    static dh_daemon d;
+    track(&d);
+    assert_int_equal(dh_init(&d, "hgx-h100"), 0);
+    assert_int_equal(dh_write_config(&d, "FABRIC_MODE=1\n"), 0);
+    assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "%s partition --socket %s activate 1 2>&1", dh_bin("fmctl"), d.sock);
+    expect_out(cmd, 0, NULL);
+    snprintf(cmd, sizeof cmd, "%s partition --socket %s activate 6 2>&1", dh_bin("fmctl"), d.sock);
+    expect_out(cmd, 0, NULL);
+    assert_int_equal(dh_stop(&d, SIGKILL), 128 + SIGKILL);
+    const char *args[] = {"--restart", NULL};
+    assert_int_equal(dh_start(&d, args, 20000, NULL), 0);
+    snprintf(cmd, sizeof cmd, "%s partition --socket %s set-active -- 1 6 2>&1", dh_bin("fmctl"),
+             d.sock);
+    expect_out(cmd, 0, NULL);
+    assert_true(probe_arrives(d.emu, 1, 4)); /* partition 1 kept */
+    assert_true(probe_arrives(d.emu, 6, 8)); /* partition 6 kept */
+    assert_false(probe_arrives(d.emu, 1, 6)); /* still isolated */
+    /* extra operands elsewhere are errors, not ignored */
+    snprintf(cmd, sizeof cmd, "%s partition --socket %s list extra 2>&1", dh_bin("fmctl"), d.sock);
+    expect_out(cmd, 2, "fmctl partition list: unexpected argument 'extra'");
+    snprintf(cmd, sizeof cmd, "%s status --socket %s extra 2>&1", dh_bin("fmctl"), d.sock);
+    expect_out(cmd, 2, "fmctl status: unexpected argument 'extra'");
+    snprintf(cmd, sizeof cmd, "%s audit --emu-dir %s extra 2>&1", dh_bin("fmctl"), d.emu);
+    expect_out(cmd, 2, "fmctl audit: unexpected argument 'extra'");
+    snprintf(cmd, sizeof cmd, "%s -c %s extra 2>&1", dh_bin("openfm"), d.cfg);
+    expect_out(cmd, 2, "openfm: unexpected argument 'extra'");
+    assert_int_equal(dh_stop(&d, SIGTERM), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +483,7 @@ int main(void)
         cmocka_unit_test_teardown(test_second_daemon_same_state_file, reap),
         cmocka_unit_test_teardown(test_files_not_world_writable, reap),
         cmocka_unit_test_teardown(test_daemonize_unopenable_log, reap),
+        cmocka_unit_test_teardown(test_set_active_after_double_dash, reap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
