@@ -103,6 +103,16 @@ static int run_daemon(daemon_fx *d)
         d->pid = (pid_t)v;
         d->pid_fd = open(d->pidfile, O_RDONLY | O_CLOEXEC);
         assert_true(d->pid_fd >= 0);
+    } else {
+        /* The daemonizing parent reports the failure before the daemon has
+         * finished cleaning up (it still holds the emulator's fm.lock): wait
+         * for its PID-file lock, held for life, before touching the system.
+         * No PID file left means it already closed the backend. */
+        int fd = open(d->pidfile, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            assert_int_equal(flock(fd, LOCK_EX), 0);
+            close(fd);
+        }
     }
     return WEXITSTATUS(status);
 }
