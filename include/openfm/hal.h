@@ -263,7 +263,11 @@ void ofm_hal_close(ofm_hal *h);
 const char *ofm_hal_last_error(const ofm_hal *h);
 const char *ofm_hal_strerror(int code);
 const char *ofm_link_state_name(ofm_link_state s);
+/* The words of nvidia-smi's Fabric section: state "N/A", "Not Started",
+ * "In Progress", "Completed"; status "N/A" unless completed, then "Success"
+ * or the failure (NVML return code: 23 "Insufficient Resources", ...). */
 const char *ofm_fabric_state_name(ofm_fabric_state s);
+const char *ofm_fabric_status_text(ofm_fabric_state s, int status);
 
 /* The platform model the backend names (platform_hint), or NULL when it does
  * not know one (real hardware: bring-up matches discovery instead). */

@@ -60,7 +60,7 @@ char *ofm_status_json(const ofm_fabric_status *st, pid_t pid, const char *driver
         json_object_object_add(j, "present", json_object_new_boolean(g->present));
         json_object_object_add(j, "nvlink_p2p", json_object_new_boolean(g->p2p));
         json_object_object_add(j, "fabric_state", json_object_new_string(ofm_fabric_state_name(g->fabric_state)));
-        json_object_object_add(j, "fabric_status", json_object_new_string(g->fabric_status ? "Failure" : "Success"));
+        json_object_object_add(j, "fabric_status", json_object_new_string(ofm_fabric_status_text(g->fabric_state, g->fabric_status)));
         json_object_object_add(j, "links_usable", json_object_new_int64(g->links_usable));
         json_object_object_add(j, "links_expected", json_object_new_int64(g->links_expected));
         json_object_array_add(ga, j);

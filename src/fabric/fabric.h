@@ -166,6 +166,11 @@ void ofm_policy_decide(const ofm_platform *p, const ofm_fabric_health *observed,
                        const ofm_failure_modes *modes, ofm_fabric_mode mode,
                        ofm_policy_decision *out);
 
+/* FABRIC_MODE `mode` runs on platform p (vGPU: not on gen1 NVSwitch systems,
+ * FM §8.1). When not, `why` says so, naming the platform and the modes it
+ * supports. */
+bool ofm_mode_supported(const ofm_platform *p, ofm_fabric_mode mode, char *why, size_t len);
+
 /* Partition still supported after the decision (shared NVSwitch / vGPU).
  * Also false when a partition GPU is not usable at all. */
 bool ofm_policy_partition_ok(const ofm_platform *p, const ofm_policy_decision *d,

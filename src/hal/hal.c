@@ -42,7 +42,9 @@ const char *ofm_link_state_name(ofm_link_state s)
 const char *ofm_fabric_state_name(ofm_fabric_state s)
 {
     switch (s) {
-    case OFM_FABRIC_NOT_SUPPORTED: return "Not Supported";
+    /* nvidia-smi prints N/A for a GPU that takes no part in fabric
+     * registration (no NVSwitch fabric, or a pre-Hopper GPU) */
+    case OFM_FABRIC_NOT_SUPPORTED: return "N/A";
     case OFM_FABRIC_NOT_STARTED: return "Not Started";
     case OFM_FABRIC_IN_PROGRESS: return "In Progress";
     case OFM_FABRIC_COMPLETED: return "Completed";
@@ -69,4 +71,20 @@ bool ofm_hal_register_fault(ofm_hal *h, uint32_t gpu)
     if (h->ops->gpu_register_fault && h->ops->gpu_register_fault(h, gpu, &fail) != OFM_HAL_OK)
         return false;
     return fail;
+}
+
+const char *ofm_fabric_status_text(ofm_fabric_state s, int status)
+{
+    /* Only a completed registration has a status; before that nvidia-smi
+     * shows N/A (FM §1.5: "State: In Progress, Status: N/A"). A completed
+     * failure carries an NVML return code. */
+    if (s != OFM_FABRIC_COMPLETED)
+        return "N/A";
+    switch (status) {
+    case 0: return "Success";
+    case 3: return "Not Supported";
+    case 23: return "Insufficient Resources";
+    case 999: return "Unknown Error";
+    default: return "Failure";
+    }
 }

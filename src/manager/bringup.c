@@ -493,51 +493,103 @@ out:
 
 /* ---------------------------------------------------------- registration */
 
-static void register_gpus(run *r)
+/* When the backend cannot set the state (the GPU driver runs registration
+ * itself, as on real H100 systems), read what the GPU reports, waiting while
+ * it is still Not Started / In Progress. Returns false when nothing could be
+ * read or the GPU takes no part in registration. */
+static bool read_registration(run *r, uint32_t id, uint64_t deadline, ofm_hal_fabric_info *fi)
+{
+    if (!r->h->ops->fabric_get)
+        return false;
+    for (;;) {
+        if (r->h->ops->fabric_get(r->h, id, fi) != OFM_HAL_OK || fi->state == OFM_FABRIC_NOT_SUPPORTED)
+            return false;
+        if (fi->state == OFM_FABRIC_COMPLETED || ofm_mgr_now_ns() >= deadline)
+            return true;
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Returns how many GPUs lost peer access here, after the routes were
+ * planned (their failure was only visible in the GPU's own report). */
+static size_t register_gpus(run *r)
 {
     const ofm_platform *p = &r->ctx->platform;
     ofm_policy_decision *d = &r->ctx->decision;
     uint64_t t0 = ofm_mgr_now_ns();
-    size_t ok = 0, failed = 0;
+    uint32_t budget = r->o->ali_wait_ms ? r->o->ali_wait_ms : 1000;
+    uint64_t deadline = t0 + (uint64_t)budget * 1000000u;
+    size_t ok = 0, failed = 0, lost = 0;
     for (size_t i = 0; i < p->ngpus; i++) {
         int k = r->obs_gpu[i];
         ofm_gpu_status *g = &r->st->gpus[i];
-        if (k < 0 || !r->ctx->observed.gpu_ok[i])
+        if (k < 0)
+            continue; /* not on the bus: nothing to show */
+        if (!r->ctx->observed.gpu_ok[i]) {
+            /* present but unusable: its registration never starts */
+            g->fabric_state = p->ali ? OFM_FABRIC_NOT_STARTED : OFM_FABRIC_NOT_SUPPORTED;
             continue;
+        }
         uint32_t id = p->gpus[i].phys_id;
-        if (!r->h->ops->fabric_set) {
+        if (!r->h->ops->fabric_set && !r->h->ops->fabric_get) {
             g->fabric_state = OFM_FABRIC_NOT_SUPPORTED;
             continue;
         }
         /* One write per GPU: each HAL write is a transaction, and the
          * in-progress state is only visible for the length of this loop. */
         bool can = !d->gpu_register_fail[i] && !r->obs->gpu_fail_registration[k];
-        int rc = can ? r->h->ops->fabric_set(r->h, id, OFM_FABRIC_COMPLETED, 0) : OFM_HAL_EIO;
+        int rc = !r->h->ops->fabric_set ? OFM_HAL_ENOTSUP
+                 : can                   ? r->h->ops->fabric_set(r->h, id, OFM_FABRIC_COMPLETED, 0)
+                                         : OFM_HAL_EIO;
+        int status = -1;
+        char why[200] = "";
         if (rc == OFM_HAL_ENOTSUP) {
-            g->fabric_state = OFM_FABRIC_NOT_SUPPORTED;
-            continue;
-        }
-        if (rc == OFM_HAL_OK && can) {
+            /* Not ours to set: the GPU's own report decides. A failed
+             * registration is a failure, never "not supported". */
+            ofm_hal_fabric_info fi;
+            if (!read_registration(r, id, deadline, &fi)) {
+                g->fabric_state = OFM_FABRIC_NOT_SUPPORTED;
+                continue;
+            }
+            g->fabric_state = fi.state;
+            g->fabric_status = fi.status;
+            if (fi.state == OFM_FABRIC_COMPLETED && fi.status == 0 && can) {
+                ok++;
+                continue;
+            }
+            status = fi.state == OFM_FABRIC_COMPLETED && fi.status ? fi.status : -1;
+            snprintf(why, sizeof why, ": the GPU reports %s/%s", ofm_fabric_state_name(fi.state),
+                     ofm_fabric_status_text(fi.state, fi.status));
+        } else if (rc == OFM_HAL_OK && can) {
             g->fabric_state = OFM_FABRIC_COMPLETED;
             g->fabric_status = 0;
             ok++;
             continue;
+        } else if (can) {
+            snprintf(why, sizeof why, ": %s", ofm_hal_last_error(r->h));
         }
         /* Registration failed: the GPU loses NVLink peer access but stays
-         * usable for non-peer work (FM §2.2). */
-        g->fabric_state = OFM_FABRIC_COMPLETED;
-        g->fabric_status = -1;
-        r->h->ops->fabric_set(r->h, id, OFM_FABRIC_COMPLETED, -1);
+         * usable for non-peer work (FM §2.2). A GPU still In Progress when
+         * the wait ends keeps its state; it gets no routes either way. */
+        if (g->fabric_state != OFM_FABRIC_IN_PROGRESS && g->fabric_state != OFM_FABRIC_NOT_STARTED) {
+            g->fabric_state = OFM_FABRIC_COMPLETED;
+            g->fabric_status = status;
+        }
+        if (r->h->ops->fabric_set && rc != OFM_HAL_ENOTSUP)
+            r->h->ops->fabric_set(r->h, id, OFM_FABRIC_COMPLETED, status);
+        lost += d->gpu_p2p[i];
         d->gpu_p2p[i] = false;
         failed++;
-        OFM_ERR("register: GPU %u (%s) failed to register with the NVLink fabric%s%s: it has no "
+        OFM_ERR("register: GPU %u (%s) failed to register with the NVLink fabric%s: it has no "
                 "NVLink peer access but stays usable for non-peer work; to recover stop CUDA "
                 "applications and DCGM, stop the fabric manager, reset the GPU (nvidia-smi -r), "
                 "start the fabric manager again (FM §2.2)",
-                id, r->obs->gpus[k].pci_bdf, can ? ": " : "", can ? ofm_hal_last_error(r->h) : "");
+                id, r->obs->gpus[k].pci_bdf, why);
     }
     OFM_INFO("register: %zu GPU(s) registered (Completed/Success), %zu failed, %.2f ms", ok,
              failed, ms_since(t0));
+    return lost;
 }
 
 /* ---------------------------------------------------------------- status */
@@ -651,6 +703,11 @@ int ofm_bringup(ofm_hal *h, const ofm_bringup_opts *opts, ofm_fabric_status *st,
         goto out;
     map_devices(&r);
     OFM_INFO("topology: matched in %.2f ms", ms_since(ts));
+    char why[320];
+    if (!ofm_mode_supported(&r.ctx->platform, opts->mode, why, sizeof why)) {
+        fail(&r, "%s", why);
+        goto out;
+    }
 
     train(&r);
 
@@ -683,7 +740,13 @@ int ofm_bringup(ofm_hal *h, const ofm_bringup_opts *opts, ofm_fabric_status *st,
         fill_status(&r);
         goto out;
     }
-    register_gpus(&r);
+    /* A GPU whose failed registration only showed now must not keep the
+     * routes planned for it (bare metal; partitions are routed later). */
+    if (register_gpus(&r) > 0 && opts->mode == OFM_FABRIC_MODE_BARE_METAL &&
+        program_routes(&r) < 0) {
+        fill_status(&r);
+        goto out;
+    }
     fill_status(&r);
 
     st->state = OFM_SYS_READY;

@@ -161,7 +161,7 @@ static int cmd_show(ofm_hal *h, const opts *o)
                    "  fabric %s/%s%s\n",
                    gpus[i].phys_id, gpus[i].pci_bdf, gpus[i].uuid, gpus[i].health ? "FAILED" : "ok",
                    active, gpus[i].nvlinks, ofm_fabric_state_name(fi.state),
-                   fi.status ? "Failure" : "Success", ofm_hal_register_fault(h, gpus[i].phys_id) ? " (registration fault injected)" : "");
+                   ofm_fabric_status_text(fi.state, fi.status), ofm_hal_register_fault(h, gpus[i].phys_id) ? " (registration fault injected)" : "");
             if (nvf) {
                 printf("         SR-IOV VFs (%zu):", nvf);
                 for (size_t k = 0; k < nvf && k < OFM_HAL_MAX_VFS; k++)

@@ -105,13 +105,15 @@ static int run_daemon(daemon_fx *d)
         assert_true(d->pid_fd >= 0);
     } else {
         /* The daemonizing parent reports the failure before the daemon has
-         * finished cleaning up (it still holds the emulator's fm.lock): wait
-         * for its PID-file lock, held for life, before touching the system.
-         * No PID file left means it already closed the backend. */
-        int fd = open(d->pidfile, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            assert_int_equal(flock(fd, LOCK_EX), 0);
-            close(fd);
+         * finished its cleanup; it holds the emulated system (fm.lock) until
+         * it exits, so wait for that before the test removes its files. */
+        struct timespec t0, now, nap = {0, 2 * 1000 * 1000};
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        while (ofm_emu_fm_running(d->h)) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (now.tv_sec - t0.tv_sec > 10)
+                fail_msg("the failed daemon still holds the emulated system after 10 s");
+            nanosleep(&nap, NULL);
         }
     }
     return WEXITSTATUS(status);
@@ -372,14 +374,41 @@ static void fatal_lines_reach_file_with_syslog_on(void **s)
     }
     assert_true(ready);
     const ofm_access_link *a = &d.p.access[0];
-    assert_int_equal(ofm_emu_inject_sxid(d.h, a->sw, a->sw_port, 20001, false, "tx replay"), 0);
+    /* the alert first: it waits for room in the socket's queue, so what
+     * follows finds the queue empty */
     assert_int_equal(ofm_emu_inject_xid(d.h, a->gpu, 79, "fell off the bus"), 0);
+    wait_syslog(sfd, "Xid 79 (GPU has fallen off the bus)", got, sizeof got);
+    assert_int_equal(ofm_emu_inject_sxid(d.h, a->sw, a->sw_port, 20001, false, "tx replay"), 0);
     wait_syslog(sfd, "detected NVSwitch non-fatal error 20001", got, sizeof got);
     char *log = wait_log(&d, "Xid 79 (GPU has fallen off the bus)");
     assert_null(strstr(log, "fabric ready on"));
     assert_null(strstr(log, "error 20001"));
     free(log);
     close(sfd);
+    stop(&d);
+}
+
+/* FABRIC_MODE=2 on HGX-2 is refused at start-up, naming the platform and the
+ * modes it supports (FM §8.1); vGPU stays available on H100. */
+static void vgpu_refused_on_hgx2_only(void **s)
+{
+    (void)s;
+    daemon_fx d;
+    start(&d, "hgx-2", "FABRIC_MODE=2\n");
+    assert_int_equal(run_daemon(&d), 1);
+    char *log = read_log(&d);
+    assert_non_null(strstr(log, "FABRIC_MODE=2 (vGPU) is not supported on hgx-2"));
+    assert_non_null(strstr(log, "the supported modes on this platform are FABRIC_MODE=0 (bare metal "
+                                "or full passthrough) and FABRIC_MODE=1 (shared NVSwitch)"));
+    free(log);
+    stop(&d);
+
+    start(&d, "hgx-h100", "FABRIC_MODE=2\n");
+    assert_int_equal(run_daemon(&d), 0);
+    log = read_log(&d);
+    assert_null(strstr(log, "is not supported on"));
+    assert_non_null(strstr(log, "vGPU mode:"));
+    free(log);
     stop(&d);
 }
 
@@ -434,6 +463,7 @@ int main(void)
         cmocka_unit_test(trunk_failure_mode0_not_ready),
         cmocka_unit_test(fatal_sxid_access_and_trunk),
         cmocka_unit_test(fatal_lines_reach_file_with_syslog_on),
+        cmocka_unit_test(vgpu_refused_on_hgx2_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -208,6 +208,50 @@ static void h100_registration_failure(void **s)
     close_sys(f);
 }
 
+/* A backend where the GPU driver runs registration itself (the fabric
+ * manager cannot set the state, as on real H100 systems): the emulator still
+ * records what the GPU did, but fabric_set answers "not supported". */
+static const ofm_hal_ops *g_real_ops;
+
+static int driver_registers(ofm_hal *h, uint32_t gpu, ofm_fabric_state st, int status)
+{
+    g_real_ops->fabric_set(h, gpu, st, status);
+    return OFM_HAL_ENOTSUP;
+}
+
+/* A failed H100 registration is a failure - Completed with a failed status,
+ * no peer access (probe) - never "Not Supported" (FM §2.2). */
+static void h100_driver_managed_registration_failure(void **s)
+{
+    (void)s;
+    fx *f = open_sys("hgx-h100");
+    static ofm_hal_ops ops;
+    g_real_ops = f->h->ops;
+    ops = *f->h->ops;
+    ops.fabric_set = driver_registers;
+    f->h->ops = &ops;
+    /* the GPU's registration fails only when attempted: discovery cannot
+     * see it in advance on such a backend */
+    assert_int_equal(ofm_emu_inject_fabric_fail(f->h, 3, true), 0);
+    f->o.ali_wait_ms = 50;
+    assert_int_equal(ofm_bringup(f->h, &f->o, &f->st, &f->ctx), 0);
+    int gi = ofm_fabric_gpu_index(model(f), 3);
+    assert_true(gi >= 0);
+    const ofm_gpu_status *g = &f->st.gpus[gi];
+    assert_string_equal(ofm_fabric_state_name(g->fabric_state), "Completed");
+    assert_string_not_equal(ofm_fabric_status_text(g->fabric_state, g->fabric_status), "Success");
+    assert_string_not_equal(ofm_fabric_status_text(g->fabric_state, g->fabric_status), "N/A");
+    assert_false(g->p2p);
+    const ofm_gpu_status *g1 = &f->st.gpus[ofm_fabric_gpu_index(model(f), 1)];
+    assert_string_equal(ofm_fabric_state_name(g1->fabric_state), "Completed");
+    assert_string_equal(ofm_fabric_status_text(g1->fabric_state, g1->fabric_status), "Success");
+    assert_non_null(strstr(g_log, "GPU 3"));
+    assert_non_null(strstr(g_log, "failed to register"));
+    check_mesh(f, 18, 3);
+    f->h->ops = g_real_ops;
+    close_sys(f);
+}
+
 /* H100 missing switch: initialisation aborts, nothing is programmed. */
 static void h100_switch_missing_aborts(void **s)
 {
@@ -318,6 +362,7 @@ int main(void)
         cmocka_unit_test(h100_access_link_down), cmocka_unit_test(h100_registration_failure),
         cmocka_unit_test(h100_switch_missing_aborts), cmocka_unit_test(a100_2b_trunk_mode1),
         cmocka_unit_test(a100_2b_trunk_mode0_aborts), cmocka_unit_test(monitor_after_bringup),
+        cmocka_unit_test(h100_driver_managed_registration_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
