@@ -60,42 +60,13 @@ static int fail(run *r, const char *fmt, ...)
 static int discover(run *r)
 {
     ofm_hal *h = r->h;
-    ofm_fabric_observed *obs = r->obs;
-    char ver[64] = "";
+    char ver[64] = "", why[400];
     if (h->ops->driver_version && h->ops->driver_version(h, ver, sizeof ver) != OFM_HAL_OK)
         snprintf(ver, sizeof ver, "unknown");
-    int rc = h->ops->list_switches(h, obs->switches, OFM_MAX_SWITCHES, &obs->nswitches);
-    if (rc != OFM_HAL_OK)
-        return fail(r, "cannot enumerate NVSwitches: %s (%s); check that the NVSwitch driver is "
-                       "loaded",
-                    ofm_hal_last_error(h), ofm_hal_strerror(rc));
-    rc = h->ops->list_gpus(h, obs->gpus, OFM_MAX_GPUS, &obs->ngpus);
-    if (rc != OFM_HAL_OK)
-        return fail(r, "cannot enumerate GPUs: %s (%s)", ofm_hal_last_error(h), ofm_hal_strerror(rc));
-    if (obs->nswitches > OFM_MAX_SWITCHES)
-        obs->nswitches = OFM_MAX_SWITCHES;
-    if (obs->ngpus > OFM_MAX_GPUS)
-        obs->ngpus = OFM_MAX_GPUS;
-    /* Only backends that know a registration will fail say so (the
-     * emulator's injected fault); on others fabric_set reports it. */
-    for (size_t i = 0; i < obs->ngpus; i++)
-        obs->gpu_fail_registration[i] = ofm_hal_register_fault(h, obs->gpus[i].phys_id);
-    OFM_INFO("discover: %zu NVSwitch(es), %zu GPU(s), driver %s, backend %s", obs->nswitches,
-             obs->ngpus, ver, h->ops->name);
-    return 0;
-}
-
-static int read_ports(run *r, size_t k)
-{
-    ofm_hal_switch *sw = &r->obs->switches[k];
-    uint32_t nports = sw->nports < OFM_MAX_SWITCH_PORTS ? sw->nports : OFM_MAX_SWITCH_PORTS;
-    if (sw->health != OFM_DEV_OK)
-        return 0;
-    for (uint32_t port = 0; port < nports; port++) {
-        ofm_hal_link *l = &r->obs->ports[k][port];
-        if (r->h->ops->switch_port(r->h, sw->phys_id, port, l) != OFM_HAL_OK)
-            memset(l, 0, sizeof *l);  /* unreadable port: treated as down, reported by validation */
-    }
+    if (ofm_observe(h, r->obs, why, sizeof why) < 0)
+        return fail(r, "%s", why);
+    OFM_INFO("discover: %zu NVSwitch(es), %zu GPU(s), driver %s, backend %s", r->obs->nswitches,
+             r->obs->ngpus, ver, h->ops->name);
     return 0;
 }
 
@@ -111,66 +82,21 @@ static bool load_candidate(const char *name_or_path, const char *dir, ofm_platfo
     return false;
 }
 
-/* Candidates are the built-in models, then the files of TOPOLOGY_FILE_PATH
- * (a file wins a tie: it is this site's own description). The best exact
- * fit wins; else the best fit with devices missing (validation reports
- * them); else nothing fits and the closest model's differences are the
- * answer. */
+/* No model named: recognise one from discovery (src/manager/recognise.c)
+ * and say which, or why none fits. */
 typedef struct {
     ofm_match_result res;
     char source[256];
     bool have;
 } match_pick;
 
-static bool better(const ofm_match_result *a, const match_pick *b)
-{
-    if (!b->have)
-        return true;
-    int ra = a->exact ? 3 : a->fits ? 2 : !a->structural[0] ? 1 : 0;
-    int rb = b->res.exact ? 3 : b->res.fits ? 2 : !b->res.structural[0] ? 1 : 0;
-    return ra != rb ? ra > rb : a->links_as_modelled >= b->res.links_as_modelled;
-}
-
-static void consider(run *r, const ofm_platform *cand, const char *source, match_pick *pick)
-{
-    ofm_match_result *m = malloc(sizeof *m);
-    if (!m)
-        return;
-    ofm_fabric_match(cand, r->obs, m);
-    if (better(m, pick)) {
-        pick->res = *m;
-        pick->have = true;
-        set_str(pick->source, sizeof pick->source, source);
-        r->ctx->platform = *cand;
-    }
-    free(m);
-}
-
-static int match_discovery(run *r, ofm_platform *cand, const char *dir)
+static int match_discovery(run *r, const char *dir)
 {
     match_pick *pick = calloc(1, sizeof *pick);
     if (!pick)
         return fail(r, "out of memory");
-    for (size_t i = 0; i < ofm_platform_builtin_count(); i++) {
-        const char *name = ofm_platform_builtin_name(i);
-        char src[256];
-        snprintf(src, sizeof src, "built-in %s", name);
-        if (load_candidate(name, NULL, cand))
-            consider(r, cand, src, pick);
-    }
-    DIR *d = dir ? opendir(dir) : NULL;
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL) {
-        size_t len = strlen(de->d_name);
-        char path[512];
-        if (len < 6 || strcmp(de->d_name + len - 5, ".topo") != 0)
-            continue;
-        int n = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        if (n > 0 && (size_t)n < sizeof path && load_candidate(path, NULL, cand))
-            consider(r, cand, path, pick);
-    }
-    if (d)
-        closedir(d);
+    pick->have = ofm_recognise_platform(r->obs, dir, &r->ctx->platform, pick->source,
+                                        sizeof pick->source, &pick->res) >= 0;
     const ofm_platform *best = &r->ctx->platform;
     const ofm_match_result *m = &pick->res;
     char seen[160];
@@ -220,8 +146,8 @@ static int match_discovery(run *r, ofm_platform *cand, const char *dir)
 }
 
 /* Pick the model: the topology the backend names (emulator) when it can be
- * loaded - from TOPOLOGY_FILE_PATH first - else the best-scoring topology
- * among the files in TOPOLOGY_FILE_PATH and the built-ins. */
+ * loaded - from TOPOLOGY_FILE_PATH first - else the one recognised from
+ * discovery among the built-ins and the files of TOPOLOGY_FILE_PATH. */
 static int match_topology(run *r)
 {
     ofm_platform *best = &r->ctx->platform;
@@ -258,15 +184,10 @@ static int match_topology(run *r)
             best_score = 0;
         }
     }
-    if (best_score >= 0) {
-        free(cand);
-    } else {
-        /* No model named (real hardware): recognise one from discovery. */
-        int rc = match_discovery(r, cand, dir);
-        free(cand);
-        if (rc < 0)
-            return rc;
-    }
+    free(cand);
+    /* No model named (real hardware): recognise one from discovery. */
+    if (best_score < 0 && match_discovery(r, dir) < 0)
+        return -1;
     snprintf(r->st->platform, sizeof r->st->platform, "%s", best->name);
     OFM_INFO("topology: %s (%s), %zu GPUs, %zu NVSwitches, %zu access links, %zu trunk links",
              best->name, r->st->topology_source, best->ngpus, best->nswitches, best->naccess,
@@ -694,8 +615,6 @@ int ofm_bringup(ofm_hal *h, const ofm_bringup_opts *opts, ofm_fabric_status *st,
     ts = ofm_mgr_now_ns();
     if (discover(&r) < 0)
         goto out;
-    for (size_t k = 0; k < r.obs->nswitches; k++)
-        read_ports(&r, k);
     OFM_INFO("discover: done in %.2f ms", ms_since(ts));
 
     ts = ofm_mgr_now_ns();

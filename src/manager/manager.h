@@ -127,6 +127,18 @@ typedef struct {
  * finding at WARNING/ERROR. On return st->state is READY or FAILED (with
  * st->message); ctx (may be NULL) receives the model and the decision.
  * Returns 0 when ready, -1 when bring-up failed. */
+/* Read what the hardware shows: switches, GPUs and every port of every
+ * usable switch (src/manager/recognise.c). -1 with `why` when the backend
+ * cannot enumerate. */
+int ofm_observe(ofm_hal *h, ofm_fabric_observed *obs, char *why, size_t len);
+/* Which model is this? Every built-in and every NAME.topo in `dir` is matched
+ * against `obs` (ofm_fabric_match); the best is copied to *out with its
+ * source ("built-in NAME" or the file) and its match result. Returns 0 when
+ * it fits, 1 when nothing fits (*out is then the closest model and `res`
+ * says how it differs), -1 when no model could be loaded. */
+int ofm_recognise_platform(const ofm_fabric_observed *obs, const char *dir, ofm_platform *out,
+                           char *source, size_t srclen, ofm_match_result *res);
+
 int ofm_bringup(ofm_hal *h, const ofm_bringup_opts *opts, ofm_fabric_status *st,
                 ofm_fabric_ctx *ctx);
 

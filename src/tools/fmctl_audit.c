@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fabric/fabric.h"
+#include "manager/manager.h"
 #include "openfm/hal.h"
 #include "sdk/nvfm_ext.h"
 #include "tools/fmctl.h"
@@ -36,9 +37,39 @@ static void usage(FILE *f)
                "                         partition must reach each other over all their links,\n"
                "                         all other pairs must have 0; exit 1 on any mismatch\n"
                "  --emu-dir DIR          audit the emulated system in DIR\n"
+               "  --topology-path DIR    where a backend that names no platform (real hardware)\n"
+               "                         is recognised from, besides the built-in models\n"
+               "                         (default /usr/share/nvidia/nvswitch, TOPOLOGY_FILE_PATH)\n"
                FMCTL_BACKEND_HELP
                FMCTL_CONN_HELP
                "  -h, --help             this text\n");
+}
+
+/* A backend that names no model (real hardware): recognise it from what the
+ * switches show, exactly as bring-up does. */
+static ofm_platform *recognise(ofm_hal *h, const char *dir)
+{
+    ofm_fabric_observed *obs = malloc(sizeof *obs);
+    ofm_match_result *res = malloc(sizeof *res);
+    ofm_platform *p = malloc(sizeof *p);
+    char why[400], source[256];
+    int rc = -1;
+    if (!obs || !res || !p)
+        fprintf(stderr, "fmctl audit: out of memory\n");
+    else if (ofm_observe(h, obs, why, sizeof why) < 0)
+        fprintf(stderr, "fmctl audit: %s\n", why);
+    else if ((rc = ofm_recognise_platform(obs, dir, p, source, sizeof source, res)) < 0)
+        fprintf(stderr, "fmctl audit: no platform model could be loaded\n");
+    else if (rc > 0)
+        fprintf(stderr, "fmctl audit: no platform model matches this machine; closest is %s (%s)%s%s\n",
+                p->name, source, res->structural[0] ? ": " : "", res->structural);
+    free(obs);
+    free(res);
+    if (rc != 0) {
+        free(p);
+        return NULL;
+    }
+    return p;
 }
 
 int fmctl_audit_main(int argc, char **argv)
@@ -48,12 +79,12 @@ int fmctl_audit_main(int argc, char **argv)
         {"csv", no_argument, NULL, 'c'},     {"src", required_argument, NULL, 's'},
         {"dst", required_argument, NULL, 'd'}, {"check-partitions", no_argument, NULL, 'P'},
         {"emu-dir", required_argument, NULL, 'E'}, {"address", required_argument, NULL, 'a'},
-        {"backend", required_argument, NULL, 'B'},
+        {"backend", required_argument, NULL, 'B'}, {"topology-path", required_argument, NULL, 'T'},
         {"socket", required_argument, NULL, 'S'}, {"timeout", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},    {NULL, 0, NULL, 0}};
     bool verbose = false, full = false, csv = false, check = false;
     long src = -1, dst = -1;
-    const char *emu_dir = NULL, *backend = NULL;
+    const char *emu_dir = NULL, *backend = NULL, *topo_dir = "/usr/share/nvidia/nvswitch";
     fmctl_conn_opts co = {0};
     int c;
     optind = 1;
@@ -68,6 +99,7 @@ int fmctl_audit_main(int argc, char **argv)
         case 'P': check = true; break;
         case 'E': emu_dir = optarg; break;
         case 'B': backend = optarg; break;
+        case 'T': topo_dir = optarg; break;
         case 'a': co.address = optarg; break;
         case 'S': co.socket = optarg; break;
         case 't':
@@ -98,11 +130,10 @@ int fmctl_audit_main(int argc, char **argv)
     if (fmctl_open_backend("fmctl audit", backend, emu_dir, &h) != OFM_HAL_OK)
         return 2;
     const ofm_platform *p = ofm_hal_platform(h);
-    if (!p) {
-        fprintf(stderr, "fmctl audit: the %s backend names no platform model; auditing real "
-                        "hardware needs the model matched at bring-up (not yet supported)\n",
-                h->ops->name);
+    ofm_platform *recognised = NULL;
+    if (!p && !(p = recognised = recognise(h, topo_dir))) {
         ofm_hal_close(h);
+        free(recognised);
         return 2;
     }
     size_t cap = OFM_MAX_SWITCH_PORTS * OFM_MAX_GPUS, total = 0;
@@ -126,6 +157,7 @@ int fmctl_audit_main(int argc, char **argv)
         fprintf(stderr, "fmctl audit: cannot compute reachability\n");
         free(all);
         ofm_hal_close(h);
+        free(recognised);
         return 1;
     }
     int rc = 0;
@@ -139,6 +171,7 @@ int fmctl_audit_main(int argc, char **argv)
         }
         free(all);
         ofm_hal_close(h);
+        free(recognised);
         return rc;
     }
     bool show[OFM_MAX_GPUS];
@@ -235,5 +268,6 @@ int fmctl_audit_main(int argc, char **argv)
     }
     free(all);
     ofm_hal_close(h);
+    free(recognised);
     return rc;
 }

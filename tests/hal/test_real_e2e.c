@@ -110,6 +110,16 @@ static void test_bringup_through_nvml_equals_emulator(void **state)
     }
     json_object_put(o);
 
+    /* fmctl audit recognises the platform the same way and reads the same matrix */
+    static char via_emu[1 << 14];
+    snprintf(cmd, sizeof cmd, "%s audit --emu-dir %s", dh_bin("fmctl"), d.emu);
+    assert_int_equal(dh_run(cmd, via_emu, sizeof via_emu), 0);
+    snprintf(cmd, sizeof cmd, "%s audit --backend nvml+emu:%s --topology-path %s", dh_bin("fmctl"),
+             d.emu, d.dir);
+    assert_int_equal(dh_run(cmd, buf, sizeof buf), 0);
+    assert_string_equal(buf, via_emu);
+    assert_non_null(strstr(buf, "18"));
+
     /* and the switches carry traffic: the emulator's probe is the oracle */
     ofm_hal *h;
     char err[512];
