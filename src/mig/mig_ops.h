@@ -12,6 +12,24 @@
  * GPU)" or "N/A" (no MIG on this GPU); `gpu` is the phys_id. */
 int ofm_mig_summary(ofm_hal *h, uint32_t gpu, char *buf, size_t len);
 
+/* ---- MIG devices (what CUDA enumerates: one per compute instance) ---- */
+typedef struct {
+    uint32_t index;              /* "Device N" of nvidia-smi -L, per GPU */
+    uint32_t gi_id, ci_id;
+    uint32_t gi_profile_id, ci_profile_id;
+    char name[40];               /* "3g.40gb", or "1c.3g.40gb" for a part of the GI */
+    char uuid[80];               /* "MIG-..." */
+} ofm_mig_device;
+
+/* The MIG devices of GPU `g`, GPU instance ID order then compute instance ID
+ * order; *n is the count even when it exceeds cap. UUIDs come from the
+ * backend when it names MIG devices (NVML), else from openfm's derivation
+ * (ofm_mig_device_uuid). 0 or OFM_HAL_E* with the HAL's last error set. */
+int ofm_mig_devices(ofm_hal *h, const ofm_hal_gpu *g, ofm_mig_device *out, size_t cap, size_t *n);
+/* The UUID of one MIG device, by the same rule. */
+int ofm_mig_device_uuid_of(ofm_hal *h, const ofm_hal_gpu *g, uint32_t gi, uint32_t ci, char *out,
+                           size_t len);
+
 /* ---- declarative configs (mig-parted's YAML format, version v1) ---- */
 #define OFM_MIG_CFG_MAX_LABELS 32
 #define OFM_MIG_CFG_MAX_SPECS 8
