@@ -210,6 +210,10 @@ typedef struct {
     /* The SR-IOV virtual functions of a GPU, VF 1 first; *n is the count
      * even when it exceeds cap. */
     int (*gpu_vfs)(ofm_hal *h, uint32_t gpu, ofm_hal_pci_fn *out, size_t cap, size_t *n);
+    /* Switch side of a composed backend: the GPU side's inventory (PCI
+     * address, UUID, physical ID), so ports whose far end is a GPU name it
+     * even when the GPU's own fabric probe went to another process. */
+    void (*learn_gpus)(ofm_hal *h, const ofm_hal_gpu *gpus, size_t n);
 } ofm_hal_ops;
 
 struct ofm_hal {

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/check.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/instance_lock.h"
@@ -43,6 +44,7 @@ static void usage(FILE *f)
         "\n"
         "  -c, --config FILE      configuration file (KEY=VALUE, see docs/configuration.md);\n"
         "                         without it every key has its documented default\n"
+
         "  -r, --restart          resiliency restart (FABRIC_MODE 1 and 2 only): keep the\n"
         "                         routes of running partitions and wait for the hypervisor's\n"
         "                         fmSetActivatedFabricPartitions (same as FABRIC_MODE_RESTART=1)\n"
@@ -54,6 +56,8 @@ static void usage(FILE *f)
         "      --emulate PLATFORM create the emulated system from PLATFORM (a built-in name\n"
         "                         such as hgx-h100, or a topology file) if DIR has none\n"
         "                         (OPENFM_EMULATE)\n"
+        "  -n, --check            check the configuration and the topologies it names, then\n"
+        "                         exit 0 (valid) or 1 (each problem as FILE:LINE: message)\n"
         "  -h, --help             this text\n"
         "  -v, --version          print the version and exit\n"
         "\n"
@@ -343,13 +347,14 @@ int main(int argc, char **argv)
         {"emu-dir", required_argument, NULL, 'E'}, {"emulate", required_argument, NULL, 'P'},
         {"backend", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'v'},
-        {NULL, 0, NULL, 0}};
+        {"check", no_argument, NULL, 'n'},          {NULL, 0, NULL, 0}};
     const char *config = NULL, *emu_dir = NULL, *emulate = NULL, *backend = NULL;
-    bool restart = false;
+    bool restart = false, check_only = false;
     int c;
-    while ((c = getopt_long(argc, argv, "c:rb:hv", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:rb:hvn", lo, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
+        case 'n': check_only = true; break;
         case 'r': restart = true; break;
         case 'E': emu_dir = optarg; break;
         case 'P': emulate = optarg; break;
@@ -375,7 +380,7 @@ int main(int argc, char **argv)
     if ((emu_dir && ofm_config_set(&d.cfg, "OPENFM_EMU_DIR", emu_dir, &err)) ||
         (emulate && ofm_config_set(&d.cfg, "OPENFM_EMULATE", emulate, &err))) {
         fprintf(stderr, "openfm: %s\n", ofm_error_format(&err, eb, sizeof eb));
-        return 2;
+        return check_only ? 1 : 2;
     }
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd)) {
@@ -387,6 +392,8 @@ int main(int argc, char **argv)
         return 1;
     }
     d.restart = restart || d.cfg.fabric_mode_restart;
+    if (check_only)
+        return ofm_config_check(&d.cfg, config, backend, d.restart, stdout, stderr) ? 1 : 0;
     if (d.restart && d.cfg.fabric_mode == 0) {
         fprintf(stderr, "openfm: --restart (resiliency) is only supported with FABRIC_MODE=1 "
                         "(shared NVSwitch) or 2 (vGPU); this configuration has FABRIC_MODE=0\n");

@@ -67,7 +67,19 @@ SIDE_OP(sw, route_read, (ofm_hal *h, uint32_t sw, ofm_route_entry *o, size_t cap
 SIDE_OP(sw, read_events, (ofm_hal *h, uint64_t *c, ofm_hal_event *o, size_t cap, size_t *n),
         (s, c, o, cap, n))
 SIDE_OP(sw, fabric_set, (ofm_hal *h, uint32_t g, ofm_fabric_state st, int status), (s, g, st, status))
-SIDE_OP(gpu, list_gpus, (ofm_hal *h, ofm_hal_gpu *o, size_t cap, size_t *n), (s, o, cap, n))
+/* The GPU inventory also tells the switch side who sits at which PCI address. */
+static int c_list_gpus(ofm_hal *h, ofm_hal_gpu *o, size_t cap, size_t *n)
+{
+    ofm_hal *s = co(h)->gpu;
+    if (!s->ops->list_gpus)
+        return ofm_hal_fail(h, OFM_HAL_ENOTSUP, "%s: list_gpus is not available from the %s backend",
+                            co(h)->name, s->ops->name);
+    int rc = relay(h, s, s->ops->list_gpus(s, o, cap, n));
+    ofm_hal *sw = co(h)->sw;
+    if (rc == OFM_HAL_OK && sw->ops->learn_gpus)
+        sw->ops->learn_gpus(sw, o, *n < cap ? *n : cap);
+    return rc;
+}
 SIDE_OP(gpu, gpu_link, (ofm_hal *h, uint32_t g, uint32_t l, ofm_hal_link *o), (s, g, l, o))
 SIDE_OP(gpu, fabric_get, (ofm_hal *h, uint32_t g, ofm_hal_fabric_info *o), (s, g, o))
 SIDE_OP(gpu, mig_mode_get, (ofm_hal *h, uint32_t g, ofm_hal_mig_mode *o), (s, g, o))
@@ -177,6 +189,13 @@ int ofm_hal_compose(const char *name, ofm_hal *switch_side, ofm_hal *gpu_side, o
                   ? OFM_PROV_EMULATED
                   : OFM_PROV_REAL;
     h->impl = c;
+    if (switch_side->ops->learn_gpus && gpu_side->ops->list_gpus) {
+        ofm_hal_gpu *g = calloc(OFM_MAX_GPUS, sizeof *g);
+        size_t n = 0;
+        if (g && gpu_side->ops->list_gpus(gpu_side, g, OFM_MAX_GPUS, &n) == OFM_HAL_OK)
+            switch_side->ops->learn_gpus(switch_side, g, n < OFM_MAX_GPUS ? n : OFM_MAX_GPUS);
+        free(g);
+    }
     *out = h;
     return OFM_HAL_OK;
 }

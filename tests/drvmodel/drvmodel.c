@@ -203,26 +203,33 @@ static bool model_ready(void)
     M.lock_fd = real_open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (!M.p || M.lock_fd < 0)
         return false;
-    flock(M.lock_fd, LOCK_EX);
+    /* Attaching to a loaded "driver" takes no lock (a stopped manager may
+     * hold it); only the first load initialises, under the lock. */
     bool ok = map_file("nvswitch-model.state", sizeof(m_head), (void **)&M.head, false) == 0;
     bool fresh = ok && (M.head->magic != MODEL_MAGIC || M.head->nsw != M.p->nswitches ||
                         M.head->ngpu != M.p->ngpus);
+    if (fresh) {
+        flock(M.lock_fd, LOCK_EX);
+        fresh = M.head->magic != MODEL_MAGIC || M.head->nsw != M.p->nswitches ||
+                M.head->ngpu != M.p->ngpus;
+    }
     /* the tables file is sparse: only written entries take space */
     ok = ok && map_file("nvswitch-model.tables", tables_size(M.p->nswitches),
                         (void **)&M.tables, fresh) == 0;
     if (ok && fresh) {
         /* a fresh driver load: standby, no manager, empty tables */
         memset(M.head, 0, sizeof *M.head);
-        M.head->magic = MODEL_MAGIC;
-        M.head->nsw = (uint32_t)M.p->nswitches;
         M.head->ngpu = (uint32_t)M.p->ngpus;
+        M.head->nsw = (uint32_t)M.p->nswitches;
         for (size_t i = 0; i < M.p->nswitches; i++) {
             M.head->sw[i].driver_state = NVSW_DRV_STANDBY;
             M.head->sw[i].device_state = NVSW_DEVST_STANDBY;
             M.head->sw[i].timeout_ms = 10000;
         }
+        __atomic_store_n(&M.head->magic, MODEL_MAGIC, __ATOMIC_RELEASE);
     }
-    flock(M.lock_fd, LOCK_UN);
+    if (fresh)
+        flock(M.lock_fd, LOCK_UN);
     M.ready = ok;
     return ok;
 }
@@ -444,6 +451,9 @@ static int probe_port(size_t gi, size_t *si_out)
         const ofm_access_link *al = &M.p->access[a];
         if (al->gpu != M.p->gpus[gi].phys_id)
             continue;
+        int si = switch_index(al->sw);
+        if (si < 0 || blacklist_reason((size_t)si))
+            continue; /* an excluded switch passes no in-band traffic */
         ofm_hal_link l;
         if (M.emu->ops->switch_port(M.emu, al->sw, al->sw_port, &l) == OFM_HAL_OK &&
             l.state == OFM_LINK_ACTIVE) {
@@ -1232,10 +1242,16 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
         }
         if (_IOC_DIR(req) & _IOC_WRITE)
             memcpy(k, arg, size);
-        flock(M.lock_fd, LOCK_EX);
+        /* Control-node calls only read (and age the heartbeat): they take no
+         * lock, so a manager stopped inside a switch call (SIGSTOP cannot be
+         * held off in user space, unlike in the kernel) does not block them. */
+        bool locked = f->kind != FD_CTL;
+        if (locked)
+            flock(M.lock_fd, LOCK_EX);
         check_heartbeats();
         rc = f->kind == FD_CTL ? ctl_ioctl(nr, k, size) : dev_ioctl(f, nr, k, size);
-        flock(M.lock_fd, LOCK_UN);
+        if (locked)
+            flock(M.lock_fd, LOCK_UN);
         if (!rc && (_IOC_DIR(req) & _IOC_READ))
             memcpy(arg, k, size);
         free(k);

@@ -469,6 +469,56 @@ static void test_set_active_after_double_dash(void **state)
     assert_int_equal(dh_stop(&d, SIGTERM), 0);
 }
 
+/* ---------------------------------------------------------------- habits */
+
+/* openfm -n: the configuration and the topologies it names, checked without
+ * starting or creating anything. */
+static void test_check_mode(void **state)
+{
+    (void)state;
+    static dh_daemon d;
+    track(&d);
+    assert_int_equal(dh_init(&d, NULL), 0);
+    char cfg[200], topo[200], cmd[800], want[400], logp[200];
+    snprintf(cfg, sizeof cfg, "%s/check.cfg", d.dir);
+    snprintf(logp, sizeof logp, "%s/never.log", d.dir);
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f, "LOG_FILE_NAME=%s\nFABRIC_MODE=1\nOPENFM_EMULATE=hgx-h100\nOPENFM_EMU_DIR=%s\n",
+            logp, d.emu);
+    assert_int_equal(fclose(f), 0);
+    snprintf(cmd, sizeof cmd, "%s -n -c %s 2>&1", dh_bin("openfm"), cfg);
+    snprintf(want, sizeof want, "openfm: %s: configuration OK", cfg);
+    expect_out(cmd, 0, want);
+    /* nothing was created: no log, no emulated system */
+    assert_int_not_equal(access(logp, F_OK), 0);
+    assert_int_not_equal(access(d.emu, F_OK), 0);
+    /* a bad value: file and line */
+    f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f, "LOG_LEVEL=4\nFABRIC_MODE=7\n");
+    assert_int_equal(fclose(f), 0);
+    snprintf(want, sizeof want, "openfm: %s:2: FABRIC_MODE: value '7' out of range 0-2", cfg);
+    expect_out(cmd, 1, want);
+    /* a broken topology file where the configuration looks for them */
+    snprintf(topo, sizeof topo, "%s/topo", d.dir);
+    assert_int_equal(mkdir(topo, 0755), 0);
+    snprintf(topo, sizeof topo, "%s/topo/hgx-h100.topo", d.dir);
+    put(topo, "# comment\nplatform hgx-h100\nbogus line\n", 0644);
+    f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f, "TOPOLOGY_FILE_PATH=%s/topo\n", d.dir);
+    assert_int_equal(fclose(f), 0);
+    snprintf(want, sizeof want, "%s:3: unknown keyword 'bogus'", topo);
+    expect_out(cmd, 1, want);
+    /* OPENFM_EMULATE naming a board that does not exist */
+    snprintf(cmd, sizeof cmd, "%s -n --emulate no-such-board 2>&1", dh_bin("openfm"));
+    expect_out(cmd, 1, "unknown platform 'no-such-board'");
+    /* and the configuration must be a regular file */
+    snprintf(cmd, sizeof cmd, "%s -n -c %s 2>&1", dh_bin("openfm"), d.dir);
+    expect_out(cmd, 1, "configuration file is a directory");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,6 +534,7 @@ int main(void)
         cmocka_unit_test_teardown(test_files_not_world_writable, reap),
         cmocka_unit_test_teardown(test_daemonize_unopenable_log, reap),
         cmocka_unit_test_teardown(test_set_active_after_double_dash, reap),
+        cmocka_unit_test_teardown(test_check_mode, reap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -271,6 +271,10 @@ static void test_sigkill_and_restart(void **state)
     fmFabricPartitionList_t *l = calloc(1, sizeof *l);
     l->version = fmFabricPartitionList_version;
     assert_int_equal(fmGetSupportedFabricPartitions(h, l), FM_ST_NOT_CONFIGURED);
+    /* FM §5.11: not supported in resiliency restart mode */
+    fmNvlinkFailedDevices_t *fd = calloc(1, sizeof *fd);
+    fd->version = fmNvlinkFailedDevices_version;
+    assert_int_equal(fmGetNvlinkFailedDevices(h, fd), FM_ST_NOT_SUPPORTED);
     /* the hypervisor says only partition 1 still runs */
     fmActivatedFabricPartitionList_t act;
     memset(&act, 0, sizeof act);
@@ -286,6 +290,15 @@ static void test_sigkill_and_restart(void **state)
     probe_expect(hal, 1, 4, false);
     assert_int_equal(fmActivateFabricPartition(h, 0), FM_ST_SUCCESS);
     probe_expect(hal, 1, 8, true);
+    /* the window has closed: a list without partition 0 does not tear it down */
+    act.numPartitions = 0;
+    assert_int_equal(fmSetActivatedFabricPartitions(h, &act), FM_ST_NOT_SUPPORTED);
+    probe_expect(hal, 1, 8, true);
+    assert_int_equal(fmGetNvlinkFailedDevices(h, fd), FM_ST_NOT_SUPPORTED);
+    char *log = dh_read_log(&d);
+    assert_non_null(strstr(log, "partition 0 is active but not in the list; it keeps running"));
+    free(log);
+    free(fd);
     free(l);
     fmDisconnect(h);
     fmLibShutdown();

@@ -124,8 +124,11 @@ static int dev_call(ofm_hal *h, sw_rec *s, unsigned nr, void *p, size_t size)
                        "NVIDIA %s driver",
                        nvsw_cmd_name(NVSW_IOC_DEV, nr), size, s->instance, strerror(-rc),
                        NVSW_ABI_VERSION, NVSW_ABI_VERSION);
-    return nv_fail(h, map_errno(rc), "NVSwitch driver: %s on /dev/nvidia-nvswitch%u failed: %s",
-                   nvsw_cmd_name(NVSW_IOC_DEV, nr), s->instance, strerror(-rc));
+    return nv_fail(h, map_errno(rc), "NVSwitch driver: %s on /dev/nvidia-nvswitch%u failed: %s%s",
+                   nvsw_cmd_name(NVSW_IOC_DEV, nr), s->instance, strerror(-rc),
+                   rc == -EPERM ? "; fabric management needs root or the fabric-management "
+                                  "capability (" NVSW_CAP_PROC_PATH ")"
+                                : "");
 }
 #define DEV_CALL(h, s, nr, p) dev_call((h), (s), (nr), (p), sizeof *(p))
 
@@ -383,6 +386,31 @@ static int send_probe_response(ofm_hal *h, gpu_rec *g, int status)
 }
 
 /* ---------------------------------------------------------------- GPUs */
+
+/* From the GPU side (NVML): who sits at which PCI address. A GPU whose probe
+ * went to another process (an observer such as fmctl, or a manager before a
+ * restart) is still named on the switch ports it connects to. */
+static void learn_gpus(ofm_hal *h, const ofm_hal_gpu *gpus, size_t cnt)
+{
+    nv_impl *n = nv_of(h);
+    for (size_t i = 0; i < cnt; i++) {
+        unsigned dom = 0, bus = 0, dev = 0, fn = 0;
+        if (sscanf(gpus[i].pci_bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
+            continue;
+        gpu_rec *g = gpu_by_id(n, gpus[i].phys_id);
+        if (!g) {
+            if (n->ngpu == OFM_MAX_GPUS)
+                continue;
+            g = &n->gpu[n->ngpu++];
+            memset(g, 0, sizeof *g);
+            g->phys_id = gpus[i].phys_id;
+            g->state = OFM_FABRIC_NOT_STARTED;
+        }
+        g->pci = (uint64_t)dom << 32 | (bus & 0xff) << 8 | (dev & 0xff);
+        snprintf(g->uuid, sizeof g->uuid, "%s", gpus[i].uuid);
+        snprintf(g->bdf, sizeof g->bdf, "%s", gpus[i].pci_bdf);
+    }
+}
 
 static int list_gpus(ofm_hal *h, ofm_hal_gpu *out, size_t cap, size_t *cnt)
 {
@@ -1033,6 +1061,7 @@ static const ofm_hal_ops nv_ops = {
     .ci_create = ci_create,
     .ci_destroy = ci_destroy,
     .ci_list = ci_list,
+    .learn_gpus = learn_gpus,
 };
 
 /* ------------------------------------------------------------- start-up */
