@@ -39,7 +39,7 @@ static fmReturn_t h_supported(void *ctx, fmFabricPartitionList_t *out)
 static void changed(ofm_daemon *d, fmReturn_t rc)
 {
     if (rc == FM_ST_SUCCESS)
-        ofm_daemon_refresh(d);
+        ofm_daemon_partitions_changed(d);
 }
 
 static fmReturn_t h_activate(void *ctx, fmFabricPartitionId_t id)

@@ -79,3 +79,10 @@ bool ofm_daemon_refresh(ofm_daemon *d)
     ofm_daemon_publish_status(d);
     return true;
 }
+
+void ofm_daemon_partitions_changed(ofm_daemon *d)
+{
+    if (assign_partitions(d))
+        ofm_fabric_status_touch(&d->status);
+    ofm_daemon_publish_status(d);
+}

@@ -16,5 +16,11 @@ char *ofm_daemon_status_json(struct ofm_daemon *d, bool with_file_error);
  * registration) and the partition table; when anything changed, publish
  * the status file. Returns true when something changed. */
 bool ofm_daemon_refresh(struct ofm_daemon *d);
+/* After a partition change: only the partition table and the GPUs'
+ * partitions moved (links, health and registration are what the monitor's
+ * refresh follows), so publish without re-reading the backend. This runs
+ * before every answer to an activate or deactivate: a full refresh reads
+ * every link through the HAL and cost several times the change itself. */
+void ofm_daemon_partitions_changed(struct ofm_daemon *d);
 
 #endif
