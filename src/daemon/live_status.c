@@ -61,6 +61,11 @@ static ofm_status_doc *build(ofm_daemon *d, bool with_file_error)
     return doc;
 }
 
+ofm_status_doc *ofm_daemon_status_doc(ofm_daemon *d, bool with_file_error)
+{
+    return build(d, with_file_error);
+}
+
 char *ofm_daemon_status_json(ofm_daemon *d, bool with_file_error)
 {
     ofm_status_doc *doc = build(d, with_file_error);
