@@ -615,7 +615,8 @@ static int listen_unix(ofm_api_server *srv, const char *path, ofm_error *err)
         return ofm_error_set(err, NULL, 0, "cannot listen on SDK socket '%s': %s", path,
                              strerror(e));
     }
-    srv->listener = evconnlistener_new(srv->base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    srv->listener = evconnlistener_new(srv->base, on_accept, srv,
+                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
     if (!srv->listener) {
         close(fd);
         unlink(path);
@@ -659,7 +660,8 @@ static int listen_tcp(ofm_api_server *srv, const char *addr, uint16_t port, ofm_
                              "another fabric manager running? (FM_CMD_PORT_NUMBER)", addr,
                              (unsigned)port, strerror(e), owner);
     }
-    srv->listener = evconnlistener_new(srv->base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    srv->listener = evconnlistener_new(srv->base, on_accept, srv,
+                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
     if (!srv->listener) {
         close(fd);
         return ofm_error_set(err, NULL, 0, "cannot register the SDK listener with the event loop");

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/live_status.h"
 #include "daemon/status_doc.h"
 #include "openfm/log.h"
 #include "partition/partition_mgr.h"
@@ -38,7 +39,7 @@ static fmReturn_t h_supported(void *ctx, fmFabricPartitionList_t *out)
 static void changed(ofm_daemon *d, fmReturn_t rc)
 {
     if (rc == FM_ST_SUCCESS)
-        ofm_daemon_publish_status(d);
+        ofm_daemon_refresh(d);
 }
 
 static fmReturn_t h_activate(void *ctx, fmFabricPartitionId_t id)
@@ -97,11 +98,7 @@ static fmReturn_t h_unsupported(void *ctx, fmUnsupportedFabricPartitionList_t *o
 
 static fmReturn_t h_status(void *ctx, char **json)
 {
-    ofm_daemon *d = ctx;
-    char *parts = d->pm ? ofm_pm_json(d->pm) : NULL;
-    *json = ofm_status_json(&d->status, getpid(), d->driver, d->backend, d->emu_dir[0] ? d->emu_dir : NULL, parts,
-                            d->status_file_error[0] ? d->status_file_error : NULL);
-    free(parts);
+    *json = ofm_daemon_status_json(ctx, true);
     return *json ? FM_ST_SUCCESS : FM_ST_GENERIC_ERROR;
 }
 

@@ -21,6 +21,7 @@
 #include "daemon/daemon.h"
 #include "daemon/instance_lock.h"
 #include "daemon/logsink.h"
+#include "daemon/live_status.h"
 #include "daemon/status_doc.h"
 #include "openfm/emu.h"
 #include "openfm/fileio.h"
@@ -170,13 +171,24 @@ static void on_monitor(evutil_socket_t fd, short what, void *arg)
     (void)what;
     ofm_daemon *d = arg;
     ofm_system_state before = d->status.state;
-    uint64_t errs = d->status.errors_total;
-    ofm_daemon_backend_polled(d, ofm_monitor_poll(&d->monitor, d->hal, &d->status));
-    if (d->status.state != before || d->status.errors_total != errs) {
-        ofm_daemon_publish_status(d);
-        if (d->status.state != before)
-            sd_notifyf(0, "STATUS=%s", ofm_system_state_name(d->status.state));
+    uint64_t gen = d->status.generation;
+    int n = ofm_monitor_poll(&d->monitor, d->hal, &d->status);
+    ofm_daemon_backend_polled(d, n);
+    /* Live state: at once after events (a link went down, MIG took links
+     * away), otherwise every OFM_LIVE_REFRESH_NS for changes no event
+     * announces (MIG mode on H100, registration, device health). */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    bool refreshed = false;
+    if (n > 0 || now - d->last_refresh_ns >= OFM_LIVE_REFRESH_NS) {
+        d->last_refresh_ns = now;
+        refreshed = ofm_daemon_refresh(d);
     }
+    if (!refreshed && d->status.generation != gen)
+        ofm_daemon_publish_status(d);
+    if (d->status.state != before)
+        sd_notifyf(0, "STATUS=%s", ofm_system_state_name(d->status.state));
 }
 
 /* ------------------------------------------------------------------ start-up */
@@ -482,6 +494,7 @@ int main(int argc, char **argv)
     }
     ofm_monitor_init(&d.monitor, d.fctx);
     ofm_daemon_monitor_partitions(&d);
+    ofm_daemon_refresh(&d);
     ofm_daemon_publish_status(&d);
     struct event *sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
     struct event *sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
@@ -508,6 +521,7 @@ int main(int argc, char **argv)
     ofm_hal_close(d.hal);
     event_base_free(d.base);
     free(d.fctx);
+    free(d.doc);
     unlink(d.status_path);
     ofm_daemon_publish_forget();
     unlink(d.pid_path);

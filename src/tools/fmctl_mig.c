@@ -52,7 +52,8 @@ static void usage(FILE *f)
         "  --mode 1|0             enable or disable MIG mode (like nvidia-smi -mig 1|0);\n"
         "                         the same as 'mode enable|disable'. The GPU is reset to\n"
         "                         apply it; while a client holds the GPU the change stays\n"
-        "                         pending\n"
+        "                         pending. Needs CAP_SYS_ADMIN (root), as on real GPUs;\n"
+        "                         a non-root user's own emulated system is exempt\n"
         "  apply -f FILE -c LABEL apply a mig-parted style YAML config (version: v1,\n"
         "                         mig-configs, devices, mig-enabled, mig-devices,\n"
         "                         device-filter; see docs/mig.md). GPUs that already match\n"
@@ -73,11 +74,16 @@ static void usage(FILE *f)
         "                 $XDG_RUNTIME_DIR/openfm-emu/default or /tmp/openfm-emu-UID/default)\n"
         "  --backend SPEC the backend: nvml (real GPUs), emu:DIR, nvml+emu:DIR (default\n"
         "                 $OPENFM_BACKEND, else the emulated system of --emu-dir)\n"
+        "  --hooks FILE, -k FILE  services to stop before a MIG mode change (--mode,\n"
+        "                 apply) and start again after (YAML, docs/mig.md \"MIG hooks\");\n"
+        "                 default $OPENFM_MIG_HOOKS. On the emulator each service is an\n"
+        "                 emulated client: stopping it releases the GPUs it holds\n"
         "  --json         JSON output for every action except apply/assert (text\n"
         "                 report) and export (YAML)\n"
         "  -h, --help     this help\n"
         "\n"
         "Environment: OPENFM_BACKEND (see --backend), OPENFM_EMU_DIR (see --emu-dir),\n"
+        "OPENFM_MIG_HOOKS (see --hooks),\n"
         "OPENFM_NVML_LIBRARY (the NVML library, default libnvidia-ml.so.1).\n"
         "Exit status: 0 success, 1 an operation failed (message says which and why) or\n"
         "assert found differences, 2 usage error, invalid config, or the emulated system\n"
@@ -112,6 +118,8 @@ typedef struct {
     bool any_sel;
     int mode;
     const char *file, *label;
+    const char *hooks_file;      /* --hooks, else $OPENFM_MIG_HOOKS */
+    ofm_mig_hooks *hooks;
     ofm_hal *h;
     ofm_hal_gpu gpus[MAX_GPUS];
     size_t ngpus;
@@ -777,6 +785,37 @@ static void mode_json(json_object *arr, size_t idx, const char *bdf, ofm_hal *h,
 static int act_mode(mig_opts *o)
 {
     int rc = 0;
+    /* the GPUs whose mode changes: the privilege check and the hooks are
+     * about them (setting the mode a GPU already has changes nothing) */
+    bool changing[MAX_GPUS] = {false}, any = false;
+    FOR_GPUS(o, idx) {
+        ofm_hal_mig_mode m0;
+        if (o->h->ops->mig_mode_get &&
+            o->h->ops->mig_mode_get(o->h, o->gpus[idx].phys_id, &m0) == OFM_HAL_OK &&
+            (m0.current != (o->mode == 1) || m0.pending != (o->mode == 1)))
+            changing[idx] = any = true;
+    }
+    char why[256];
+    if (any && ofm_mig_may_change_mode(o->h, why, sizeof why)) {
+        FOR_GPUS(o, idx) {
+            if (!changing[idx])
+                continue;
+            char bdf[40];
+            bdf_upper(o->gpus[idx].pci_bdf, bdf, sizeof bdf);
+            fprintf(stderr, "Unable to %s MIG Mode for GPU %s: %s\n",
+                    o->mode ? "enable" : "disable", bdf, why);
+        }
+        return 1;
+    }
+    /* hook progress stays off stdout when it carries JSON */
+    FILE *hlog = o->json ? stderr : stdout;
+    if (any && o->hooks &&
+        ofm_mig_hooks_stop(o->hooks, o->h, o->gpus, o->ngpus, changing, o->mode == 1, hlog)) {
+        fprintf(stderr, "Unable to %s MIG Mode: a hook failed; nothing was changed\n",
+                o->mode ? "enable" : "disable");
+        ofm_mig_hooks_start(o->hooks, o->h, o->gpus, o->ngpus, changing, o->mode == 1, hlog);
+        return 1;
+    }
     json_object *arr = json_object_new_array();
     FOR_GPUS(o, idx) {
         uint32_t gpu = o->gpus[idx].phys_id;
@@ -812,6 +851,9 @@ static int act_mode(mig_opts *o)
         else
             printf("%s MIG Mode for GPU %s\n", o->mode ? "Enabled" : "Disabled", bdf);
     }
+    if (any && o->hooks &&
+        ofm_mig_hooks_start(o->hooks, o->h, o->gpus, o->ngpus, changing, o->mode == 1, hlog))
+        rc = 1;
     if (o->json)
         printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
     else if (!rc)
@@ -1042,6 +1084,7 @@ int fmctl_mig_main(int argc, char **argv)
         {"f", required_argument, NULL, 'f'},       {"file", required_argument, NULL, 'f'},
         {"c", required_argument, NULL, 'c'},       {"config", required_argument, NULL, 'c'},
         {"list-gpus", no_argument, NULL, 'L'},
+        {"hooks", required_argument, NULL, 'k'},   {"k", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0}};
     mig_opts o = {.mode = -1};
     char *pos[8];
@@ -1067,6 +1110,7 @@ int fmctl_mig_main(int argc, char **argv)
         case 'B': o.backend = optarg; break;
         case 'f': o.file = optarg; break;
         case 'c': o.label = optarg; break;
+        case 'k': o.hooks_file = optarg; break;
         case 'j': o.json = true; break;
         case 'h': usage(stdout); return 0;
         case 1000: if (set_action(&o, A_LGIP)) return 2; break;
@@ -1171,6 +1215,7 @@ int fmctl_mig_main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "fmctl mig: %s\n", ofm_hal_last_error(o.h));
         ofm_hal_close(o.h);
+        free(cfg);
         return 2;
     }
     if (o.ngpus > MAX_GPUS)
@@ -1179,6 +1224,23 @@ int fmctl_mig_main(int argc, char **argv)
         ofm_hal_close(o.h);
         free(cfg);
         return 2;
+    }
+    if (!o.hooks_file && getenv("OPENFM_MIG_HOOKS") && *getenv("OPENFM_MIG_HOOKS"))
+        o.hooks_file = getenv("OPENFM_MIG_HOOKS");
+    if (o.hooks_file && o.action != A_MODE && o.action != A_APPLY)
+        o.hooks_file = NULL; /* only mode changes run hooks */
+    if (o.hooks_file) {
+        o.hooks = calloc(1, sizeof *o.hooks);
+        ofm_error e;
+        if (!o.hooks || ofm_mig_hooks_load(o.hooks_file, o.hooks, &e)) {
+            char eb[700];
+            fprintf(stderr, "fmctl mig: %s\n",
+                    o.hooks ? ofm_error_format(&e, eb, sizeof eb) : "out of memory");
+            free(o.hooks);
+            free(cfg);
+            ofm_hal_close(o.h);
+            return 2;
+        }
     }
     switch (o.action) {
     case A_LGIP: rc = act_lgip(&o, false); break;
@@ -1196,11 +1258,13 @@ int fmctl_mig_main(int argc, char **argv)
     case A_RELEASE: rc = act_hold(&o, -1); break;
     case A_APPLY:
     case A_ASSERT:
-        rc = (o.action == A_APPLY ? ofm_mig_apply : ofm_mig_assert)(o.h, cfg, label, stdout);
+        rc = o.action == A_APPLY ? ofm_mig_apply_hooked(o.h, cfg, label, o.hooks, stdout)
+                                 : ofm_mig_assert(o.h, cfg, label, stdout);
         rc = rc < 0 ? 2 : rc;
         break;
     case A_EXPORT: rc = ofm_mig_export(o.h, o.label ? o.label : "current", stdout) ? 1 : 0; break;
     }
+    free(o.hooks);
     free(cfg);
     ofm_hal_close(o.h);
     return rc;
