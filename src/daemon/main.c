@@ -21,6 +21,7 @@
 #include "daemon/daemon.h"
 #include "daemon/instance_lock.h"
 #include "daemon/logsink.h"
+#include "daemon/no_fabric.h"
 #include "daemon/live_status.h"
 #include "daemon/status_doc.h"
 #include "openfm/emu.h"
@@ -409,6 +410,8 @@ int main(int argc, char **argv)
     }
     int brc = choose_backend(&d, backend, cwd);
     if (brc)
+        return brc;
+    if ((brc = ofm_daemon_no_fabric(d.backend, d.cfg.emulate, stderr)) != 0)
         return brc;
     /* nothing openfm writes (state, status, logs, sockets before their chmod)
      * is group- or world-writable, whatever umask it was started with */
