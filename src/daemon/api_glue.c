@@ -39,7 +39,7 @@ static fmReturn_t h_supported(void *ctx, fmFabricPartitionList_t *out)
 static void changed(ofm_daemon *d, fmReturn_t rc)
 {
     if (rc == FM_ST_SUCCESS)
-        ofm_daemon_refresh(d);
+        ofm_daemon_partitions_changed(d);
 }
 
 static fmReturn_t h_activate(void *ctx, fmFabricPartitionId_t id)
@@ -180,7 +180,8 @@ int ofm_daemon_api_start(ofm_daemon *d)
         .allow_remote = (unsigned)d->cfg.api_allow_remote,
     };
     ofm_error err;
-    if (ofm_api_server_start(d->base, &l, &handlers, d, &d->api, &err)) {
+    if (ofm_api_server_start(d->base, &l, ofm_metrics_instrument(&handlers, &d->metrics_stats), d,
+                             &d->api, &err)) {
         char b[700];
         OFM_CRIT("cannot start the SDK API server: %s", ofm_error_format(&err, b, sizeof b));
         return -1;

@@ -95,7 +95,9 @@ typedef enum { OFM_CFG_INT, OFM_CFG_BOOL, OFM_CFG_IPV4, OFM_CFG_PATH, OFM_CFG_ST
     X(OPENFM_API_IDLE_TIMEOUT_S, api_idle_timeout_s, LONG, "0", 0, 86400,                          \
       "disconnect SDK clients silent for this long; 0 never")                                      \
     X(OPENFM_HEARTBEAT_TIMEOUT_MS, heartbeat_timeout_ms, LONG, "10000", 100, 600000,               \
-      "NVSwitch driver backend: the manager heartbeat timeout handed to the driver")
+      "NVSwitch driver backend: the manager heartbeat timeout handed to the driver")              \
+    X(OPENFM_METRICS_LISTEN, metrics_listen, STRING, "127.0.0.1:9469", 0, 0,                       \
+      "Prometheus /metrics and /healthz endpoint, IPV4:PORT (port 0 picks one); empty: off")
 
 typedef struct {
     const char *key;

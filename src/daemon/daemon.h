@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "api/api_server.h"
+#include "daemon/metrics.h"
 #include "daemon/config.h"
 #include "manager/manager.h"
 #include "openfm/hal.h"
@@ -40,6 +41,9 @@ typedef struct ofm_daemon {
     char message_before_fault[320];
     struct ofm_status_doc *doc;   /* scratch for serialising the status (status_doc.c) */
     uint64_t last_refresh_ns;     /* monotonic time of the last live-state refresh */
+    struct evhttp *http;          /* metrics endpoint (metrics.c); NULL when off */
+    unsigned metrics_port;        /* the port it listens on */
+    ofm_metrics_stats metrics_stats;
 } ofm_daemon;
 
 /* Rewrite the status document after a state change; a failure is logged

@@ -61,6 +61,11 @@ static ofm_status_doc *build(ofm_daemon *d, bool with_file_error)
     return doc;
 }
 
+ofm_status_doc *ofm_daemon_status_doc(ofm_daemon *d, bool with_file_error)
+{
+    return build(d, with_file_error);
+}
+
 char *ofm_daemon_status_json(ofm_daemon *d, bool with_file_error)
 {
     ofm_status_doc *doc = build(d, with_file_error);
@@ -78,4 +83,11 @@ bool ofm_daemon_refresh(ofm_daemon *d)
         return false;
     ofm_daemon_publish_status(d);
     return true;
+}
+
+void ofm_daemon_partitions_changed(ofm_daemon *d)
+{
+    if (assign_partitions(d))
+        ofm_fabric_status_touch(&d->status);
+    ofm_daemon_publish_status(d);
 }

@@ -483,7 +483,19 @@ int main(int argc, char **argv)
     }
     if (!failed && ofm_daemon_api_start(&d))
         failed = 1;
+    if (!failed) {
+        ofm_error merr;
+        char mb[700];
+        int mrc = ofm_metrics_start(&d, &merr);
+        if (mrc == -2) {
+            OFM_CRIT("%s", ofm_error_format(&merr, mb, sizeof mb));
+            failed = 1;
+        } else if (mrc) {
+            OFM_ERR("%s; running without the metrics endpoint", ofm_error_format(&merr, mb, sizeof mb));
+        }
+    }
     if (failed) {
+        ofm_metrics_stop(&d);
         d.status.state = OFM_SYS_FAILED;
         ofm_daemon_publish_status(&d);
         tell_parent('0');
@@ -516,6 +528,7 @@ int main(int argc, char **argv)
 
     OFM_INFO("stopping: %s", d.exit_code ? "fatal condition" : "clean shutdown");
     sd_notify(0, "STOPPING=1");
+    ofm_metrics_stop(&d);
     ofm_daemon_api_stop(&d);
     event_free(sigterm);
     event_free(sigint);
