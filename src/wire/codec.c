@@ -8,6 +8,25 @@
 
 #include "fm_wire.pb-c.h"
 
+/* protobuf-c allocates through this, so that an allocation failure while
+ * decoding is told apart from a malformed payload (and so that tests which
+ * inject allocation failures reach these allocations too). */
+static void *pb_alloc(void *data, size_t size)
+{
+    void *p = malloc(size);
+    if (!p)
+        *(int *)data = 1;
+    return p;
+}
+
+static void pb_free(void *data, void *p)
+{
+    (void)data;
+    free(p);
+}
+
+#define PB_ALLOCATOR(flag) {.alloc = pb_alloc, .free = pb_free, .allocator_data = &(flag)}
+
 const char *ofm_wire_op_name(ofm_wire_op op)
 {
     switch (op) {
@@ -166,10 +185,13 @@ int ofm_wire_encode_request(const ofm_wire_request *rq, uint8_t **frame, size_t 
 int ofm_wire_decode_request(const uint8_t *payload, size_t len, ofm_wire_request *rq,
                             ofm_error *err)
 {
-    Ofm__Wire__Request *m = ofm__wire__request__unpack(NULL, len, payload);
+    int oom = 0;
+    ProtobufCAllocator pa = PB_ALLOCATOR(oom);
+    Ofm__Wire__Request *m = ofm__wire__request__unpack(&pa, len, payload);
     if (!m)
-        return ofm_error_set(err, NULL, 0, "request payload of %zu bytes is not a valid message",
-                             len);
+        return ofm_error_set(err, NULL, 0, oom ? "out of memory decoding a %zu-byte request"
+                                               : "request payload of %zu bytes is not a valid "
+                                                 "message", len);
     int rc = 0;
     memset(rq, 0, sizeof *rq);
     rq->request_id = m->request_id;
@@ -221,7 +243,7 @@ int ofm_wire_decode_request(const uint8_t *payload, size_t len, ofm_wire_request
         rq->op = OFM_OP_NONE;
         break;
     }
-    ofm__wire__request__free_unpacked(m, NULL);
+    ofm__wire__request__free_unpacked(m, &pa);
     return rc;
 }
 
@@ -494,10 +516,13 @@ static int decode_unsupported(const Ofm__Wire__UnsupportedList *u,
 int ofm_wire_decode_reply(const uint8_t *payload, size_t len, ofm_wire_op expect,
                           ofm_wire_reply *rp, ofm_error *err)
 {
-    Ofm__Wire__Reply *m = ofm__wire__reply__unpack(NULL, len, payload);
+    int oom = 0;
+    ProtobufCAllocator pa = PB_ALLOCATOR(oom);
+    Ofm__Wire__Reply *m = ofm__wire__reply__unpack(&pa, len, payload);
     if (!m)
-        return ofm_error_set(err, NULL, 0, "reply payload of %zu bytes is not a valid message",
-                             len);
+        return ofm_error_set(err, NULL, 0, oom ? "out of memory decoding a %zu-byte reply"
+                                               : "reply payload of %zu bytes is not a valid "
+                                                 "message", len);
     int rc = 0;
     if (rp->request_id != 0 && rp->request_id != m->request_id) {
         rp->request_id = m->request_id;
@@ -548,6 +573,6 @@ int ofm_wire_decode_reply(const uint8_t *payload, size_t len, ofm_wire_op expect
         break;
     }
 out:
-    ofm__wire__reply__free_unpacked(m, NULL);
+    ofm__wire__reply__free_unpacked(m, &pa);
     return rc;
 }
