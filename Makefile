@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 
-.PHONY: all configure test run asan asan-test bench install clean
+.PHONY: all configure test run asan asan-test bench install clean config-docs
 
 all: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
@@ -27,6 +27,11 @@ $(SAN_BUILD)/CMakeCache.txt:
 
 asan-test: asan
 	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Regenerate etc/fabricmanager.cfg and docs/configuration.md's key table from
+# the key list in src/daemon/config.h.
+config-docs: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) --target config-docs
 
 bench: all
 	./bench/run.sh $(BUILD)

@@ -367,10 +367,12 @@ static uint16_t free_tcp_port(void)
     return ntohs(sin.sin_port);
 }
 
-/* Where the emulated system lives: a tmpfs when there is one. Its route
- * transactions stand in for register writes through the driver, which never
- * touch a disk; on the state file's disk their file writes would compete
- * with the fdatasync being measured. */
+/* Where the emulated system and the daemon's PID and status files live: a
+ * tmpfs when there is one, as the defaults put them (/run, or
+ * $XDG_RUNTIME_DIR). The emulator's route transactions stand in for register
+ * writes through the driver, which never touch a disk, and the status
+ * document is a view; on the state file's disk their writes would compete
+ * with the fdatasync being measured. The state file stays on disk. */
 static char g_emu_dir[160];
 
 static int is_tmpfs(const char *path)
@@ -403,7 +405,7 @@ static pid_t start_daemon(const char *bin, const char *dir, int use_unix, fmConn
     fprintf(f, "DAEMONIZE=0\nFABRIC_MODE=1\nLOG_LEVEL=3\nLOG_FILE_NAME=%s/fm.log\n"
                "STATE_FILE_NAME=%s/fm.state\nOPENFM_EMU_DIR=%s/emu\nOPENFM_EMULATE=hgx-h100\n"
                "OPENFM_PID_FILE=%s/fm.pid\n",
-            dir, dir, g_emu_dir, dir);
+            dir, dir, g_emu_dir, g_emu_dir);
     if (use_unix) {
         fprintf(f, "FM_CMD_UNIX_SOCKET_PATH=%s/daemon.sock\n", dir);
         snprintf(cp->addressInfo, sizeof cp->addressInfo, "%s/daemon.sock", dir);
@@ -689,7 +691,8 @@ int main(int argc, char **argv)
                         : "built-in H100 stand-in (fake handlers)",
            use_unix ? "unix socket" : "tcp 127.0.0.1", list->numPartitions, pid);
     if (daemon_pid > 0)
-        printf("state file and baseline appends in %s (%s); emulated system in %s (%s)\n", dir,
+        printf("state file and baseline appends in %s (%s); emulated system, PID and status "
+               "files in %s (%s)\n", dir,
                is_tmpfs(dir) ? "tmpfs" : "disk", g_emu_dir, is_tmpfs(g_emu_dir) ? "tmpfs" : "disk");
     printf("%-28s %8s %8s %10s %10s\n", "measurement", "N", "bytes", "p50 us", "p99 us");
     printf("%-28s %8u %4zu/%-5zu %8.1f %10.1f\n", "sdk list", n_list, list_req, list_rep, sl50,

@@ -13,8 +13,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ofm_error err;
     if (ofm_platform_parse((const char *)data, size, "fuzz", &P, &err) == 0) {
         /* invariants the loader promises */
-        if (!P.ngpus || !P.nswitches || P.naccess > OFM_MAX_ACCESS_LINKS)
+        if (!P.ngpus || (!P.nswitches == !P.nbridges) || P.naccess > OFM_MAX_ACCESS_LINKS ||
+            P.nbridges > OFM_MAX_BRIDGE_LINKS)
             abort();
+        for (size_t i = 0; i < P.nbridges; i++)
+            if (!ofm_platform_gpu(&P, P.bridges[i].gpu_a) ||
+                !ofm_platform_gpu(&P, P.bridges[i].gpu_b) ||
+                P.bridges[i].gpu_a == P.bridges[i].gpu_b)
+                abort();
         for (size_t i = 0; i < P.naccess; i++)
             if (!ofm_platform_gpu(&P, P.access[i].gpu) || !ofm_platform_switch(&P, P.access[i].sw))
                 abort();

@@ -210,6 +210,12 @@ typedef struct {
     /* The SR-IOV virtual functions of a GPU, VF 1 first; *n is the count
      * even when it exceeds cap. */
     int (*gpu_vfs)(ofm_hal *h, uint32_t gpu, ofm_hal_pci_fn *out, size_t cap, size_t *n);
+    /* The UUID ("MIG-...") the driver gives compute instance `ci` of GPU
+     * instance `gi`: the name CUDA_VISIBLE_DEVICES takes. Backends whose
+     * MIG devices have no driver-given name (the emulator) leave it NULL and
+     * openfm derives its own (ofm_mig_device_uuid, src/mig). */
+    int (*mig_device_uuid)(ofm_hal *h, uint32_t gpu, uint32_t gi, uint32_t ci, char *out,
+                           size_t len);
     /* Switch side of a composed backend: the GPU side's inventory (PCI
      * address, UUID, physical ID), so ports whose far end is a GPU name it
      * even when the GPU's own fabric probe went to another process. */

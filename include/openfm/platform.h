@@ -19,6 +19,8 @@
 #define OFM_MAX_ACCESS_LINKS (OFM_MAX_GPUS * OFM_MAX_GPU_LINKS)
 #define OFM_MAX_TRUNK_LINKS 1024
 #define OFM_MAX_PARTITIONS 64    /* FM_MAX_FABRIC_PARTITIONS */
+#define OFM_MAX_BRIDGE_LINKS (OFM_MAX_ACCESS_LINKS / 2) /* each uses two GPU links */
+#define OFM_AFFINITY_LEN 64
 #define OFM_NAME_LEN 64
 #define OFM_MODEL_LEN 32
 
@@ -34,6 +36,11 @@ typedef struct {
     uint32_t nvlinks;            /* NVLinks the GPU has */
     uint32_t line_rate_mbps;     /* per link, per direction, in MB/s (25000 = 25 GB/s) */
     uint32_t baseboard;          /* 1-based baseboard number */
+    /* Host affinity, from an 'affinity' record: values of the topology file
+     * (documented assumptions for the board), not read from the machine. */
+    bool has_affinity;
+    char cpus[OFM_AFFINITY_LEN]; /* CPU list as the kernel prints it: "0-47,96-143" */
+    uint32_t numa_node;
 } ofm_gpu_desc;
 
 typedef struct {
@@ -55,6 +62,11 @@ typedef struct {                 /* switch port <-> switch port, stored once per
     uint32_t sw_b, port_b;
 } ofm_trunk_link;
 
+typedef struct {                 /* GPU link <-> GPU link, no switch (an NVLink bridge) */
+    uint32_t gpu_a, link_a;
+    uint32_t gpu_b, link_b;
+} ofm_bridge_link;
+
 typedef struct {
     uint32_t id;
     uint32_t ngpus;
@@ -66,12 +78,16 @@ typedef struct {
     char name[OFM_NAME_LEN];          /* "hgx-h100" */
     char description[128];
     bool ali;                         /* links train autonomously (gen3) */
-    size_t ngpus, nswitches, naccess, ntrunks, npartitions;
+    size_t ngpus, nswitches, naccess, ntrunks, npartitions, nbridges;
     ofm_gpu_desc gpus[OFM_MAX_GPUS];
     ofm_switch_desc switches[OFM_MAX_SWITCHES];
     ofm_access_link access[OFM_MAX_ACCESS_LINKS];
     ofm_trunk_link trunks[OFM_MAX_TRUNK_LINKS];
     ofm_partition_desc partitions[OFM_MAX_PARTITIONS];
+    /* NVLink-bridge systems: GPUs linked directly, no NVSwitch (a platform
+     * has switches or bridges, never both). Nothing to manage: the links
+     * train on their own and need no routing. */
+    ofm_bridge_link bridges[OFM_MAX_BRIDGE_LINKS];
 } ofm_platform;
 
 /* Parse a topology file held in memory. `origin` names it in error messages.
@@ -103,6 +119,8 @@ const ofm_partition_desc *ofm_platform_partition(const ofm_platform *p, uint32_t
 /* NVLinks GPU `src` can use toward GPU `dst` through the switches when every
  * link is up and routing is complete (the NV<n> of a topology matrix). */
 uint32_t ofm_platform_nvlinks_between(const ofm_platform *p, uint32_t src, uint32_t dst);
+/* NVLinks bridging GPU `a` and GPU `b` directly (0 on NVSwitch systems). */
+uint32_t ofm_platform_bridge_links(const ofm_platform *p, uint32_t a, uint32_t b);
 /* Access links of a GPU in the model. */
 uint32_t ofm_platform_gpu_link_count(const ofm_platform *p, uint32_t gpu);
 /* Access links on a switch; trunk port count in *trunks when non-NULL. */

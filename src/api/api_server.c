@@ -118,6 +118,7 @@ struct ofm_api_server {
         fmFabricPartitionList_t partitions;
         fmNvlinkFailedDevices_t failed;
         fmUnsupportedFabricPartitionList_t unsupported;
+        ofm_wire_events events;
     } scratch;
 };
 
@@ -235,6 +236,12 @@ static fmReturn_t dispatch(conn *c, const ofm_wire_request *rq, ofm_wire_reply *
         return h->get_unsupported(srv->ctx, rp->unsupported);
     case OFM_OP_GET_STATUS_JSON:
         return h->get_status_json ? h->get_status_json(srv->ctx, &rp->json) : FM_ST_NOT_SUPPORTED;
+    case OFM_OP_GET_EVENTS:
+        if (!h->get_events)
+            return FM_ST_NOT_SUPPORTED;
+        memset(&srv->scratch.events, 0, sizeof srv->scratch.events);
+        rp->events = &srv->scratch.events;
+        return h->get_events(srv->ctx, rq->after_seq, rq->max_events, rp->events);
     case OFM_OP_NONE:
         break;
     }
@@ -615,7 +622,8 @@ static int listen_unix(ofm_api_server *srv, const char *path, ofm_error *err)
         return ofm_error_set(err, NULL, 0, "cannot listen on SDK socket '%s': %s", path,
                              strerror(e));
     }
-    srv->listener = evconnlistener_new(srv->base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    srv->listener = evconnlistener_new(srv->base, on_accept, srv,
+                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
     if (!srv->listener) {
         close(fd);
         unlink(path);
@@ -659,7 +667,8 @@ static int listen_tcp(ofm_api_server *srv, const char *addr, uint16_t port, ofm_
                              "another fabric manager running? (FM_CMD_PORT_NUMBER)", addr,
                              (unsigned)port, strerror(e), owner);
     }
-    srv->listener = evconnlistener_new(srv->base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    srv->listener = evconnlistener_new(srv->base, on_accept, srv,
+                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
     if (!srv->listener) {
         close(fd);
         return ofm_error_set(err, NULL, 0, "cannot register the SDK listener with the event loop");

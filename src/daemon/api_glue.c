@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/eventlog.h"
+#include "daemon/live_status.h"
 #include "daemon/status_doc.h"
 #include "openfm/log.h"
 #include "partition/partition_mgr.h"
@@ -38,7 +40,7 @@ static fmReturn_t h_supported(void *ctx, fmFabricPartitionList_t *out)
 static void changed(ofm_daemon *d, fmReturn_t rc)
 {
     if (rc == FM_ST_SUCCESS)
-        ofm_daemon_publish_status(d);
+        ofm_daemon_partitions_changed(d);
 }
 
 static fmReturn_t h_activate(void *ctx, fmFabricPartitionId_t id)
@@ -97,11 +99,7 @@ static fmReturn_t h_unsupported(void *ctx, fmUnsupportedFabricPartitionList_t *o
 
 static fmReturn_t h_status(void *ctx, char **json)
 {
-    ofm_daemon *d = ctx;
-    char *parts = d->pm ? ofm_pm_json(d->pm) : NULL;
-    *json = ofm_status_json(&d->status, getpid(), d->driver, d->backend, d->emu_dir[0] ? d->emu_dir : NULL, parts,
-                            d->status_file_error[0] ? d->status_file_error : NULL);
-    free(parts);
+    *json = ofm_daemon_status_json(ctx, true);
     return *json ? FM_ST_SUCCESS : FM_ST_GENERIC_ERROR;
 }
 
@@ -114,6 +112,7 @@ static const ofm_api_handlers handlers = {
     .get_nvlink_failed_devices = h_failed,
     .get_unsupported = h_unsupported,
     .get_status_json = h_status,
+    .get_events = ofm_eventlog_get,
 };
 
 static void on_restart_timeout(evutil_socket_t fd, short what, void *arg)
@@ -183,7 +182,8 @@ int ofm_daemon_api_start(ofm_daemon *d)
         .allow_remote = (unsigned)d->cfg.api_allow_remote,
     };
     ofm_error err;
-    if (ofm_api_server_start(d->base, &l, &handlers, d, &d->api, &err)) {
+    if (ofm_api_server_start(d->base, &l, ofm_metrics_instrument(&handlers, &d->metrics_stats), d,
+                             &d->api, &err)) {
         char b[700];
         OFM_CRIT("cannot start the SDK API server: %s", ofm_error_format(&err, b, sizeof b));
         return -1;

@@ -8,11 +8,16 @@
 #include <stdbool.h>
 
 #include "api/api_server.h"
+#include "daemon/metrics.h"
 #include "daemon/config.h"
 #include "manager/manager.h"
 #include "openfm/hal.h"
 
+/* Live state not announced by an event is re-read at least this often. */
+#define OFM_LIVE_REFRESH_NS (250u * 1000u * 1000u)
+
 struct ofm_partition_mgr;
+struct ofm_status_doc;
 
 typedef struct ofm_daemon {
     ofm_config cfg;
@@ -34,6 +39,11 @@ typedef struct ofm_daemon {
     bool backend_fault;           /* the monitor cannot read the backend (publish.c) */
     ofm_system_state state_before_fault;
     char message_before_fault[320];
+    struct ofm_status_doc *doc;   /* scratch for serialising the status (status_doc.c) */
+    uint64_t last_refresh_ns;     /* monotonic time of the last live-state refresh */
+    struct evhttp *http;          /* metrics endpoint (metrics.c); NULL when off */
+    unsigned metrics_port;        /* the port it listens on */
+    ofm_metrics_stats metrics_stats;
 } ofm_daemon;
 
 /* Rewrite the status document after a state change; a failure is logged

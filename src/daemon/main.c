@@ -19,8 +19,11 @@
 #include "daemon/check.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/eventlog.h"
 #include "daemon/instance_lock.h"
 #include "daemon/logsink.h"
+#include "daemon/no_fabric.h"
+#include "daemon/live_status.h"
 #include "daemon/status_doc.h"
 #include "openfm/emu.h"
 #include "openfm/fileio.h"
@@ -48,6 +51,10 @@ static void usage(FILE *f)
         "  -r, --restart          resiliency restart (FABRIC_MODE 1 and 2 only): keep the\n"
         "                         routes of running partitions and wait for the hypervisor's\n"
         "                         fmSetActivatedFabricPartitions (same as FABRIC_MODE_RESTART=1)\n"
+        "  -b, --backend SPEC     hardware to drive (OPENFM_BACKEND): emu:DIR (the emulator),\n"
+        "                         real (NVSwitch driver + NVML) or auto (real when NVSwitch\n"
+        "                         device nodes exist). Default: the emulator when --emulate,\n"
+        "                         --emu-dir or OPENFM_EMU_DIR is set, else auto\n"
         "      --emu-dir DIR      manage the emulated system in DIR (OPENFM_EMU_DIR)\n"
         "      --emulate PLATFORM create the emulated system from PLATFORM (a built-in name\n"
         "                         such as hgx-h100, or a topology file) if DIR has none\n"
@@ -170,12 +177,25 @@ static void on_monitor(evutil_socket_t fd, short what, void *arg)
     (void)what;
     ofm_daemon *d = arg;
     ofm_system_state before = d->status.state;
-    uint64_t errs = d->status.errors_total;
-    ofm_daemon_backend_polled(d, ofm_monitor_poll(&d->monitor, d->hal, &d->status));
-    if (d->status.state != before || d->status.errors_total != errs) {
+    uint64_t gen = d->status.generation;
+    int n = ofm_monitor_poll(&d->monitor, d->hal, &d->status);
+    ofm_daemon_backend_polled(d, n);
+    /* Live state: at once after events (a link went down, MIG took links
+     * away), otherwise every OFM_LIVE_REFRESH_NS for changes no event
+     * announces (MIG mode on H100, registration, device health). */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    bool refreshed = false;
+    if (n > 0 || now - d->last_refresh_ns >= OFM_LIVE_REFRESH_NS) {
+        d->last_refresh_ns = now;
+        refreshed = ofm_daemon_refresh(d);
+    }
+    if (!refreshed && d->status.generation != gen)
         ofm_daemon_publish_status(d);
-        if (d->status.state != before)
-            sd_notifyf(0, "STATUS=%s", ofm_system_state_name(d->status.state));
+    if (d->status.state != before) {
+        ofm_eventlog_track(d);
+        sd_notifyf(0, "STATUS=%s", ofm_system_state_name(d->status.state));
     }
 }
 
@@ -405,6 +425,8 @@ int main(int argc, char **argv)
     int brc = choose_backend(&d, backend, cwd);
     if (brc)
         return brc;
+    if ((brc = ofm_daemon_no_fabric(d.backend, d.cfg.emulate, stderr)) != 0)
+        return brc;
     /* nothing openfm writes (state, status, logs, sockets before their chmod)
      * is group- or world-writable, whatever umask it was started with */
     umask(027);
@@ -480,7 +502,19 @@ int main(int argc, char **argv)
     }
     if (!failed && ofm_daemon_api_start(&d))
         failed = 1;
+    if (!failed) {
+        ofm_error merr;
+        char mb[700];
+        int mrc = ofm_metrics_start(&d, &merr);
+        if (mrc == -2) {
+            OFM_CRIT("%s", ofm_error_format(&merr, mb, sizeof mb));
+            failed = 1;
+        } else if (mrc) {
+            OFM_ERR("%s; running without the metrics endpoint", ofm_error_format(&merr, mb, sizeof mb));
+        }
+    }
     if (failed) {
+        ofm_metrics_stop(&d);
         d.status.state = OFM_SYS_FAILED;
         ofm_daemon_publish_status(&d);
         tell_parent('0');
@@ -495,6 +529,10 @@ int main(int argc, char **argv)
     ofm_monitor_init(&d.monitor, d.fctx);
     ofm_daemon_monitor_partitions(&d);
     ofm_daemon_log_abort_policy(&d);
+    ofm_daemon_refresh(&d);
+    ofm_eventlog_track(&d); /* the baseline later changes are logged against */
+    d.monitor.on_event = ofm_eventlog_on_hal_event;
+    d.monitor.arg = &d;
     ofm_daemon_publish_status(&d);
     struct event *sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
     struct event *sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
@@ -514,6 +552,7 @@ int main(int argc, char **argv)
     OFM_INFO("stopping: %s", d.exit_code ? "fatal condition" : "clean shutdown");
     sd_notify(0, "STOPPING=1");
     ofm_daemon_exit_policy(&d);
+    ofm_metrics_stop(&d);
     ofm_daemon_api_stop(&d);
     event_free(sigterm);
     event_free(sigint);
@@ -522,6 +561,7 @@ int main(int argc, char **argv)
     ofm_hal_close(d.hal);
     event_base_free(d.base);
     free(d.fctx);
+    free(d.doc);
     unlink(d.status_path);
     ofm_daemon_publish_forget();
     unlink(d.pid_path);

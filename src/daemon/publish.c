@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/live_status.h"
 #include "daemon/status_doc.h"
 #include "openfm/log.h"
 
@@ -24,8 +25,7 @@ static char *last_written;
 void ofm_daemon_publish_status(ofm_daemon *d)
 {
     /* a document that was written needs no word about its own failure */
-    char *json = ofm_status_json(&d->status, getpid(), d->driver, d->backend,
-                                 d->emu_dir[0] ? d->emu_dir : NULL, NULL, NULL);
+    char *json = ofm_daemon_status_json(d, false);
     ofm_error err;
     if (json && last_written && !strcmp(json, last_written) && !d->status_file_error[0]) {
         free(json);

@@ -118,6 +118,13 @@ static int c_gpu_hold(ofm_hal *h, uint32_t gpu, int delta, uint32_t *holders)
     return relay(h, s, s->ops->gpu_hold(s, gpu, delta, holders));
 }
 
+static int c_mig_device_uuid(ofm_hal *h, uint32_t gpu, uint32_t gi, uint32_t ci, char *out,
+                             size_t len)
+{
+    ofm_hal *s = co(h)->gpu;
+    return relay(h, s, s->ops->mig_device_uuid(s, gpu, gi, ci, out, len));
+}
+
 /* A switch side without a claim has nothing to lock: claiming succeeds. */
 static int c_claim(ofm_hal *h)
 {
@@ -182,6 +189,8 @@ int ofm_hal_compose(const char *name, ofm_hal *switch_side, ofm_hal *gpu_side, o
         .claim = c_claim,
         .release = c_release,
         .gpu_hold = c_gpu_hold,
+        /* only the GPU side names MIG devices; without it openfm derives names */
+        .mig_device_uuid = gpu_side->ops->mig_device_uuid ? c_mig_device_uuid : NULL,
     };
     h->ops = &c->ops;
     /* a record is only as real as its least real source */

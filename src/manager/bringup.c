@@ -536,6 +536,8 @@ static void fill_status(run *r)
         g->p2p = d->gpu_p2p[i];
         g->links_expected = ofm_fabric_gpu_usable_links(p, NULL, g->phys_id);
         g->links_usable = g->p2p ? ofm_fabric_gpu_usable_links(p, &d->effective, g->phys_id) : 0;
+        g->health = k < 0 ? OFM_DEV_MISSING : r->obs->gpus[k].health;
+        g->partition = -1;
     }
     st->access_expected = (uint32_t)p->naccess;
     st->trunk_expected = (uint32_t)p->ntrunks;

@@ -41,6 +41,10 @@ typedef enum {
 
 const char *ofm_switch_status_name(ofm_switch_status s);
 
+typedef enum { OFM_MIG_NA = 0, OFM_MIG_DISABLED = 1, OFM_MIG_ENABLED = 2 } ofm_gpu_mig;
+
+const char *ofm_gpu_mig_name(ofm_gpu_mig m);   /* "N/A", "Disabled", "Enabled" */
+
 typedef struct {
     uint32_t phys_id;
     char uuid[80];
@@ -49,8 +53,18 @@ typedef struct {
     bool p2p;                 /* has NVLink peer access (routes programmed / allowed) */
     ofm_fabric_state fabric_state;  /* registration, as set through the HAL */
     int fabric_status;        /* 0 success */
-    uint32_t links_usable;    /* access links usable after the HA policy */
+    uint32_t links_usable;    /* access links usable now: allowed by the HA policy, GPU has
+                                 peer access, and the link is active right now */
     uint32_t links_expected;  /* access links in the model */
+    /* Live state (ofm_fabric_status_refresh), not only what bring-up saw. */
+    uint32_t links_active;    /* access links active right now, policy aside */
+    ofm_dev_health health;    /* as the backend enumerates it now */
+    ofm_gpu_mig mig;          /* MIG mode now */
+    bool mig_pending;         /* MIG mode changes at the next GPU reset */
+    uint32_t mig_instances;   /* GPU instances while MIG is enabled */
+    int32_t partition;        /* active partition holding the GPU, -1 none (shared/vGPU) */
+    uint32_t last_xid;        /* last Xid seen on the GPU, 0 none */
+    uint64_t xids;            /* Xids seen since start */
 } ofm_gpu_status;
 
 typedef struct {
@@ -58,8 +72,10 @@ typedef struct {
     char uuid[80];
     char pci_bdf[32];
     ofm_switch_status status;
-    uint32_t links_active;    /* model links (access + trunk) found active */
+    uint32_t links_active;    /* model links (access + trunk) active right now */
     uint32_t links_expected;
+    uint64_t sxid_fatal;      /* SXids seen since start, by class */
+    uint64_t sxid_nonfatal;
 } ofm_switch_status_entry;
 
 typedef struct {
@@ -91,6 +107,8 @@ typedef struct {
     size_t routes_programmed;        /* entries in the last route_write */
     size_t findings_errors, findings_warnings;
     uint64_t bringup_ns;             /* wall time of the last bring-up */
+    uint64_t generation;             /* +1 whenever anything above changes */
+    uint64_t updated_ns;             /* CLOCK_REALTIME of the last change */
     /* Ring of the last OFM_STATUS_MAX_ERRORS runtime errors, oldest first
      * when read with ofm_fabric_status_error(). */
     uint64_t errors_total;
@@ -105,9 +123,21 @@ bool ofm_fabric_status_ready(const ofm_fabric_status *st);
 size_t ofm_fabric_status_error_count(const ofm_fabric_status *st);
 const ofm_fabric_error *ofm_fabric_status_error(const ofm_fabric_status *st, size_t i);
 
+/* Bring the live fields up to date from the backend: link states, device
+ * health, GPU fabric registration and MIG mode. Cheap enough to run after
+ * every event batch (one HAL read per model link and per GPU). Per-GPU
+ * `partition` is the caller's (the partition manager lives above this layer).
+ * Returns true when anything shown in the status changed; then
+ * st->generation and st->updated_ns move. */
+struct ofm_fabric_ctx;
+bool ofm_fabric_status_refresh(ofm_hal *h, const struct ofm_fabric_ctx *ctx,
+                               ofm_fabric_status *st);
+/* Record that st changed outside refresh (partition change, monitor). */
+void ofm_fabric_status_touch(ofm_fabric_status *st);
+
 /* What bring-up decided, for the partition manager and the monitor. Large
  * (holds the model): allocate it, don't put it on the stack. */
-typedef struct {
+typedef struct ofm_fabric_ctx {
     ofm_platform platform;           /* the matched model */
     ofm_fabric_health observed;      /* health as validated at bring-up */
     ofm_policy_decision decision;    /* HA outcome: effective health, partition predicate */
@@ -157,6 +187,10 @@ typedef struct {
     const ofm_fabric_ctx *ctx;
     uint64_t cursor;
     ofm_partition_query parts;  /* zeroed by ofm_monitor_init; set it in modes 1/2 */
+    /* Optional: called for every event read (link-up included) after it was
+     * classified; rec is NULL for events kept out of the error ring. */
+    void (*on_event)(void *arg, const ofm_hal_event *e, const ofm_fabric_error *rec);
+    void *arg;
 } ofm_monitor;
 
 /* Start reading events after those already seen by bring-up (ctx->event_cursor). */

@@ -17,6 +17,30 @@ void ofm_monitor_init(ofm_monitor *m, const ofm_fabric_ctx *ctx)
     m->ctx = ctx;
     m->cursor = ctx->event_cursor;
     memset(&m->parts, 0, sizeof m->parts);
+    m->on_event = NULL;
+    m->arg = NULL;
+}
+
+/* Per-device counters shown in the status and exported as metrics. */
+static void count(const ofm_monitor *m, const ofm_hal_event *e, ofm_fabric_status *st)
+{
+    const ofm_platform *p = &m->ctx->platform;
+    if (e->kind == OFM_EVT_SXID) {
+        int si = ofm_fabric_switch_index(p, e->sw);
+        if (si >= 0 && (size_t)si < st->nswitches) {
+            ofm_sxid_class cls = ofm_sxid_classify(e->code, e->fatal);
+            if (cls == OFM_SXID_FATAL || cls == OFM_SXID_ALWAYS_FATAL)
+                st->switches[si].sxid_fatal++;
+            else
+                st->switches[si].sxid_nonfatal++;
+        }
+    } else if (e->kind == OFM_EVT_XID) {
+        int gi = ofm_fabric_gpu_index(p, e->gpu);
+        if (gi >= 0 && (size_t)gi < st->ngpus) {
+            st->gpus[gi].last_xid = e->code;
+            st->gpus[gi].xids++;
+        }
+    }
 }
 
 /* "GPU 3" or "GPUs 1, 2, 3" for a trunk: the GPUs whose traffic can cross it
@@ -231,8 +255,11 @@ int ofm_monitor_poll(ofm_monitor *m, ofm_hal *h, ofm_fabric_status *st)
                 /* Links coming up (training, retraining after MIG) are not
                  * errors: debug detail only, not kept in the error ring. */
                 OFM_DEBUG("NVLink up: NVSwitch %u port %u", e->sw, e->port);
+                if (m->on_event)
+                    m->on_event(m->arg, e, NULL);
                 continue;
             }
+            count(m, e, st);
             ofm_fabric_error *rec = ofm_fabric_status_push_error(st);
             rec->seq = e->seq;
             rec->time_ns = e->time_ns;
@@ -250,9 +277,13 @@ int ofm_monitor_poll(ofm_monitor *m, ofm_hal *h, ofm_fabric_status *st)
                 OFM_WARN("monitor: %s (seq %llu)", rec->summary, (unsigned long long)e->seq);
                 break;
             }
+            if (m->on_event)
+                m->on_event(m->arg, e, rec);
         }
         if (n < sizeof ev / sizeof ev[0])
             break;
     }
+    if (handled)
+        ofm_fabric_status_touch(st);
     return handled;
 }

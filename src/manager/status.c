@@ -29,6 +29,8 @@ const char *ofm_switch_status_name(ofm_switch_status s)
 void ofm_fabric_status_init(ofm_fabric_status *st)
 {
     memset(st, 0, sizeof *st);
+    for (size_t i = 0; i < OFM_MAX_GPUS; i++)
+        st->gpus[i].partition = -1;
     st->state = OFM_SYS_NOT_READY;
     strcpy(st->message, "fabric not initialised yet: CUDA applications would fail with "
                         "cudaErrorSystemNotReady");

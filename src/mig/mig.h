@@ -90,4 +90,13 @@ int ofm_mig_place(const ofm_mig_catalog *c, const ofm_mig_placed *exist, size_t 
 int ofm_mig_check(const ofm_mig_catalog *c, const ofm_mig_placed *exist, size_t nexist,
                   const ofm_mig_gi_profile *p, uint32_t start, char *why, size_t whylen);
 
+/* ---- MIG device identity ---- */
+#define OFM_MIG_UUID_LEN 41      /* "MIG-" + 36-character UUID + NUL */
+/* openfm's derived MIG device UUID for compute instance `ci` of GPU instance
+ * `gi` on the GPU whose UUID is `gpu_uuid`: "MIG-xxxxxxxx-xxxx-8xxx-yxxx-
+ * xxxxxxxxxxxx", a version-8 UUID of FNV-1a/splitmix64 over
+ * "<gpu uuid lowercased>/gi<G>/ci<C>" (docs/mig.md). Returns 0, or -1 when
+ * the GPU UUID is empty or `len` is under OFM_MIG_UUID_LEN. */
+int ofm_mig_device_uuid(const char *gpu_uuid, uint32_t gi, uint32_t ci, char *out, size_t len);
+
 #endif

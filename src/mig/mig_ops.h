@@ -12,6 +12,73 @@
  * GPU)" or "N/A" (no MIG on this GPU); `gpu` is the phys_id. */
 int ofm_mig_summary(ofm_hal *h, uint32_t gpu, char *buf, size_t len);
 
+/* ---- MIG devices (what CUDA enumerates: one per compute instance) ---- */
+typedef struct {
+    uint32_t index;              /* "Device N" of nvidia-smi -L, per GPU */
+    uint32_t gi_id, ci_id;
+    uint32_t gi_profile_id, ci_profile_id;
+    char name[40];               /* "3g.40gb", or "1c.3g.40gb" for a part of the GI */
+    char uuid[80];               /* "MIG-..." */
+} ofm_mig_device;
+
+/* The MIG devices of GPU `g`, GPU instance ID order then compute instance ID
+ * order; *n is the count even when it exceeds cap. UUIDs come from the
+ * backend when it names MIG devices (NVML), else from openfm's derivation
+ * (ofm_mig_device_uuid). 0 or OFM_HAL_E* with the HAL's last error set. */
+int ofm_mig_devices(ofm_hal *h, const ofm_hal_gpu *g, ofm_mig_device *out, size_t cap, size_t *n);
+/* The UUID of one MIG device, by the same rule. */
+int ofm_mig_device_uuid_of(ofm_hal *h, const ofm_hal_gpu *g, uint32_t gi, uint32_t ci, char *out,
+                           size_t len);
+
+/* ---- privileges and hooks around MIG mode changes ---- */
+/* Whether this process has CAP_SYS_ADMIN in its effective set (capget). */
+bool ofm_mig_has_sys_admin(void);
+/* 0 when this process may change MIG mode through `h`, else -1 with the
+ * refusal in `why`: CAP_SYS_ADMIN is needed, except that an unprivileged
+ * (non-root) user administers their own emulated system. */
+int ofm_mig_may_change_mode(const ofm_hal *h, char *why, size_t len);
+
+#define OFM_MIG_HOOKS_MAX 16
+#define OFM_MIG_HOOK_ARGS 16
+#define OFM_MIG_HOOK_ARGLEN 1024
+
+/* A service that uses GPUs and must not run while their MIG mode changes. */
+typedef struct {
+    char name[64];
+    unsigned line;
+    bool all_gpus;
+    bool gpus[OFM_MAX_GPUS];     /* 0-based GPU indices it uses (all_gpus false) */
+    char stop[OFM_MIG_HOOK_ARGS][OFM_MIG_HOOK_ARGLEN];
+    size_t nstop;                /* 0: 'systemctl stop NAME' on real GPUs */
+    char start[OFM_MIG_HOOK_ARGS][OFM_MIG_HOOK_ARGLEN];
+    size_t nstart;
+    uint32_t timeout_s;
+} ofm_mig_service;
+
+/* A hooks file (docs/mig.md, "MIG hooks") and the state of one run. Large:
+ * allocate it on the heap. */
+typedef struct {
+    char origin[256];
+    ofm_mig_service svc[OFM_MIG_HOOKS_MAX];
+    size_t n;
+    bool stopped[OFM_MIG_HOOKS_MAX];
+    bool released[OFM_MIG_HOOKS_MAX][OFM_MAX_GPUS]; /* emulated holds given up */
+} ofm_mig_hooks;
+
+int ofm_mig_hooks_parse(const char *buf, size_t len, const char *origin, ofm_mig_hooks *out,
+                        ofm_error *err);
+int ofm_mig_hooks_load(const char *path, ofm_mig_hooks *out, ofm_error *err);
+/* Stop, in file order, every service using a GPU whose index is set in
+ * `changing` (ngpus entries): run its stop command (default on real GPUs:
+ * systemctl stop NAME) and, on the emulator, release the GPUs it holds.
+ * -1 when a command failed; the caller then changes nothing but still calls
+ * ofm_mig_hooks_start, which restarts exactly what was stopped, in reverse
+ * order, and holds again what was released. Progress goes to `log`. */
+int ofm_mig_hooks_stop(ofm_mig_hooks *k, ofm_hal *h, const ofm_hal_gpu *gpus, size_t ngpus,
+                       const bool *changing, bool enable, FILE *log);
+int ofm_mig_hooks_start(ofm_mig_hooks *k, ofm_hal *h, const ofm_hal_gpu *gpus, size_t ngpus,
+                        const bool *changing, bool enable, FILE *log);
+
 /* ---- declarative configs (mig-parted's YAML format, version v1) ---- */
 #define OFM_MIG_CFG_MAX_LABELS 32
 #define OFM_MIG_CFG_MAX_SPECS 8
@@ -61,6 +128,11 @@ const ofm_mig_cfg_label *ofm_mig_cfg_find(const ofm_mig_cfg *c, const char *labe
  * apply: 0 when every selected GPU now matches; assert: 0 when all match, 1
  * when some differ; -1 on configuration errors (origin:line in `log`). */
 int ofm_mig_apply(ofm_hal *h, const ofm_mig_cfg *cfg, const ofm_mig_cfg_label *l, FILE *log);
+/* apply, with the services of `hooks` (may be NULL) stopped around the MIG
+ * mode changes it makes. A mode change needs ofm_mig_may_change_mode: when
+ * refused, nothing changes and 1 is returned. */
+int ofm_mig_apply_hooked(ofm_hal *h, const ofm_mig_cfg *cfg, const ofm_mig_cfg_label *l,
+                         ofm_mig_hooks *hooks, FILE *log);
 int ofm_mig_assert(ofm_hal *h, const ofm_mig_cfg *cfg, const ofm_mig_cfg_label *l, FILE *log);
 /* Write the current layout of every MIG-capable GPU as a config `apply` accepts. */
 int ofm_mig_export(ofm_hal *h, const char *label, FILE *out);

@@ -679,6 +679,24 @@ fmReturn_t ofm_pm_unsupported(ofm_partition_mgr *pm, fmUnsupportedFabricPartitio
     return FM_ST_SUCCESS;
 }
 
+size_t ofm_pm_entries(const ofm_partition_mgr *pm, ofm_pm_entry *out, size_t cap)
+{
+    for (size_t i = 0; i < pm->p->npartitions && i < cap; i++) {
+        const ofm_partition_desc *d = &pm->p->partitions[i];
+        ofm_pm_entry *e = &out[i];
+        memset(e, 0, sizeof *e);
+        e->id = d->id;
+        e->supported = pm->supported[i];
+        e->active = pm->active[i];
+        e->ngpus = d->ngpus < FM_MAX_NUM_GPUS ? d->ngpus : FM_MAX_NUM_GPUS;
+        for (uint32_t k = 0; k < e->ngpus; k++)
+            e->gpus[k] = d->gpus[k];
+        e->nvfs = pm->nvfs[i] < FM_MAX_NUM_GPUS ? pm->nvfs[i] : FM_MAX_NUM_GPUS;
+        memcpy(e->vfs, pm->vfs[i], e->nvfs * sizeof e->vfs[0]);
+    }
+    return pm->p->npartitions;
+}
+
 char *ofm_pm_json(const ofm_partition_mgr *pm)
 {
     json_object *a = json_object_new_array();

@@ -53,4 +53,18 @@ size_t ofm_pm_partitions_with_gpu(ofm_partition_mgr *pm, uint32_t gpu, uint32_t 
 /* JSON array of {id, gpus, active, supported, vfs} for the status document. */
 char *ofm_pm_json(const ofm_partition_mgr *pm);
 
+/* One partition of the table as the status shows it. */
+typedef struct {
+    uint32_t id;
+    bool supported;                 /* not removed by the HA policy or MIG rules */
+    bool active;
+    uint32_t ngpus;
+    uint32_t gpus[FM_MAX_NUM_GPUS]; /* physical IDs */
+    unsigned nvfs;                  /* vGPU: VFs in activation order */
+    fmPciDevice_t vfs[FM_MAX_NUM_GPUS];
+} ofm_pm_entry;
+
+/* Copy up to cap entries of the partition table; returns how many exist. */
+size_t ofm_pm_entries(const ofm_partition_mgr *pm, ofm_pm_entry *out, size_t cap);
+
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "openfm/crc32.h"
+#include "openfm/fileio.h"
 
 #define HEADER_V2 "openfm-state 2\n"
 #define RECORD_HEADER_MAX 96 /* "record SEQ KIND LEN CRC\n" is far shorter */
@@ -339,33 +340,12 @@ int ofm_pm_state_parse(const char *buf, size_t len, const char *origin, ofm_pm_s
 
 int ofm_pm_state_load(const char *path, ofm_pm_state *s, ofm_error *err)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return ofm_error_set(err, path, 0, "cannot open: %s", strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return ofm_error_set(err, path, 0, "not a regular file");
-    }
-    char *buf = malloc(OFM_PM_STATE_MAX_BYTES + 1);
-    size_t n = 0;
-    int rerr = 0;
-    while (buf && n <= OFM_PM_STATE_MAX_BYTES) {
-        ssize_t r = read(fd, buf + n, OFM_PM_STATE_MAX_BYTES + 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            rerr = errno;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    int rc = !buf    ? ofm_error_set(err, path, 0, "out of memory")
-             : rerr  ? ofm_error_set(err, path, 0, "read error: %s", strerror(rerr))
-             : n > OFM_PM_STATE_MAX_BYTES ? ofm_error_set(err, path, 0, "too large (over %u bytes)",
-                                                          OFM_PM_STATE_MAX_BYTES)
-                                          : ofm_pm_state_parse(buf, n, path, s, err);
+    char *buf;
+    size_t n;
+    /* never through a link, never a FIFO or device, read errors reported */
+    if (ofm_file_read(path, "state file", OFM_PM_STATE_MAX_BYTES, OFM_FILE_NOFOLLOW, &buf, &n, err))
+        return -1;
+    int rc = ofm_pm_state_parse(buf, n, path, s, err);
     free(buf);
     return rc;
 }

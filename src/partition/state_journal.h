@@ -12,7 +12,11 @@
  * cut back to its last good record so that a crash now still loads, and the
  * next write is a whole snapshot instead of an append: after a failed
  * fdatasync the kernel may have dropped the dirty pages, so nothing about
- * the tail can be trusted. */
+ * the tail can be trusted.
+ *
+ * Compaction replaces the file (a new inode at `path`): anything that must
+ * keep one daemon per state file has to lock a separate, stable file, not
+ * this one. */
 #ifndef OPENFM_PARTITION_STATE_JOURNAL_H
 #define OPENFM_PARTITION_STATE_JOURNAL_H
 

@@ -13,10 +13,23 @@ static int sw_index(const ofm_platform *p, uint32_t id)
     return -1;
 }
 
+uint32_t ofm_platform_bridge_links(const ofm_platform *p, uint32_t a, uint32_t b)
+{
+    uint32_t n = 0;
+    if (a == b)
+        return 0;
+    for (size_t i = 0; i < p->nbridges && i < OFM_MAX_BRIDGE_LINKS; i++)
+        n += (p->bridges[i].gpu_a == a && p->bridges[i].gpu_b == b) ||
+             (p->bridges[i].gpu_a == b && p->bridges[i].gpu_b == a);
+    return n;
+}
+
 uint32_t ofm_platform_nvlinks_between(const ofm_platform *p, uint32_t src, uint32_t dst)
 {
     if (src == dst)
         return 0;
+    if (p->nbridges)
+        return ofm_platform_bridge_links(p, src, dst);
     /* switches with a direct link to dst */
     bool reaches[OFM_MAX_SWITCHES] = {false};
     for (size_t i = 0; i < p->naccess; i++)

@@ -163,6 +163,9 @@ static int rec_switch(parser *ps, char **tok, int n)
         return FAIL(ps, "'switch' needs an ID");
     if (p->nswitches >= OFM_MAX_SWITCHES)
         return FAIL(ps, "too many switches (at most %d)", OFM_MAX_SWITCHES);
+    if (p->nbridges)
+        return FAIL(ps, "a switch on a platform with bridge links (NVLink bridges join GPUs of "
+                        "systems without NVSwitch)");
     ofm_switch_desc s = {0};
     if (parse_u32(ps, "switch ID", tok[0], 0, 1023, &s.id))
         return -1;
@@ -252,6 +255,121 @@ static int rec_access(parser *ps, char **tok, int n)
     if (check_port(ps, a.sw, a.sw_port))
         return -1;
     p->access[p->naccess++] = a;
+    return 0;
+}
+
+/* Which record already uses GPU link (gpu, link)? */
+static const char *gpu_link_user(const ofm_platform *p, uint32_t gpu, uint32_t link, char *buf,
+                                 size_t len)
+{
+    for (size_t i = 0; i < p->naccess; i++)
+        if (p->access[i].gpu == gpu && p->access[i].gpu_link == link) {
+            snprintf(buf, len, "switch %" PRIu32 " port %" PRIu32, p->access[i].sw,
+                     p->access[i].sw_port);
+            return buf;
+        }
+    for (size_t i = 0; i < p->nbridges; i++) {
+        const ofm_bridge_link *b = &p->bridges[i];
+        if ((b->gpu_a == gpu && b->link_a == link) || (b->gpu_b == gpu && b->link_b == link)) {
+            snprintf(buf, len, "bridge %" PRIu32 ":%" PRIu32 " %" PRIu32 ":%" PRIu32, b->gpu_a,
+                     b->link_a, b->gpu_b, b->link_b);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+/* GPU:LINK, the GPU declared, the link within its NVLinks and unused. */
+static int parse_gpu_end(parser *ps, const char *s, uint32_t *gpu, uint32_t *link)
+{
+    char buf[48];
+    const char *colon = strchr(s, ':');
+    if (!colon || strlen(s) >= sizeof buf)
+        return FAIL(ps, "bridge end '%.40s' is not GPU:LINK", s);
+    memcpy(buf, s, (size_t)(colon - s));
+    buf[colon - s] = '\0';
+    if (parse_u32(ps, "bridge GPU", buf, 0, UINT32_MAX, gpu) ||
+        parse_u32(ps, "bridge link", colon + 1, 0, UINT32_MAX, link))
+        return -1;
+    int gi = gpu_idx(ps->p, *gpu);
+    if (gi < 0)
+        return FAIL(ps, "GPU %" PRIu32 " is not declared (declare it with a 'gpu' line first)",
+                    *gpu);
+    if (*link >= ps->p->gpus[gi].nvlinks)
+        return FAIL(ps, "GPU %" PRIu32 " link %" PRIu32 " is beyond its %" PRIu32 " NVLinks", *gpu,
+                    *link, ps->p->gpus[gi].nvlinks);
+    char who[64];
+    if (gpu_link_user(ps->p, *gpu, *link, who, sizeof who))
+        return FAIL(ps, "GPU %" PRIu32 " link %" PRIu32 " is already connected to %s", *gpu,
+                    *link, who);
+    return 0;
+}
+
+/* bridge G1:L1 G2:L2 -- one NVLink of a bridge between two GPUs */
+static int rec_bridge(parser *ps, char **tok, int n)
+{
+    ofm_platform *p = ps->p;
+    if (n != 2)
+        return FAIL(ps, "'bridge' takes two ends: GPU:LINK GPU:LINK");
+    if (p->nbridges >= OFM_MAX_BRIDGE_LINKS)
+        return FAIL(ps, "too many bridge links (at most %d)", OFM_MAX_BRIDGE_LINKS);
+    if (p->nswitches)
+        return FAIL(ps, "bridge links on a platform with switches (NVLink bridges join GPUs of "
+                        "systems without NVSwitch)");
+    ofm_bridge_link b;
+    if (parse_gpu_end(ps, tok[0], &b.gpu_a, &b.link_a))
+        return -1;
+    if (parse_gpu_end(ps, tok[1], &b.gpu_b, &b.link_b))
+        return -1;
+    if (b.gpu_a == b.gpu_b)
+        return FAIL(ps, "bridge connects GPU %" PRIu32 " to itself", b.gpu_a);
+    p->bridges[p->nbridges++] = b;
+    return 0;
+}
+
+/* affinity gpu=ID cpus=LIST numa=N -- host CPUs and NUMA node near a GPU */
+static int rec_affinity(parser *ps, char **tok, int n)
+{
+    ofm_platform *p = ps->p;
+    kv kvs[] = {{"gpu", NULL, false}, {"cpus", NULL, false}, {"numa", NULL, false}};
+    if (take_kvs(ps, tok, n, kvs, 3))
+        return -1;
+    uint32_t gpu, numa;
+    if (parse_u32(ps, "gpu", kvs[0].val, 0, UINT32_MAX, &gpu) ||
+        parse_u32(ps, "numa", kvs[2].val, 0, 1023, &numa))
+        return -1;
+    int gi = gpu_idx(p, gpu);
+    if (gi < 0)
+        return FAIL(ps, "GPU %" PRIu32 " is not declared (declare it with a 'gpu' line first)", gpu);
+    if (p->gpus[gi].has_affinity)
+        return FAIL(ps, "affinity of GPU %" PRIu32 " given twice", gpu);
+    /* the kernel's CPU list form: N or N-M, comma-separated, ascending */
+    const char *c = kvs[1].val;
+    if (!*c || strlen(c) >= OFM_AFFINITY_LEN)
+        return FAIL(ps, "cpus '%.40s' must be 1-%d characters", c, OFM_AFFINITY_LEN - 1);
+    long last = -1;
+    for (const char *q = c; *q;) {
+        char *end;
+        if (!isdigit((unsigned char)*q))
+            return FAIL(ps, "cpus '%s' is not a CPU list like 0-31,64-95", c);
+        long a = strtol(q, &end, 10), b = a;
+        if (*end == '-') {
+            if (!isdigit((unsigned char)end[1]))
+                return FAIL(ps, "cpus '%s' is not a CPU list like 0-31,64-95", c);
+            b = strtol(end + 1, &end, 10);
+        }
+        if (a > 65535 || b > 65535 || b < a || a <= last)
+            return FAIL(ps, "cpus '%s': ranges must ascend, each N-M with N <= M < 65536", c);
+        last = b;
+        if (*end == ',' && end[1])
+            end++;
+        else if (*end)
+            return FAIL(ps, "cpus '%s' is not a CPU list like 0-31,64-95", c);
+        q = end;
+    }
+    snprintf(p->gpus[gi].cpus, sizeof p->gpus[gi].cpus, "%s", c);
+    p->gpus[gi].numa_node = numa;
+    p->gpus[gi].has_affinity = true;
     return 0;
 }
 
@@ -423,6 +541,10 @@ static int parse_line(parser *ps, char *s)
         return rec_trunk(ps, tok + 1, n - 1);
     if (!strcmp(kw, "partition"))
         return rec_partition(ps, tok + 1, n - 1);
+    if (!strcmp(kw, "bridge"))
+        return rec_bridge(ps, tok + 1, n - 1);
+    if (!strcmp(kw, "affinity"))
+        return rec_affinity(ps, tok + 1, n - 1);
     return FAIL(ps, "unknown keyword '%.40s'", kw);
 }
 
@@ -437,8 +559,8 @@ static int finish(parser *ps)
         return FAIL(ps, "missing 'ali yes|no' line");
     if (!p->ngpus)
         return FAIL(ps, "no GPUs declared");
-    if (!p->nswitches)
-        return FAIL(ps, "no switches declared");
+    if (!p->nswitches && !p->nbridges)
+        return FAIL(ps, "no switches declared (nor 'bridge' links: a platform needs NVLinks)");
     for (size_t i = 0; i < p->nswitches; i++)
         if ((p->switches[i].gen == OFM_SWITCH_GEN3) != p->ali) {
             ps->line = ps->sw_line[i];

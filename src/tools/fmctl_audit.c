@@ -194,8 +194,7 @@ int fmctl_audit_main(int argc, char **argv)
     }
     if (!csv)
         printf("GPU Reachability Matrix (%s, %s)\n", p->name,
-               !strcmp(h->ops->name, "emu") ? "emulated"
-                                             : "tables read back through the NVSwitch driver");
+               h->prov == OFM_PROV_EMULATED ? "emulated" : "read back from the NVSwitch driver");
     printf(csv ? "GPU" : "%-6s", csv ? "" : "GPU");
     for (size_t j = 0; j < m.n; j++)
         if (show[j])

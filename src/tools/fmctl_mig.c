@@ -2,9 +2,11 @@
  * messages, on the emulated system (or any HAL backend). */
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -26,9 +28,14 @@ static void usage(FILE *f)
         "       fmctl mig export [-c LABEL]\n"
         "\n"
         "MIG partitioning of the GPUs of an emulated system or, through NVML, of real GPUs\n"
-        "(--backend nvml), with nvidia-smi mig's flags, tables and messages. Profiles come from the built-in catalog of the GPU's model.\n"
+        "(--backend nvml), with nvidia-smi mig's flags, tables and messages. Profiles come\n"
+        "from the built-in catalog of the GPU's model.\n"
         "\n"
         "Actions (one per call; single dash as in nvidia-smi, double dash also accepted):\n"
+        "  -L, --list-gpus        list GPUs and their MIG devices with UUIDs, as nvidia-smi\n"
+        "                         -L: a MIG-... UUID selects that device for CUDA\n"
+        "                         (CUDA_VISIBLE_DEVICES=MIG-...). Emulated MIG devices get\n"
+        "                         openfm's derived UUIDs, stable across runs (docs/mig.md)\n"
         "  -lgip                  list GPU instance profiles with free/total counts\n"
         "  -lgipp                 list each profile's possible placements {starts}:size\n"
         "  -cgi LIST [-C]         create GPU instances; LIST is comma-separated profile\n"
@@ -37,16 +44,17 @@ static void usage(FILE *f)
         "                         placement whenever one exists. -C also creates the\n"
         "                         default compute instance in each\n"
         "  -lgi                   list GPU instances\n"
-        "  -dgi [-gi ID]          destroy GPU instances (all without -gi)\n"
-        "  -lcip [-gi ID]         list compute instance profiles of GPU instances\n"
-        "  -cci [LIST] -gi ID     create compute instances (CI profile IDs or names;\n"
+        "  -dgi [-gi IDS]         destroy GPU instances (all without -gi)\n"
+        "  -lcip [-gi IDS]        list compute instance profiles of GPU instances\n"
+        "  -cci [LIST] -gi IDS    create compute instances (CI profile IDs or names;\n"
         "                         default: the default CI profile)\n"
-        "  -lci [-gi ID]          list compute instances\n"
-        "  -dci [-ci ID] [-gi ID] destroy compute instances\n"
+        "  -lci [-gi IDS]         list compute instances\n"
+        "  -dci [-ci IDS] [-gi IDS] destroy compute instances\n"
         "  --mode 1|0             enable or disable MIG mode (like nvidia-smi -mig 1|0);\n"
         "                         the same as 'mode enable|disable'. The GPU is reset to\n"
         "                         apply it; while a client holds the GPU the change stays\n"
-        "                         pending\n"
+        "                         pending. Needs CAP_SYS_ADMIN (root), as on real GPUs;\n"
+        "                         a non-root user's own emulated system is exempt\n"
         "  apply -f FILE -c LABEL apply a mig-parted style YAML config (version: v1,\n"
         "                         mig-configs, devices, mig-enabled, mig-devices,\n"
         "                         device-filter; see docs/mig.md). GPUs that already match\n"
@@ -57,22 +65,47 @@ static void usage(FILE *f)
         "                         holder makes GPU resets fail: 'In use by another client')\n"
         "\n"
         "Options:\n"
-        "  -i GPU         GPU index, 0-based in enumeration order as nvidia-smi counts;\n"
-        "                 several as 0,2. Default: every GPU\n"
-        "  -gi ID, -ci ID GPU / compute instance ID as listed by -lgi / -lci\n"
+        "  -i GPU         GPU index (0-based in enumeration order, as nvidia-smi counts),\n"
+        "                 PCI bus ID (00000000:18:00.0, 0000:18:00.0 or 18:00.0) or GPU\n"
+        "                 UUID (GPU-...); several as a comma list (0,GPU-...). Default:\n"
+        "                 every GPU\n"
+        "  -gi IDS, -ci IDS GPU / compute instance IDs as listed by -lgi / -lci; several\n"
+        "                 as a comma list (-dci -ci 0,1,2). Default: every instance\n"
         "  --emu-dir DIR  the emulated system (default $OPENFM_EMU_DIR, else\n"
         "                 $XDG_RUNTIME_DIR/openfm-emu/default or /tmp/openfm-emu-UID/default)\n"
         "  --backend SPEC the backend: nvml (real GPUs), emu:DIR, nvml+emu:DIR (default\n"
         "                 $OPENFM_BACKEND, else the emulated system of --emu-dir)\n"
+        "  --hooks FILE, -k FILE  services to stop before a MIG mode change (--mode,\n"
+        "                 apply) and start again after (YAML, docs/mig.md \"MIG hooks\");\n"
+        "                 default $OPENFM_MIG_HOOKS. On the emulator each service is an\n"
+        "                 emulated client: stopping it releases the GPUs it holds\n"
         "  --json         JSON output for every action except apply/assert (text\n"
         "                 report) and export (YAML)\n"
         "  -h, --help     this help\n"
         "\n"
         "Environment: OPENFM_BACKEND (see --backend), OPENFM_EMU_DIR (see --emu-dir),\n"
+        "OPENFM_MIG_HOOKS (see --hooks),\n"
         "OPENFM_NVML_LIBRARY (the NVML library, default libnvidia-ml.so.1).\n"
         "Exit status: 0 success, 1 an operation failed (message says which and why) or\n"
         "assert found differences, 2 usage error, invalid config, or the emulated system\n"
         "backend could not be opened.\n");
+}
+
+/* -gi / -ci: a comma list of IDs; empty selects every instance */
+#define MAX_IDS 32
+typedef struct {
+    uint32_t v[MAX_IDS];
+    size_t n;
+} id_set;
+
+static bool id_in(const id_set *s, uint32_t id)
+{
+    if (!s->n)
+        return true;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] == id)
+            return true;
+    return false;
 }
 
 typedef struct {
@@ -80,11 +113,14 @@ typedef struct {
     bool json, C;
     int action;
     const char *list;
-    long gi, ci;
+    id_set gi, ci;
+    char sel[256];               /* -i as given: resolved once the GPUs are known */
     bool gpu_sel[MAX_GPUS];
     bool any_sel;
     int mode;
     const char *file, *label;
+    const char *hooks_file;      /* --hooks, else $OPENFM_MIG_HOOKS */
+    ofm_mig_hooks *hooks;
     ofm_hal *h;
     ofm_hal_gpu gpus[MAX_GPUS];
     size_t ngpus;
@@ -92,7 +128,7 @@ typedef struct {
 } mig_opts;
 
 enum { A_NONE, A_LGIP, A_LGIPP, A_CGI, A_LGI, A_DGI, A_LCIP, A_CCI, A_LCI, A_DCI, A_MODE, A_HOLD,
-       A_RELEASE, A_APPLY, A_ASSERT, A_EXPORT };
+       A_RELEASE, A_APPLY, A_ASSERT, A_EXPORT, A_LIST };
 
 static int parse_num(const char *what, const char *s, long max, long *out)
 {
@@ -440,7 +476,7 @@ static int act_dgi(mig_opts *o)
         ofm_hal_gpu_instance gis[OFM_MIG_MAX_GIS];
         size_t n = existing(o, idx, NULL, gis);
         for (size_t i = 0; i < n; i++) {
-            if (o->gi >= 0 && gis[i].gi_id != (uint32_t)o->gi)
+            if (!id_in(&o->gi, gis[i].gi_id))
                 continue;
             any = true;
             int r = o->h->ops->gi_destroy(o->h, o->gpus[idx].phys_id, gis[i].gi_id);
@@ -485,7 +521,7 @@ static int each_gi(mig_opts *o, gi_fn fn, json_object *arr, bool *found)
         ofm_hal_gpu_instance gis[OFM_MIG_MAX_GIS];
         size_t n = existing(o, idx, NULL, gis);
         for (size_t i = 0; i < n; i++) {
-            if (o->gi >= 0 && gis[i].gi_id != (uint32_t)o->gi)
+            if (!id_in(&o->gi, gis[i].gi_id))
                 continue;
             *found = true;
             const ofm_mig_gi_profile *p = ofm_mig_profile_by_id(c, gis[i].profile_id);
@@ -660,7 +696,7 @@ static int dci_one(mig_opts *o, size_t idx, const ofm_mig_gi_profile *p,
     int rc = 0;
     list_cis(o, idx, g->gi_id, cis, &nci);
     for (size_t i = 0; i < nci && i < 8; i++) {
-        if (o->ci >= 0 && cis[i].ci_id != (uint32_t)o->ci)
+        if (!id_in(&o->ci, cis[i].ci_id))
             continue;
         *first = false;
         if (o->h->ops->ci_destroy(o->h, o->gpus[idx].phys_id, g->gi_id, cis[i].ci_id)) {
@@ -711,7 +747,7 @@ static int act_lci(mig_opts *o)
         ofm_hal_gpu_instance gis[OFM_MIG_MAX_GIS];
         size_t n = existing(o, idx, NULL, gis);
         for (size_t i = 0; i < n; i++) {
-            if (o->gi >= 0 && gis[i].gi_id != (uint32_t)o->gi)
+            if (!id_in(&o->gi, gis[i].gi_id))
                 continue;
             const ofm_mig_gi_profile *p = ofm_mig_profile_by_id(c, gis[i].profile_id);
             size_t before = json_object_array_length(arr);
@@ -750,6 +786,37 @@ static void mode_json(json_object *arr, size_t idx, const char *bdf, ofm_hal *h,
 static int act_mode(mig_opts *o)
 {
     int rc = 0;
+    /* the GPUs whose mode changes: the privilege check and the hooks are
+     * about them (setting the mode a GPU already has changes nothing) */
+    bool changing[MAX_GPUS] = {false}, any = false;
+    FOR_GPUS(o, idx) {
+        ofm_hal_mig_mode m0;
+        if (o->h->ops->mig_mode_get &&
+            o->h->ops->mig_mode_get(o->h, o->gpus[idx].phys_id, &m0) == OFM_HAL_OK &&
+            (m0.current != (o->mode == 1) || m0.pending != (o->mode == 1)))
+            changing[idx] = any = true;
+    }
+    char why[256];
+    if (any && ofm_mig_may_change_mode(o->h, why, sizeof why)) {
+        FOR_GPUS(o, idx) {
+            if (!changing[idx])
+                continue;
+            char bdf[40];
+            bdf_upper(o->gpus[idx].pci_bdf, bdf, sizeof bdf);
+            fprintf(stderr, "Unable to %s MIG Mode for GPU %s: %s\n",
+                    o->mode ? "enable" : "disable", bdf, why);
+        }
+        return 1;
+    }
+    /* hook progress stays off stdout when it carries JSON */
+    FILE *hlog = o->json ? stderr : stdout;
+    if (any && o->hooks &&
+        ofm_mig_hooks_stop(o->hooks, o->h, o->gpus, o->ngpus, changing, o->mode == 1, hlog)) {
+        fprintf(stderr, "Unable to %s MIG Mode: a hook failed; nothing was changed\n",
+                o->mode ? "enable" : "disable");
+        ofm_mig_hooks_start(o->hooks, o->h, o->gpus, o->ngpus, changing, o->mode == 1, hlog);
+        return 1;
+    }
     json_object *arr = json_object_new_array();
     FOR_GPUS(o, idx) {
         uint32_t gpu = o->gpus[idx].phys_id;
@@ -785,6 +852,9 @@ static int act_mode(mig_opts *o)
         else
             printf("%s MIG Mode for GPU %s\n", o->mode ? "Enabled" : "Disabled", bdf);
     }
+    if (any && o->hooks &&
+        ofm_mig_hooks_start(o->hooks, o->h, o->gpus, o->ngpus, changing, o->mode == 1, hlog))
+        rc = 1;
     if (o->json)
         printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
     else if (!rc)
@@ -821,6 +891,66 @@ static int act_hold(mig_opts *o, int delta)
     return rc;
 }
 
+/* nvidia-smi -L's layout: a line per GPU, then per MIG device (compute
+ * instance) its profile name and the UUID CUDA_VISIBLE_DEVICES takes. */
+static int act_list(mig_opts *o)
+{
+    int rc = 0;
+    json_object *arr = json_object_new_array();
+    FOR_GPUS(o, idx) {
+        const ofm_hal_gpu *g = &o->gpus[idx];
+        char name[64];
+        snprintf(name, sizeof name, "%s%s", strncmp(g->model, "NVIDIA", 6) ? "NVIDIA " : "",
+                 g->model);
+        ofm_hal_mig_mode m = {0};
+        bool mig = o->h->ops->mig_mode_get &&
+                   o->h->ops->mig_mode_get(o->h, g->phys_id, &m) == OFM_HAL_OK && m.current;
+        ofm_mig_device devs[OFM_MIG_MAX_SLICES * 2];
+        size_t n = 0;
+        int r = mig ? ofm_mig_devices(o->h, g, devs, sizeof devs / sizeof devs[0], &n) : 0;
+        if (r) {
+            fprintf(stderr, "Unable to list the MIG devices of GPU %zu: %s\n", idx,
+                    ofm_hal_last_error(o->h));
+            rc = 1;
+            n = 0;
+        }
+        if (n > sizeof devs / sizeof devs[0])
+            n = sizeof devs / sizeof devs[0];
+        if (!o->json) {
+            printf("GPU %zu: %s (UUID: %s)\n", idx, name, g->uuid);
+            for (size_t k = 0; k < n; k++)
+                printf("  MIG %-12sDevice %2u: (UUID: %s)\n", devs[k].name, devs[k].index,
+                       devs[k].uuid);
+            continue;
+        }
+        char bdf[40];
+        bdf_upper(g->pci_bdf, bdf, sizeof bdf);
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "gpu", json_object_new_int((int)idx));
+        json_object_object_add(j, "name", json_object_new_string(name));
+        json_object_object_add(j, "uuid", json_object_new_string(g->uuid));
+        json_object_object_add(j, "pci_bus_id", json_object_new_string(bdf));
+        json_object_object_add(j, "mig_enabled", json_object_new_boolean(mig));
+        json_object *md = json_object_new_array();
+        for (size_t k = 0; k < n; k++) {
+            json_object *d = json_object_new_object();
+            json_object_object_add(d, "device", json_object_new_int((int)devs[k].index));
+            json_object_object_add(d, "name", json_object_new_string(devs[k].name));
+            json_object_object_add(d, "uuid", json_object_new_string(devs[k].uuid));
+            json_object_object_add(d, "gpu_instance_id", json_object_new_int((int)devs[k].gi_id));
+            json_object_object_add(d, "compute_instance_id",
+                                   json_object_new_int((int)devs[k].ci_id));
+            json_object_array_add(md, d);
+        }
+        json_object_object_add(j, "mig_devices", md);
+        json_object_array_add(arr, j);
+    }
+    if (o->json)
+        printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+    json_object_put(arr);
+    return rc;
+}
+
 static int set_action(mig_opts *o, int a)
 {
     if (o->action && o->action != a) {
@@ -833,19 +963,109 @@ static int set_action(mig_opts *o, int a)
 
 static int parse_gpus(mig_opts *o, const char *s)
 {
+    /* several -i accumulate, as one comma list */
+    size_t have = strlen(o->sel);
+    if (!*s || have + 1 + strlen(s) >= sizeof o->sel) {
+        fprintf(stderr, "fmctl mig: -i: %s\n", *s ? "list longer than 255 characters"
+                                                   : "empty GPU selection");
+        return -1;
+    }
+    snprintf(o->sel + have, sizeof o->sel - have, "%s%s", have ? "," : "", s);
+    o->any_sel = true;
+    return 0;
+}
+
+static int parse_ids(const char *what, const char *s, id_set *out)
+{
     char buf[256];
     if (strlen(s) >= sizeof buf) {
-        fprintf(stderr, "fmctl mig: -i: list longer than %zu characters\n", sizeof buf - 1);
+        fprintf(stderr, "fmctl mig: %s: list longer than %zu characters\n", what, sizeof buf - 1);
         return -1;
     }
     snprintf(buf, sizeof buf, "%s", s);
+    if (!*buf || buf[strlen(buf) - 1] == ',' || buf[0] == ',' || strstr(buf, ",,")) {
+        fprintf(stderr, "fmctl mig: %s: '%s' is not a comma-separated list of IDs\n", what, s);
+        return -1;
+    }
     char *save = NULL;
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         long v;
-        if (parse_num("-i", t, MAX_GPUS - 1, &v))
+        if (parse_num(what, t, 1000, &v))
             return -1;
-        o->gpu_sel[v] = true;
-        o->any_sel = true;
+        if (id_in(out, (uint32_t)v) && out->n)
+            continue;
+        if (out->n == MAX_IDS) {
+            fprintf(stderr, "fmctl mig: %s: more than %d IDs\n", what, MAX_IDS);
+            return -1;
+        }
+        out->v[out->n++] = (uint32_t)v;
+    }
+    return 0;
+}
+
+/* "00000000:18:00.0", "0000:18:00.0" or "18:00.0", any case. */
+static bool parse_bdf(const char *s, unsigned long v[4])
+{
+    char tail;
+    unsigned long a, b, c, d;
+    if (sscanf(s, "%lx:%lx:%lx.%lx%c", &a, &b, &c, &d, &tail) == 4) {
+        v[0] = a, v[1] = b, v[2] = c, v[3] = d;
+    } else if (sscanf(s, "%lx:%lx.%lx%c", &b, &c, &d, &tail) == 3) {
+        v[0] = 0, v[1] = b, v[2] = c, v[3] = d;
+    } else {
+        return false;
+    }
+    for (const char *p = s; *p; p++)
+        if (!strchr("0123456789abcdefABCDEF:.", *p))
+            return false;
+    return v[0] <= 0xffffffffUL && v[1] <= 0xff && v[2] <= 0x1f && v[3] <= 7;
+}
+
+/* -i items: an index as nvidia-smi counts, a PCI bus ID or a GPU UUID, each
+ * naming exactly one GPU of this system. */
+static int resolve_gpus(mig_opts *o)
+{
+    char buf[sizeof o->sel];
+    snprintf(buf, sizeof buf, "%s", o->sel);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        size_t hit = SIZE_MAX;
+        unsigned long want[4], have[4];
+        if (strspn(t, "0123456789") == strlen(t)) {
+            long v;
+            if (parse_num("-i", t, MAX_GPUS - 1, &v))
+                return -1;
+            if ((size_t)v >= o->ngpus) {
+                fprintf(stderr, "fmctl mig: -i %ld: no such GPU (this system has %zu, numbered "
+                                "0-%zu)\n", v, o->ngpus, o->ngpus ? o->ngpus - 1 : 0);
+                return -1;
+            }
+            hit = (size_t)v;
+        } else if (!strncasecmp(t, "GPU-", 4)) {
+            for (size_t i = 0; i < o->ngpus; i++)
+                if (!strcasecmp(o->gpus[i].uuid, t))
+                    hit = i;
+            if (hit == SIZE_MAX) {
+                fprintf(stderr, "fmctl mig: -i %s: no GPU has this UUID (see fmctl mig -L)\n", t);
+                return -1;
+            }
+        } else if (parse_bdf(t, want)) {
+            for (size_t i = 0; i < o->ngpus; i++)
+                if (parse_bdf(o->gpus[i].pci_bdf, have) && !memcmp(want, have, sizeof want))
+                    hit = i;
+            if (hit == SIZE_MAX) {
+                fprintf(stderr, "fmctl mig: -i %s: no GPU at this PCI bus ID (see fmctl mig "
+                                "-L)\n", t);
+                return -1;
+            }
+        } else {
+            fprintf(stderr, "fmctl mig: -i: '%s' is not a GPU index, PCI bus ID "
+                            "(00000000:18:00.0) or GPU UUID (GPU-...)%s\n", t,
+                    strncasecmp(t, "MIG-", 4) ? "" : "; a MIG device is not a GPU: select its GPU "
+                                                    "and use -gi/-ci");
+            return -1;
+        }
+        o->gpu_sel[hit] = true;
     }
     return 0;
 }
@@ -864,14 +1084,16 @@ int fmctl_mig_main(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
         {"f", required_argument, NULL, 'f'},       {"file", required_argument, NULL, 'f'},
         {"c", required_argument, NULL, 'c'},       {"config", required_argument, NULL, 'c'},
+        {"list-gpus", no_argument, NULL, 'L'},
+        {"hooks", required_argument, NULL, 'k'},   {"k", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0}};
-    mig_opts o = {.gi = -1, .ci = -1, .mode = -1};
+    mig_opts o = {.mode = -1};
     char *pos[8];
     int npos = 0, c;
     optind = 1;
     opterr = 1;
     while (optind < argc) {
-        if ((c = getopt_long_only(argc, argv, "-hi:C", lo, NULL)) == -1)
+        if ((c = getopt_long_only(argc, argv, "-hi:CL", lo, NULL)) == -1)
             break;
         long v;
         switch (c) {
@@ -884,10 +1106,12 @@ int fmctl_mig_main(int argc, char **argv)
             break;
         case 'i': if (parse_gpus(&o, optarg)) return 2; break;
         case 'C': o.C = true; break;
+        case 'L': if (set_action(&o, A_LIST)) return 2; break;
         case 'd': o.dir = optarg; break;
         case 'B': o.backend = optarg; break;
         case 'f': o.file = optarg; break;
         case 'c': o.label = optarg; break;
+        case 'k': o.hooks_file = optarg; break;
         case 'j': o.json = true; break;
         case 'h': usage(stdout); return 0;
         case 1000: if (set_action(&o, A_LGIP)) return 2; break;
@@ -899,8 +1123,8 @@ int fmctl_mig_main(int argc, char **argv)
         case 1006: if (set_action(&o, A_CCI)) return 2; break;
         case 1007: if (set_action(&o, A_LCI)) return 2; break;
         case 1008: if (set_action(&o, A_DCI)) return 2; break;
-        case 1009: if (parse_num("-gi", optarg, 1000, &o.gi)) return 2; break;
-        case 1010: if (parse_num("-ci", optarg, 1000, &o.ci)) return 2; break;
+        case 1009: if (parse_ids("-gi", optarg, &o.gi)) return 2; break;
+        case 1010: if (parse_ids("-ci", optarg, &o.ci)) return 2; break;
         case 1011:
             if (parse_num("--mode", optarg, 1, &v) || set_action(&o, A_MODE))
                 return 2;
@@ -958,7 +1182,7 @@ int fmctl_mig_main(int argc, char **argv)
         fprintf(stderr, "fmctl mig: profile list longer than 400 characters\n");
         return 2;
     }
-    if (o.action == A_CCI && o.gi < 0) {
+    if (o.action == A_CCI && !o.gi.n) {
         fprintf(stderr, "fmctl mig -cci: -gi ID is required\n");
         return 2;
     }
@@ -992,17 +1216,33 @@ int fmctl_mig_main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "fmctl mig: %s\n", ofm_hal_last_error(o.h));
         ofm_hal_close(o.h);
+        free(cfg);
         return 2;
     }
     if (o.ngpus > MAX_GPUS)
         o.ngpus = MAX_GPUS;
-    for (size_t i = 0; i < MAX_GPUS; i++)
-        if (o.gpu_sel[i] && i >= o.ngpus) {
-            fprintf(stderr, "fmctl mig: -i %zu: no such GPU (this system has %zu, numbered "
-                            "0-%zu)\n", i, o.ngpus, o.ngpus - 1);
+    if (o.any_sel && resolve_gpus(&o)) {
+        ofm_hal_close(o.h);
+        free(cfg);
+        return 2;
+    }
+    if (!o.hooks_file && getenv("OPENFM_MIG_HOOKS") && *getenv("OPENFM_MIG_HOOKS"))
+        o.hooks_file = getenv("OPENFM_MIG_HOOKS");
+    if (o.hooks_file && o.action != A_MODE && o.action != A_APPLY)
+        o.hooks_file = NULL; /* only mode changes run hooks */
+    if (o.hooks_file) {
+        o.hooks = calloc(1, sizeof *o.hooks);
+        ofm_error e;
+        if (!o.hooks || ofm_mig_hooks_load(o.hooks_file, o.hooks, &e)) {
+            char eb[700];
+            fprintf(stderr, "fmctl mig: %s\n",
+                    o.hooks ? ofm_error_format(&e, eb, sizeof eb) : "out of memory");
+            free(o.hooks);
+            free(cfg);
             ofm_hal_close(o.h);
             return 2;
         }
+    }
     switch (o.action) {
     case A_LGIP: rc = act_lgip(&o, false); break;
     case A_LGIPP: rc = act_lgip(&o, true); break;
@@ -1014,15 +1254,18 @@ int fmctl_mig_main(int argc, char **argv)
     case A_LCI: rc = act_lci(&o); break;
     case A_DCI: rc = act_gi_walk(&o, dci_one, "No GPU instances found: Not Found"); break;
     case A_MODE: rc = act_mode(&o); break;
+    case A_LIST: rc = act_list(&o); break;
     case A_HOLD: rc = act_hold(&o, 1); break;
     case A_RELEASE: rc = act_hold(&o, -1); break;
     case A_APPLY:
     case A_ASSERT:
-        rc = (o.action == A_APPLY ? ofm_mig_apply : ofm_mig_assert)(o.h, cfg, label, stdout);
+        rc = o.action == A_APPLY ? ofm_mig_apply_hooked(o.h, cfg, label, o.hooks, stdout)
+                                 : ofm_mig_assert(o.h, cfg, label, stdout);
         rc = rc < 0 ? 2 : rc;
         break;
     case A_EXPORT: rc = ofm_mig_export(o.h, o.label ? o.label : "current", stdout) ? 1 : 0; break;
     }
+    free(o.hooks);
     free(cfg);
     ofm_hal_close(o.h);
     return rc;

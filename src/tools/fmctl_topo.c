@@ -14,11 +14,17 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: fmctl topo show|matrix|partitions [--json] [PLATFORM|FILE]\n"
+            "usage: fmctl topo show|matrix|p2p|partitions [--json] [PLATFORM|FILE]\n"
             "\n"
-            "  show        GPUs, NVSwitches, access links (GPU link <-> switch port) and trunks\n"
+            "  show        GPUs, NVSwitches, access links (GPU link <-> switch port), trunks\n"
+            "              and NVLink bridges (GPU link <-> GPU link)\n"
             "  matrix      GPU x GPU matrix like 'nvidia-smi topo -m': X on the diagonal,\n"
-            "              NV<n> = NVLinks a GPU can use toward the other through the switches\n"
+            "              NV<n> = NVLinks a GPU can use toward the other (through the\n"
+            "              switches, or over a bridge), then CPU and NUMA affinity as the\n"
+            "              topology file assumes them (marked *)\n"
+            "  p2p         one line per GPU pair: how peer-to-peer traffic goes (nvswitch,\n"
+            "              bridge or pcie), NVLinks, GB/s per direction, same or cross NUMA\n"
+            "              (format: docs/topology-format.md, \"P2P view\")\n"
             "  partitions  the platform's default shared NVSwitch / vGPU partition table\n"
             "\n"
             "  PLATFORM    a built-in name (default hgx-h100): ");
@@ -107,13 +113,25 @@ static int cmd_show(const ofm_platform *p, bool json)
             json_object_array_add(ta, j);
         }
         json_object_object_add(o, "trunk_links", ta);
+        json_object *ba = json_object_new_array();
+        for (size_t i = 0; i < p->nbridges; i++) {
+            json_object *j = json_object_new_object();
+            json_object_object_add(j, "gpu_a", json_object_new_int64(p->bridges[i].gpu_a));
+            json_object_object_add(j, "link_a", json_object_new_int64(p->bridges[i].link_a));
+            json_object_object_add(j, "gpu_b", json_object_new_int64(p->bridges[i].gpu_b));
+            json_object_object_add(j, "link_b", json_object_new_int64(p->bridges[i].link_b));
+            json_object_array_add(ba, j);
+        }
+        json_object_object_add(o, "bridge_links", ba);
         print_json(o);
         return 0;
     }
     printf("Platform: %s\n", p->name);
     if (p->description[0])
         printf("  %s\n", p->description);
-    printf("Link training: %s\n\n", p->ali ? "ALI (autonomous, in hardware)" : "by the fabric manager");
+    printf("Link training: %s\n\n", p->nbridges ? "by the driver when it loads (NVLink bridge)"
+                                   : p->ali   ? "ALI (autonomous, in hardware)"
+                                              : "by the fabric manager");
     printf("GPUs (%zu)\n  %-4s %-18s %-8s %-10s %s\n", p->ngpus, "ID", "Model", "NVLinks",
            "GB/s/link", "Board");
     for (size_t i = 0; i < p->ngpus; i++) {
@@ -138,6 +156,14 @@ static int cmd_show(const ofm_platform *p, bool json)
     for (size_t i = 0; i < p->ntrunks; i++)
         printf("  switch %" PRIu32 " port %" PRIu32 " <-> switch %" PRIu32 " port %" PRIu32 "\n",
                p->trunks[i].sw_a, p->trunks[i].port_a, p->trunks[i].sw_b, p->trunks[i].port_b);
+    if (p->nbridges) {
+        printf("\nNVLink bridges (%zu links, no NVSwitch: nothing for a fabric manager to "
+               "manage)\n", p->nbridges);
+        for (size_t i = 0; i < p->nbridges; i++)
+            printf("  GPU %" PRIu32 " link %" PRIu32 " <-> GPU %" PRIu32 " link %" PRIu32 "\n",
+                   p->bridges[i].gpu_a, p->bridges[i].link_a, p->bridges[i].gpu_b,
+                   p->bridges[i].link_b);
+    }
     return 0;
 }
 
@@ -161,9 +187,19 @@ static int cmd_matrix(const ofm_platform *p, bool json)
                                            p, p->gpus[i].phys_id, p->gpus[j].phys_id)));
             }
             json_object_object_add(r, "nvlinks", links);
+            const ofm_gpu_desc *g = &p->gpus[i];
+            json_object_object_add(r, "cpu_affinity",
+                                   g->has_affinity ? json_object_new_string(g->cpus) : NULL);
+            json_object_object_add(r, "numa_affinity",
+                                   g->has_affinity ? json_object_new_int64(g->numa_node) : NULL);
             json_object_array_add(rows, r);
         }
         json_object_object_add(o, "matrix", rows);
+        json_object_object_add(o, "nvlink_via",
+                               json_object_new_string(p->nbridges ? "bridge" : "nvswitch"));
+        json_object_object_add(o, "affinity_source",
+                               json_object_new_string("topology file (assumed for the board, "
+                                                      "not read from this machine)"));
         print_json(o);
         return 0;
     }
@@ -173,7 +209,7 @@ static int cmd_matrix(const ofm_platform *p, bool json)
         snprintf(h, sizeof h, "GPU%" PRIu32, p->gpus[j].phys_id);
         printf("%-7s", h);
     }
-    printf("\n");
+    printf("%-18s%s\n", "CPU Affinity*", "NUMA Affinity*");
     for (size_t i = 0; i < p->ngpus; i++) {
         char h[16];
         snprintf(h, sizeof h, "GPU%" PRIu32, p->gpus[i].phys_id);
@@ -191,10 +227,75 @@ static int cmd_matrix(const ofm_platform *p, bool json)
             }
             printf("%-7s", c);
         }
-        printf("\n");
+        const ofm_gpu_desc *g = &p->gpus[i];
+        char numa[16];
+        snprintf(numa, sizeof numa, "%" PRIu32, g->numa_node);
+        printf("%-18s%s\n", g->has_affinity ? g->cpus : "N/A", g->has_affinity ? numa : "N/A");
     }
     printf("\nLegend:\n  X    = Self\n  NV#  = Connection traversing a bonded set of # NVLinks "
-           "(through NVSwitches)\n  -    = No NVLink path\n");
+           "(%s)\n  -    = No NVLink path\n"
+           "  *    = CPU/NUMA affinity from the topology file: values assumed for this board,\n"
+           "         not read from this machine (N/A: the file gives none)\n",
+           p->nbridges ? "over an NVLink bridge, no NVSwitch" : "through NVSwitches");
+    return 0;
+}
+
+/* Peer-to-peer between each pair, openfm's own line format (docs). */
+static int cmd_p2p(const ofm_platform *p, bool json)
+{
+    json_object *o = json ? json_object_new_object() : NULL, *a = NULL;
+    if (json) {
+        json_object_object_add(o, "format", json_object_new_string("openfm-p2p-v1"));
+        json_object_object_add(o, "platform", json_object_new_string(p->name));
+        a = json_object_new_array();
+    } else {
+        printf("# openfm-p2p v1 platform=%s\n", p->name);
+        printf("# %-5s %-5s %-6s %-9s %-8s %-11s %s\n", "SRC", "DST", "LINK", "VIA", "NVLINKS",
+               "GB/s/dir", "NUMA");
+    }
+    for (size_t i = 0; i < p->ngpus; i++)
+        for (size_t j = i + 1; j < p->ngpus; j++) {
+            const ofm_gpu_desc *x = &p->gpus[i], *y = &p->gpus[j];
+            uint32_t n = ofm_platform_nvlinks_between(p, x->phys_id, y->phys_id);
+            /* both directions of a pair use the same links on every shipped board;
+             * the smaller count is what traffic both ways can rely on */
+            uint32_t back = ofm_platform_nvlinks_between(p, y->phys_id, x->phys_id);
+            if (back < n)
+                n = back;
+            const char *via = !n ? "pcie" : p->nbridges ? "bridge" : "nvswitch";
+            uint32_t rate = x->line_rate_mbps < y->line_rate_mbps ? x->line_rate_mbps
+                                                                  : y->line_rate_mbps;
+            double gbps = n * (double)rate / 1000.0;
+            const char *numa = !x->has_affinity || !y->has_affinity ? "unknown"
+                               : x->numa_node == y->numa_node     ? "same"
+                                                                  : "cross";
+            char link[16];
+            snprintf(link, sizeof link, n ? "NV%" PRIu32 : "PCIe", n);
+            if (json) {
+                json_object *j2 = json_object_new_object();
+                json_object_object_add(j2, "src", json_object_new_int64(x->phys_id));
+                json_object_object_add(j2, "dst", json_object_new_int64(y->phys_id));
+                json_object_object_add(j2, "link", json_object_new_string(link));
+                json_object_object_add(j2, "via", json_object_new_string(via));
+                json_object_object_add(j2, "nvlinks", json_object_new_int64(n));
+                json_object_object_add(j2, "gbps_per_direction", json_object_new_double(gbps));
+                json_object_object_add(j2, "numa", json_object_new_string(numa));
+                json_object_array_add(a, j2);
+                continue;
+            }
+            char g1[16], g2[16], bw[16];
+            snprintf(g1, sizeof g1, "GPU%" PRIu32, x->phys_id);
+            snprintf(g2, sizeof g2, "GPU%" PRIu32, y->phys_id);
+            if (n)
+                snprintf(bw, sizeof bw, "%.1f", gbps);
+            else
+                snprintf(bw, sizeof bw, "-");
+            printf("  %-5s %-5s %-6s %-9s %-8" PRIu32 " %-11s %s\n", g1, g2, link, via, n, bw, numa);
+        }
+    if (json) {
+        json_object_object_add(o, "pairs", a);
+        print_json(o);
+    }
     return 0;
 }
 
@@ -309,6 +410,8 @@ int fmctl_topo_main(int argc, char **argv)
         fn = cmd_show;
     else if (!strcmp(sub, "matrix"))
         fn = cmd_matrix;
+    else if (!strcmp(sub, "p2p"))
+        fn = cmd_p2p;
     else if (!strcmp(sub, "partitions"))
         fn = cmd_partitions;
     else {

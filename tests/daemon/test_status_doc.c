@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/status_doc.h"
+#include "status/status.h"
 
 static void gpu_words(const char *doc, size_t i, const char **state, const char **status)
 {
@@ -33,15 +33,15 @@ static void gpu_words(const char *doc, size_t i, const char **state, const char 
 static void fabric_words(void **s)
 {
     (void)s;
-    static ofm_fabric_status st;
-    ofm_fabric_status_init(&st);
-    st.ngpus = 5;
-    st.gpus[0] = (ofm_gpu_status){.phys_id = 1, .fabric_state = OFM_FABRIC_IN_PROGRESS};
-    st.gpus[1] = (ofm_gpu_status){.phys_id = 2, .fabric_state = OFM_FABRIC_COMPLETED};
-    st.gpus[2] = (ofm_gpu_status){.phys_id = 3, .fabric_state = OFM_FABRIC_COMPLETED, .fabric_status = 23};
-    st.gpus[3] = (ofm_gpu_status){.phys_id = 4, .fabric_state = OFM_FABRIC_NOT_SUPPORTED};
-    st.gpus[4] = (ofm_gpu_status){.phys_id = 5, .fabric_state = OFM_FABRIC_NOT_STARTED};
-    char *doc = ofm_status_json(&st, 1, "550.127.05", "emu", "/tmp/x", NULL, NULL);
+    static ofm_status_doc d;
+    ofm_fabric_status_init(&d.fabric);
+    d.fabric.ngpus = 5;
+    d.fabric.gpus[0] = (ofm_gpu_status){.phys_id = 1, .fabric_state = OFM_FABRIC_IN_PROGRESS};
+    d.fabric.gpus[1] = (ofm_gpu_status){.phys_id = 2, .fabric_state = OFM_FABRIC_COMPLETED};
+    d.fabric.gpus[2] = (ofm_gpu_status){.phys_id = 3, .fabric_state = OFM_FABRIC_COMPLETED, .fabric_status = 23};
+    d.fabric.gpus[3] = (ofm_gpu_status){.phys_id = 4, .fabric_state = OFM_FABRIC_NOT_SUPPORTED};
+    d.fabric.gpus[4] = (ofm_gpu_status){.phys_id = 5, .fabric_state = OFM_FABRIC_NOT_STARTED};
+    char *doc = ofm_status_to_json(&d);
     assert_non_null(doc);
     const char *state, *status;
     gpu_words(doc, 0, &state, &status);

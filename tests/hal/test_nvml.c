@@ -151,7 +151,7 @@ static void test_each_optional_function_missing(void **state)
 {
     (void)state;
     static const char *const mig_cmds[] = {
-        "-i 0 --mode 1", "-i 0 -lgip", "-i 0 -cgi 9 -C", "-i 0 -lgi", "-i 0 -lci",
+        "-i 0 --mode 1", "-i 0 -lgip", "-i 0 -cgi 9 -C", "-i 0 -L", "-i 0 -lgi", "-i 0 -lci",
         "-i 0 -dci", "-i 0 -dgi", "-i 0 --mode 0",
     };
     size_t tested = 0;

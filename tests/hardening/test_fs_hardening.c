@@ -519,6 +519,80 @@ static void test_check_mode(void **state)
     expect_out(cmd, 1, "configuration file is a directory");
 }
 
+/* fmctl emu probe --all used to probe pair by pair, each pair its own
+ * transaction, so a writer between two pairs tore the matrix. While another
+ * process alternates between "no routes" (a reboot) and "full mesh" (one batch
+ * write), holding each state for a few dozen reads, every matrix must be all
+ * arriving or all dropped. */
+static void test_probe_all_is_one_snapshot(void **state)
+{
+    (void)state;
+    static dh_daemon d;
+    track(&d);
+    assert_int_equal(dh_init(&d, "hgx-h100"), 0);
+    assert_int_equal(dh_write_config(&d, NULL), 0);
+    assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
+    assert_int_equal(dh_stop(&d, SIGKILL), 128 + SIGKILL); /* routes stay programmed */
+    ofm_hal *h;
+    char err[700];
+    assert_int_equal(ofm_emu_open(d.emu, &h, err, sizeof err), OFM_HAL_OK);
+    const ofm_platform *p = ofm_hal_platform(h);
+    size_t cap = p->nswitches * OFM_MAX_SWITCH_PORTS * p->ngpus, n = 0;
+    ofm_route_entry *mesh = calloc(cap, sizeof *mesh);
+    assert_non_null(mesh);
+    for (size_t s = 0; s < p->nswitches; s++) {
+        size_t got = 0;
+        assert_int_equal(h->ops->route_read(h, p->switches[s].id, mesh + n, cap - n, &got), 0);
+        n += got;
+    }
+    assert_true(n > 0);
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(pfd[1]);
+        fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+        char c;
+        ofm_emu_probe_result r;
+        /* until the parent closes the pipe; the reads in between keep each
+         * state for about as long as a whole matrix takes */
+        for (unsigned k = 0; read(pfd[0], &c, 1) < 0 && errno == EAGAIN; k++) {
+            if ((k & 1 ? h->ops->route_write(h, mesh, n) : ofm_emu_reboot(h)) != OFM_HAL_OK)
+                _exit(1);
+            for (int i = 0; i < 40; i++)
+                ofm_emu_probe(h, p->gpus[0].phys_id, p->gpus[1].phys_id, true, &r);
+        }
+        _exit(0);
+    }
+    close(pfd[0]);
+    char cmd[600], out[4096];
+    snprintf(cmd, sizeof cmd, "%s emu probe --all --quiet --emu-dir %s", dh_bin("fmctl"), d.emu);
+    unsigned all_arrive = 0, all_drop = 0;
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(dh_run(cmd, out, sizeof out), 0);
+        unsigned arrive = 0, drop = 0;
+        for (const char *row = strstr(out, "\nGPU"); row; row = strstr(row + 1, "\nGPU"))
+            for (const char *q = row + 1; *q && *q != '\n'; q++) {
+                arrive += !strncmp(q, "NV18", 4);
+                drop += *q == '-';
+            }
+        if (arrive + drop != 56 || (arrive && drop))
+            fail_msg("torn matrix (%u arriving, %u dropped):\n%s", arrive, drop, out);
+        all_arrive += arrive != 0;
+        all_drop += drop != 0;
+    }
+    /* both states are normally seen; neither is required (scheduling) */
+    (void)all_arrive;
+    (void)all_drop;
+    close(pfd[1]);
+    int st;
+    assert_int_equal(waitpid(child, &st, 0), child);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ofm_hal_close(h);
+    free(mesh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -535,6 +609,7 @@ int main(void)
         cmocka_unit_test_teardown(test_daemonize_unopenable_log, reap),
         cmocka_unit_test_teardown(test_set_active_after_double_dash, reap),
         cmocka_unit_test_teardown(test_check_mode, reap),
+        cmocka_unit_test_teardown(test_probe_all_is_one_snapshot, reap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

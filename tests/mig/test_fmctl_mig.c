@@ -2,6 +2,7 @@
  * read what it prints; configs round-trip apply -> assert -> export. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -214,6 +215,128 @@ static void test_invalid_configs(void **state)
     has("MIG mode is not enabled");
 }
 
+/* The text between `after` and the next `end` in out, or "" */
+static void field(const char *after, char end, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    const char *p = strstr(out, after);
+    if (!p)
+        return;
+    p += strlen(after);
+    size_t n = 0;
+    while (p[n] && p[n] != end && n + 1 < len)
+        n++;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+}
+
+static bool mig_uuid_form(const char *u)
+{
+    /* MIG-xxxxxxxx-xxxx-8xxx-[89ab]xxx-xxxxxxxxxxxx (openfm's derived names) */
+    static const char pat[] = "MIG-hhhhhhhh-hhhh-8hhh-vhhh-hhhhhhhhhhhh";
+    if (strlen(u) != strlen(pat))
+        return false;
+    for (size_t i = 0; pat[i]; i++) {
+        char c = u[i];
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        if ((pat[i] == 'h' && !hex) || (pat[i] == 'v' && !strchr("89ab", c)) ||
+            (pat[i] != 'h' && pat[i] != 'v' && c != pat[i]))
+            return false;
+    }
+    return true;
+}
+
+/* fmctl mig -L: nvidia-smi -L's layout, MIG UUIDs stable across runs and
+ * systems; -i by index, PCI bus ID or UUID; -gi/-ci comma lists act on
+ * exactly the listed instances (read back from the emulator). */
+static void test_mig_devices_and_selection(void **state)
+{
+    ofm_hal *h = *state;
+    ofm_hal_gpu g[OFM_MAX_GPUS];
+    size_t ng = 0;
+    assert_int_equal(h->ops->list_gpus(h, g, OFM_MAX_GPUS, &ng), 0);
+    assert_true(ng == 8);
+    char line[256];
+
+    /* no MIG yet: one line per GPU, no device lines */
+    assert_int_equal(run("-L"), 0);
+    snprintf(line, sizeof line, "GPU 0: NVIDIA A100-SXM4-80GB (UUID: %s)\nGPU 1: ", g[0].uuid);
+    has(line);
+    assert_null(strstr(out, "  MIG "));
+
+    /* -i by PCI bus ID (nvidia-smi's 8-digit domain, any case) and by UUID */
+    char bdf[64];
+    snprintf(bdf, sizeof bdf, "0000%s", g[2].pci_bdf);
+    assert_int_equal(run("-i %s,%s -L", bdf, g[5].uuid), 0);
+    snprintf(line, sizeof line, "GPU 2: NVIDIA A100-SXM4-80GB (UUID: %s)\n"
+                                "GPU 5: NVIDIA A100-SXM4-80GB (UUID: %s)\n", g[2].uuid, g[5].uuid);
+    if (strcmp(out, line))
+        fail_msg("-i by bus ID and UUID:\n%s", out);
+    assert_int_equal(run("-i %s --mode 1", g[0].pci_bdf + 5), 0); /* "18:00.0" */
+    has("Enabled MIG Mode for GPU 00000000:");
+    ofm_hal_mig_mode m;
+    assert_int_equal(h->ops->mig_mode_get(h, g[0].phys_id, &m), 0);
+    assert_true(m.current);
+    assert_int_equal(h->ops->mig_mode_get(h, g[1].phys_id, &m), 0);
+    assert_false(m.current);
+
+    /* a 3g GI split into three 1c CIs, and a whole 2g */
+    assert_int_equal(run("-i %s -cgi 9:0,14:4 -C", g[0].uuid), 0);
+    assert_int_equal(run("-i 0 -dci -gi 1"), 0);
+    assert_int_equal(run("-i 0 -cci 0,0,0 -gi 1"), 0);
+    assert_int_equal(run("-i 0 -L"), 0);
+    snprintf(line, sizeof line, "GPU 0: NVIDIA A100-SXM4-80GB (UUID: %s)\n", g[0].uuid);
+    has(line);
+    has("\n  MIG 1c.3g.40gb  Device  0: (UUID: MIG-");
+    has("\n  MIG 1c.3g.40gb  Device  2: (UUID: MIG-");
+    has("\n  MIG 2g.20gb     Device  3: (UUID: MIG-");
+    assert_null(strstr(out, "Device  4"));
+    char u0[64], u2[64], u3[64], again[64];
+    field("Device  0: (UUID: ", ')', u0, sizeof u0);
+    field("Device  2: (UUID: ", ')', u2, sizeof u2);
+    field("Device  3: (UUID: ", ')', u3, sizeof u3);
+    assert_true(mig_uuid_form(u0) && mig_uuid_form(u2) && mig_uuid_form(u3));
+    assert_string_not_equal(u0, u2);
+    /* openfm's documented derivation (docs/mig.md), pinned: the same GPU,
+     * GI and CI name the same device on every run, on every backend */
+    assert_string_equal(u0, "MIG-5b3ed52d-61d9-8013-85a5-2d41cf12116c");
+
+    /* the same device recreated gets the same name */
+    assert_int_equal(run("-i 0 -dci -gi 1"), 0);
+    assert_int_equal(run("-i 0 -cci 0,0,0 -gi 1"), 0);
+    assert_int_equal(run("-i 0 -L"), 0);
+    field("Device  0: (UUID: ", ')', again, sizeof again);
+    assert_string_equal(u0, again);
+
+    /* -ci lists: exactly CIs 0 and 2 of GI 1 go, as the emulator says */
+    assert_int_equal(run("-i 0 -dci -ci 0,2 -gi 1"), 0);
+    has("Successfully destroyed compute instance ID 0 from GPU 0 GPU instance ID 1");
+    has("Successfully destroyed compute instance ID 2 from GPU 0 GPU instance ID 1");
+    ofm_hal_compute_instance cis[8];
+    size_t nci = 0;
+    assert_int_equal(h->ops->ci_list(h, g[0].phys_id, 1, cis, 8, &nci), 0);
+    assert_int_equal(nci, 1);
+    assert_int_equal(cis[0].ci_id, 1);
+    /* -gi lists: both GIs listed, the JSON names each device's instances */
+    assert_int_equal(run("-i 0 -lci -gi 1,2"), 0);
+    has("|   0      1       MIG 1c.3g.40gb");
+    has("|   0      2       MIG 2g.20gb");
+    assert_int_equal(run("-i 0 -L --json"), 0);
+    has("\"gpu_instance_id\":1,\n        \"compute_instance_id\":1");
+    snprintf(line, sizeof line, "\"uuid\":\"%s\"", u3);
+    has(line); /* GI 2's device kept its name while others came and went */
+
+    /* bad selections are refused with the reason */
+    assert_int_equal(run("-i GPU-0000 -L"), 2);
+    has("no GPU has this UUID");
+    assert_int_equal(run("-i 00000000:ff:00.0 -L"), 2);
+    has("no GPU at this PCI bus ID");
+    assert_int_equal(run("-i %s -L", u0), 2);
+    has("a MIG device is not a GPU");
+    assert_int_equal(run("-i 0 -dci -ci 1,,2"), 2);
+    has("not a comma-separated list of IDs");
+}
+
 static void test_help_and_usage(void **state)
 {
     (void)state;
@@ -235,6 +358,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_configs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_help_and_usage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mig_devices_and_selection, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

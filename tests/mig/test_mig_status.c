@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -52,8 +53,14 @@ static void test_status_and_links_with_fm(void **state)
     assert_int_equal(run(cmd), 0);
     assert_int_equal(link0(d.emu, 1), OFM_LINK_OFF); /* A100: MIG takes NVLink down */
 
+    /* the daemon follows MIG changes live: poll with a generous deadline */
     snprintf(cmd, sizeof cmd, "%s status --socket %s 2>&1", dh_bin("fmctl"), d.sock);
-    run(cmd);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        run(cmd);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (!strstr(out, "MIG Mode              : Enabled") && now.tv_sec - t0.tv_sec < 20);
     char *g1 = strstr(out, "\nGPU 1 ");
     char *g2 = strstr(out, "\nGPU 2 ");
     if (!g1 || !g2)

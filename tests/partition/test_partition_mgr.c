@@ -530,6 +530,29 @@ static void full_disk_refuses_changes_and_rolls_routes_back(void **s)
     assert_int_equal(ofm_pm_state_load(f->state, &st, &err), 0);
     for (size_t i = 0; i < st.npartitions; i++)
         assert_int_equal(st.active[i], st.part_id[i] == 1 || st.part_id[i] == 2);
+    /* --restart on a full disk: the state loads, the routes stay, and the
+     * hypervisor's list is refused (routes untouched) until it can be recorded */
+    fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    while (write(fd, block, sizeof block) > 0)
+        ;
+    while (write(fd, block, 1) > 0)
+        ;
+    close(fd);
+    logged[0] = '\0';
+    assert_int_equal(pmfx_pm(f, true, &err), 0);
+    assert_non_null(strstr(logged, "cannot rewrite the state file"));
+    ISO(f, 1, 2);
+    fmActivatedFabricPartitionList_t only1 = {.numPartitions = 1, .partitionIds = {1}};
+    assert_int_equal(ofm_pm_set_activated(f->pm, &only1), FM_ST_GENERIC_ERROR);
+    assert_true(ofm_pm_awaiting_restart_list(f->pm));
+    ISO(f, 1, 2);
+    assert_int_equal(unlink(filler), 0);
+    assert_int_equal(ofm_pm_set_activated(f->pm, &only1), FM_ST_SUCCESS);
+    ISO(f, 1);
+    assert_int_equal(ofm_pm_state_load(f->state, &st, &err), 0);
+    for (size_t i = 0; i < st.npartitions; i++)
+        assert_int_equal(st.active[i], st.part_id[i] == 1);
     ofm_log_set_sink(NULL, NULL);
     ofm_pm_destroy(f->pm);
     f->pm = NULL;

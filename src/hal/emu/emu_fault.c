@@ -327,6 +327,19 @@ static int probe_locked(ofm_hal *h, uint32_t src, uint32_t dst, bool quiet,
         if (enter(&w, (size_t)si, a->sw_port, 1))
             out->links++;
     }
+    /* NVLink bridges: traffic goes straight to the peer, no table involved */
+    for (size_t i = 0; i < e->p->nbridges && e->st.f.gpu_health[sgi] == OFM_DEV_OK &&
+                       e->st.f.gpu_health[dgi] == OFM_DEV_OK;
+         i++) {
+        const ofm_bridge_link *b = &e->p->bridges[i];
+        if (b->gpu_a == src && b->gpu_b == dst) {
+            out->links++;
+            w.dst_links_hit |= 1ull << b->link_b;
+        } else if (b->gpu_b == src && b->gpu_a == dst) {
+            out->links++;
+            w.dst_links_hit |= 1ull << b->link_a;
+        }
+    }
     for (uint32_t l = 0; l < 64; l++)
         out->dst_links += (uint32_t)(w.dst_links_hit >> l & 1);
     out->arrives = out->links > 0;

@@ -178,6 +178,23 @@ static int gpu_link(ofm_hal *h, uint32_t gpu, uint32_t link, ofm_hal_link *out)
     if (rc == OFM_HAL_OK) {
         memset(out, 0, sizeof *out);
         out->prov = OFM_PROV_EMULATED;
+        /* a bridge link trains with the driver and needs no manager: up
+         * whenever both GPUs are on the bus */
+        for (size_t i = 0; i < e->p->nbridges; i++) {
+            const ofm_bridge_link *b = &e->p->bridges[i];
+            bool a_end = b->gpu_a == gpu && b->link_a == link;
+            if (!a_end && !(b->gpu_b == gpu && b->link_b == link))
+                continue;
+            int peer = emu_gpu_index(e->p, a_end ? b->gpu_b : b->gpu_a);
+            bool up = peer >= 0 && e->st.f.gpu_health[gi] == OFM_DEV_OK &&
+                      e->st.f.gpu_health[peer] == OFM_DEV_OK;
+            out->state = up ? OFM_LINK_ACTIVE : OFM_LINK_OFF;
+            if (up) {
+                out->remote_type = OFM_REMOTE_GPU;
+                out->remote_id = a_end ? b->gpu_b : b->gpu_a;
+                out->remote_link = a_end ? b->link_b : b->link_a;
+            }
+        }
         for (size_t i = 0; i < e->p->naccess; i++)
             if (e->p->access[i].gpu == gpu && e->p->access[i].gpu_link == link) {
                 int si = emu_sw_index(e->p, e->p->access[i].sw);
@@ -374,6 +391,8 @@ static int fabric_get(ofm_hal *h, uint32_t gpu, ofm_hal_fabric_info *out)
         out->prov = OFM_PROV_EMULATED;
         out->state = (ofm_fabric_state)e->st.f.gpu_fabric_state[gi];
         out->status = e->st.f.gpu_fabric_status[gi];
+        if (!e->p->nswitches) /* NVLink bridge / PCIe cards: no fabric to join */
+            out->state = OFM_FABRIC_NOT_SUPPORTED, out->status = 0;
         out->clique_id = out->state == OFM_FABRIC_COMPLETED && !out->status ? 1 : 0;
         if (out->clique_id)
             snprintf(out->cluster_uuid, sizeof out->cluster_uuid,

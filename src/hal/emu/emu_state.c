@@ -91,6 +91,16 @@ static uint32_t payload_crc(emu_impl *e, size_t nroutes)
     return emu_crc32(st->routes, nroutes * sizeof st->routes[0], c);
 }
 
+/* Why a file of the system could not be opened. Running out of file
+ * descriptors or memory says nothing about the state's integrity, so it
+ * must not read as "corrupted". */
+static int open_error(int e)
+{
+    if (e == EMFILE || e == ENFILE || e == ENOMEM)
+        return OFM_HAL_ENOSPC;
+    return e == ENOENT ? OFM_HAL_ENODEV : OFM_HAL_EIO;
+}
+
 static int read_state(ofm_hal *h)
 {
     emu_impl *e = emu_of(h);
@@ -99,9 +109,11 @@ static int read_state(ofm_hal *h)
     /* O_NOFOLLOW: every file in the directory is ours; a link in its place was
      * planted (open refuses, ELOOP) */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return emu_fail(h, OFM_HAL_ECORRUPT, "%s: cannot open: %s", path,
-                        errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+    if (fd < 0) {
+        int oe = errno;
+        return emu_fail(h, oe == ELOOP ? OFM_HAL_ECORRUPT : open_error(oe), "%s: cannot open: %s",
+                        path, oe == ELOOP ? "it is a symbolic link" : strerror(oe));
+    }
     size_t nroutes = emu_route_count(e->p);
     size_t want = sizeof(emu_header) + sizeof e->st.f + nroutes * sizeof(uint64_t);
     emu_header hdr;
@@ -373,7 +385,9 @@ int ofm_emu_backend_open(const char *dir, ofm_hal **out, char *errbuf, size_t er
         rc = OFM_HAL_EINVAL;
     } else if (!e->p || load_topology(path, e->p, &err)) {
         snprintf(errbuf, errlen, "%s", e->p ? ofm_error_format(&err, b, sizeof b) : "out of memory");
-        rc = errno == ENOENT ? OFM_HAL_ENODEV : OFM_HAL_ECORRUPT;
+        rc = errno == ENOENT ? OFM_HAL_ENODEV
+             : open_error(errno) == OFM_HAL_ENOSPC ? OFM_HAL_ENOSPC
+                                                   : OFM_HAL_ECORRUPT;
     } else {
         build_port_maps(e);
         e->st.routes = calloc(emu_route_count(e->p), sizeof(uint64_t));

@@ -217,7 +217,12 @@ static_assert(sizeof(nvmlComputeInstanceInfo_t) == 32, "nvmlComputeInstanceInfo_
       (nvmlGpuInstance_t gpuInstance, unsigned int profileId,                                     \
        nvmlComputeInstance_t *computeInstances, unsigned int *count))                             \
     X(nvmlComputeInstanceGetInfo_v2,                                                              \
-      (nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t *info))
+      (nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t *info))                   \
+    X(nvmlDeviceGetMaxMigDeviceCount, (nvmlDevice_t device, unsigned int *count))                 \
+    X(nvmlDeviceGetMigDeviceHandleByIndex,                                                        \
+      (nvmlDevice_t device, unsigned int index, nvmlDevice_t *migDevice))                         \
+    X(nvmlDeviceGetGpuInstanceId, (nvmlDevice_t device, unsigned int *id))                        \
+    X(nvmlDeviceGetComputeInstanceId, (nvmlDevice_t device, unsigned int *id))
 
 /* nvmlErrorString returns a string, not a code: kept out of the list. */
 typedef const char *(*ofm_nvml_error_string_fn)(nvmlReturn_t result);

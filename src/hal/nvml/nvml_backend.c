@@ -644,6 +644,52 @@ static int ci_destroy(ofm_hal *h, uint32_t gpu, uint32_t gi_id, uint32_t ci_id)
     return rc;
 }
 
+/* The driver's name for a MIG device: walk the GPU's MIG device handles for
+ * the one on GPU instance `gi`, compute instance `ci`, and ask its UUID (the
+ * string CUDA_VISIBLE_DEVICES takes). */
+static int mig_device_uuid(ofm_hal *h, uint32_t gpu, uint32_t gi, uint32_t ci, char *out,
+                           size_t len)
+{
+    nvmlDevice_t d = NULL;
+    if (dev_of(h, gpu, &d, NULL))
+        return OFM_HAL_EINVAL;
+    NEED(h, nvmlDeviceGetMaxMigDeviceCount);
+    NEED(h, nvmlDeviceGetMigDeviceHandleByIndex);
+    NEED(h, nvmlDeviceGetGpuInstanceId);
+    NEED(h, nvmlDeviceGetComputeInstanceId);
+    nv *n = nv_of(h);
+    unsigned max = 0;
+    nvmlReturn_t r = n->nvmlDeviceGetMaxMigDeviceCount(d, &max);
+    if (r)
+        return nfail(h, r, "nvmlDeviceGetMaxMigDeviceCount");
+    for (unsigned i = 0; i < max && i < 64; i++) {
+        nvmlDevice_t m = NULL;
+        unsigned g = 0, c = 0;
+        r = n->nvmlDeviceGetMigDeviceHandleByIndex(d, i, &m);
+        if (r == NVML_ERROR_NOT_FOUND)
+            continue; /* an unused slot */
+        if (r)
+            return nfail(h, r, "nvmlDeviceGetMigDeviceHandleByIndex");
+        if ((r = n->nvmlDeviceGetGpuInstanceId(m, &g)) != NVML_SUCCESS)
+            return nfail(h, r, "nvmlDeviceGetGpuInstanceId");
+        if ((r = n->nvmlDeviceGetComputeInstanceId(m, &c)) != NVML_SUCCESS)
+            return nfail(h, r, "nvmlDeviceGetComputeInstanceId");
+        if (g != gi || c != ci)
+            continue;
+        char uuid[NVML_DEVICE_UUID_V2_BUFFER_SIZE] = "";
+        if ((r = n->nvmlDeviceGetUUID(m, uuid, sizeof uuid)) != NVML_SUCCESS)
+            return nfail(h, r, "nvmlDeviceGetUUID (MIG device)");
+        uuid[sizeof uuid - 1] = '\0';
+        if (strlen(uuid) + 1 > len)
+            return ofm_hal_fail(h, OFM_HAL_EINVAL, "MIG device UUID '%s' longer than %zu", uuid,
+                                len - 1);
+        memcpy(out, uuid, strlen(uuid) + 1);
+        return OFM_HAL_OK;
+    }
+    return ofm_hal_fail(h, OFM_HAL_ENOENT, "GPU %u: no MIG device on GPU instance %u compute "
+                        "instance %u", gpu, gi, ci);
+}
+
 static int list_switches(ofm_hal *h, ofm_hal_switch *out, size_t cap, size_t *n)
 {
     /* NVML sees GPUs only; NVSwitches are the switch side's */
@@ -682,6 +728,7 @@ static const ofm_hal_ops nvml_ops = {
     .ci_create = ci_create,
     .ci_destroy = ci_destroy,
     .ci_list = ci_list,
+    .mig_device_uuid = mig_device_uuid,
 };
 
 static int refuse(nv *n, int code, char *err, size_t errlen, const char *fmt, ...)

@@ -208,7 +208,7 @@ static int build(ofm_hal *h, uint32_t gpu, size_t idx, const layout *t, const of
 }
 
 static int run(ofm_hal *h, const ofm_mig_cfg *cfg, const ofm_mig_cfg_label *l, FILE *log,
-               bool apply)
+               bool apply, ofm_mig_hooks *hooks)
 {
     gpu_list g;
     if (list(h, &g, log))
@@ -236,7 +236,32 @@ static int run(ofm_hal *h, const ofm_mig_cfg *cfg, const ofm_mig_cfg_label *l, F
             return -1;
         selected[idx] = true;
     }
+    /* GPUs whose MIG mode this apply changes: privileges are checked and
+     * the services using them stopped before anything changes */
+    bool changing[OFM_MAX_GPUS] = {false}, any = false, en_any = false;
+    for (size_t idx = 0; apply && idx < g.ngpus; idx++) {
+        ofm_hal_mig_mode m0;
+        if (selected[idx] && h->ops->mig_mode_get(h, g.gpus[idx].phys_id, &m0) == OFM_HAL_OK &&
+            (m0.current != targets[idx].enabled || m0.pending != targets[idx].enabled)) {
+            changing[idx] = any = true;
+            en_any |= targets[idx].enabled;
+        }
+    }
+    char why[256];
+    if (any && ofm_mig_may_change_mode(h, why, sizeof why)) {
+        for (size_t idx = 0; idx < g.ngpus; idx++)
+            if (changing[idx])
+                fprintf(log, "GPU %zu: cannot %s MIG mode: %s\n", idx,
+                        targets[idx].enabled ? "enable" : "disable", why);
+        fprintf(log, "nothing was changed\n");
+        return 1;
+    }
     int rc = 0;
+    if (any && hooks && ofm_mig_hooks_stop(hooks, h, g.gpus, g.ngpus, changing, en_any, log)) {
+        fprintf(log, "a MIG hook failed: nothing was changed\n");
+        ofm_mig_hooks_start(hooks, h, g.gpus, g.ngpus, changing, en_any, log);
+        return 1;
+    }
     for (size_t idx = 0; idx < g.ngpus; idx++) {
         if (!selected[idx])
             continue;
@@ -279,17 +304,25 @@ static int run(ofm_hal *h, const ofm_mig_cfg *cfg, const ofm_mig_cfg_label *l, F
         }
         fprintf(log, "GPU %zu: applied '%s': %s (was %s)\n", idx, l->label, want, have);
     }
+    if (any && hooks && ofm_mig_hooks_start(hooks, h, g.gpus, g.ngpus, changing, en_any, log))
+        rc = 1;
     return rc;
 }
 
 int ofm_mig_apply(ofm_hal *h, const ofm_mig_cfg *cfg, const ofm_mig_cfg_label *l, FILE *log)
 {
-    return run(h, cfg, l, log, true);
+    return run(h, cfg, l, log, true, NULL);
+}
+
+int ofm_mig_apply_hooked(ofm_hal *h, const ofm_mig_cfg *cfg, const ofm_mig_cfg_label *l,
+                         ofm_mig_hooks *hooks, FILE *log)
+{
+    return run(h, cfg, l, log, true, hooks);
 }
 
 int ofm_mig_assert(ofm_hal *h, const ofm_mig_cfg *cfg, const ofm_mig_cfg_label *l, FILE *log)
 {
-    return run(h, cfg, l, log, false);
+    return run(h, cfg, l, log, false, NULL);
 }
 
 int ofm_mig_export(ofm_hal *h, const char *label, FILE *out)

@@ -29,6 +29,7 @@ const char *nvmlErrorString(nvmlReturn_t r);
 
 struct nvmlDevice_st {
     size_t idx;
+    uint32_t gi, ci;             /* MIG device handles (mig_pool) only */
 };
 struct nvmlGpuInstance_st {
     size_t dev;
@@ -49,6 +50,8 @@ static struct nvmlGpuInstance_st gi_pool[POOL];
 static size_t ngi_pool;
 static struct nvmlComputeInstance_st ci_pool[POOL];
 static size_t nci_pool;
+static struct nvmlDevice_st mig_pool[POOL];
+static size_t nmig_pool;
 
 static nvmlReturn_t of_hal(int rc)
 {
@@ -143,7 +146,7 @@ nvmlReturn_t nvmlShutdown(void)
     if (--refs == 0) {
         ofm_hal_close(H);
         H = NULL;
-        ngi_pool = nci_pool = 0;
+        ngi_pool = nci_pool = nmig_pool = 0;
     }
     return NVML_SUCCESS;
 }
@@ -193,10 +196,81 @@ nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *dev
     return NVML_SUCCESS;
 }
 
+static bool mig_ok(nvmlDevice_t d)
+{
+    return H && d && d >= mig_pool && d < mig_pool + nmig_pool;
+}
+
 nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t d, char *uuid, unsigned int length)
 {
+    if (mig_ok(d)) {
+        /* the emulator's MIG devices carry openfm's derived names */
+        char m[OFM_MIG_UUID_LEN];
+        if (ofm_mig_device_uuid(gpus[d->idx].uuid, d->gi, d->ci, m, sizeof m))
+            return NVML_ERROR_UNKNOWN;
+        return copy_str(uuid, length, m);
+    }
     DEV(d);
     return copy_str(uuid, length, gpus[d->idx].uuid);
+}
+
+nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t d, unsigned int *count)
+{
+    DEV(d);
+    const ofm_mig_catalog *c = ofm_mig_catalog_for_model(gpus[d->idx].model);
+    *count = c ? c->compute_slices : 0; /* one device per compute slice at most */
+    return NVML_SUCCESS;
+}
+
+/* MIG device `index` of a GPU: its compute instances, GI by GI, in ID order. */
+nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t d, unsigned int index,
+                                                 nvmlDevice_t *mig)
+{
+    DEV(d);
+    ofm_hal_gpu_instance gis[32];
+    size_t n = 0, k = 0;
+    int rc = H->ops->gi_list(H, PHYS(d), gis, 32, &n);
+    if (rc)
+        return of_hal(rc);
+    for (size_t i = 0; i < n && i < 32; i++) {
+        ofm_hal_compute_instance cis[16];
+        size_t nc = 0;
+        if ((rc = H->ops->ci_list(H, PHYS(d), gis[i].gi_id, cis, 16, &nc)) != 0)
+            return of_hal(rc);
+        for (size_t j = 0; j < nc && j < 16; j++, k++) {
+            if (k != index)
+                continue;
+            struct nvmlDevice_st want = {d->idx, gis[i].gi_id, cis[j].ci_id};
+            for (size_t p = 0; p < nmig_pool; p++)
+                if (mig_pool[p].idx == want.idx && mig_pool[p].gi == want.gi &&
+                    mig_pool[p].ci == want.ci) {
+                    *mig = &mig_pool[p];
+                    return NVML_SUCCESS;
+                }
+            if (nmig_pool == POOL)
+                return NVML_ERROR_UNKNOWN;
+            mig_pool[nmig_pool] = want;
+            *mig = &mig_pool[nmig_pool++];
+            return NVML_SUCCESS;
+        }
+    }
+    return NVML_ERROR_NOT_FOUND;
+}
+
+nvmlReturn_t nvmlDeviceGetGpuInstanceId(nvmlDevice_t d, unsigned int *id)
+{
+    if (!mig_ok(d))
+        return H ? NVML_ERROR_NOT_SUPPORTED : NVML_ERROR_UNINITIALIZED;
+    *id = d->gi;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetComputeInstanceId(nvmlDevice_t d, unsigned int *id)
+{
+    if (!mig_ok(d))
+        return H ? NVML_ERROR_NOT_SUPPORTED : NVML_ERROR_UNINITIALIZED;
+    *id = d->ci;
+    return NVML_SUCCESS;
 }
 
 static const ofm_mig_catalog *catalog_of(nvmlDevice_t d)

@@ -1,0 +1,158 @@
+/* Live status: after bring-up the fabric keeps changing under the manager
+ * (links fail or are repaired, MIG takes an A100's NVLinks down, a GPU falls
+ * off the bus, a switch fails). ofm_fabric_status_refresh re-reads those
+ * facts from the backend so the status, the metrics and the events describe
+ * the fabric as it is now, not as bring-up found it.
+ *
+ * What stays from bring-up: the HA policy's decision (which links and
+ * switches FM uses, which GPUs have peer access). Runtime failures never
+ * re-run the policy (FM §9); they only make fewer links usable. */
+#include "manager/manager_int.h"
+
+#include <string.h>
+#include <time.h>
+
+const char *ofm_gpu_mig_name(ofm_gpu_mig m)
+{
+    switch (m) {
+    case OFM_MIG_NA: return "N/A";
+    case OFM_MIG_DISABLED: return "Disabled";
+    case OFM_MIG_ENABLED: return "Enabled";
+    }
+    return "N/A";
+}
+
+void ofm_fabric_status_touch(ofm_fabric_status *st)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    st->generation++;
+    st->updated_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool link_up(ofm_hal *h, uint32_t sw, uint32_t port)
+{
+    ofm_hal_link l;
+    return h->ops->switch_port(h, sw, port, &l) == OFM_HAL_OK && l.state == OFM_LINK_ACTIVE;
+}
+
+#define SET(dst, val)                                                                              \
+    do {                                                                                           \
+        __typeof__(dst) v_ = (val);                                                                \
+        if ((dst) != v_) {                                                                         \
+            (dst) = v_;                                                                            \
+            changed = true;                                                                        \
+        }                                                                                          \
+    } while (0)
+
+bool ofm_fabric_status_refresh(ofm_hal *h, const struct ofm_fabric_ctx *ctx, ofm_fabric_status *st)
+{
+    const ofm_platform *p = &ctx->platform;
+    const ofm_policy_decision *d = &ctx->decision;
+    bool changed = false;
+    if (st->ngpus != p->ngpus || st->nswitches != p->nswitches)
+        return false; /* bring-up did not fill the status: nothing to refresh */
+
+    ofm_hal_switch sws[OFM_MAX_SWITCHES];
+    ofm_hal_gpu gpus[OFM_MAX_GPUS];
+    size_t nsw = 0, ngpu = 0;
+    if (h->ops->list_switches(h, sws, OFM_MAX_SWITCHES, &nsw) != OFM_HAL_OK)
+        nsw = 0;
+    if (h->ops->list_gpus(h, gpus, OFM_MAX_GPUS, &ngpu) != OFM_HAL_OK)
+        ngpu = 0;
+    nsw = nsw > OFM_MAX_SWITCHES ? OFM_MAX_SWITCHES : nsw;
+    ngpu = ngpu > OFM_MAX_GPUS ? OFM_MAX_GPUS : ngpu;
+
+    bool sw_up[OFM_MAX_SWITCHES] = {false};
+    for (size_t si = 0; si < p->nswitches; si++) {
+        ofm_dev_health hl = OFM_DEV_MISSING;
+        for (size_t k = 0; k < nsw; k++)
+            if (sws[k].phys_id == p->switches[si].id)
+                hl = sws[k].health;
+        ofm_switch_status_entry *s = &st->switches[si];
+        ofm_switch_status now = hl == OFM_DEV_MISSING ? OFM_SW_MISSING
+                                : hl != OFM_DEV_OK    ? OFM_SW_FAILED
+                                : d->switch_disabled[si] ? OFM_SW_DISABLED
+                                                         : OFM_SW_OK;
+        SET(s->status, now);
+        sw_up[si] = hl == OFM_DEV_OK;
+    }
+
+    bool access_up[OFM_MAX_ACCESS_LINKS];
+    uint32_t access_active = 0, trunk_active = 0;
+    uint32_t sw_active[OFM_MAX_SWITCHES] = {0};
+    for (size_t a = 0; a < p->naccess; a++) {
+        int si = ofm_fabric_switch_index(p, p->access[a].sw);
+        access_up[a] = si >= 0 && sw_up[si] && link_up(h, p->access[a].sw, p->access[a].sw_port);
+        access_active += access_up[a];
+        if (si >= 0)
+            sw_active[si] += access_up[a];
+    }
+    for (size_t t = 0; t < p->ntrunks; t++) {
+        const ofm_trunk_link *tl = &p->trunks[t];
+        int sa = ofm_fabric_switch_index(p, tl->sw_a), sb = ofm_fabric_switch_index(p, tl->sw_b);
+        bool up = sa >= 0 && sb >= 0 && sw_up[sa] && sw_up[sb] && link_up(h, tl->sw_a, tl->port_a);
+        trunk_active += up;
+        if (up) {
+            sw_active[sa]++;
+            if (sb != sa)
+                sw_active[sb]++;
+        }
+    }
+    SET(st->access_active, access_active);
+    SET(st->trunk_active, trunk_active);
+    for (size_t si = 0; si < p->nswitches; si++)
+        SET(st->switches[si].links_active, sw_active[si]);
+
+    for (size_t gi = 0; gi < p->ngpus; gi++) {
+        ofm_gpu_status *g = &st->gpus[gi];
+        ofm_dev_health hl = OFM_DEV_MISSING;
+        for (size_t k = 0; k < ngpu; k++)
+            if (gpus[k].phys_id == g->phys_id)
+                hl = gpus[k].health;
+        SET(g->health, hl);
+        SET(g->present, hl == OFM_DEV_OK && ctx->observed.gpu_ok[gi]);
+        uint32_t active = 0, usable = 0;
+        for (size_t a = 0; a < p->naccess; a++) {
+            if (p->access[a].gpu != g->phys_id || !access_up[a])
+                continue;
+            active++;
+            int si = ofm_fabric_switch_index(p, p->access[a].sw);
+            if (d->gpu_p2p[gi] && d->effective.gpu_ok[gi] && d->effective.access_ok[a] &&
+                si >= 0 && d->effective.switch_ok[si])
+                usable++;
+        }
+        if (hl != OFM_DEV_OK)
+            active = usable = 0;
+        SET(g->links_active, active);
+        SET(g->links_usable, usable);
+
+        ofm_hal_fabric_info fi;
+        if (hl == OFM_DEV_OK && h->ops->fabric_get &&
+            h->ops->fabric_get(h, g->phys_id, &fi) == OFM_HAL_OK) {
+            SET(g->fabric_state, fi.state);
+            SET(g->fabric_status, fi.status);
+        }
+
+        ofm_hal_mig_mode mm;
+        ofm_gpu_mig mig = OFM_MIG_NA;
+        bool pending = false;
+        uint32_t ngi = 0;
+        if (hl == OFM_DEV_OK && h->ops->mig_mode_get &&
+            h->ops->mig_mode_get(h, g->phys_id, &mm) == OFM_HAL_OK) {
+            mig = mm.current ? OFM_MIG_ENABLED : OFM_MIG_DISABLED;
+            pending = mm.pending != mm.current;
+            size_t n = 0;
+            ofm_hal_gpu_instance gis[16];
+            if (mm.current && h->ops->gi_list &&
+                h->ops->gi_list(h, g->phys_id, gis, sizeof gis / sizeof gis[0], &n) == OFM_HAL_OK)
+                ngi = (uint32_t)n;
+        }
+        SET(g->mig, mig);
+        SET(g->mig_pending, pending);
+        SET(g->mig_instances, ngi);
+    }
+    if (changed)
+        ofm_fabric_status_touch(st);
+    return changed;
+}
