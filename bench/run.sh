@@ -18,6 +18,7 @@ for src in "$(dirname "$0")"/*.c; do
         case $name in
             startup) args=(--bin "$bin" --runs "${RUNS:-30}") ;;
             sdk_rtt) args=(--daemon "$bin/openfm") ;; # the real daemon on an emulated H100
+            ops) args=(--build "$build") ;;
             *) args=() ;;
         esac
         "$exe" "${args[@]}" || status=1

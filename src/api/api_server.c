@@ -118,6 +118,7 @@ struct ofm_api_server {
         fmFabricPartitionList_t partitions;
         fmNvlinkFailedDevices_t failed;
         fmUnsupportedFabricPartitionList_t unsupported;
+        ofm_wire_events events;
     } scratch;
 };
 
@@ -235,6 +236,12 @@ static fmReturn_t dispatch(conn *c, const ofm_wire_request *rq, ofm_wire_reply *
         return h->get_unsupported(srv->ctx, rp->unsupported);
     case OFM_OP_GET_STATUS_JSON:
         return h->get_status_json ? h->get_status_json(srv->ctx, &rp->json) : FM_ST_NOT_SUPPORTED;
+    case OFM_OP_GET_EVENTS:
+        if (!h->get_events)
+            return FM_ST_NOT_SUPPORTED;
+        memset(&srv->scratch.events, 0, sizeof srv->scratch.events);
+        rp->events = &srv->scratch.events;
+        return h->get_events(srv->ctx, rq->after_seq, rq->max_events, rp->events);
     case OFM_OP_NONE:
         break;
     }

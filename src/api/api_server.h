@@ -20,6 +20,7 @@
 
 #include "nv_fm_types.h"
 #include "openfm/error.h"
+#include "wire/wire.h"
 
 struct event_base;
 
@@ -40,6 +41,9 @@ typedef struct ofm_api_handlers {
     /* openfm extension for tools: *json is a malloc'd NUL-terminated string
      * the server frees after sending (at most OFM_WIRE_MAX_JSON bytes). */
     fmReturn_t (*get_status_json)(void *ctx, char **json);
+    /* openfm extension (fmctl events): up to `max` logged events with a
+     * sequence number above `after_seq`, oldest first. */
+    fmReturn_t (*get_events)(void *ctx, uint64_t after_seq, unsigned max, ofm_wire_events *out);
 } ofm_api_handlers;
 
 typedef struct ofm_api_listen {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/eventlog.h"
 #include "daemon/live_status.h"
 #include "daemon/status_doc.h"
 #include "openfm/log.h"
@@ -111,6 +112,7 @@ static const ofm_api_handlers handlers = {
     .get_nvlink_failed_devices = h_failed,
     .get_unsupported = h_unsupported,
     .get_status_json = h_status,
+    .get_events = ofm_eventlog_get,
 };
 
 static void on_restart_timeout(evutil_socket_t fd, short what, void *arg)

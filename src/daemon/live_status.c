@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/eventlog.h"
 #include "partition/partition_mgr.h"
 #include "status/status.h"
 
@@ -81,6 +82,7 @@ bool ofm_daemon_refresh(ofm_daemon *d)
         ofm_fabric_status_touch(&d->status);
     if (d->status.generation == gen)
         return false;
+    ofm_eventlog_track(d);
     ofm_daemon_publish_status(d);
     return true;
 }
@@ -89,5 +91,6 @@ void ofm_daemon_partitions_changed(ofm_daemon *d)
 {
     if (assign_partitions(d))
         ofm_fabric_status_touch(&d->status);
+    ofm_eventlog_track(d);
     ofm_daemon_publish_status(d);
 }

@@ -19,6 +19,7 @@
 #include "daemon/check.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/eventlog.h"
 #include "daemon/instance_lock.h"
 #include "daemon/logsink.h"
 #include "daemon/no_fabric.h"
@@ -50,6 +51,10 @@ static void usage(FILE *f)
         "  -r, --restart          resiliency restart (FABRIC_MODE 1 and 2 only): keep the\n"
         "                         routes of running partitions and wait for the hypervisor's\n"
         "                         fmSetActivatedFabricPartitions (same as FABRIC_MODE_RESTART=1)\n"
+        "  -b, --backend SPEC     hardware to drive (OPENFM_BACKEND): emu:DIR (the emulator),\n"
+        "                         real (NVSwitch driver + NVML) or auto (real when NVSwitch\n"
+        "                         device nodes exist). Default: the emulator when --emulate,\n"
+        "                         --emu-dir or OPENFM_EMU_DIR is set, else auto\n"
         "      --emu-dir DIR      manage the emulated system in DIR (OPENFM_EMU_DIR)\n"
         "      --emulate PLATFORM create the emulated system from PLATFORM (a built-in name\n"
         "                         such as hgx-h100, or a topology file) if DIR has none\n"
@@ -188,8 +193,10 @@ static void on_monitor(evutil_socket_t fd, short what, void *arg)
     }
     if (!refreshed && d->status.generation != gen)
         ofm_daemon_publish_status(d);
-    if (d->status.state != before)
+    if (d->status.state != before) {
+        ofm_eventlog_track(d);
         sd_notifyf(0, "STATUS=%s", ofm_system_state_name(d->status.state));
+    }
 }
 
 /* ------------------------------------------------------------------ start-up */
@@ -510,6 +517,9 @@ int main(int argc, char **argv)
     ofm_monitor_init(&d.monitor, d.fctx);
     ofm_daemon_monitor_partitions(&d);
     ofm_daemon_refresh(&d);
+    ofm_eventlog_track(&d); /* the baseline later changes are logged against */
+    d.monitor.on_event = ofm_eventlog_on_hal_event;
+    d.monitor.arg = &d;
     ofm_daemon_publish_status(&d);
     struct event *sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
     struct event *sigint = evsignal_new(d.base, SIGINT, on_signal, &d);

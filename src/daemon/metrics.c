@@ -141,6 +141,7 @@ static void on_metrics(struct evhttp_request *req, void *arg)
     ofm_daemon *d = arg;
     if (!method_ok(req))
         return;
+    uint64_t t0 = mono_ns();
     d->metrics_stats.scrapes++;
     char *text = NULL;
     size_t len = 0;
@@ -158,6 +159,11 @@ static void on_metrics(struct evhttp_request *req, void *arg)
         host[0] = '\0';
     ofm_metrics_render(f, doc, &d->metrics_stats, host);
     fclose(f);
+    ofm_metrics_stats *ms = &d->metrics_stats;
+    ms->render_last_s = (double)(mono_ns() - t0) / 1e9;
+    ms->render_sum_s += ms->render_last_s;
+    if (ms->render_last_s > ms->render_max_s)
+        ms->render_max_s = ms->render_last_s;
     reply_text(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", text, len);
     free(text);
 }

@@ -32,6 +32,9 @@ typedef struct {
 typedef struct {
     ofm_metrics_call calls[OFM_METRICS_CALLS];
     uint64_t scrapes;
+    /* How long a scrape held the event loop (status + rendering): the loop
+     * serves nothing else meanwhile. */
+    double render_last_s, render_max_s, render_sum_s;
 } ofm_metrics_stats;
 
 /* The handler table with every call timed and counted into `stats`. The

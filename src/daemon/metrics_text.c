@@ -189,4 +189,9 @@ void ofm_metrics_render(FILE *f, const ofm_status_doc *doc, const ofm_metrics_st
     }
     head(f, "openfm_metrics_scrapes_total", "counter", "scrapes of this endpoint");
     fprintf(f, "openfm_metrics_scrapes_total %" PRIu64 "\n", stats->scrapes);
+    head(f, "openfm_metrics_render_seconds_total", "counter",
+         "event-loop time spent building earlier scrapes (the loop serves nothing else meanwhile)");
+    fprintf(f, "openfm_metrics_render_seconds_total %.9f\n", stats->render_sum_s);
+    head(f, "openfm_metrics_render_max_seconds", "gauge", "longest such stall since start");
+    fprintf(f, "openfm_metrics_render_max_seconds %.9f\n", stats->render_max_s);
 }

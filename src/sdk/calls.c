@@ -145,3 +145,16 @@ fmReturn_t ofmGetStatusJson(fmHandle_t handle, char **json)
         free(rp.json);
     return rc;
 }
+
+fmReturn_t ofmGetEvents(fmHandle_t handle, uint64_t after_seq, unsigned max, ofm_wire_events *out)
+{
+    fmReturn_t rc = precheck(handle, out);
+    if (rc != FM_ST_SUCCESS)
+        return rc;
+    if (max == 0 || max > OFM_WIRE_MAX_EVENTS)
+        return FM_ST_BADPARAM;
+    memset(out, 0, sizeof *out);
+    ofm_wire_request rq = {.op = OFM_OP_GET_EVENTS, .after_seq = after_seq, .max_events = max};
+    ofm_wire_reply rp = {.events = out};
+    return run(handle, &rq, &rp);
+}

@@ -25,6 +25,9 @@ static void usage(FILE *f)
                "  failed-devices                GPUs/switches with failed NVLinks\n"
                "  unsupported                   partitions removed by failures\n"
                "\n"
+               "Options may come anywhere; after '--' every word is an operand. Operands a\n"
+               "command does not take are a usage error.\n"
+               "\n"
                FMCTL_CONN_HELP
                "  --json                        machine-readable output\n"
                "\n"

@@ -39,6 +39,23 @@ const char *ofm_wire_op_name(ofm_wire_op op)
     case OFM_OP_GET_NVLINK_FAILED: return "fmGetNvlinkFailedDevices";
     case OFM_OP_GET_UNSUPPORTED: return "fmGetUnsupportedFabricPartitions";
     case OFM_OP_GET_STATUS_JSON: return "status";
+    case OFM_OP_GET_EVENTS: return "events";
+    }
+    return "unknown";
+}
+
+const char *ofm_wire_event_type_name(ofm_wire_event_type t)
+{
+    switch (t) {
+    case OFM_EV_SXID: return "SXid";
+    case OFM_EV_XID: return "Xid";
+    case OFM_EV_LINK_DOWN: return "NVLinkDown";
+    case OFM_EV_LINK_UP: return "NVLinkUp";
+    case OFM_EV_PARTITION_ACTIVATED: return "PartitionActivated";
+    case OFM_EV_PARTITION_DEACTIVATED: return "PartitionDeactivated";
+    case OFM_EV_GPU_STATE: return "GpuState";
+    case OFM_EV_SWITCH_STATE: return "SwitchState";
+    case OFM_EV_FM_STATE: return "FabricManagerState";
     }
     return "unknown";
 }
@@ -116,6 +133,7 @@ int ofm_wire_encode_request(const ofm_wire_request *rq, uint8_t **frame, size_t 
     Ofm__Wire__PciDevice pci[FM_MAX_NUM_GPUS];
     Ofm__Wire__PciDevice *pcip[FM_MAX_NUM_GPUS];
     Ofm__Wire__SetActivated sa = OFM__WIRE__SET_ACTIVATED__INIT;
+    Ofm__Wire__EventsQuery evq = OFM__WIRE__EVENTS_QUERY__INIT;
     uint32_t ids[FM_MAX_FABRIC_PARTITIONS];
 
     m.request_id = rq->request_id;
@@ -176,6 +194,12 @@ int ofm_wire_encode_request(const ofm_wire_request *rq, uint8_t **frame, size_t 
         m.body_case = OFM__WIRE__REQUEST__BODY_GET_STATUS_JSON;
         m.get_status_json = &empty;
         break;
+    case OFM_OP_GET_EVENTS:
+        evq.after_seq = rq->after_seq;
+        evq.max = rq->max_events;
+        m.body_case = OFM__WIRE__REQUEST__BODY_GET_EVENTS;
+        m.get_events = &evq;
+        break;
     default:
         return ofm_error_set(err, NULL, 0, "cannot encode request op %d", (int)rq->op);
     }
@@ -201,6 +225,14 @@ int ofm_wire_decode_request(const uint8_t *payload, size_t len, ofm_wire_request
     case OFM__WIRE__REQUEST__BODY_GET_NVLINK_FAILED: rq->op = OFM_OP_GET_NVLINK_FAILED; break;
     case OFM__WIRE__REQUEST__BODY_GET_UNSUPPORTED: rq->op = OFM_OP_GET_UNSUPPORTED; break;
     case OFM__WIRE__REQUEST__BODY_GET_STATUS_JSON: rq->op = OFM_OP_GET_STATUS_JSON; break;
+    case OFM__WIRE__REQUEST__BODY_GET_EVENTS:
+        rq->op = OFM_OP_GET_EVENTS;
+        rq->after_seq = m->get_events->after_seq;
+        /* 0 or too many: the daemon's page size */
+        rq->max_events = m->get_events->max == 0 || m->get_events->max > OFM_WIRE_MAX_EVENTS
+                             ? OFM_WIRE_MAX_EVENTS
+                             : m->get_events->max;
+        break;
     case OFM__WIRE__REQUEST__BODY_ACTIVATE:
         rq->op = OFM_OP_ACTIVATE;
         rq->partition_id = m->activate->partition_id;
@@ -403,6 +435,74 @@ static int encode_unsupported(Ofm__Wire__Reply *m, const fmUnsupportedFabricPart
     return frame_out(&m->base, flags, OFM_WIRE_MAX_REPLY, frame, len, err);
 }
 
+static int encode_events(Ofm__Wire__Reply *m, const ofm_wire_events *e, uint16_t flags,
+                         uint8_t **frame, size_t *len, ofm_error *err)
+{
+    if (e->n > OFM_WIRE_MAX_EVENTS)
+        return ofm_error_set(err, NULL, 0, "%u events exceed the limit of %d", e->n,
+                             OFM_WIRE_MAX_EVENTS);
+    Ofm__Wire__Event ev[OFM_WIRE_MAX_EVENTS];
+    Ofm__Wire__Event *evp[OFM_WIRE_MAX_EVENTS];
+    char text[OFM_WIRE_MAX_EVENTS][OFM_WIRE_EVENT_TEXT];
+    for (unsigned i = 0; i < e->n; i++) {
+        const ofm_wire_event *s = &e->ev[i];
+        Ofm__Wire__Event init = OFM__WIRE__EVENT__INIT;
+        ev[i] = init;
+        ev[i].seq = s->seq;
+        ev[i].time_ns = s->time_ns;
+        ev[i].type = (uint32_t)s->type;
+        ev[i].code = s->code;
+        ev[i].gpu = s->gpu;
+        ev[i].nvswitch = s->nvswitch;
+        ev[i].port = s->port;
+        ev[i].partition = s->partition;
+        ev[i].fatal = s->fatal != 0;
+        ev[i].text = bounded(text[i], s->text, OFM_WIRE_EVENT_TEXT);
+        evp[i] = &ev[i];
+    }
+    Ofm__Wire__EventList l = OFM__WIRE__EVENT_LIST__INIT;
+    l.first_seq = e->first_seq;
+    l.last_seq = e->last_seq;
+    l.n_events = e->n;
+    l.events = evp;
+    m->body_case = OFM__WIRE__REPLY__BODY_EVENTS;
+    m->events = &l;
+    return frame_out(&m->base, flags, OFM_WIRE_MAX_REPLY, frame, len, err);
+}
+
+static int decode_events(const Ofm__Wire__EventList *l, ofm_wire_events *out, ofm_error *err)
+{
+    if (l->n_events > OFM_WIRE_MAX_EVENTS)
+        return ofm_error_set(err, NULL, 0, "reply carries %zu events, limit is %d", l->n_events,
+                             OFM_WIRE_MAX_EVENTS);
+    out->first_seq = l->first_seq;
+    out->last_seq = l->last_seq;
+    out->n = (unsigned)l->n_events;
+    uint64_t prev = 0;
+    for (size_t i = 0; i < l->n_events; i++) {
+        const Ofm__Wire__Event *s = l->events[i];
+        ofm_wire_event *d = &out->ev[i];
+        if (s->type < OFM_EV_SXID || s->type > OFM_EV_TYPE_MAX)
+            return ofm_error_set(err, NULL, 0, "event %zu has unknown type %u", i, s->type);
+        if (s->seq <= prev || s->seq > l->last_seq)
+            return ofm_error_set(err, NULL, 0, "event %zu: sequence number %llu out of order", i,
+                                 (unsigned long long)s->seq);
+        prev = s->seq;
+        d->seq = s->seq;
+        d->time_ns = s->time_ns;
+        d->type = (ofm_wire_event_type)s->type;
+        d->code = s->code;
+        d->gpu = s->gpu;
+        d->nvswitch = s->nvswitch;
+        d->port = s->port;
+        d->partition = s->partition;
+        d->fatal = s->fatal;
+        if (copy_str(d->text, sizeof d->text, s->text, "event text", err))
+            return -1;
+    }
+    return 0;
+}
+
 int ofm_wire_encode_reply(const ofm_wire_reply *rp, uint8_t **frame, size_t *len, ofm_error *err)
 {
     Ofm__Wire__Reply m = OFM__WIRE__REPLY__INIT;
@@ -417,6 +517,8 @@ int ofm_wire_encode_reply(const ofm_wire_reply *rp, uint8_t **frame, size_t *len
             return encode_failed(&m, rp->failed, OFM_WIRE_FLAG_REPLY, frame, len, err);
         if (rp->op == OFM_OP_GET_UNSUPPORTED && rp->unsupported)
             return encode_unsupported(&m, rp->unsupported, OFM_WIRE_FLAG_REPLY, frame, len, err);
+        if (rp->op == OFM_OP_GET_EVENTS && rp->events)
+            return encode_events(&m, rp->events, OFM_WIRE_FLAG_REPLY, frame, len, err);
         if (rp->op == OFM_OP_GET_STATUS_JSON && rp->json) {
             if (strlen(rp->json) > OFM_WIRE_MAX_JSON)
                 return ofm_error_set(err, NULL, 0, "status JSON of %zu bytes exceeds %u",
@@ -565,6 +667,12 @@ int ofm_wire_decode_reply(const uint8_t *payload, size_t len, ofm_wire_op expect
             if (!rp->json)
                 rc = ofm_error_set(err, NULL, 0, "out of memory");
         }
+        break;
+    case OFM_OP_GET_EVENTS:
+        if (m->body_case != OFM__WIRE__REPLY__BODY_EVENTS || !rp->events)
+            rc = ofm_error_set(err, NULL, 0, "successful reply lacks the event list");
+        else
+            rc = decode_events(m->events, rp->events, err);
         break;
     default:
         if (m->body_case != OFM__WIRE__REPLY__BODY__NOT_SET)

@@ -60,7 +60,45 @@ typedef enum {
     OFM_OP_GET_NVLINK_FAILED,
     OFM_OP_GET_UNSUPPORTED,
     OFM_OP_GET_STATUS_JSON,
+    OFM_OP_GET_EVENTS,
 } ofm_wire_op;
+
+/* openfm extension: one entry of the daemon's event log (fmctl events). */
+typedef enum {
+    OFM_EV_SXID = 1,
+    OFM_EV_XID = 2,
+    OFM_EV_LINK_DOWN = 3,
+    OFM_EV_LINK_UP = 4,
+    OFM_EV_PARTITION_ACTIVATED = 5,
+    OFM_EV_PARTITION_DEACTIVATED = 6,
+    OFM_EV_GPU_STATE = 7,
+    OFM_EV_SWITCH_STATE = 8,
+    OFM_EV_FM_STATE = 9,
+} ofm_wire_event_type;
+#define OFM_EV_TYPE_MAX OFM_EV_FM_STATE
+
+const char *ofm_wire_event_type_name(ofm_wire_event_type t); /* "SXid", "NVLinkDown", ... */
+
+#define OFM_WIRE_EVENT_TEXT 256
+/* Most events one reply carries. */
+#define OFM_WIRE_MAX_EVENTS 256
+
+typedef struct {
+    uint64_t seq;
+    uint64_t time_ns;
+    ofm_wire_event_type type;
+    uint32_t code;
+    int32_t gpu, nvswitch, port, partition; /* -1: not applicable */
+    int fatal;
+    char text[OFM_WIRE_EVENT_TEXT];
+} ofm_wire_event;
+
+typedef struct {
+    uint64_t first_seq;  /* oldest retained; 0 when nothing was logged yet */
+    uint64_t last_seq;   /* newest logged */
+    unsigned n;
+    ofm_wire_event ev[OFM_WIRE_MAX_EVENTS];
+} ofm_wire_events;
 
 const char *ofm_wire_op_name(ofm_wire_op op);
 
@@ -77,6 +115,8 @@ typedef struct {
     fmPciDevice_t vfs[FM_MAX_NUM_GPUS];
     unsigned num_ids;                         /* SET_ACTIVATED */
     fmFabricPartitionId_t ids[FM_MAX_FABRIC_PARTITIONS];
+    uint64_t after_seq;                       /* GET_EVENTS */
+    unsigned max_events;                      /* GET_EVENTS, <= OFM_WIRE_MAX_EVENTS */
 } ofm_wire_request;
 
 /* A reply. Exactly the body matching `op` is used; the pointers belong to
@@ -90,6 +130,7 @@ typedef struct {
     fmNvlinkFailedDevices_t *failed;
     fmUnsupportedFabricPartitionList_t *unsupported;
     char *json;
+    ofm_wire_events *events;
 } ofm_wire_reply;
 
 /* Encode a whole frame (header + payload) into a malloc'd buffer. Counts

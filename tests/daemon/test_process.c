@@ -162,7 +162,7 @@ static void test_bad_config_refuses_start(void **state)
 static void test_restart_needs_shared_mode(void **state)
 {
     (void)state;
-    char cmd[512], out[1024];
+    char cmd[512], out[4096];
     snprintf(cmd, sizeof cmd, "%s --restart 2>&1", dh_bin("openfm"));
     assert_int_equal(dh_run(cmd, out, sizeof out), 2);
     assert_non_null(strstr(out, "only supported with FABRIC_MODE=1"));

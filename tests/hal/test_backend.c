@@ -169,6 +169,23 @@ static void test_daemon_no_hardware(void **state)
     snprintf(cmd, sizeof cmd, "%s --backend bogus 2>&1", dh_bin("openfm"));
     assert_int_equal(dh_run(cmd, out, sizeof out), 2);
     assert_non_null(strstr(out, "--backend: unknown backend 'bogus'"));
+    /* the configuration key: its name in the message; it beats OPENFM_EMU_DIR */
+    char cfg[128];
+    snprintf(cfg, sizeof cfg, "%s/fm.cfg", root);
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f, "OPENFM_BACKEND=emulator\nOPENFM_EMU_DIR=%s/emu\n", root);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s -c %s 2>&1", dh_bin("openfm"), cfg);
+    assert_int_equal(dh_run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "OPENFM_BACKEND: unknown backend 'emulator'"));
+    /* OPENFM_BACKEND=auto wins over the emulator directory: no hardware here */
+    f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f, "OPENFM_BACKEND=auto\nOPENFM_EMU_DIR=%s/emu\n", root);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "OPENFM_DEV_ROOT=%s %s -c %s 2>&1", root, dh_bin("openfm"), cfg);
+    assert_int_equal(dh_run(cmd, out, sizeof out), 3);
 }
 
 int main(void)

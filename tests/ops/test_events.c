@@ -1,0 +1,198 @@
+/* fmctl events against the real daemon: after a link failure, an SXid, MIG
+ * enabled on an A100 and partition changes, the log has each event once,
+ * in sequence, agreeing with the emulator's probe; --since resumes after a
+ * sequence number; a --follow reader sees new events as they happen. */
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ops_fixture.h"
+
+typedef struct {
+    size_t n;
+    json_object *ev[512];
+    json_object *all;
+} evlist;
+
+static void events(const dh_daemon *d, uint64_t since, evlist *l)
+{
+    int rc = ops_fmctl("events --json --since %llu --socket %s", (unsigned long long)since, d->sock);
+    if (rc != 0)
+        fail_msg("fmctl events exited %d:\n%s", rc, ops_out);
+    l->all = json_object_new_array();
+    l->n = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(ops_out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        json_object *o = json_tokener_parse(line);
+        if (!o)
+            fail_msg("not JSON: %s", line);
+        json_object_array_add(l->all, o);
+        if (l->n < 512)
+            l->ev[l->n++] = o;
+    }
+}
+
+static const char *type_of(json_object *o) { return json_object_get_string(json_object_object_get(o, "type")); }
+static int64_t num(json_object *o, const char *k) { return json_object_get_int64(json_object_object_get(o, k)); }
+static const char *text_of(json_object *o) { return json_object_get_string(json_object_object_get(o, "text")); }
+
+static json_object *find(const evlist *l, const char *type, const char *text_part)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(type_of(l->ev[i]), type) && (!text_part || strstr(text_of(l->ev[i]), text_part)))
+            return l->ev[i];
+    return NULL;
+}
+
+/* Poll the log until an event of `type` containing `text` is there. */
+static void wait_event(const dh_daemon *d, evlist *l, const char *type, const char *text)
+{
+    uint64_t t0 = ops_now_ms();
+    for (;;) {
+        events(d, 0, l);
+        if (find(l, type, text))
+            return;
+        json_object_put(l->all);
+        if (ops_now_ms() - t0 > 20000)
+            fail_msg("no %s event with '%s' within 20 s:\n%s", type, text ? text : "", ops_out);
+    }
+}
+
+static void test_fabric_events(void **state)
+{
+    (void)state;
+    dh_daemon d;
+    assert_int_equal(dh_init(&d, "hgx-a100"), 0);
+    assert_int_equal(dh_write_config(&d, "OPENFM_METRICS_LISTEN=\n"), 0);
+    assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
+    ofm_hal *h = ops_open(&d);
+    const ofm_platform *p = ofm_hal_platform(h);
+    const ofm_access_link *a = &p->access[0];
+    uint32_t other = p->gpus[0].phys_id == a->gpu ? p->gpus[1].phys_id : p->gpus[0].phys_id;
+    evlist l;
+
+    assert_int_equal(ops_fmctl("emu inject link-down --switch %u --port %u --emu-dir %s", a->sw,
+                               a->sw_port, d.emu), 0);
+    assert_int_equal(ops_fmctl("emu inject sxid --switch %u --port %u --code 12020 --emu-dir %s",
+                               a->sw, a->sw_port + 1, d.emu), 0);
+    char want[96];
+    snprintf(want, sizeof want, "GPU %u: NVLinks usable 12 -> 11", a->gpu);
+    wait_event(&d, &l, "GpuState", want);
+    /* the status change agrees with what the hardware carries */
+    ofm_emu_probe_result r;
+    assert_int_equal(ofm_emu_probe(h, a->gpu, other, true, &r), 0);
+    assert_int_equal(r.links, 11);
+    json_object *down = find(&l, "NVLinkDown", NULL);
+    assert_non_null(down);
+    assert_int_equal(num(down, "nvswitch"), a->sw);
+    assert_int_equal(num(down, "port"), a->sw_port);
+    assert_int_equal(num(down, "gpu"), a->gpu);
+    json_object *sx = find(&l, "SXid", NULL);
+    assert_non_null(sx);
+    assert_int_equal(num(sx, "code"), 12020);
+    assert_non_null(find(&l, "FabricManagerState", "READY -> DEGRADED"));
+    /* sequence numbers: 1, 2, 3, ... with no gap and no repeat */
+    for (size_t i = 0; i < l.n; i++)
+        assert_int_equal(num(l.ev[i], "seq"), (int64_t)i + 1);
+    uint64_t last = (uint64_t)num(l.ev[l.n - 1], "seq");
+    json_object_put(l.all);
+
+    /* MIG on an A100: its links go down, the GPU's state says so */
+    assert_int_equal(ops_fmctl("mig --emu-dir %s -i 1 --mode 1", d.emu), 0);
+    uint32_t g2 = p->gpus[1].phys_id;
+    snprintf(want, sizeof want, "GPU %u: MIG mode Disabled -> Enabled", g2);
+    wait_event(&d, &l, "GpuState", want);
+    json_object_put(l.all);
+
+    /* a reader resuming after `last` gets exactly what followed */
+    events(&d, last, &l);
+    assert_true(l.n >= 1);
+    assert_int_equal(num(l.ev[0], "seq"), (int64_t)last + 1);
+    assert_non_null(find(&l, "GpuState", want));
+    assert_null(find(&l, "SXid", NULL));
+    json_object_put(l.all);
+
+    /* the human view */
+    assert_int_equal(ops_fmctl("events --socket %s", d.sock), 0);
+    if (!strstr(ops_out, "NVLinkDown") || !strstr(ops_out, "SXid 12020"))
+        fail_msg("human view:\n%s", ops_out);
+    ofm_hal_close(h);
+    assert_int_equal(dh_stop(&d, 0), 0);
+    dh_cleanup(&d);
+}
+
+static void test_follow_and_partitions(void **state)
+{
+    (void)state;
+    dh_daemon d;
+    assert_int_equal(dh_init(&d, "hgx-h100"), 0);
+    assert_int_equal(dh_write_config(&d, "FABRIC_MODE=1\nOPENFM_METRICS_LISTEN=\n"), 0);
+    assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
+
+    /* a follower started before anything happened */
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(pfd[1], 1);
+        close(pfd[0]);
+        close(pfd[1]);
+        execl(dh_bin("fmctl"), "fmctl", "events", "--follow", "--json", "--socket", d.sock,
+              (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    assert_int_equal(ops_fmctl("partition activate 1 --socket %s", d.sock), 0);
+    assert_int_equal(ops_fmctl("partition deactivate 1 --socket %s", d.sock), 0);
+    /* read until both partition events arrived, with a deadline */
+    static char buf[1 << 16];
+    size_t got = 0;
+    buf[0] = 0;
+    uint64_t t0 = ops_now_ms();
+    while (!(strstr(buf, "\"PartitionActivated\"") && strstr(buf, "\"PartitionDeactivated\""))) {
+        struct pollfd pf = {.fd = pfd[0], .events = POLLIN};
+        int left = (int)(20000 - (ops_now_ms() - t0));
+        if (left <= 0 || poll(&pf, 1, left) <= 0)
+            break;
+        ssize_t n = read(pfd[0], buf + got, sizeof buf - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        buf[got] = 0;
+    }
+    buf[got] = 0;
+    kill(pid, SIGTERM);
+    int st;
+    waitpid(pid, &st, 0);
+    close(pfd[0]);
+    if (!strstr(buf, "\"PartitionActivated\"") || !strstr(buf, "\"PartitionDeactivated\""))
+        fail_msg("the follower did not see both partition events:\n%s", buf);
+    const char *act = strstr(buf, "\"PartitionActivated\"");
+    assert_true(act < strstr(buf, "\"PartitionDeactivated\""));
+    assert_non_null(strstr(buf, "\"partition\":1,"));
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(dh_stop(&d, 0), 0);
+    dh_cleanup(&d);
+}
+
+static void test_usage(void **state)
+{
+    (void)state;
+    assert_int_equal(ops_fmctl("events --since -3"), 2);
+    assert_non_null(strstr(ops_out, "is not a sequence number"));
+    assert_int_equal(ops_fmctl("events --socket /nonexistent/sock"), 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fabric_events),
+        cmocka_unit_test(test_follow_and_partitions),
+        cmocka_unit_test(test_usage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
