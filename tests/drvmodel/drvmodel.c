@@ -476,12 +476,25 @@ static bool gpu_alive(size_t gi)
     return false;
 }
 
+static ofm_fabric_state gpu_fabric_state(size_t gi)
+{
+    ofm_hal_fabric_info fi;
+    if (M.emu->ops->fabric_get(M.emu, M.p->gpus[gi].phys_id, &fi) != OFM_HAL_OK)
+        return OFM_FABRIC_NOT_SUPPORTED;
+    return fi.state;
+}
+
 /* A GPU waits for a manager: every new manager process gets its probe
- * request (once), until that manager answers. */
+ * request (once), until that manager answers; a GPU whose driver starts
+ * over (fabric state back to "not started") probes again. */
 static bool probe_pending(size_t gi)
 {
     const m_gpu *g = &M.head->gpu[gi];
-    return g->delivered_epoch != M.head->epoch && g->answered_epoch != M.head->epoch && gpu_alive(gi);
+    if (!gpu_alive(gi))
+        return false;
+    if (gpu_fabric_state(gi) == OFM_FABRIC_NOT_STARTED)
+        return true;
+    return g->delivered_epoch != M.head->epoch && g->answered_epoch != M.head->epoch;
 }
 
 static void build_probe(size_t gi, nvsw_inband_read *rd)
@@ -991,6 +1004,9 @@ static int dev_ioctl(fd_rec *f, unsigned nr, void *arg, size_t size)
                 (uint32_t)pp == p->link) {
                 build_probe(gi, p);
                 M.head->gpu[gi].delivered_epoch = M.head->epoch;
+                /* the GPU now waits for the answer */
+                if (gpu_fabric_state(gi) == OFM_FABRIC_NOT_STARTED)
+                    M.emu->ops->fabric_set(M.emu, M.p->gpus[gi].phys_id, OFM_FABRIC_IN_PROGRESS, 0);
                 break;
             }
         }

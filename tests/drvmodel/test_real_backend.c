@@ -430,6 +430,44 @@ static void test_audit_agrees_with_probe(void **state)
     dh_cleanup(&d);
 }
 
+/* A GPU that comes up after bring-up (it was off the bus when the manager
+ * started) probes then: the running manager answers it. */
+static void test_late_probe_answered(void **state)
+{
+    (void)state;
+    dh_daemon d;
+    assert_int_equal(dh_init(&d, "hgx-h100"), 0);
+    ofm_hal *h;
+    char err[256];
+    assert_int_equal(ofm_emu_open(d.emu, &h, err, sizeof err), OFM_HAL_OK);
+    assert_int_equal(ofm_emu_inject_gpu(h, 3, OFM_DEV_MISSING), OFM_HAL_OK);
+    assert_int_equal(dh_write_config(&d, NULL), 0);
+    assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
+    /* back on the bus; ALI brings its links up */
+    assert_int_equal(ofm_emu_inject_gpu(h, 3, OFM_DEV_OK), OFM_HAL_OK);
+    const ofm_platform *p = ofm_hal_platform(h);
+    for (size_t a = 0; a < p->naccess; a++)
+        if (p->access[a].gpu == 3)
+            assert_int_equal(ofm_emu_inject_port_repair(h, p->access[a].sw, p->access[a].sw_port),
+                             OFM_HAL_OK);
+    ofm_hal_fabric_info fi = {0};
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(h->ops->fabric_get(h, 3, &fi), OFM_HAL_OK);
+        if (fi.state == OFM_FABRIC_COMPLETED)
+            break;
+        struct timespec nap = {0, 10 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    assert_int_equal(fi.state, OFM_FABRIC_COMPLETED);
+    assert_int_equal(fi.status, 0);
+    char *log = dh_read_log(&d);
+    assert_non_null(strstr(log, "nvswitch: GPU 3 (0000:34:00.0) probed the fabric again; answered"));
+    free(log);
+    ofm_hal_close(h);
+    assert_int_equal(dh_stop(&d, SIGTERM), 0);
+    dh_cleanup(&d);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "--abi-probe"))
@@ -448,6 +486,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_lr10_refused),
         cmocka_unit_test(test_privileges),
         cmocka_unit_test(test_audit_agrees_with_probe),
+        cmocka_unit_test(test_late_probe_answered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,6 +66,7 @@ typedef struct {
     gpu_rec gpu[OFM_MAX_GPUS];
     uint64_t hb_ns;
     uint32_t hb_ms;
+    uint64_t probe_wait_left_ns;   /* bring-up waits this long in all for missing probes */
     uint64_t ev_seq;
     bool links_seen;
     ofm_hal *gpu_side;
@@ -511,7 +512,10 @@ static int fabric_set(ofm_hal *h, uint32_t gpu, ofm_fabric_state st, int status)
     if (st != OFM_FABRIC_COMPLETED)
         return OFM_HAL_OK;  /* the states before Completed are the GPU's own */
     gpu_rec *g = gpu_by_id(n, gpu);
-    uint64_t deadline = mono_ns() + (uint64_t)PROBE_WAIT_MS * 1000000u;
+    /* GPUs probe when their driver loads; a manager that starts later (a
+     * restart) finds no request from GPUs registered before. One budget for
+     * all of them, so such a start is not delayed per GPU. */
+    uint64_t t0 = mono_ns(), deadline = t0 + n->probe_wait_left_ns;
     while ((!g || !g->have_request) && mono_ns() < deadline) {
         drain_inband(h);
         g = gpu_by_id(n, gpu);
@@ -520,9 +524,14 @@ static int fabric_set(ofm_hal *h, uint32_t gpu, ofm_fabric_state st, int status)
         struct timespec ts = {0, 2 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    uint64_t used = mono_ns() - t0;
+    n->probe_wait_left_ns = used < n->probe_wait_left_ns ? n->probe_wait_left_ns - used : 0;
     if (!g || !g->have_request) {
-        if (g && g->state == OFM_FABRIC_COMPLETED && !status)
+        if (g && !status) {
+            /* known (from the GPU side or an earlier probe): nothing outstanding */
+            OFM_DEBUG("nvswitch: GPU %u has no fabric probe outstanding; registered before", gpu);
             return OFM_HAL_OK;
+        }
         return nv_fail(h, OFM_HAL_EIO, "GPU %u sent no fabric probe request within %u ms", gpu,
                        PROBE_WAIT_MS);
     }
@@ -905,6 +914,17 @@ static int read_events(ofm_hal *h, uint64_t *cursor, ofm_hal_event *out, size_t 
     size_t k = 0;
     heartbeat(h);
     drain_inband(h);
+    /* A GPU that probes after bring-up (its driver reloaded, or it was
+     * reset) is answered at once: registration does not depend on
+     * partitions. */
+    for (size_t i = 0; n->o.manager && i < n->ngpu; i++)
+        if (n->gpu[i].have_request && send_probe_response(h, &n->gpu[i], 0) == OFM_HAL_OK) {
+            OFM_INFO("nvswitch: GPU %u (%s) probed the fabric again; answered", n->gpu[i].phys_id,
+                     n->gpu[i].bdf);
+            n->gpu[i].have_request = false;
+            n->gpu[i].state = OFM_FABRIC_COMPLETED;
+            n->gpu[i].status = 0;
+        }
     nvsw_get_errors *ge = malloc(sizeof *ge);
     if (!ge)
         return nv_fail(h, OFM_HAL_ENOSPC, "out of memory");
@@ -1153,6 +1173,7 @@ static int open_nvswitch(const ofm_nvswitch_opts *opts, ofm_hal **out, char *err
     n->gpu_side = o.gpu_side;
     n->ctl = n->cap = -1;
     n->hb_ms = o.heartbeat_timeout_ms ? o.heartbeat_timeout_ms : DEFAULT_HEARTBEAT_MS;
+    n->probe_wait_left_ns = (uint64_t)PROBE_WAIT_MS * 1000000u;
     int rc = OFM_HAL_ENODEV;
 
     n->ctl = nvsw_open_ctl(o.dev_root);
