@@ -21,6 +21,7 @@ static const struct {
     {"mig", fmctl_mig_main, "MIG profiles, GPU/compute instances and declarative configs"},
     {"hw", fmctl_hw_main, "what the hardware backends see: driver, NVSwitches, GPUs (NVML)"},
     {"emu", fmctl_emu_main, "create, inspect and inject faults into emulated systems"},
+    {"passthrough", fmctl_passthrough_main, "full-passthrough VM plans: GPUs, NVSwitches, links to disable"},
 };
 
 static void usage(FILE *f)

@@ -12,5 +12,6 @@ int fmctl_events_main(int argc, char **argv);    /* fmctl_events.c    */
 int fmctl_partition_main(int argc, char **argv); /* fmctl_partition.c */
 int fmctl_audit_main(int argc, char **argv);     /* fmctl_audit.c     */
 int fmctl_hw_main(int argc, char **argv);        /* fmctl_hw.c        */
+int fmctl_passthrough_main(int argc, char **argv); /* fmctl_passthrough.c */
 
 #endif
