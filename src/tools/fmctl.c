@@ -15,6 +15,7 @@ static const struct {
 } commands[] = {
     {"topo", fmctl_topo_main, "show platform topology, GPU matrix and default partitions"},
     {"status", fmctl_status_main, "show the fabric manager's state and per-GPU fabric state"},
+    {"nvlink", fmctl_nvlink_main, "per-link state, rate, far end and error counters (nvidia-smi nvlink)"},
     {"events", fmctl_events_main, "SXid/Xid, NVLink, partition and state-change events (--follow)"},
     {"partition", fmctl_partition_main, "list, activate and deactivate fabric partitions"},
     {"audit", fmctl_audit_main, "read programmed switch routing and print GPU reachability"},
