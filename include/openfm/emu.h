@@ -59,6 +59,14 @@ int ofm_emu_inject_driver_version(ofm_hal *h, const char *version);
 int ofm_emu_inject_sxid(ofm_hal *h, uint32_t sw, uint32_t port, uint32_t code, bool fatal,
                         const char *desc);
 int ofm_emu_inject_xid(ofm_hal *h, uint32_t gpu, uint32_t code, const char *detail);
+/* Raise a switch port's NVLink error counters by the given amounts (the
+ * link's far end shows the same counts: both ends of an emulated link share
+ * them). Counters start at 0 at every (emulated) boot. */
+int ofm_emu_inject_link_errors(ofm_hal *h, uint32_t sw, uint32_t port, const ofm_hal_link_errors *add);
+/* The counters (also the HAL's link_errors operation). */
+int ofm_emu_link_errors(ofm_hal *h, uint32_t sw, uint32_t port, ofm_hal_link_errors *out);
+/* Zero every counter (emulated reboot). */
+int ofm_emu_link_errors_reset(ofm_hal *h);
 
 /* --- traffic probe: the ground truth for routing and isolation tests --- */
 typedef struct {

@@ -155,6 +155,14 @@ typedef struct {
 /* Most virtual functions per GPU that openfm handles. */
 #define OFM_HAL_MAX_VFS 64
 
+typedef struct {
+    ofm_provenance prov;
+    uint64_t crc_flit;        /* flits that failed their CRC */
+    uint64_t crc_data;        /* data CRC errors */
+    uint64_t replay;          /* link-level replays */
+    uint64_t recovery;        /* link recoveries (retrains) */
+} ofm_hal_link_errors;
+
 typedef struct ofm_hal ofm_hal;
 
 /* Operations. Every one may be NULL: callers treat a missing operation as
@@ -220,6 +228,9 @@ typedef struct {
      * address, UUID, physical ID), so ports whose far end is a GPU name it
      * even when the GPU's own fabric probe went to another process. */
     void (*learn_gpus)(ofm_hal *h, const ofm_hal_gpu *gpus, size_t n);
+    /* NVLink error counters of a switch port (what nvidia-smi nvlink -e and
+     * DCGM's per-link error fields show): totals since the driver loaded. */
+    int (*link_errors)(ofm_hal *h, uint32_t sw, uint32_t port, ofm_hal_link_errors *out);
 } ofm_hal_ops;
 
 struct ofm_hal {

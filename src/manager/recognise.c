@@ -74,13 +74,18 @@ typedef struct {
     bool have;
 } pick;
 
-/* Later candidates win ties: files of TOPOLOGY_FILE_PATH come after the
- * built-ins, and a site's own description beats a generic one. */
-static void consider(pick *k, const ofm_platform *cand, const char *source)
+/* Files of TOPOLOGY_FILE_PATH come after the built-ins and win ties: a
+ * site's own description beats a generic one. Among built-ins the first
+ * keeps a tie: boards that share a wiring (hgx-h100, hgx-h200) differ only in
+ * the GPU model, and when discovery cannot tell the model the older board,
+ * listed first, is the conservative answer. */
+static void consider(pick *k, const ofm_platform *cand, const char *source, bool wins_ties)
 {
     ofm_fabric_match(cand, k->obs, k->cur);
     int a = rank(k->cur), b = k->have ? rank(k->best) : -1;
     if (a < b || (a == b && k->cur->links_as_modelled < k->best->links_as_modelled))
+        return;
+    if (!wins_ties && a == b && k->cur->links_as_modelled == k->best->links_as_modelled)
         return;
     *k->best = *k->cur;
     *k->out = *cand;
@@ -104,7 +109,7 @@ int ofm_recognise_platform(const ofm_fabric_observed *obs, const char *dir, ofm_
         char src[128];
         snprintf(src, sizeof src, "built-in %s", name);
         if (load_candidate(name, cand))
-            consider(&k, cand, src);
+            consider(&k, cand, src, false);
     }
     DIR *d = dir ? opendir(dir) : NULL;
     struct dirent *de;
@@ -115,7 +120,7 @@ int ofm_recognise_platform(const ofm_fabric_observed *obs, const char *dir, ofm_
             continue;
         int n = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         if (n > 0 && (size_t)n < sizeof path && load_candidate(path, cand))
-            consider(&k, cand, path);
+            consider(&k, cand, path, true);
     }
     if (d)
         closedir(d);

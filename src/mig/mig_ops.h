@@ -34,8 +34,9 @@ int ofm_mig_device_uuid_of(ofm_hal *h, const ofm_hal_gpu *g, uint32_t gi, uint32
 /* Whether this process has CAP_SYS_ADMIN in its effective set (capget). */
 bool ofm_mig_has_sys_admin(void);
 /* 0 when this process may change MIG mode through `h`, else -1 with the
- * refusal in `why`: CAP_SYS_ADMIN is needed, except that an unprivileged
- * (non-root) user administers their own emulated system. */
+ * refusal in `why`: CAP_SYS_ADMIN is needed, except that on an emulated
+ * system a process that could never hold it (non-root, or a container whose
+ * bounding set lacks it) administers its own. */
 int ofm_mig_may_change_mode(const ofm_hal *h, char *why, size_t len);
 
 #define OFM_MIG_HOOKS_MAX 16

@@ -15,12 +15,14 @@ static const struct {
 } commands[] = {
     {"topo", fmctl_topo_main, "show platform topology, GPU matrix and default partitions"},
     {"status", fmctl_status_main, "show the fabric manager's state and per-GPU fabric state"},
+    {"nvlink", fmctl_nvlink_main, "per-link state, rate, far end and error counters (nvidia-smi nvlink)"},
     {"events", fmctl_events_main, "SXid/Xid, NVLink, partition and state-change events (--follow)"},
     {"partition", fmctl_partition_main, "list, activate and deactivate fabric partitions"},
     {"audit", fmctl_audit_main, "read programmed switch routing and print GPU reachability"},
     {"mig", fmctl_mig_main, "MIG profiles, GPU/compute instances and declarative configs"},
     {"hw", fmctl_hw_main, "what the hardware backends see: driver, NVSwitches, GPUs (NVML)"},
     {"emu", fmctl_emu_main, "create, inspect and inject faults into emulated systems"},
+    {"passthrough", fmctl_passthrough_main, "full-passthrough VM plans: GPUs, NVSwitches, links to disable"},
 };
 
 static void usage(FILE *f)

@@ -9,8 +9,10 @@ int fmctl_emu_main(int argc, char **argv);       /* fmctl_emu.c       */
 int fmctl_mig_main(int argc, char **argv);       /* fmctl_mig.c       */
 int fmctl_status_main(int argc, char **argv);    /* fmctl_status.c    */
 int fmctl_events_main(int argc, char **argv);    /* fmctl_events.c    */
+int fmctl_nvlink_main(int argc, char **argv);    /* fmctl_nvlink.c    */
 int fmctl_partition_main(int argc, char **argv); /* fmctl_partition.c */
 int fmctl_audit_main(int argc, char **argv);     /* fmctl_audit.c     */
 int fmctl_hw_main(int argc, char **argv);        /* fmctl_hw.c        */
+int fmctl_passthrough_main(int argc, char **argv); /* fmctl_passthrough.c */
 
 #endif

@@ -49,6 +49,8 @@ static void usage(FILE *f)
         "      sxid --switch S --port P --code N [--fatal|--non-fatal]\n"
         "                                          classification defaults to FM §13's tables\n"
         "      xid --gpu G --code N\n"
+        "      link-errors --switch S --port P [--crc-flit N] [--crc-data N] [--replay N]\n"
+        "                  [--recovery N]          raise the link's NVLink error counters\n"
         "\n"
         "  --emu-dir DIR   the emulated system to use\n"
         "  --json          machine-readable output (show, list, probe, routes)\n"
@@ -67,6 +69,7 @@ typedef struct {
     const char *dir, *platform;
     bool force, json, all, quiet, fatal_set, fatal;
     long sw, port, gpu, code, since;
+    long crc_flit, crc_data, replay, recovery; /* link-errors amounts */
 } opts;
 
 static int parse_num(const char *what, const char *s, long max, long *out)
@@ -467,7 +470,8 @@ static int cmd_inject(ofm_hal *h, opts *o, int argc, char **argv)
         fprintf(stderr, "fmctl emu inject %s: unexpected argument '%s'\n", f, argv[want]);
         return 2;
     }
-    bool need_port = !strcmp(f, "link-down") || !strcmp(f, "link-repair") || !strcmp(f, "sxid");
+    bool need_port = !strcmp(f, "link-down") || !strcmp(f, "link-repair") || !strcmp(f, "sxid") ||
+                     !strcmp(f, "link-errors");
     bool need_sw = need_port || !strncmp(f, "switch-", 7);
     bool need_gpu = !strncmp(f, "gpu-", 4) || !strncmp(f, "fabric-", 7) || !strcmp(f, "xid");
     bool need_code = !strcmp(f, "sxid") || !strcmp(f, "xid");
@@ -509,6 +513,15 @@ static int cmd_inject(ofm_hal *h, opts *o, int argc, char **argv)
         bool fatal = o->fatal_set ? o->fatal
                                  : (info && (info->cls == OFM_SXID_FATAL || info->cls == OFM_SXID_ALWAYS_FATAL));
         rc = ofm_emu_inject_sxid(h, sw, port, code, fatal, info ? info->name : "injected error");
+    } else if (!strcmp(f, "link-errors")) {
+        ofm_hal_link_errors add = {.crc_flit = (uint64_t)o->crc_flit, .crc_data = (uint64_t)o->crc_data,
+                                   .replay = (uint64_t)o->replay, .recovery = (uint64_t)o->recovery};
+        if (!add.crc_flit && !add.crc_data && !add.replay && !add.recovery) {
+            fprintf(stderr, "fmctl emu inject link-errors: give at least one of --crc-flit, "
+                            "--crc-data, --replay, --recovery\n");
+            return 2;
+        }
+        rc = ofm_emu_inject_link_errors(h, sw, port, &add);
     } else if (!strcmp(f, "xid")) {
         const ofm_xid_info *info = ofm_xid_lookup(code);
         rc = ofm_emu_inject_xid(h, gpu, code, info ? info->meaning : "injected error");
@@ -531,6 +544,8 @@ int fmctl_emu_main(int argc, char **argv)
         {"gpu", required_argument, NULL, 'g'},     {"code", required_argument, NULL, 'c'},
         {"fatal", no_argument, NULL, 'f'},         {"non-fatal", no_argument, NULL, 'n'},
         {"since", required_argument, NULL, 'S'},   {"help", no_argument, NULL, 'h'},
+        {"crc-flit", required_argument, NULL, 1001}, {"crc-data", required_argument, NULL, 1002},
+        {"replay", required_argument, NULL, 1003},   {"recovery", required_argument, NULL, 1004},
         {NULL, 0, NULL, 0}};
     opts o = {.sw = -1, .port = -1, .gpu = -1, .code = -1};
     char *pos[8];
@@ -561,6 +576,10 @@ int fmctl_emu_main(int argc, char **argv)
         case 'g': if (parse_num("--gpu", optarg, 1023, &o.gpu)) return 2; break;
         case 'c': if (parse_num("--code", optarg, 99999, &o.code)) return 2; break;
         case 'S': if (parse_num("--since", optarg, 1L << 40, &o.since)) return 2; break;
+        case 1001: if (parse_num("--crc-flit", optarg, 1L << 40, &o.crc_flit)) return 2; break;
+        case 1002: if (parse_num("--crc-data", optarg, 1L << 40, &o.crc_data)) return 2; break;
+        case 1003: if (parse_num("--replay", optarg, 1L << 40, &o.replay)) return 2; break;
+        case 1004: if (parse_num("--recovery", optarg, 1L << 40, &o.recovery)) return 2; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <linux/securebits.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,8 +34,9 @@ static const char *bin(void)
     return b;
 }
 
-/* Run fmctl mig; with `drop`, in a child that first drops CAP_SYS_ADMIN from
- * its bounding set, so the exec'd fmctl (root or not) cannot have it. */
+/* Run fmctl mig; with `drop`, in a child that stays root but whose exec'd
+ * programs get no capabilities (SECBIT_NOROOT): root that gave up
+ * CAP_SYS_ADMIN, which could have it (it is still in the bounding set). */
 static int run_as(bool drop, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int run_as(bool drop, const char *fmt, ...)
 {
@@ -49,7 +51,7 @@ static int run_as(bool drop, const char *fmt, ...)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        if (drop && prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0))
+        if (drop && prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0))
             _exit(99);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(98);
@@ -156,9 +158,10 @@ static void write_hooks(const char *extra_service, const char *stop_cmd)
 
 static bool may_drop_sys_admin(void)
 {
-    /* dropping from the bounding set needs CAP_SETPCAP; the check is only
-     * meaningful when we have CAP_SYS_ADMIN to lose */
-    return ofm_mig_has_sys_admin() && prctl(PR_CAPBSET_READ, CAP_SETPCAP, 0, 0, 0) == 1;
+    /* securebits need CAP_SETPCAP; the check is only meaningful for root
+     * holding CAP_SYS_ADMIN to give up */
+    return geteuid() == 0 && ofm_mig_has_sys_admin() &&
+           prctl(PR_CAPBSET_READ, CAP_SETPCAP, 0, 0, 0) == 1;
 }
 
 static void test_mode_change_needs_sys_admin(void **state)

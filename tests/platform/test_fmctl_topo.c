@@ -77,6 +77,27 @@ static void test_json_and_errors(void **state)
     assert_non_null(strstr(out, "hgx-a100-top"));
 }
 
+/* HGX H200: the operator sees H200 GPUs on the H100 wiring. */
+static void test_h200(void **state)
+{
+    (void)state;
+    char c[32];
+    assert_int_equal(run("show hgx-h200"), 0);
+    assert_non_null(strstr(out, "hgx-h200"));
+    assert_non_null(strstr(out, "H200-SXM5-141GB"));
+    assert_non_null(strstr(out, "Access links (144)"));
+    assert_int_equal(run("matrix hgx-h200"), 0);
+    cell(0, 7, c);
+    assert_string_equal(c, "NV18");
+    cell(4, 4, c);
+    assert_string_equal(c, "X");
+    assert_int_equal(run("partitions hgx-h200 --json"), 0);
+    assert_non_null(strstr(out, "\"platform\":\"hgx-h200\""));
+    assert_non_null(strstr(out, "\"id\":0"));
+    assert_non_null(strstr(out, "\"id\":14"));
+    assert_null(strstr(out, "\"id\":15"));
+}
+
 static void test_file_path(void **state)
 {
     (void)state;
@@ -131,6 +152,7 @@ int main(void)
         cmocka_unit_test(test_matrix),
         cmocka_unit_test(test_json_and_errors),
         cmocka_unit_test(test_file_path),
+        cmocka_unit_test(test_h200),
         cmocka_unit_test(test_show_and_option_order),
         cmocka_unit_test(test_malformed_file),
     };

@@ -138,6 +138,7 @@ static void test_counts(void **state)
     (void)state;
     static const unsigned h100[] = {4, 5, 5, 4}, a100[] = {2, 2, 2, 2, 2, 2}, hgx2[] = {1, 1, 1, 1, 1, 1};
     check_counts("hgx-h100", 18, h100, 4, 0, 0);
+    check_counts("hgx-h200", 18, h100, 4, 0, 0);
     check_counts("hgx-a100", 12, a100, 6, 16, 0);
     check_counts("hgx-a100-top", 12, a100, 6, 16, 0);
     check_counts("hgx-a100-2b", 12, a100, 6, 16, 16);
@@ -307,6 +308,36 @@ static void test_partitions_h100(void **state)
         check_partition(7 + i, 1, (unsigned[]){1 + i}, 0);
 }
 
+/* H200: the H100 baseboard with H200 GPUs — every access link and every
+ * partition identical, only the GPU model differs. */
+static void test_h200_is_h100_wiring(void **state)
+{
+    (void)state;
+    static ofm_platform h100;
+    load("hgx-h100");
+    h100 = P;
+    load("hgx-h200");
+    assert_string_equal(P.name, "hgx-h200");
+    assert_true(P.ali);
+    assert_int_equal(P.ngpus, 8);
+    for (size_t i = 0; i < P.ngpus; i++) {
+        assert_string_equal(P.gpus[i].model, "H200-SXM5-141GB");
+        assert_int_equal(P.gpus[i].nvlinks, 18);
+        assert_int_equal(P.gpus[i].line_rate_mbps, 25000);
+    }
+    assert_int_equal(P.nswitches, h100.nswitches);
+    for (size_t i = 0; i < P.nswitches; i++) {
+        assert_int_equal(P.switches[i].gen, OFM_SWITCH_GEN3);
+        assert_int_equal(P.switches[i].nports, 64);
+    }
+    assert_int_equal(P.naccess, h100.naccess);
+    assert_memory_equal(P.access, h100.access, P.naccess * sizeof P.access[0]);
+    assert_int_equal(P.npartitions, h100.npartitions);
+    assert_memory_equal(P.partitions, h100.partitions, P.npartitions * sizeof P.partitions[0]);
+    assert_int_equal(P.partitions[0].id, 0);
+    assert_int_equal(ofm_platform_nvlinks_between(&P, 1, 8), 18);
+}
+
 static void test_matrix_counts(void **state)
 {
     (void)state;
@@ -332,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_trunks),                 cmocka_unit_test(test_hgx2_correction),
         cmocka_unit_test(test_partitions_hgx2),        cmocka_unit_test(test_partitions_a100),
         cmocka_unit_test(test_partitions_h100),        cmocka_unit_test(test_matrix_counts),
+        cmocka_unit_test(test_h200_is_h100_wiring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

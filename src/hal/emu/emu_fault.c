@@ -189,6 +189,8 @@ int ofm_emu_reboot(ofm_hal *h)
         rc = emu_commit(h);
         emu_end(h);
     }
+    if (rc == OFM_HAL_OK)
+        rc = ofm_emu_link_errors_reset(h); /* counters start at 0 with the driver */
     if (rc == OFM_HAL_OK) {
         int mrc = ofm_emu_mig_reboot(h);
         if (mrc != OFM_HAL_OK && mrc != OFM_HAL_ENOTSUP)

@@ -3,6 +3,7 @@
  * openfm refuses up front, before any hook stops a service. */
 #include <linux/capability.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -21,10 +22,13 @@ int ofm_mig_may_change_mode(const ofm_hal *h, char *why, size_t len)
 {
     if (ofm_mig_has_sys_admin())
         return 0;
-    /* An emulated system belongs to the user who made it; an unprivileged
-     * user administers their own, as the owner of a user namespace does.
-     * Root without the capability is refused, as on real GPUs. */
-    if (h->prov == OFM_PROV_EMULATED && geteuid() != 0)
+    /* An emulated system belongs to whoever made it. A process that could
+     * never hold the capability -- a non-root user, or a container whose
+     * bounding set lacks it -- administers its own, as the owner of a user
+     * namespace does. One that could hold it but does not (root that dropped
+     * it) is refused, as on real GPUs. */
+    if (h->prov == OFM_PROV_EMULATED &&
+        (geteuid() != 0 || prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 1))
         return 0;
     snprintf(why, len, "Insufficient Permissions: changing MIG mode needs CAP_SYS_ADMIN (run as "
                        "root, or give the process CAP_SYS_ADMIN); this process does not have it");

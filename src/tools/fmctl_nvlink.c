@@ -1,0 +1,224 @@
+/* fmctl nvlink: the NVLink views of 'nvidia-smi nvlink', read from the
+ * hardware through the HAL (like nvidia-smi, not through the daemon):
+ *   status    per link: line rate or <inactive>, and the far end
+ *   errors    per link: replay, recovery and CRC error totals (nvidia-smi -e)
+ *   counters  per link: the four raw counters (CRC flit, CRC data, replay,
+ *             recovery), as DCGM's per-link fields split them
+ * GPUs in MIG mode answer as nvidia-smi does: NVLink queries are not
+ * supported for devices in MIG mode. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openfm/hal.h"
+#include "tools/fmctl.h"
+#include "tools/fmctl_backend.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: fmctl nvlink status|errors|counters [-i GPU] [--json] [--backend SPEC | --emu-dir DIR]\n"
+               "\n"
+               "  status     each link's line rate (GB/s per direction) or <inactive>, and the\n"
+               "             NVSwitch port at its far end (nvidia-smi nvlink -s)\n"
+               "  errors     each link's Replay, Recovery and CRC (flit + data) error totals\n"
+               "             (nvidia-smi nvlink -e)\n"
+               "  counters   each link's CRC flit, CRC data, replay and recovery counters\n"
+               "\n"
+               "  -i, --id GPU           only the GPU with this index (0-based, nvidia-smi order)\n"
+               "  --json                 machine-readable output\n"
+               "  --emu-dir DIR          the emulated system in DIR\n"
+               FMCTL_BACKEND_HELP
+               "  -h, --help             this text\n"
+               "\n"
+               "Counters are totals since the driver loaded (an emulated reboot clears them).\n"
+               "Exit status: 0 success, 1 a GPU could not be read, 2 usage or no backend.\n");
+}
+
+static void rate_text(uint32_t mbps, char *buf, size_t len)
+{
+    if (mbps % 1000 == 0)
+        snprintf(buf, len, "%u GB/s", mbps / 1000);
+    else
+        snprintf(buf, len, "%.3f GB/s", mbps / 1000.0);
+}
+
+typedef enum { V_STATUS, V_ERRORS, V_COUNTERS } view;
+
+static int show_gpu(ofm_hal *h, size_t idx, const ofm_hal_gpu *g, view v, json_object *ja)
+{
+    ofm_hal_mig_mode mm;
+    bool mig = h->ops->mig_mode_get && h->ops->mig_mode_get(h, g->phys_id, &mm) == OFM_HAL_OK &&
+               mm.current;
+    const char *vendor = strncmp(g->model, "NVIDIA", 6) ? "NVIDIA " : "";
+    json_object *jg = NULL, *jl = NULL;
+    if (ja) {
+        jg = json_object_new_object();
+        json_object_object_add(jg, "index", json_object_new_int64((int64_t)idx));
+        json_object_object_add(jg, "physical_id", json_object_new_int64(g->phys_id));
+        json_object_object_add(jg, "uuid", json_object_new_string(g->uuid));
+        json_object_object_add(jg, "pci_bus_id", json_object_new_string(g->pci_bdf));
+        json_object_object_add(jg, "mig_mode", json_object_new_boolean(mig));
+        json_object_object_add(jg, "provenance",
+                               json_object_new_string(g->prov == OFM_PROV_EMULATED ? "emulated" : "hardware"));
+        jl = json_object_new_array();
+        json_object_object_add(jg, "links", jl);
+        json_object_array_add(ja, jg);
+    } else {
+        printf("GPU %zu: %s%s (UUID: %s)\n", idx, vendor, g->model, g->uuid);
+    }
+    if (mig) {
+        if (!ja)
+            printf("\tNvlink queries are not supported for Devices in MIG mode\n");
+        return 0;
+    }
+    int bad = 0;
+    for (uint32_t l = 0; l < g->nvlinks && l < OFM_MAX_GPU_LINKS; l++) {
+        ofm_hal_link lk;
+        if (h->ops->gpu_link(h, g->phys_id, l, &lk) != OFM_HAL_OK) {
+            fprintf(stderr, "fmctl nvlink: GPU %zu link %u: %s\n", idx, l, ofm_hal_last_error(h));
+            bad = 1;
+            continue;
+        }
+        bool active = lk.state == OFM_LINK_ACTIVE;
+        bool to_switch = lk.remote_type == OFM_REMOTE_SWITCH;
+        ofm_hal_link_errors er = {0};
+        bool have_err = v != V_STATUS && to_switch && h->ops->link_errors &&
+                        h->ops->link_errors(h, lk.remote_id, lk.remote_link, &er) == OFM_HAL_OK;
+        if (v != V_STATUS && !have_err && to_switch && h->ops->link_errors) {
+            fprintf(stderr, "fmctl nvlink: GPU %zu link %u: %s\n", idx, l, ofm_hal_last_error(h));
+            bad = 1;
+        }
+        char rate[32];
+        rate_text(g->line_rate_mbps, rate, sizeof rate);
+        if (ja) {
+            json_object *j = json_object_new_object();
+            json_object_object_add(j, "link", json_object_new_int64(l));
+            json_object_object_add(j, "state", json_object_new_string(ofm_link_state_name(lk.state)));
+            json_object_object_add(j, "line_rate_mbps", json_object_new_int64(active ? g->line_rate_mbps : 0));
+            json_object *r = NULL;
+            if (to_switch) {
+                r = json_object_new_object();
+                json_object_object_add(r, "nvswitch", json_object_new_int64(lk.remote_id));
+                json_object_object_add(r, "port", json_object_new_int64(lk.remote_link));
+            }
+            json_object_object_add(j, "remote", r);
+            if (v != V_STATUS) {
+                json_object *e = json_object_new_object();
+                json_object_object_add(e, "crc_flit", json_object_new_int64((int64_t)er.crc_flit));
+                json_object_object_add(e, "crc_data", json_object_new_int64((int64_t)er.crc_data));
+                json_object_object_add(e, "replay", json_object_new_int64((int64_t)er.replay));
+                json_object_object_add(e, "recovery", json_object_new_int64((int64_t)er.recovery));
+                json_object_object_add(j, "errors", e);
+            }
+            json_object_array_add(jl, j);
+            continue;
+        }
+        switch (v) {
+        case V_STATUS:
+            if (!active)
+                printf("\t Link %u: <inactive>\n", l);
+            else if (to_switch)
+                printf("\t Link %u: %s  (NVSwitch %u port %u)\n", l, rate, lk.remote_id, lk.remote_link);
+            else
+                printf("\t Link %u: %s\n", l, rate);
+            break;
+        case V_ERRORS:
+            printf("\t Link %u: Replay Errors: %" PRIu64 "\n", l, er.replay);
+            printf("\t Link %u: Recovery Errors: %" PRIu64 "\n", l, er.recovery);
+            printf("\t Link %u: CRC Errors: %" PRIu64 "\n", l, er.crc_flit + er.crc_data);
+            break;
+        case V_COUNTERS:
+            printf("\t Link %u: CRC Flit Errors: %" PRIu64 ", CRC Data Errors: %" PRIu64
+                   ", Replay Errors: %" PRIu64 ", Recovery Errors: %" PRIu64 "\n",
+                   l, er.crc_flit, er.crc_data, er.replay, er.recovery);
+            break;
+        }
+    }
+    if (!ja && v == V_ERRORS)
+        printf("\n");
+    return bad;
+}
+
+int fmctl_nvlink_main(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"id", required_argument, NULL, 'i'},      {"json", no_argument, NULL, 'j'},
+        {"emu-dir", required_argument, NULL, 'E'}, {"backend", required_argument, NULL, 'B'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    long only = -1;
+    bool json = false;
+    const char *emu_dir = NULL, *backend = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "i:hj", lo, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'i':
+            only = strtol(optarg, &end, 10);
+            if (!*optarg || *end || only < 0 || only >= OFM_MAX_GPUS) {
+                fprintf(stderr, "fmctl nvlink: -i: '%s' is not a GPU index\n", optarg);
+                return 2;
+            }
+            break;
+        case 'j': json = true; break;
+        case 'E': emu_dir = optarg; break;
+        case 'B': backend = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    /* GNU getopt moved the view (and anything else) behind the options */
+    if (argc - optind > 1) {
+        fprintf(stderr, "fmctl nvlink: unexpected argument '%s'\n", argv[optind + 1]);
+        return 2;
+    }
+    const char *what = optind < argc ? argv[optind] : NULL;
+    view v;
+    if (!what) {
+        usage(stderr);
+        return 2;
+    } else if (!strcmp(what, "status")) {
+        v = V_STATUS;
+    } else if (!strcmp(what, "errors")) {
+        v = V_ERRORS;
+    } else if (!strcmp(what, "counters")) {
+        v = V_COUNTERS;
+    } else {
+        fprintf(stderr, "fmctl nvlink: unknown view '%s' (status, errors or counters)\n", what);
+        return 2;
+    }
+    ofm_hal *h;
+    if (fmctl_open_backend("fmctl nvlink", backend, emu_dir, &h) != OFM_HAL_OK)
+        return 2;
+    ofm_hal_gpu gpus[OFM_MAX_GPUS];
+    size_t n = 0;
+    if (h->ops->list_gpus(h, gpus, OFM_MAX_GPUS, &n) != OFM_HAL_OK) {
+        fprintf(stderr, "fmctl nvlink: cannot list GPUs: %s\n", ofm_hal_last_error(h));
+        ofm_hal_close(h);
+        return 2;
+    }
+    n = n > OFM_MAX_GPUS ? OFM_MAX_GPUS : n;
+    if (only >= 0 && (size_t)only >= n) {
+        fprintf(stderr, "fmctl nvlink: -i %ld: there are %zu GPUs (0-%zu)\n", only, n, n ? n - 1 : 0);
+        ofm_hal_close(h);
+        return 2;
+    }
+    json_object *ja = json ? json_object_new_array() : NULL;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++)
+        if (only < 0 || (size_t)only == i)
+            bad |= show_gpu(h, i, &gpus[i], v, ja);
+    if (ja) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "gpus", ja);
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                              JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+    }
+    ofm_hal_close(h);
+    return bad;
+}
