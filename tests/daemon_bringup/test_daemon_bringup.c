@@ -235,6 +235,7 @@ static void hgx_h100(void **s) { (void)s; mesh("hgx-h100", 18); }
 static void hgx_h100_sxid(void **s);
 static void hgx_h800(void **s) { (void)s; mesh("hgx-h800", 8); }
 static void hgx_h200(void **s) { (void)s; mesh("hgx-h200", 18); }
+static void hgx_b200(void **s) { (void)s; mesh("hgx-b200", 18); }
 static void hgx_a100(void **s) { (void)s; mesh("hgx-a100", 12); }
 static void hgx_a800(void **s) { (void)s; mesh("hgx-a800", 8); }
 static void hgx_a100_2b(void **s) { (void)s; mesh("hgx-a100-2b", 12); }  /* within and across boards */
@@ -528,7 +529,7 @@ int main(void)
 {
     mm_apply_filter();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(hgx_h100), cmocka_unit_test(hgx_h100_sxid), cmocka_unit_test(hgx_h800), cmocka_unit_test(hgx_h200), cmocka_unit_test(hgx_a100),
+        cmocka_unit_test(hgx_h100), cmocka_unit_test(hgx_h100_sxid), cmocka_unit_test(hgx_h800), cmocka_unit_test(hgx_h200), cmocka_unit_test(hgx_b200), cmocka_unit_test(hgx_a100),
         cmocka_unit_test(hgx_a800), cmocka_unit_test(hgx_a100_2b), cmocka_unit_test(hgx_2),
         cmocka_unit_test(trunk_failure_mode0_not_ready),
         cmocka_unit_test(fatal_sxid_access_and_trunk),
