@@ -18,8 +18,8 @@ static void plan_roundtrip(const uint8_t *data, size_t size)
     static nvsw_rlan_idx_entry rlan[LS10_MAX_TARGET + 1];
     size_t n = 0;
     for (size_t off = 0; off + REC <= size && n < MAXE; off += REC) {
-        ofm_route_entry x = {1, data[off] % 64u, data[off + 1], 0};
-        memcpy(&x.egress, data + off + 2, 8);
+        ofm_route_entry x = {1, data[off] % 64u, data[off + 1], {{0, 0}}};
+        memcpy(&x.egress.w[0], data + off + 2, 8);
         int dup = 0;
         for (size_t j = 0; j < n; j++)
             dup |= e[j].in_port == x.in_port && e[j].dst_gpu == x.dst_gpu;
@@ -47,7 +47,7 @@ static void plan_roundtrip(const uint8_t *data, size_t size)
         int found = 0;
         for (size_t j = 0; j < n; j++)
             found |= e[j].in_port == back[i].in_port && e[j].dst_gpu == back[i].dst_gpu &&
-                     e[j].egress == back[i].egress;
+                     ofm_portset_eq(e[j].egress, back[i].egress);
         if (!found)
             abort();
     }

@@ -42,7 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         e[i].dst_gpu = b[2] % 20;
         uint64_t eg = 0;
         memcpy(&eg, b + 3, 5);
-        e[i].egress = eg << (b[2] & 31);
+        e[i].egress = ofm_portset_none();
+        e[i].egress.w[b[2] & 1] = eg << (b[2] & 31);
     }
     ofm_reachability(&p, &h, e, n, &m);
     ofm_reachability(&p, NULL, e, n, &m);

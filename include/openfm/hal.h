@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "openfm/platform.h"
+#include "openfm/portset.h"
 
 enum {
     OFM_HAL_OK = 0,
@@ -83,13 +84,13 @@ typedef struct {
 } ofm_hal_link;
 
 /* One routing entry: on switch `sw`, traffic entering `in_port` for GPU `dst`
- * leaves on the ports in `egress` (bit n = port n). egress == 0 means invalid /
- * cleared: the switch drops such traffic with SXid 11004. */
+ * leaves on the ports in `egress`. An empty set means invalid / cleared: the
+ * switch drops such traffic with SXid 11004. */
 typedef struct {
     uint32_t sw;
     uint32_t in_port;
     uint32_t dst_gpu;
-    uint64_t egress;
+    ofm_portset egress;
 } ofm_route_entry;
 
 typedef enum { OFM_EVT_SXID = 1, OFM_EVT_XID = 2, OFM_EVT_LINK_DOWN = 3, OFM_EVT_LINK_UP = 4 } ofm_event_kind;

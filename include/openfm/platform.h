@@ -12,9 +12,9 @@
 
 #include "openfm/error.h"
 
-#define OFM_MAX_GPUS 32          /* 16 on every documented board; room for larger domains */
+#define OFM_MAX_GPUS 72          /* a GB200 NVL72 rack is one NVLink domain of 72 GPUs */
 #define OFM_MAX_SWITCHES 64      /* the driver supports at most 64 switch minors */
-#define OFM_MAX_SWITCH_PORTS 64  /* LS10 has 64 ports; egress sets are uint64_t masks */
+#define OFM_MAX_SWITCH_PORTS 72  /* fourth-generation NVSwitch: 72 ports (ofm_portset holds 128) */
 #define OFM_MAX_GPU_LINKS 18     /* H100: 18 NVLinks per GPU */
 #define OFM_MAX_ACCESS_LINKS (OFM_MAX_GPUS * OFM_MAX_GPU_LINKS)
 #define OFM_MAX_TRUNK_LINKS 1024

@@ -179,7 +179,7 @@ bool ofm_policy_partition_ok(const ofm_platform *p, const ofm_policy_decision *d
 /* ------------------------------------------------------------------ routes */
 
 /* A routing plan: entries sorted by (sw, in_port, dst_gpu), unique keys,
- * egress != 0. Heap-backed; release with ofm_route_plan_free. */
+ * a non-empty egress set. Heap-backed; release with ofm_route_plan_free. */
 typedef struct {
     ofm_route_entry *e;
     size_t n, cap;
@@ -202,7 +202,7 @@ int ofm_route_plan_build(const ofm_platform *p, const ofm_fabric_health *h,
 int ofm_route_plan_merge(ofm_route_plan *dst, const ofm_route_plan *src);
 
 /* Entries to write to go from `from` to `to`, for one HAL route_write call:
- * new or changed entries as in `to`, entries only in `from` with egress 0
+ * new or changed entries as in `to`, entries only in `from` with an empty egress set
  * (cleared). Either input may be unsorted. Returns 0 or -1. */
 int ofm_route_plan_diff(const ofm_route_plan *from, const ofm_route_plan *to,
                         ofm_route_plan *out);

@@ -16,7 +16,7 @@ void ofm_route_plan_free(ofm_route_plan *pl)
 }
 
 static int plan_push(ofm_route_plan *pl, uint32_t sw, uint32_t in_port, uint32_t dst,
-                     uint64_t egress)
+                     ofm_portset egress)
 {
     if (pl->n == pl->cap) {
         size_t cap = pl->cap ? pl->cap * 2 : 256;
@@ -50,10 +50,10 @@ static void plan_normalise(ofm_route_plan *pl, bool keep_clears)
         qsort(pl->e, pl->n, sizeof *pl->e, entry_cmp);
     size_t w = 0;
     for (size_t r = 0; r < pl->n; r++) {
-        if (!keep_clears && pl->e[r].egress == 0)
+        if (!keep_clears && ofm_portset_empty(pl->e[r].egress))
             continue;
         if (w > 0 && entry_cmp(&pl->e[w - 1], &pl->e[r]) == 0)
-            pl->e[w - 1].egress |= pl->e[r].egress;
+            pl->e[w - 1].egress = ofm_portset_or(pl->e[w - 1].egress, pl->e[r].egress);
         else
             pl->e[w++] = pl->e[r];
     }
@@ -62,7 +62,7 @@ static void plan_normalise(ofm_route_plan *pl, bool keep_clears)
 
 typedef struct {
     bool inset[OFM_MAX_GPUS];
-    uint64_t direct[OFM_MAX_SWITCHES][OFM_MAX_GPUS];  /* usable access ports of s to d */
+    ofm_portset direct[OFM_MAX_SWITCHES][OFM_MAX_GPUS];  /* usable access ports of s to d */
     bool has_src[OFM_MAX_SWITCHES][OFM_MAX_GPUS];      /* s has an access port of a set GPU other than d */
 } build_scratch;
 
@@ -99,7 +99,7 @@ int ofm_route_plan_build(const ofm_platform *p, const ofm_fabric_health *h, cons
         int gi = m->gpu_of_access[a], si = m->sw_of_access[a];
         if (!s->inset[gi])
             continue;
-        s->direct[si][gi] |= UINT64_C(1) << p->access[a].sw_port;
+        ofm_portset_add(&s->direct[si][gi], p->access[a].sw_port);
         for (size_t d = 0; d < ngpus; d++)
             if ((int)d != gi)
                 s->has_src[si][d] = true;
@@ -113,20 +113,20 @@ int ofm_route_plan_build(const ofm_platform *p, const ofm_fabric_health *h, cons
             continue;
         /* Egress per destination: direct ports, else trunks to a switch that
          * has direct ports to it (documented boards need one hop at most). */
-        uint64_t egress[OFM_MAX_GPUS] = {0};
+        ofm_portset egress[OFM_MAX_GPUS] = {{{0, 0}}};
         for (size_t d = 0; d < ngpus; d++) {
             if (!s->inset[d])
                 continue;
             egress[d] = s->direct[si][d];
-            if (egress[d])
+            if (!ofm_portset_empty(egress[d]))
                 continue;
             for (uint32_t port = 0; port < nports; port++) {
                 int t = m->trunk[si][port];
                 if (!ofm_portmap_trunk_usable(m, h, t))
                     continue;
                 int other = m->trunk_sw_a[t] == (int)si ? m->trunk_sw_b[t] : m->trunk_sw_a[t];
-                if (s->direct[other][d])
-                    egress[d] |= UINT64_C(1) << port;
+                if (!ofm_portset_empty(s->direct[other][d]))
+                    ofm_portset_add(&egress[d], port);
             }
         }
         for (uint32_t port = 0; port < nports; port++) {
@@ -139,7 +139,7 @@ int ofm_route_plan_build(const ofm_platform *p, const ofm_fabric_health *h, cons
                 if (!s->inset[src])
                     continue;
                 for (size_t d = 0; d < ngpus; d++)
-                    if ((int)d != src && s->inset[d] && egress[d] &&
+                    if ((int)d != src && s->inset[d] && !ofm_portset_empty(egress[d]) &&
                         plan_push(out, sw, port, p->gpus[d].phys_id, egress[d]) < 0)
                         goto fail;
             } else if (t >= 0) {
@@ -149,7 +149,8 @@ int ofm_route_plan_build(const ofm_platform *p, const ofm_fabric_health *h, cons
                     continue;
                 int other = m->trunk_sw_a[t] == (int)si ? m->trunk_sw_b[t] : m->trunk_sw_a[t];
                 for (size_t d = 0; d < ngpus; d++)
-                    if (s->inset[d] && s->direct[si][d] && !s->direct[other][d] &&
+                    if (s->inset[d] && !ofm_portset_empty(s->direct[si][d]) &&
+                        ofm_portset_empty(s->direct[other][d]) &&
                         s->has_src[other][d] &&
                         plan_push(out, sw, port, p->gpus[d].phys_id, s->direct[si][d]) < 0)
                         goto fail;
@@ -203,8 +204,8 @@ int ofm_route_plan_diff(const ofm_route_plan *from, const ofm_route_plan *to, of
     while (i < a.n || j < b.n) {
         int c = i == a.n ? 1 : j == b.n ? -1 : entry_cmp(&a.e[i], &b.e[j]);
         const ofm_route_entry *e = c < 0 ? &a.e[i] : &b.e[j];
-        uint64_t egress = c < 0 ? 0 : e->egress;
-        bool emit = c != 0 || a.e[i].egress != b.e[j].egress;
+        ofm_portset egress = c < 0 ? ofm_portset_none() : e->egress;
+        bool emit = c != 0 || !ofm_portset_eq(a.e[i].egress, b.e[j].egress);
         if (emit && plan_push(out, e->sw, e->in_port, e->dst_gpu, egress) < 0)
             goto done;
         if (c <= 0)
@@ -228,10 +229,10 @@ typedef struct {
     const ofm_fabric_health *h;
     const ofm_portmap *m;
     size_t ngpus;
-    uint64_t *tbl;  /* [switch][port][gpu] -> egress */
+    ofm_portset *tbl;  /* [switch][port][gpu] -> egress */
 } walk_ctx;
 
-static uint64_t *tbl_at(const walk_ctx *w, int si, uint32_t port, int gi)
+static ofm_portset *tbl_at(const walk_ctx *w, int si, uint32_t port, int gi)
 {
     return &w->tbl[((size_t)si * OFM_MAX_SWITCH_PORTS + port) * w->ngpus + (size_t)gi];
 }
@@ -242,11 +243,11 @@ static bool delivers(const walk_ctx *w, int si, uint32_t port, int dst, int dept
 {
     if (depth > 4)
         return false;
-    uint64_t eg = *tbl_at(w, si, port, dst);
-    if (!eg)
+    ofm_portset eg = *tbl_at(w, si, port, dst);
+    if (ofm_portset_empty(eg) || ofm_portset_beyond(eg, OFM_MAX_SWITCH_PORTS))
         return false;
     for (uint32_t e = 0; e < OFM_MAX_SWITCH_PORTS; e++) {
-        if (!(eg & (UINT64_C(1) << e)))
+        if (!ofm_portset_has(eg, e))
             continue;
         int a = w->m->access[si][e];
         int t = w->m->trunk[si][e];

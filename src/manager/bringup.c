@@ -397,7 +397,7 @@ static int program_routes(run *r)
     r->st->routes_programmed = want.n;
     size_t cleared = 0;
     for (size_t i = 0; i < diff.n; i++)
-        cleared += diff.e[i].egress == 0;
+        cleared += ofm_portset_empty(diff.e[i].egress);
     OFM_INFO("routes: %zu entries planned, %zu written (%zu stale cleared) in one batch, %.2f ms%s",
              want.n, diff.n, cleared, ms_since(t0),
              r->o->mode == OFM_FABRIC_MODE_BARE_METAL

@@ -745,7 +745,7 @@ size_t ofm_pm_partitions_on_port(ofm_partition_mgr *pm, uint32_t sw, uint32_t po
             continue;
         for (size_t k = 0; k < one.n; k++)
             if (one.e[k].sw == sw &&
-                (one.e[k].in_port == port || (port < 64 && (one.e[k].egress >> port & 1)))) {
+                (one.e[k].in_port == port || ofm_portset_has(one.e[k].egress, port))) {
                 ids[n++] = d->id;
                 break;
             }

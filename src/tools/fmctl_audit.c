@@ -185,8 +185,8 @@ int fmctl_audit_main(int argc, char **argv)
         for (size_t i = 0; i < total; i++) {
             printf("  switch %" PRIu32 " ingress %" PRIu32 " -> GPU %" PRIu32 " egress", all[i].sw,
                    all[i].in_port, all[i].dst_gpu);
-            for (uint32_t b = 0; b < 64; b++)
-                if (all[i].egress >> b & 1)
+            for (uint32_t b = 0; b < OFM_PORTSET_BITS; b++)
+                if (ofm_portset_has(all[i].egress, b))
                     printf(" %" PRIu32, b);
             printf("\n");
         }

@@ -357,8 +357,8 @@ static int cmd_routes(ofm_hal *h, const opts *o)
             json_object_object_add(j, "ingress_port", json_object_new_int64(e[i].in_port));
             json_object_object_add(j, "dst_gpu", json_object_new_int64(e[i].dst_gpu));
             json_object *ports = json_object_new_array();
-            for (uint32_t b = 0; b < 64; b++)
-                if (e[i].egress >> b & 1)
+            for (uint32_t b = 0; b < OFM_PORTSET_BITS; b++)
+                if (ofm_portset_has(e[i].egress, b))
                     json_object_array_add(ports, json_object_new_int64(b));
             json_object_object_add(j, "egress_ports", ports);
             json_object_array_add(arr, j);
@@ -366,8 +366,8 @@ static int cmd_routes(ofm_hal *h, const opts *o)
         }
         printf("  %-8" PRIu32 " %-8" PRIu32, e[i].in_port, e[i].dst_gpu);
         const char *sep = " ";
-        for (uint32_t b = 0; b < 64; b++)
-            if (e[i].egress >> b & 1) {
+        for (uint32_t b = 0; b < OFM_PORTSET_BITS; b++)
+            if (ofm_portset_has(e[i].egress, b)) {
                 printf("%s%" PRIu32, sep, b);
                 sep = ",";
             }

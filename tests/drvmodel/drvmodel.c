@@ -58,7 +58,7 @@ typedef struct {
     uint64_t port_configured;
     uint32_t port_type[NPORTS];
     uint32_t port_rlid[NPORTS];
-    uint64_t pushed[NPORTS][OFM_MAX_GPUS];   /* egress last given to the emulator */
+    ofm_portset pushed[NPORTS][OFM_MAX_GPUS]; /* egress last given to the emulator */
     /* one past the highest index ever written, per table and port: reads
      * stop scanning there (everything above is empty) */
     uint32_t top_remap[4][NPORTS], top_rid[NPORTS], top_rlan[NPORTS];
@@ -365,41 +365,41 @@ static void check_heartbeats(void)
 /* ------------------------------------------------- routes into the emulator */
 
 /* Where traffic entering (si, port) for GPU gi leaves, by walking the model's
- * tables the way the hardware would. 0: dropped. */
-static uint64_t walk(size_t si, uint32_t port, size_t gi)
+ * tables the way the hardware would. Empty: dropped. */
+static ofm_portset walk(size_t si, uint32_t port, size_t gi)
 {
     const m_gpu *g = &M.head->gpu[gi];
     const m_switch *s = &M.head->sw[si];
     if (!g->registered || !(s->port_configured >> port & 1) || g->remap_index >= REMAP_DEPTH)
-        return 0;
+        return ofm_portset_none();
     const nvsw_remap_entry *r = remap_at(NVSW_REMAP_PRIMARY, si, port, g->remap_index);
     /* the slot must hold this GPU's address (bits 46:36) */
     const uint64_t amask = ((1ull << 47) - 1) & ~((1ull << 36) - 1);
     if (!r->valid || (r->address & amask) != (g->gpa & amask) || r->target_id >= RID_DEPTH)
-        return 0;
+        return ofm_portset_none();
     const nvsw_rid_entry *rid = rid_at(si, port, r->target_id);
     if (!rid->valid || rid->nports < 1 || rid->nports > NVSW_RID_PORTS_MAX)
-        return 0;
+        return ofm_portset_none();
     uint32_t nports = M.p->switches[si].nports;
-    uint64_t egress = 0;
+    ofm_portset egress = ofm_portset_none();
     if (!rid->use_routing_lan) {
         for (uint32_t k = 0; k < rid->nports; k++)
             if (rid->ports[k].port < nports)
-                egress |= 1ull << rid->ports[k].port;
+                ofm_portset_add(&egress, rid->ports[k].port);
         return egress;
     }
     const nvsw_rlan_entry *lan = rlan_at(si, port, r->target_id);
     if (!lan->valid || lan->ngroups < 1 || lan->ngroups > NVSW_RLAN_GROUPS_MAX)
-        return 0;
+        return ofm_portset_none();
     /* each group takes the next group_size ports of the RID list */
     uint32_t at = 0;
     for (uint32_t gsel = 0; gsel < lan->ngroups; gsel++) {
         uint32_t sz = lan->group[gsel].group_size;
         if (sz < 1 || sz > 16 || at + sz > rid->nports)
-            return 0;
+            return ofm_portset_none();
         for (uint32_t k = at; k < at + sz; k++)
             if (rid->ports[k].port < nports)
-                egress |= 1ull << rid->ports[k].port;
+                ofm_portset_add(&egress, rid->ports[k].port);
         at += sz;
     }
     return egress;
@@ -422,8 +422,8 @@ static int push_routes(int only_si, int only_port)
             if (only_port >= 0 && (uint32_t)only_port != port)
                 continue;
             for (size_t gi = 0; gi < M.p->ngpus; gi++) {
-                uint64_t eg = walk(si, port, gi);
-                if (eg != M.head->sw[si].pushed[port][gi]) {
+                ofm_portset eg = walk(si, port, gi);
+                if (!ofm_portset_eq(eg, M.head->sw[si].pushed[port][gi])) {
                     e[n++] = (ofm_route_entry){M.p->switches[si].id, port, M.p->gpus[gi].phys_id, eg};
                 }
             }

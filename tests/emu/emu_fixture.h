@@ -41,11 +41,11 @@ static inline size_t fixture_full_mesh(const ofm_platform *p, ofm_route_entry *o
         uint32_t sw = p->switches[s].id;
         for (size_t d = 0; d < p->ngpus; d++) {
             uint32_t dst = p->gpus[d].phys_id;
-            uint64_t direct = 0, trunk = 0;
+            ofm_portset direct = ofm_portset_none(), trunk = ofm_portset_none();
             for (size_t i = 0; i < p->naccess; i++)
                 if (p->access[i].sw == sw && p->access[i].gpu == dst)
-                    direct |= 1ull << p->access[i].sw_port;
-            if (!direct)
+                    ofm_portset_add(&direct, p->access[i].sw_port);
+            if (ofm_portset_empty(direct))
                 for (size_t t = 0; t < p->ntrunks; t++) {
                     const ofm_trunk_link *tl = &p->trunks[t];
                     uint32_t peer = tl->sw_a == sw ? tl->sw_b : tl->sw_b == sw ? tl->sw_a : 0;
@@ -54,15 +54,15 @@ static inline size_t fixture_full_mesh(const ofm_platform *p, ofm_route_entry *o
                         continue;
                     for (size_t i = 0; i < p->naccess; i++)
                         if (p->access[i].sw == peer && p->access[i].gpu == dst)
-                            trunk |= 1ull << myport;
+                            ofm_portset_add(&trunk, myport);
                 }
-            uint64_t eg = direct ? direct : trunk;
-            if (!eg)
+            ofm_portset eg = ofm_portset_empty(direct) ? trunk : direct;
+            if (ofm_portset_empty(eg))
                 continue;
             for (size_t i = 0; i < p->naccess; i++)
                 if (p->access[i].sw == sw && p->access[i].gpu != dst)
                     out[n++] = (ofm_route_entry){sw, p->access[i].sw_port, dst, eg};
-            for (size_t t = 0; t < p->ntrunks && direct; t++) {
+            for (size_t t = 0; t < p->ntrunks && !ofm_portset_empty(direct); t++) {
                 const ofm_trunk_link *tl = &p->trunks[t];
                 if (tl->sw_a == sw)
                     out[n++] = (ofm_route_entry){sw, tl->port_a, dst, direct};

@@ -30,7 +30,7 @@ static size_t batch(const ofm_platform *p, uint64_t egress, ofm_route_entry *out
     for (size_t i = 0; i < p->naccess; i++)
         for (size_t g = 0; g < p->ngpus; g++)
             out[n++] = (ofm_route_entry){p->access[i].sw, p->access[i].sw_port, p->gpus[g].phys_id,
-                                         egress};
+                                         {{egress, 0}}};
     return n;
 }
 
@@ -68,9 +68,9 @@ static uint64_t whole_batch(ofm_hal *h, bool across, uint64_t *seen_sw)
             expect += p->access[i].sw == p->switches[s].id ? p->ngpus : 0;
         assert_int_equal(h->ops->route_read(h, p->switches[s].id, e, OFM_MAX_SWITCH_PORTS * OFM_MAX_GPUS, &n),
                          OFM_HAL_OK);
-        uint64_t m = n ? e[0].egress : 0;
+        uint64_t m = n ? e[0].egress.w[0] : 0;
         for (size_t i = 0; i < n; i++)
-            if (e[i].egress != m)
+            if (!ofm_portset_eq(e[i].egress, e[0].egress))
                 return UINT64_MAX;
         if (n && n != expect)
             return UINT64_MAX;

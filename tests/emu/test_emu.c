@@ -81,7 +81,7 @@ static void test_routes_survive_the_writer(void **state)
         char err[256];
         if (ofm_emu_open(dir, &c, err, sizeof err))
             _exit(1);
-        ofm_route_entry e[2] = {{1, 40, 2, 1ull << 42}, {3, 42, 5, (1ull << 34) | (1ull << 35)}};
+        ofm_route_entry e[2] = {{1, 40, 2, {{1ull << 42, 0}}}, {3, 42, 5, {{(1ull << 34) | (1ull << 35), 0}}}};
         _exit(c->ops->route_write(c, e, 2) ? 1 : 0);
     }
     int st;
@@ -92,7 +92,7 @@ static void test_routes_survive_the_writer(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(routes[0].in_port, 42);
     assert_int_equal(routes[0].dst_gpu, 5);
-    assert_int_equal(routes[0].egress, (1ull << 34) | (1ull << 35));
+    assert_true(ofm_portset_eq(routes[0].egress, ofm_portset_or(ofm_portset_of(34), ofm_portset_of(35))));
     fixture_close(h, dir);
 }
 
@@ -353,6 +353,16 @@ static void bump_version(const char *path)
     assert_int_equal(pwrite(fd, &v, 4, 8), 4);
     close(fd);
 }
+/* A directory made by an openfm before the 72-port / 72-GPU layout: its
+ * header says version 1 and its payload has the old size. */
+static void older_version(const char *path)
+{
+    int fd = open(path, O_RDWR);
+    uint32_t v = 1;
+    assert_int_equal(pwrite(fd, &v, 4, 8), 4);
+    assert_int_equal(ftruncate(fd, 40000), 0);
+    close(fd);
+}
 static void bad_magic(const char *path)
 {
     int fd = open(path, O_RDWR);
@@ -382,9 +392,11 @@ static void test_corruption_reported(void **state)
 {
     (void)state;
     void (*dmg[])(const char *) = {flip_byte, truncate_half, bump_version, bad_magic,
-                                   impossible_link_state};
+                                   impossible_link_state, older_version};
     const char *msg[] = {"checksum mismatch", "truncated", "state format version 99", "bad magic",
-                         "switch slot 2 port 7: bad link state 9"};
+                         "switch slot 2 port 7: bad link state 9",
+                         "state format version 1 was created by an older openfm (this one reads "
+                         "version 2): recreate with 'fmctl emu create --force'"};
     for (size_t i = 0; i < sizeof dmg / sizeof dmg[0]; i++) {
         char dir[64];
         ofm_hal *h = fixture_open("hgx-h100", dir, sizeof dir);

@@ -60,7 +60,7 @@ static void plan_is_sorted_and_unique(void **s)
                     : a->in_port != b->in_port ? (a->in_port < b->in_port ? -1 : 1)
                     : a->dst_gpu != b->dst_gpu ? (a->dst_gpu < b->dst_gpu ? -1 : 1) : 0;
         assert_int_equal(order, -1);
-        assert_true(b->egress != 0);
+        assert_false(ofm_portset_empty(b->egress));
     }
     ofm_route_plan_free(&pl);
     free(p);
@@ -107,8 +107,8 @@ static void subset_one_board_uses_no_trunk(void **s)
     assert_int_equal(ofm_route_plan_build(p, NULL, set, 4, &pl), 0);
     for (size_t i = 0; i < pl.n; i++) {
         assert_int_equal(ofm_fabric_trunk_at(p, pl.e[i].sw, pl.e[i].in_port), -1);
-        for (uint32_t port = 0; port < 64; port++)
-            if (pl.e[i].egress & (UINT64_C(1) << port))
+        for (uint32_t port = 0; port < OFM_PORTSET_BITS; port++)
+            if (ofm_portset_has(pl.e[i].egress, port))
                 assert_int_equal(ofm_fabric_trunk_at(p, pl.e[i].sw, port), -1);
     }
     ofm_route_plan_free(&pl);
@@ -214,7 +214,7 @@ static void bad_egress_is_not_reach(void **s)
         if (p->access[i].gpu == 3 && p->access[i].sw == pl.e[0].sw)
             a3 = (int)i;
     assert_true(a3 >= 0);
-    pl.e[0].egress |= UINT64_C(1) << p->access[a3].sw_port;
+    ofm_portset_add(&pl.e[0].egress, p->access[a3].sw_port);
     ofm_reach_matrix *m = malloc(sizeof *m);
     reach_of(p, NULL, &pl, m);
     int src = ofm_fabric_gpu_index(p, p->access[ofm_fabric_access_at(p, pl.e[0].sw, pl.e[0].in_port)].gpu);
@@ -250,7 +250,7 @@ static void merge_keeps_partitions_apart(void **s)
     free(p);
 }
 
-/* Apply a diff to a table the way a switch would: egress 0 clears. */
+/* Apply a diff to a table the way a switch would: an empty egress set clears. */
 static void apply(ofm_route_plan *table, const ofm_route_plan *diff)
 {
     for (size_t i = 0; i < diff->n; i++) {
@@ -261,10 +261,10 @@ static void apply(ofm_route_plan *table, const ofm_route_plan *diff)
                 table->e[k].dst_gpu == d->dst_gpu)
                 break;
         if (k == table->n) {
-            assert_true(d->egress != 0);
+            assert_false(ofm_portset_empty(d->egress));
             ofm_route_plan one = {.e = (ofm_route_entry *)d, .n = 1, .cap = 1};
             assert_int_equal(ofm_route_plan_merge(table, &one), 0);
-        } else if (d->egress == 0) {
+        } else if (ofm_portset_empty(d->egress)) {
             table->e[k] = table->e[--table->n];
         } else {
             table->e[k].egress = d->egress;
@@ -295,7 +295,7 @@ static void diff_transforms_plans(void **s)
         assert_int_equal(t.e[i].sw, pb.e[i].sw);
         assert_int_equal(t.e[i].in_port, pb.e[i].in_port);
         assert_int_equal(t.e[i].dst_gpu, pb.e[i].dst_gpu);
-        assert_true(t.e[i].egress == pb.e[i].egress);
+        assert_true(ofm_portset_eq(t.e[i].egress, pb.e[i].egress));
     }
 
     /* No change, no writes. */
@@ -307,7 +307,7 @@ static void diff_transforms_plans(void **s)
     assert_int_equal(ofm_route_plan_diff(&pa, &empty, &d), 0);
     assert_int_equal(d.n, pa.n);
     for (size_t i = 0; i < d.n; i++)
-        assert_true(d.e[i].egress == 0);
+        assert_true(ofm_portset_empty(d.e[i].egress));
     ofm_route_plan_free(&pa);
     ofm_route_plan_free(&pb);
     ofm_route_plan_free(&d);

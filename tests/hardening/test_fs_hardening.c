@@ -253,7 +253,7 @@ static void test_second_manager_on_same_system(void **state)
     assert_int_equal(ofm_emu_open(a.emu, &h, err, sizeof err), OFM_HAL_OK);
     const ofm_platform *p = ofm_hal_platform(h);
     ofm_route_entry e = {.sw = p->switches[0].id, .in_port = p->access[0].sw_port,
-                         .dst_gpu = p->gpus[1].phys_id, .egress = 0};
+                         .dst_gpu = p->gpus[1].phys_id, .egress = {{0, 0}}};
     assert_int_equal(h->ops->route_write(h, &e, 1), OFM_HAL_EBUSY);
     snprintf(want, sizeof want, "a fabric manager (pid %ld) manages", (long)a.pid);
     assert_non_null(strstr(ofm_hal_last_error(h), want));

@@ -109,7 +109,7 @@ static void test_too_many_records(void **state)
     ofm_error e;
     assert_int_equal(ofm_platform_parse(buf, off, "t.topo", &p, &e), -1);
     assert_int_equal(e.line, 3 + OFM_MAX_GPUS);
-    assert_string_equal(e.msg, "too many GPUs (at most 32)");
+    assert_string_equal(e.msg, "too many GPUs (at most 72)");
 }
 
 static void test_valid_minimal_and_file_errors(void **state)

@@ -249,14 +249,14 @@ static bool enter(walk *w, size_t si, uint32_t port, uint32_t hops)
     }
     if (hops > w->max_hops)
         w->max_hops = hops;
-    uint64_t egress = *emu_route(e, si, port, w->dst_gi);
-    if (!egress) {
+    ofm_portset egress = *emu_route(e, si, port, w->dst_gi);
+    if (ofm_portset_empty(egress)) {
         drop(w, swid, port, 11004, "ingress invalid ACL");
         return false;
     }
     bool arrived = false;
     for (uint32_t out = 0; out < e->p->switches[si].nports; out++) {
-        if (!(egress >> out & 1))
+        if (!ofm_portset_has(egress, out))
             continue;
         if (e->st.f.port_state[si][out] != OFM_LINK_ACTIVE) {
             drop(w, swid, out, 15002, "egress port link not active");

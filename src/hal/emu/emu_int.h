@@ -8,7 +8,9 @@
 #include "openfm/hal.h"
 
 #define EMU_MAGIC "OFMEMU\r\n" /* CR LF catches text-mode mangling */
-#define EMU_FORMAT_VERSION 1
+/* 2: 72 ports per switch, 72 GPUs, 128-bit egress sets, routes packed by each
+ * switch's own port count. */
+#define EMU_FORMAT_VERSION 2
 #define EMU_EVENT_RING 128
 
 /* Fixed header of state.bin. The payload that follows is host-endian: the
@@ -26,8 +28,9 @@ typedef struct {
 } emu_header;
 
 /* The hardware as it is now. Routes are a dense [switch][port][gpu] table
- * of egress masks, sized by the platform, so a transaction on an H100 board
- * rewrites ~40 KiB. */
+ * of egress sets, sized by the platform (each switch contributes only the
+ * ports it has), so it holds exactly one slot per entry the hardware could
+ * hold: an H100 board's state.bin is ~50 KiB. */
 typedef struct {
     char driver_version[32];
     uint64_t event_seq;
@@ -46,7 +49,7 @@ typedef struct {
 
 typedef struct {
     emu_fixed f;
-    uint64_t *routes;     /* nswitches * OFM_MAX_SWITCH_PORTS * ngpus */
+    ofm_portset *routes;  /* sum of the switches' ports * ngpus */
 } emu_state;
 
 typedef struct {
@@ -63,14 +66,16 @@ typedef struct {
     /* port -> model link lookup, built once */
     int16_t port_access[OFM_MAX_SWITCHES][OFM_MAX_SWITCH_PORTS]; /* access index or -1 */
     int16_t port_trunk[OFM_MAX_SWITCHES][OFM_MAX_SWITCH_PORTS];  /* trunk index or -1 */
+    size_t route_base[OFM_MAX_SWITCHES]; /* first route row of each switch */
 } emu_impl;
 
 static inline emu_impl *emu_of(const ofm_hal *h) { return (emu_impl *)h->impl; }
 
 size_t emu_route_count(const ofm_platform *p);
-static inline uint64_t *emu_route(emu_impl *e, size_t sw_idx, uint32_t port, size_t gpu_idx)
+/* Callers pass a port below the switch's port count (check_port). */
+static inline ofm_portset *emu_route(emu_impl *e, size_t sw_idx, uint32_t port, size_t gpu_idx)
 {
-    return &e->st.routes[(sw_idx * OFM_MAX_SWITCH_PORTS + port) * e->p->ngpus + gpu_idx];
+    return &e->st.routes[(e->route_base[sw_idx] + port) * e->p->ngpus + gpu_idx];
 }
 
 int emu_sw_index(const ofm_platform *p, uint32_t id);

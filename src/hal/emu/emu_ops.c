@@ -276,7 +276,7 @@ static int reset_port(ofm_hal *h, uint32_t sw, uint32_t port)
                   ? OFM_LINK_ACTIVE
                   : OFM_LINK_OFF;
         for (size_t g = 0; g < e->p->ngpus; g++)
-            *emu_route(e, (size_t)si, port, g) = 0;
+            *emu_route(e, (size_t)si, port, g) = ofm_portset_none();
         rc = emu_commit(h);
     }
     emu_end(h);
@@ -299,9 +299,8 @@ static int route_write(ofm_hal *h, const ofm_route_entry *ents, size_t n)
         if (rc == OFM_HAL_OK && gi < 0)
             rc = emu_fail(h, OFM_HAL_EINVAL, "entry %zu: unknown destination GPU %u", i,
                           ents[i].dst_gpu);
-        if (rc == OFM_HAL_OK && e->p->switches[si].nports < 64 &&
-            (ents[i].egress >> e->p->switches[si].nports))
-            rc = emu_fail(h, OFM_HAL_EINVAL, "entry %zu: egress mask names ports beyond %u", i,
+        if (rc == OFM_HAL_OK && ofm_portset_beyond(ents[i].egress, e->p->switches[si].nports))
+            rc = emu_fail(h, OFM_HAL_EINVAL, "entry %zu: egress set names ports beyond %u", i,
                           e->p->switches[si].nports);
     }
     if (rc == OFM_HAL_OK) {
@@ -324,9 +323,9 @@ static int route_clear_switch(ofm_hal *h, uint32_t sw)
         return rc;
     emu_impl *e = emu_of(h);
     if ((rc = check_port(h, sw, 0, &si)) == OFM_HAL_OK) {
-        for (uint32_t port = 0; port < OFM_MAX_SWITCH_PORTS; port++)
+        for (uint32_t port = 0; port < e->p->switches[si].nports; port++)
             for (size_t g = 0; g < e->p->ngpus; g++)
-                *emu_route(e, (size_t)si, port, g) = 0;
+                *emu_route(e, (size_t)si, port, g) = ofm_portset_none();
         rc = emu_commit(h);
     }
     emu_end(h);
@@ -343,8 +342,8 @@ static int route_read(ofm_hal *h, uint32_t sw, ofm_route_entry *out, size_t cap,
     if ((rc = check_port(h, sw, 0, &si)) == OFM_HAL_OK)
         for (uint32_t port = 0; port < e->p->switches[si].nports; port++)
             for (size_t g = 0; g < e->p->ngpus; g++) {
-                uint64_t m = *emu_route(e, (size_t)si, port, g);
-                if (!m)
+                ofm_portset m = *emu_route(e, (size_t)si, port, g);
+                if (ofm_portset_empty(m))
                     continue;
                 if (k < cap)
                     out[k] = (ofm_route_entry){sw, port, e->p->gpus[g].phys_id, m};

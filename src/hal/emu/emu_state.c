@@ -57,7 +57,10 @@ int emu_gpu_index(const ofm_platform *p, uint32_t id)
 
 size_t emu_route_count(const ofm_platform *p)
 {
-    return p->nswitches * OFM_MAX_SWITCH_PORTS * p->ngpus;
+    size_t ports = 0;
+    for (size_t i = 0; i < p->nswitches; i++)
+        ports += p->switches[i].nports;
+    return ports * p->ngpus;
 }
 
 uint32_t emu_crc32(const void *data, size_t len, uint32_t crc) { return ofm_crc32(data, len, crc); }
@@ -115,7 +118,7 @@ static int read_state(ofm_hal *h)
                         path, oe == ELOOP ? "it is a symbolic link" : strerror(oe));
     }
     size_t nroutes = emu_route_count(e->p);
-    size_t want = sizeof(emu_header) + sizeof e->st.f + nroutes * sizeof(uint64_t);
+    size_t want = sizeof(emu_header) + sizeof e->st.f + nroutes * sizeof(ofm_portset);
     emu_header hdr;
     ssize_t n = read(fd, &hdr, sizeof hdr);
     int rc = OFM_HAL_OK;
@@ -124,6 +127,11 @@ static int read_state(ofm_hal *h)
                       sizeof hdr);
     else if (memcmp(hdr.magic, EMU_MAGIC, 8))
         rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: not an openfm emulator state file (bad magic)", path);
+    else if (hdr.version < EMU_FORMAT_VERSION)
+        rc = emu_fail(h, OFM_HAL_ECORRUPT,
+                      "%s: state format version %u was created by an older openfm (this one "
+                      "reads version %u): recreate with 'fmctl emu create --force'",
+                      path, hdr.version, EMU_FORMAT_VERSION);
     else if (hdr.version != EMU_FORMAT_VERSION)
         rc = emu_fail(h, OFM_HAL_ECORRUPT,
                       "%s: state format version %u, this openfm reads version %u: recreate the "
@@ -145,10 +153,10 @@ static int read_state(ofm_hal *h)
     if (rc == OFM_HAL_OK) {
         n = read(fd, &e->st.f, sizeof e->st.f);
         ssize_t m = n == (ssize_t)sizeof e->st.f
-                        ? read(fd, e->st.routes, nroutes * sizeof(uint64_t))
+                        ? read(fd, e->st.routes, nroutes * sizeof(ofm_portset))
                         : 0;
         char extra;
-        if (n != (ssize_t)sizeof e->st.f || m != (ssize_t)(nroutes * sizeof(uint64_t)))
+        if (n != (ssize_t)sizeof e->st.f || m != (ssize_t)(nroutes * sizeof(ofm_portset)))
             rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: truncated (expected %zu bytes)", path, want);
         else if (read(fd, &extra, 1) != 0)
             rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: trailing bytes after the state", path);
@@ -202,14 +210,14 @@ static int write_state(ofm_hal *h)
     memcpy(hdr.magic, EMU_MAGIC, 8);
     hdr.version = EMU_FORMAT_VERSION;
     hdr.header_size = sizeof hdr;
-    hdr.payload_size = sizeof e->st.f + nroutes * sizeof(uint64_t);
+    hdr.payload_size = sizeof e->st.f + nroutes * sizeof(ofm_portset);
     hdr.crc32 = payload_crc(e, nroutes);
     hdr.ngpus = (uint32_t)e->p->ngpus;
     hdr.nswitches = (uint32_t)e->p->nswitches;
     snprintf(hdr.platform, sizeof hdr.platform, "%s", e->p->name);
     hdr.generation = e->cache_gen + 1;
     e->cache_valid = false; /* until the rename below succeeds */
-    size_t rbytes = nroutes * sizeof(uint64_t), total = sizeof hdr + sizeof e->st.f + rbytes;
+    size_t rbytes = nroutes * sizeof(ofm_portset), total = sizeof hdr + sizeof e->st.f + rbytes;
     char *buf = malloc(total);
     if (!buf)
         return emu_fail(h, OFM_HAL_EIO, "%s: out of memory", path);
@@ -267,7 +275,7 @@ void emu_boot(emu_impl *e)
     const ofm_platform *p = e->p;
     emu_fixed *f = &e->st.f;
     memset(f->port_state, OFM_LINK_OFF, sizeof f->port_state);
-    memset(e->st.routes, 0, emu_route_count(p) * sizeof(uint64_t));
+    memset(e->st.routes, 0, emu_route_count(p) * sizeof(ofm_portset));
     f->boots++;
     f->boot_ns = now_ns();
     for (size_t g = 0; g < p->ngpus; g++) {
@@ -302,6 +310,11 @@ static void build_port_maps(emu_impl *e)
     memset(e->port_access, 0xff, sizeof e->port_access);
     memset(e->port_trunk, 0xff, sizeof e->port_trunk);
     const ofm_platform *p = e->p;
+    size_t base = 0;
+    for (size_t i = 0; i < p->nswitches; i++) {
+        e->route_base[i] = base;
+        base += p->switches[i].nports;
+    }
     for (size_t i = 0; i < p->naccess; i++)
         e->port_access[emu_sw_index(p, p->access[i].sw)][p->access[i].sw_port] = (int16_t)i;
     for (size_t i = 0; i < p->ntrunks; i++) {
@@ -390,7 +403,7 @@ int ofm_emu_backend_open(const char *dir, ofm_hal **out, char *errbuf, size_t er
                                                    : OFM_HAL_ECORRUPT;
     } else {
         build_port_maps(e);
-        e->st.routes = calloc(emu_route_count(e->p), sizeof(uint64_t));
+        e->st.routes = calloc(emu_route_count(e->p), sizeof(ofm_portset));
         path_in(dir, "state.lock", path, sizeof path);
         e->lock_fd = emu_open_lock(path);
         if (!e->st.routes || e->lock_fd < 0) {
@@ -519,7 +532,7 @@ int ofm_emu_create(const char *dir, const char *platform, bool force, char *errb
     e.p = p;
     e.lock_fd = lfd;
     e.fm_fd = -1;
-    e.st.routes = calloc(emu_route_count(p), sizeof(uint64_t));
+    e.st.routes = calloc(emu_route_count(p), sizeof(ofm_portset));
     build_port_maps(&e);
     snprintf(e.st.f.driver_version, sizeof e.st.f.driver_version, "%s", OFM_EMU_DEFAULT_DRIVER);
     e.cache_gen = now_ns(); /* a recreated system never reuses an old generation */

@@ -673,8 +673,8 @@ static int route_write(ofm_hal *h, const ofm_route_entry *e, size_t n)
         if (ls10_target_of_gpu(e[i].dst_gpu) < 0)
             return nv_fail(h, OFM_HAL_EINVAL, "entry %zu: GPU %u cannot be an LS10 target", i,
                            e[i].dst_gpu);
-        if (s->nports < 64 && (e[i].egress >> s->nports))
-            return nv_fail(h, OFM_HAL_EINVAL, "entry %zu: egress mask names ports beyond %u", i,
+        if (ofm_portset_beyond(e[i].egress, s->nports))
+            return nv_fail(h, OFM_HAL_EINVAL, "entry %zu: egress set names ports beyond %u", i,
                            s->nports);
     }
     ls10_write *w = malloc((n ? n : 1) * sizeof *w);
@@ -830,7 +830,7 @@ static int route_clear_switch(ofm_hal *h, uint32_t sw)
     size_t n = 0;
     rc = read_switch(h, s, &all, &n);
     for (size_t i = 0; i < n; i++)
-        all[i].egress = 0;
+        all[i].egress = ofm_portset_none();
     if (rc == OFM_HAL_OK && n)
         rc = route_write(h, all, n);
     free(all);

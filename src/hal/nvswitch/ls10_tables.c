@@ -22,12 +22,12 @@ int ls10_encode(const ofm_route_entry *e, ls10_write *out)
     memset(out, 0, sizeof *out);
     out->port = e->in_port;
     out->index = (uint32_t)t;
-    out->valid = e->egress != 0;
+    out->valid = !ofm_portset_empty(e->egress);
     if (!out->valid)
         return 0;
     uint32_t n = 0;
-    for (uint32_t p = 0; p < 64; p++)
-        if (e->egress >> p & 1) {
+    for (uint32_t p = 0; p < OFM_PORTSET_BITS; p++)
+        if (ofm_portset_has(e->egress, p)) {
             if (n == NVSW_RID_PORTS_MAX)
                 return -1;
             out->rid.ports[n].port = p;
@@ -119,10 +119,9 @@ void ls10_decode_port(uint32_t sw, uint32_t port, const nvsw_remap_entry *remap,
             (*inconsistent)++;
             continue;
         }
-        uint64_t egress = 0;
+        ofm_portset egress = ofm_portset_none();
         for (uint32_t k = 0; k < id->nports; k++)
-            if (id->ports[k].port < 64)
-                egress |= 1ull << id->ports[k].port;
+            ofm_portset_add(&egress, id->ports[k].port);
         if (id->use_routing_lan) {
             const nvsw_rlan_entry *lan = find_rlan(rlan, nrlan, t);
             uint32_t covered = 0;
