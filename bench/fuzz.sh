@@ -35,6 +35,7 @@ seeds_for() {
     fuzz_topology) echo share/topologies ;;
     fuzz_config) echo etc ;;
     fuzz_mig_config) echo share/mig ;;
+    fuzz_state_file) echo fuzz/seeds/state_file ;;
     *) ;;
   esac
 }

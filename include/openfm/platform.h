@@ -27,7 +27,8 @@
 typedef enum {
     OFM_SWITCH_GEN1 = 1, /* SV10, DGX-2 / HGX-2 */
     OFM_SWITCH_GEN2 = 2, /* LR10, A100 / A800 */
-    OFM_SWITCH_GEN3 = 3, /* LS10, H100 / H800 */
+    OFM_SWITCH_GEN3 = 3, /* LS10, H100 / H800 / H200 */
+    OFM_SWITCH_GEN4 = 4, /* fourth generation (NVLink 5, 72 ports), B200 / GB200 */
 } ofm_switch_gen;
 
 typedef struct {

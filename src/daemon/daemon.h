@@ -58,6 +58,20 @@ void ofm_daemon_backend_polled(ofm_daemon *d, int rc);
 /* SDK server: start listening per FM_CMD_* keys with the daemon's handlers. */
 int ofm_daemon_api_start(ofm_daemon *d);
 void ofm_daemon_api_stop(ofm_daemon *d);
+/* The configuration file read without -c (the guide's
+ * /usr/share/nvidia/nvswitch/fabricmanager.cfg; $OPENFM_DEFAULT_CONFIG
+ * overrides it) and whether it is there. */
+const char *ofm_daemon_default_config(void);
+bool ofm_daemon_default_config_exists(void);
+
+/* Keys of NVIDIA's config openfm accepts without acting on them: one
+ * start-up line each saying why (compat_keys.c). */
+void ofm_daemon_log_inert_keys(const ofm_daemon *d);
+/* ABORT_CUDA_JOBS_ON_FM_EXIT: what will happen at exit (after bring-up), and
+ * doing it (before the daemon lets go of the hardware). */
+void ofm_daemon_log_abort_policy(const ofm_daemon *d);
+void ofm_daemon_exit_policy(ofm_daemon *d);
+
 /* Let the monitor name the active partitions an error touches (modes 1/2). */
 void ofm_daemon_monitor_partitions(ofm_daemon *d);
 

@@ -46,8 +46,8 @@ static void usage(FILE *f)
         "modes), watches SXid/Xid errors, and serves the Fabric Manager SDK API.\n"
         "\n"
         "  -c, --config FILE      configuration file (KEY=VALUE, see docs/configuration.md);\n"
-        "                         without it every key has its documented default\n"
-
+        "                         without it /usr/share/nvidia/nvswitch/fabricmanager.cfg\n"
+        "                         when that exists, else every key's documented default\n"
         "  -r, --restart          resiliency restart (FABRIC_MODE 1 and 2 only): keep the\n"
         "                         routes of running partitions and wait for the hypervisor's\n"
         "                         fmSetActivatedFabricPartitions (same as FABRIC_MODE_RESTART=1)\n"
@@ -389,6 +389,13 @@ int main(int argc, char **argv)
     ofm_config_defaults(&d.cfg);
     ofm_error err;
     char eb[700];
+    /* without -c: NVIDIA's packaged configuration when the host has it */
+    bool no_default_config = !config && !ofm_daemon_default_config_exists();
+    if (!config && !no_default_config)
+        config = ofm_daemon_default_config();
+    if (no_default_config)
+        fprintf(stderr, "openfm: no -c given and %s does not exist: running with the built-in "
+                        "defaults of every key\n", ofm_daemon_default_config());
     if (config && ofm_config_load_file(config, &d.cfg, &err)) {
         fprintf(stderr, "openfm: %s\n", ofm_error_format(&err, eb, sizeof eb));
         return 1;
@@ -461,6 +468,11 @@ int main(int argc, char **argv)
     OFM_INFO("openfm %s starting (pid %ld, FABRIC_MODE=%d%s, config %s)", OPENFM_VERSION,
              (long)getpid(), d.cfg.fabric_mode, d.restart ? ", resiliency restart" : "",
              config ? config : "built-in defaults");
+    if (no_default_config)
+        OFM_WARN("no -c given and %s does not exist: running with the built-in defaults of "
+                 "every key (docs/configuration.md)",
+                 ofm_daemon_default_config());
+    ofm_daemon_log_inert_keys(&d);
     signal(SIGPIPE, SIG_IGN);
     d.exit_code = 0;
     ofm_fabric_status_init(&d.status);
@@ -516,6 +528,7 @@ int main(int argc, char **argv)
     }
     ofm_monitor_init(&d.monitor, d.fctx);
     ofm_daemon_monitor_partitions(&d);
+    ofm_daemon_log_abort_policy(&d);
     ofm_daemon_refresh(&d);
     ofm_eventlog_track(&d); /* the baseline later changes are logged against */
     d.monitor.on_event = ofm_eventlog_on_hal_event;
@@ -538,6 +551,7 @@ int main(int argc, char **argv)
 
     OFM_INFO("stopping: %s", d.exit_code ? "fatal condition" : "clean shutdown");
     sd_notify(0, "STOPPING=1");
+    ofm_daemon_exit_policy(&d);
     ofm_metrics_stop(&d);
     ofm_daemon_api_stop(&d);
     event_free(sigterm);

@@ -42,7 +42,7 @@ static int entry_cmp(const void *a, const void *b)
     return 0;
 }
 
-/* Sort and fold duplicate keys (egress OR-ed), dropping egress == 0 unless
+/* Sort and fold duplicate keys (egress OR-ed), dropping empty egress sets unless
  * keep_clears. */
 static void plan_normalise(ofm_route_plan *pl, bool keep_clears)
 {

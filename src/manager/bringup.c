@@ -102,7 +102,8 @@ static int match_discovery(run *r, const char *dir)
     char seen[160];
     snprintf(seen, sizeof seen, "%zu NVSwitch(es)%s%s, %zu GPU(s)%s%s", r->obs->nswitches,
              r->obs->nswitches ? " gen " : "",
-             r->obs->nswitches ? (r->obs->switches[0].gen == OFM_SWITCH_GEN3   ? "3"
+             r->obs->nswitches ? (r->obs->switches[0].gen == OFM_SWITCH_GEN4   ? "4"
+                                  : r->obs->switches[0].gen == OFM_SWITCH_GEN3 ? "3"
                                   : r->obs->switches[0].gen == OFM_SWITCH_GEN2 ? "2"
                                                                                : "1")
                                : "",

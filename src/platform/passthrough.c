@@ -40,6 +40,7 @@ static const char *family_of(const ofm_platform *p, uint32_t *links)
     case OFM_SWITCH_GEN1: *links = 6; return "HGX-2";
     case OFM_SWITCH_GEN2: *links = 12; return "HGX A100";
     case OFM_SWITCH_GEN3: *links = 18; return "HGX H100";
+    case OFM_SWITCH_GEN4: *links = 18; return "HGX B200";
     }
     return NULL;
 }

@@ -177,7 +177,7 @@ static int rec_switch(parser *ps, char **tok, int n)
     if (take_kvs(ps, tok + 1, n - 1, kvs, 3))
         return -1;
     uint32_t gen;
-    if (parse_u32(ps, "gen", kvs[0].val, 1, 3, &gen) ||
+    if (parse_u32(ps, "gen", kvs[0].val, 1, 4, &gen) ||
         parse_u32(ps, "ports", kvs[1].val, 1, OFM_MAX_SWITCH_PORTS, &s.nports) ||
         parse_u32(ps, "board", kvs[2].val, 1, 16, &s.baseboard))
         return -1;
@@ -562,7 +562,7 @@ static int finish(parser *ps)
     if (!p->nswitches && !p->nbridges)
         return FAIL(ps, "no switches declared (nor 'bridge' links: a platform needs NVLinks)");
     for (size_t i = 0; i < p->nswitches; i++)
-        if ((p->switches[i].gen == OFM_SWITCH_GEN3) != p->ali) {
+        if ((p->switches[i].gen >= OFM_SWITCH_GEN3) != p->ali) {
             ps->line = ps->sw_line[i];
             return FAIL(ps, "switch %" PRIu32 " is gen%d but the platform says 'ali %s' (ALI is a "
                             "gen3 feature)",

@@ -50,6 +50,7 @@ static const char *gen_name(ofm_switch_gen g)
     case OFM_SWITCH_GEN1: return "gen1 (SV10)";
     case OFM_SWITCH_GEN2: return "gen2 (LR10)";
     case OFM_SWITCH_GEN3: return "gen3 (LS10)";
+    case OFM_SWITCH_GEN4: return "gen4 (NVLink 5)";
     }
     return "?";
 }

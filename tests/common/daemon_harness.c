@@ -76,14 +76,6 @@ static long long now_ms(void)
 
 int dh_start(dh_daemon *d, const char *const *args, int timeout_ms, int *exit_status)
 {
-    if (d->nfd < 0) {
-        unlink(d->notify);
-        d->nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_un a = {.sun_family = AF_UNIX};
-        snprintf(a.sun_path, sizeof a.sun_path, "%.100s", d->notify);
-        if (d->nfd < 0 || bind(d->nfd, (struct sockaddr *)&a, sizeof a))
-            return -1;
-    }
     const char *argv[20] = {dh_bin("openfm"), "-c", d->cfg};
     int n = 3;
     if (mm_enabled()) {
@@ -99,6 +91,19 @@ int dh_start(dh_daemon *d, const char *const *args, int timeout_ms, int *exit_st
     for (int i = 0; args && args[i] && n < 19; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
+    return dh_start_cmd(d, argv, timeout_ms, exit_status);
+}
+
+int dh_start_cmd(dh_daemon *d, const char *const *argv, int timeout_ms, int *exit_status)
+{
+    if (d->nfd < 0) {
+        unlink(d->notify);
+        d->nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        snprintf(a.sun_path, sizeof a.sun_path, "%.100s", d->notify);
+        if (d->nfd < 0 || bind(d->nfd, (struct sockaddr *)&a, sizeof a))
+            return -1;
+    }
     d->pid = fork();
     if (d->pid == 0) {
         setenv("NOTIFY_SOCKET", d->notify, 1);

@@ -28,6 +28,9 @@ int dh_write_config(dh_daemon *d, const char *extra);
  * Returns 0 once READY=1 arrived, -1 if the daemon exited first (its status
  * in *exit_status when non-NULL) or the deadline passed. */
 int dh_start(dh_daemon *d, const char *const *args, int timeout_ms, int *exit_status);
+/* Like dh_start with a whole command line of its own (argv[0] the binary,
+ * NULL-terminated): for starts without -c. */
+int dh_start_cmd(dh_daemon *d, const char *const *argv, int timeout_ms, int *exit_status);
 /* SIGTERM (or `sig`) and wait; returns the exit status, or 128+signal. */
 int dh_stop(dh_daemon *d, int sig);
 /* Remove the temp dir. */

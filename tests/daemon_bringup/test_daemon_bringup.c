@@ -121,13 +121,19 @@ static int run_daemon(daemon_fx *d)
 
 /* SIGTERM, then wait for the daemon's PID-file lock to be released: it holds
  * the lock for its whole life, so a blocking flock returns when it is gone. */
-static void stop(daemon_fx *d)
+static void stop_daemon(daemon_fx *d)
 {
     if (d->pid > 0) {
         assert_int_equal(kill(d->pid, SIGTERM), 0);
         assert_int_equal(flock(d->pid_fd, LOCK_EX), 0);
         close(d->pid_fd);
+        d->pid = 0;
     }
+}
+
+static void stop(daemon_fx *d)
+{
+    stop_daemon(d);
     char err[512];
     ofm_hal_close(d->h);
     ofm_emu_destroy(d->emu, err, sizeof err);
@@ -229,6 +235,7 @@ static void hgx_h100(void **s) { (void)s; mesh("hgx-h100", 18); }
 static void hgx_h100_sxid(void **s);
 static void hgx_h800(void **s) { (void)s; mesh("hgx-h800", 8); }
 static void hgx_h200(void **s) { (void)s; mesh("hgx-h200", 18); }
+static void hgx_b200(void **s) { (void)s; mesh("hgx-b200", 18); }
 static void hgx_a100(void **s) { (void)s; mesh("hgx-a100", 12); }
 static void hgx_a800(void **s) { (void)s; mesh("hgx-a800", 8); }
 static void hgx_a100_2b(void **s) { (void)s; mesh("hgx-a100-2b", 12); }  /* within and across boards */
@@ -389,6 +396,69 @@ static void fatal_lines_reach_file_with_syslog_on(void **s)
     stop(&d);
 }
 
+/* GPU 1 -> GPU 2 over NVLink, as the emulator's probe sees it. */
+static bool traffic_flows(daemon_fx *d)
+{
+    ofm_emu_probe_result r;
+    assert_int_equal(ofm_emu_probe(d->h, d->p.gpus[0].phys_id, d->p.gpus[1].phys_id, true, &r), 0);
+    return r.arrives;
+}
+
+/* NVIDIA's keys without a subject in openfm are accepted and each says so
+ * at start-up; ABORT_CUDA_JOBS_ON_FM_EXIT acts on A100-class bare metal:
+ * 1 tears routing down when the manager exits (running jobs lose NVLink and
+ * abort), 0 leaves it (they continue); no effect on H100. */
+static void nvidia_keys_accepted_and_abort_on_exit(void **s)
+{
+    (void)s;
+    static const char keys[] = "BIND_INTERFACE_IP=127.0.0.1\nSTARTING_TCP_PORT=16000\n"
+                               "UNIX_SOCKET_PATH=\nDATABASE_PATH=/usr/share/nvidia/nvswitch\n";
+    char extra[512];
+    daemon_fx d;
+    snprintf(extra, sizeof extra, "%sABORT_CUDA_JOBS_ON_FM_EXIT=1\n", keys);
+    start(&d, "hgx-a100", extra);
+    assert_int_equal(run_daemon(&d), 0);
+    assert_true(traffic_flows(&d));
+    stop_daemon(&d);
+    assert_false(traffic_flows(&d)); /* running jobs lose NVLink: aborted */
+    char *log = read_log(&d);
+    const char *inert[] = {"BIND_INTERFACE_IP=127.0.0.1: accepted, not applicable to openfm because ",
+                           "STARTING_TCP_PORT=16000: accepted, not applicable to openfm because ",
+                           "UNIX_SOCKET_PATH=: accepted, not applicable to openfm because ",
+                           "DATABASE_PATH=/usr/share/nvidia/nvswitch: accepted, not applicable to "
+                           "openfm because "};
+    for (size_t i = 0; i < 4; i++)
+        if (!strstr(log, inert[i]))
+            fail_msg("no start-up line '%s'", inert[i]);
+    assert_non_null(strstr(log, "ABORT_CUDA_JOBS_ON_FM_EXIT=1: when the fabric manager exits, "
+                                "running CUDA jobs are aborted"));
+    assert_non_null(strstr(log, "ABORT_CUDA_JOBS_ON_FM_EXIT=1: NVLink routing torn down"));
+    free(log);
+    stop(&d);
+
+    snprintf(extra, sizeof extra, "%sABORT_CUDA_JOBS_ON_FM_EXIT=0\n", keys);
+    start(&d, "hgx-a100", extra);
+    assert_int_equal(run_daemon(&d), 0);
+    stop_daemon(&d);
+    assert_true(traffic_flows(&d)); /* running jobs continue */
+    assert_false(ofm_emu_fm_running(d.h)); /* and nothing serves new launches */
+    log = read_log(&d);
+    assert_non_null(strstr(log, "new CUDA launches fail until a fabric manager runs again"));
+    free(log);
+    stop(&d);
+
+    snprintf(extra, sizeof extra, "%sABORT_CUDA_JOBS_ON_FM_EXIT=1\n", keys);
+    start(&d, "hgx-h100", extra);
+    assert_int_equal(run_daemon(&d), 0);
+    stop_daemon(&d);
+    assert_true(traffic_flows(&d)); /* H100: no effect */
+    log = read_log(&d);
+    assert_non_null(strstr(log, "ABORT_CUDA_JOBS_ON_FM_EXIT=1: accepted, not applicable to openfm "
+                                "because this system's links train autonomously"));
+    free(log);
+    stop(&d);
+}
+
 /* FABRIC_MODE=2 on HGX-2 is refused at start-up, naming the platform and the
  * modes it supports (FM §8.1); vGPU stays available on H100. */
 static void vgpu_refused_on_hgx2_only(void **s)
@@ -459,12 +529,13 @@ int main(void)
 {
     mm_apply_filter();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(hgx_h100), cmocka_unit_test(hgx_h100_sxid), cmocka_unit_test(hgx_h800), cmocka_unit_test(hgx_h200), cmocka_unit_test(hgx_a100),
+        cmocka_unit_test(hgx_h100), cmocka_unit_test(hgx_h100_sxid), cmocka_unit_test(hgx_h800), cmocka_unit_test(hgx_h200), cmocka_unit_test(hgx_b200), cmocka_unit_test(hgx_a100),
         cmocka_unit_test(hgx_a800), cmocka_unit_test(hgx_a100_2b), cmocka_unit_test(hgx_2),
         cmocka_unit_test(trunk_failure_mode0_not_ready),
         cmocka_unit_test(fatal_sxid_access_and_trunk),
         cmocka_unit_test(fatal_lines_reach_file_with_syslog_on),
         cmocka_unit_test(vgpu_refused_on_hgx2_only),
+        cmocka_unit_test(nvidia_keys_accepted_and_abort_on_exit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

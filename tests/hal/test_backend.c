@@ -147,9 +147,11 @@ static void test_daemon_no_hardware(void **state)
 {
     (void)state;
     touch("nvidiactl");
-    char cmd[512], out[4096];
+    touch("empty.cfg"); /* an empty packaged configuration: all defaults, no notice */
+    char cmd[768], out[4096];
     snprintf(cmd, sizeof cmd,
-             "env -u OPENFM_EMU_DIR -u OPENFM_BACKEND OPENFM_DEV_ROOT=%s %s 2>&1 </dev/null", root,
+             "env -u OPENFM_EMU_DIR -u OPENFM_BACKEND OPENFM_DEFAULT_CONFIG=%s/empty.cfg "
+             "OPENFM_DEV_ROOT=%s %s 2>&1 </dev/null", root, root,
              dh_bin("openfm"));
     long long t0 = now_ms();
     assert_int_equal(dh_run(cmd, out, sizeof out), 3);

@@ -98,6 +98,29 @@ static void test_h200(void **state)
     assert_null(strstr(out, "\"id\":15"));
 }
 
+/* HGX B200: two 72-port gen4 chips, NV18 everywhere, B200's partition IDs. */
+static void test_b200(void **state)
+{
+    (void)state;
+    char c[32];
+    assert_int_equal(run("show hgx-b200"), 0);
+    assert_non_null(strstr(out, "B200-SXM6-180GB"));
+    assert_non_null(strstr(out, "gen4"));
+    assert_non_null(strstr(out, "Access links (144)"));
+    assert_int_equal(run("matrix hgx-b200"), 0);
+    cell(0, 7, c);
+    assert_string_equal(c, "NV18");
+    cell(3, 2, c);
+    assert_string_equal(c, "NV18");
+    cell(7, 7, c);
+    assert_string_equal(c, "X");
+    assert_int_equal(run("partitions hgx-b200 --json"), 0);
+    assert_non_null(strstr(out, "\"platform\":\"hgx-b200\""));
+    assert_null(strstr(out, "\"id\":0,"));
+    assert_non_null(strstr(out, "\"id\":1,"));
+    assert_non_null(strstr(out, "\"id\":15"));
+}
+
 static void test_file_path(void **state)
 {
     (void)state;
@@ -153,6 +176,7 @@ int main(void)
         cmocka_unit_test(test_json_and_errors),
         cmocka_unit_test(test_file_path),
         cmocka_unit_test(test_h200),
+        cmocka_unit_test(test_b200),
         cmocka_unit_test(test_show_and_option_order),
         cmocka_unit_test(test_malformed_file),
     };
