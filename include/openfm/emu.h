@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "openfm/hal.h"
+#include "openfm/modprobe.h"
 #include "openfm/platform.h"
 
 #define OFM_EMU_DEFAULT_DRIVER "580.95.05" /* the ABI the NVSwitch backend speaks */
@@ -47,6 +48,15 @@ int ofm_emu_destroy(const char *dir, char *err, size_t errlen);
 /* Power-cycle: links drop and retrain by ALI on gen3, stay down on gen1/2;
  * routing tables and fabric registration are cleared; faults stay. */
 int ofm_emu_reboot(ofm_hal *h);
+/* Reboot with the driver's exclusion lists (FM §9.6, read from the modprobe
+ * file by the caller; NULL = empty): devices whose UUID is listed are left
+ * off the bus, devices the previous boot excluded and the lists no longer
+ * name come back. The record of what this boot excluded is `<dir>/excluded`
+ * (the HAL's list_excluded). ofm_emu_reboot = both lists empty. */
+int ofm_emu_reboot_excluding(ofm_hal *h, const ofm_modprobe_list *gpus,
+                             const ofm_modprobe_list *switches);
+/* What the last boot excluded (the HAL's list_excluded). */
+int ofm_emu_list_excluded(ofm_hal *h, ofm_hal_excluded *out, size_t cap, size_t *n);
 
 /* --- fault injection (each is logged to kmsg and visible through the HAL) --- */
 int ofm_emu_inject_port_down(ofm_hal *h, uint32_t sw, uint32_t port);

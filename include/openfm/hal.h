@@ -164,6 +164,17 @@ typedef struct {
     uint64_t recovery;        /* link recoveries (retrains) */
 } ofm_hal_link_errors;
 
+/* A device the driver found on the bus but left out because it is on an
+ * exclusion list (NVreg_ExcludedGpus / NvSwitchExcludelist, FM §9.6): what
+ * `nvidia-smi -B` lists. phys_id is the topology's ID where the backend
+ * knows it (the emulator), else UINT32_MAX. */
+typedef struct {
+    bool is_switch;
+    uint32_t phys_id;
+    char uuid[80];
+    char pci_bdf[32];
+} ofm_hal_excluded;
+
 typedef struct ofm_hal ofm_hal;
 
 /* Operations. Every one may be NULL: callers treat a missing operation as
@@ -232,6 +243,9 @@ typedef struct {
     /* NVLink error counters of a switch port (what nvidia-smi nvlink -e and
      * DCGM's per-link error fields show): totals since the driver loaded. */
     int (*link_errors)(ofm_hal *h, uint32_t sw, uint32_t port, ofm_hal_link_errors *out);
+    /* Devices excluded at the last boot (see ofm_hal_excluded); *n is the
+     * count even when it exceeds cap. */
+    int (*list_excluded)(ofm_hal *h, ofm_hal_excluded *out, size_t cap, size_t *n);
 } ofm_hal_ops;
 
 struct ofm_hal {

@@ -574,10 +574,36 @@ static void fill_status(run *r)
     }
 }
 
+/* A device missing because the driver excluded it (FM §9.6) is not a fault
+ * to chase: say which one and how it comes back. */
+static void log_if_excluded(run *r, const ofm_finding *f, const ofm_hal_excluded *x, size_t nx)
+{
+    bool sw = f->kind == OFM_FIND_SWITCH_MISSING;
+    if (!sw && f->kind != OFM_FIND_GPU_MISSING)
+        return;
+    uint32_t id = sw ? f->sw : f->gpu;
+    for (size_t i = 0; i < nx; i++)
+        if (x[i].is_switch == sw && x[i].phys_id == id) {
+            OFM_WARN("validate: %s %u (%s, PCI %s) is excluded by the driver (%s, FM §9.6): the fabric is "
+                     "configured without it%s; 'fmctl include %s %u' and a reboot bring it back",
+                     sw ? "NVSwitch" : "GPU", id, x[i].uuid, x[i].pci_bdf,
+                     sw ? "NvSwitchExcludelist" : "NVreg_ExcludedGpus",
+                     sw ? " (and per NVSWITCH_FAILURE_MODE)" : "", sw ? "switch" : "gpu", id);
+            return;
+        }
+}
+
 static void log_findings(run *r, const ofm_validation_report *rep)
 {
+    ofm_hal_excluded x[OFM_MAX_GPUS + OFM_MAX_SWITCHES];
+    size_t nx = 0;
+    if (!r->h->ops->list_excluded || r->h->ops->list_excluded(r->h, x, sizeof x / sizeof x[0], &nx))
+        nx = 0;
+    if (nx > sizeof x / sizeof x[0])
+        nx = sizeof x / sizeof x[0];
     for (size_t i = 0; i < rep->n; i++) {
         const ofm_finding *f = &rep->items[i];
+        log_if_excluded(r, f, x, nx);
         ofm_log(f->severity == OFM_SEV_ERROR ? OFM_LOG_ERR : OFM_LOG_WARN, "validate: %s; %s",
                 f->msg, f->action);
         if (f->severity == OFM_SEV_ERROR)

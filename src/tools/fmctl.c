@@ -21,6 +21,8 @@ static const struct {
     {"audit", fmctl_audit_main, "read programmed switch routing and print GPU reachability"},
     {"mig", fmctl_mig_main, "MIG profiles, GPU/compute instances and declarative configs"},
     {"hw", fmctl_hw_main, "what the hardware backends see: driver, NVSwitches, GPUs (NVML)"},
+    {"exclude", fmctl_exclude_main, "put a GPU/NVSwitch on the driver's exclusion list (after reboot)"},
+    {"include", fmctl_include_main, "take a GPU/NVSwitch off the driver's exclusion list (after reboot)"},
     {"emu", fmctl_emu_main, "create, inspect and inject faults into emulated systems"},
     {"passthrough", fmctl_passthrough_main, "full-passthrough VM plans: GPUs, NVSwitches, links to disable"},
 };

@@ -14,5 +14,7 @@ int fmctl_partition_main(int argc, char **argv); /* fmctl_partition.c */
 int fmctl_audit_main(int argc, char **argv);     /* fmctl_audit.c     */
 int fmctl_hw_main(int argc, char **argv);        /* fmctl_hw.c        */
 int fmctl_passthrough_main(int argc, char **argv); /* fmctl_passthrough.c */
+int fmctl_exclude_main(int argc, char **argv);   /* fmctl_exclude.c   */
+int fmctl_include_main(int argc, char **argv);   /* fmctl_exclude.c   */
 
 #endif

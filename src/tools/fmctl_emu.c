@@ -31,8 +31,12 @@ static void usage(FILE *f)
         "  show                                    devices, link states and faults\n"
         "  log [--since N]                         print the emulated kernel log, skipping its\n"
         "                                          first N lines\n"
-        "  reboot                                  power-cycle: links retrain by ALI on gen3 only,\n"
-        "                                          routing and fabric registration are cleared\n"
+        "  reboot [--modprobe-file F]              power-cycle: links retrain by ALI on gen3 only,\n"
+        "                                          routing and fabric registration are cleared;\n"
+        "                                          the driver's exclusion lists in F (default\n"
+        "                                          $OPENFM_MODPROBE_FILE, else\n"
+        "                                          " OFM_MODPROBE_DEFAULT_FILE ")\n"
+        "                                          take effect (fmctl exclude)\n"
         "  routes --switch S                       dump the switch's valid routing entries\n"
         "  probe SRC DST | probe --all             walk GPU SRC -> GPU DST (physical IDs) through\n"
         "                                          the routing tables; --all prints the matrix of\n"
@@ -66,7 +70,7 @@ static void usage(FILE *f)
 }
 
 typedef struct {
-    const char *dir, *platform;
+    const char *dir, *platform, *modprobe;
     bool force, json, all, quiet, fatal_set, fatal;
     long sw, port, gpu, code, since;
     long crc_flit, crc_data, replay, recovery; /* link-errors amounts */
@@ -534,6 +538,30 @@ static int cmd_inject(ofm_hal *h, opts *o, int argc, char **argv)
     return 0;
 }
 
+/* The emulated driver load reads the same modprobe file `fmctl exclude`
+ * edits, as the real one would at boot (FM §9.6). */
+static int cmd_reboot(ofm_hal *h, const opts *o)
+{
+    static ofm_modprobe_list gpus, switches;
+    const char *path = ofm_modprobe_default_path(o->modprobe);
+    ofm_error err;
+    if (ofm_modprobe_read(path, &gpus, &switches, &err)) {
+        char buf[700];
+        fprintf(stderr, "fmctl emu reboot: %s\n", ofm_error_format(&err, buf, sizeof buf));
+        return 1;
+    }
+    int rc = ofm_emu_reboot_excluding(h, &gpus, &switches);
+    if (rc)
+        return hal_err(h, "reboot", rc);
+    ofm_hal_excluded x[OFM_MAX_GPUS + OFM_MAX_SWITCHES];
+    size_t n = 0;
+    if (ofm_emu_list_excluded(h, x, sizeof x / sizeof x[0], &n) == OFM_HAL_OK)
+        for (size_t i = 0; i < n && i < sizeof x / sizeof x[0]; i++)
+            printf("excluded: %s %u (%s, %s) by %s\n", x[i].is_switch ? "NVSwitch" : "GPU", x[i].phys_id,
+                   x[i].uuid, x[i].pci_bdf, x[i].is_switch ? OFM_MODPROBE_SWITCH_PARAM : OFM_MODPROBE_GPU_PARAM);
+    return 0;
+}
+
 int fmctl_emu_main(int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -546,6 +574,7 @@ int fmctl_emu_main(int argc, char **argv)
         {"since", required_argument, NULL, 'S'},   {"help", no_argument, NULL, 'h'},
         {"crc-flit", required_argument, NULL, 1001}, {"crc-data", required_argument, NULL, 1002},
         {"replay", required_argument, NULL, 1003},   {"recovery", required_argument, NULL, 1004},
+        {"modprobe-file", required_argument, NULL, 1005},
         {NULL, 0, NULL, 0}};
     opts o = {.sw = -1, .port = -1, .gpu = -1, .code = -1};
     char *pos[8];
@@ -580,6 +609,7 @@ int fmctl_emu_main(int argc, char **argv)
         case 1002: if (parse_num("--crc-data", optarg, 1L << 40, &o.crc_data)) return 2; break;
         case 1003: if (parse_num("--replay", optarg, 1L << 40, &o.replay)) return 2; break;
         case 1004: if (parse_num("--recovery", optarg, 1L << 40, &o.recovery)) return 2; break;
+        case 1005: o.modprobe = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -643,10 +673,8 @@ int fmctl_emu_main(int argc, char **argv)
         rc = cmd_log(h, &o);
     else if (!strcmp(cmd, "inject"))
         rc = cmd_inject(h, &o, npos - 1, pos + 1);
-    else if (!strcmp(cmd, "reboot")) {
-        rc = ofm_emu_reboot(h);
-        rc = rc ? hal_err(h, "reboot", rc) : 0;
-    } else {
+    else if (!strcmp(cmd, "reboot"))
+        rc = cmd_reboot(h, &o); else {
         fprintf(stderr, "fmctl emu: unknown command '%s'\n", cmd);
         usage(stderr);
         rc = 2;

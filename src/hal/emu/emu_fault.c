@@ -175,29 +175,7 @@ int ofm_emu_inject_xid(ofm_hal *h, uint32_t gpu, uint32_t code, const char *deta
     });
 }
 
-int ofm_emu_reboot(ofm_hal *h)
-{
-    int rc;
-    {
-        int rc_ = emu_begin(h, true);
-        if (rc_)
-            return rc_;
-        emu_impl *e = emu_of(h);
-        emu_boot(e);
-        emu_kmsg_line(e, e->st.f.boot_ns, "openfm-emu: rebooted %s (boot %u)", e->p->name,
-                      e->st.f.boots);
-        rc = emu_commit(h);
-        emu_end(h);
-    }
-    if (rc == OFM_HAL_OK)
-        rc = ofm_emu_link_errors_reset(h); /* counters start at 0 with the driver */
-    if (rc == OFM_HAL_OK) {
-        int mrc = ofm_emu_mig_reboot(h);
-        if (mrc != OFM_HAL_OK && mrc != OFM_HAL_ENOTSUP)
-            rc = mrc;
-    }
-    return rc;
-}
+int ofm_emu_reboot(ofm_hal *h) { return ofm_emu_reboot_excluding(h, NULL, NULL); }
 
 int ofm_emu_set_gpu_links(ofm_hal *h, uint32_t gpu, bool up)
 {

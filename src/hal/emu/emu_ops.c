@@ -505,4 +505,5 @@ const ofm_hal_ops ofm_emu_ops = {
     .gpu_hold = gpu_hold,
     .gpu_vfs = gpu_vfs,
     .link_errors = ofm_emu_link_errors,
+    .list_excluded = ofm_emu_list_excluded,
 };
