@@ -425,8 +425,8 @@ static void nvidia_keys_accepted_and_abort_on_exit(void **s)
     const char *inert[] = {"BIND_INTERFACE_IP=127.0.0.1: accepted, not applicable to openfm because ",
                            "STARTING_TCP_PORT=16000: accepted, not applicable to openfm because ",
                            "UNIX_SOCKET_PATH=: accepted, not applicable to openfm because ",
-                           "DATABASE_PATH=/usr/share/nvidia/nvswitch: accepted, not applicable to "
-                           "openfm because "};
+                           ("DATABASE_PATH=/usr/share/nvidia/nvswitch: accepted, not applicable to "
+                            "openfm because ")};
     for (size_t i = 0; i < 4; i++)
         if (!strstr(log, inert[i]))
             fail_msg("no start-up line '%s'", inert[i]);

@@ -395,8 +395,8 @@ static void test_corruption_reported(void **state)
                                    impossible_link_state, older_version};
     const char *msg[] = {"checksum mismatch", "truncated", "state format version 99", "bad magic",
                          "switch slot 2 port 7: bad link state 9",
-                         "state format version 1 was created by an older openfm (this one reads "
-                         "version 2): recreate with 'fmctl emu create --force'"};
+                         ("state format version 1 was created by an older openfm (this one reads "
+                          "version 2): recreate with 'fmctl emu create --force'")};
     for (size_t i = 0; i < sizeof dmg / sizeof dmg[0]; i++) {
         char dir[64];
         ofm_hal *h = fixture_open("hgx-h100", dir, sizeof dir);
