@@ -451,6 +451,43 @@ static int parse_gpu_set(parser *ps, char *s, ofm_partition_desc *part)
     return 0;
 }
 
+/* NVIDIA's rules for partition definitions (FM §11.2.2): 2- and 4-GPU
+ * partitions lie on one baseboard; an 8-GPU partition spanning two
+ * baseboards has four GPUs on each. Every default table obeys them. */
+static int partition_rules(parser *ps, const ofm_partition_desc *part)
+{
+    const ofm_platform *p = ps->p;
+    uint32_t board[OFM_MAX_GPUS], count[OFM_MAX_GPUS] = {0}, nboards = 0;
+    for (uint32_t k = 0; k < part->ngpus; k++) {
+        const ofm_gpu_desc *g = NULL;
+        for (size_t i = 0; i < p->ngpus; i++)
+            if (p->gpus[i].phys_id == part->gpus[k])
+                g = &p->gpus[i];
+        if (!g)
+            continue;
+        uint32_t b = 0;
+        while (b < nboards && board[b] != g->baseboard)
+            b++;
+        if (b == nboards)
+            board[nboards++] = g->baseboard;
+        count[b]++;
+    }
+    if ((part->ngpus == 2 || part->ngpus == 4) && nboards > 1)
+        return FAIL(ps,
+                    "partition %" PRIu32 ": a %" PRIu32 "-GPU partition must lie on one baseboard, "
+                    "but its GPUs are on baseboards %" PRIu32 " and %" PRIu32 " (FM §11.2.2)",
+                    part->id, part->ngpus, board[0], board[1]);
+    if (part->ngpus == 8 && nboards > 1)
+        for (uint32_t b = 0; b < nboards; b++)
+            if (count[b] != 4)
+                return FAIL(ps,
+                            "partition %" PRIu32 ": an 8-GPU partition spanning two baseboards must "
+                            "have four GPUs on each, but has %" PRIu32 " on baseboard %" PRIu32
+                            " (FM §11.2.2)",
+                            part->id, count[b], board[b]);
+    return 0;
+}
+
 static int rec_partition(parser *ps, char **tok, int n)
 {
     ofm_platform *p = ps->p;
@@ -471,6 +508,8 @@ static int rec_partition(parser *ps, char **tok, int n)
         return -1;
     if (parse_gpu_set(ps, kvs[0].val, &part) ||
         parse_u32(ps, "nvlinks", kvs[1].val, 0, OFM_MAX_GPU_LINKS, &part.nvlinks_per_gpu))
+        return -1;
+    if (partition_rules(ps, &part))
         return -1;
     ps->part_line[p->npartitions] = ps->line;
     p->partitions[p->npartitions++] = part;

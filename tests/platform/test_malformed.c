@@ -17,6 +17,12 @@
 #define DEV "gpu 1 model=X nvlinks=2 rate=25000 board=1\ngpu 2 model=X nvlinks=2 rate=25000 board=1\n" \
             "switch 1 gen=2 ports=4 board=1\nswitch 2 gen=2 ports=4 board=1\n"
 
+/* two baseboards, GPUs 1-8 and 9-16 (lines 3-18), two switches (19-20) */
+#define G(n, b) "gpu " #n " model=X nvlinks=2 rate=25000 board=" #b "\n"
+#define DEV2B G(1, 1) G(2, 1) G(3, 1) G(4, 1) G(5, 1) G(6, 1) G(7, 1) G(8, 1) \
+              G(9, 2) G(10, 2) G(11, 2) G(12, 2) G(13, 2) G(14, 2) G(15, 2) G(16, 2) \
+              "switch 1 gen=2 ports=4 board=1\nswitch 2 gen=2 ports=4 board=2\n"
+
 static const struct {
     const char *name;
     const char *text;
@@ -55,6 +61,16 @@ static const struct {
     {"partition GPU twice", HDR DEV "partition 0 gpus=1,2,1 nvlinks=2\n", 7, "partition 0 lists GPU 1 twice"},
     {"duplicate partition", HDR DEV "partition 0 gpus=1 nvlinks=0\npartition 0 gpus=2 nvlinks=0\n", 8,
      "duplicate partition ID 0 (first declared on line 7)"},
+    /* FM §11.2.2: custom partitions must respect the baseboards */
+    {"2-GPU partition across baseboards", HDR DEV2B "partition 5 gpus=1,9 nvlinks=2\n", 21,
+     "partition 5: a 2-GPU partition must lie on one baseboard, but its GPUs are on baseboards 1 "
+     "and 2 (FM §11.2.2)"},
+    {"4-GPU partition across baseboards", HDR DEV2B "partition 6 gpus=1-3,9 nvlinks=2\n", 21,
+     "partition 6: a 4-GPU partition must lie on one baseboard, but its GPUs are on baseboards 1 "
+     "and 2 (FM §11.2.2)"},
+    {"8-GPU partition split 5+3", HDR DEV2B "partition 1 gpus=1-5,9-11 nvlinks=2\n", 21,
+     "partition 1: an 8-GPU partition spanning two baseboards must have four GPUs on each, but has "
+     "5 on baseboard 1 (FM §11.2.2)"},
     {"no platform line", "ali no\n", 1, "'ali' before the 'platform' line (the file must start with 'platform NAME')"},
     {"empty file", "", 0, "no 'platform' line: empty or truncated file"},
     {"truncated record", HDR DEV "access gpu=1 link=0 sw", 7, "last line has no newline: truncated file?"},
@@ -80,6 +96,20 @@ static void test_cases(void **state)
                      cases[i].line, cases[i].msg);
         assert_string_equal(e.origin, "t.topo");
     }
+}
+
+/* What the rules allow: one-board 2/4-GPU partitions, 4+4 across boards. */
+static void test_partition_rules_accept(void **state)
+{
+    (void)state;
+    static ofm_platform p;
+    static const char text[] = HDR DEV2B "partition 0 gpus=1-16 nvlinks=2\npartition 1 gpus=1-4,9-12 "
+                               "nvlinks=2\npartition 2 gpus=13,14 nvlinks=2\npartition 3 gpus=5-8 "
+                               "nvlinks=2\npartition 4 gpus=1 nvlinks=0\n";
+    ofm_error e;
+    if (ofm_platform_parse(text, strlen(text), "t.topo", &p, &e))
+        fail_msg("rejected: %u %s", e.line, e.msg);
+    assert_int_equal(p.npartitions, 5);
 }
 
 static void test_nul_and_long_lines(void **state)
@@ -140,6 +170,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_partition_rules_accept),
         cmocka_unit_test(test_nul_and_long_lines),
         cmocka_unit_test(test_too_many_records),
         cmocka_unit_test(test_valid_minimal_and_file_errors),
