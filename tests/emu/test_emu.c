@@ -388,6 +388,10 @@ static void impossible_link_state(const char *path)
     close(fd);
 }
 
+#define OLDER_MSG                                                                                  \
+    ("state format version 1 was created by an older openfm (this one reads version 2): "          \
+     "recreate with 'fmctl emu create --force'")
+
 static void test_corruption_reported(void **state)
 {
     (void)state;
@@ -395,8 +399,7 @@ static void test_corruption_reported(void **state)
                                    impossible_link_state, older_version};
     const char *msg[] = {"checksum mismatch", "truncated", "state format version 99", "bad magic",
                          "switch slot 2 port 7: bad link state 9",
-                         ("state format version 1 was created by an older openfm (this one reads "
-                          "version 2): recreate with 'fmctl emu create --force'")};
+                         OLDER_MSG};
     for (size_t i = 0; i < sizeof dmg / sizeof dmg[0]; i++) {
         char dir[64];
         ofm_hal *h = fixture_open("hgx-h100", dir, sizeof dir);
