@@ -143,7 +143,7 @@ size_t ofm_fabric_validate(const ofm_platform *p, const ofm_fabric_observed *obs
                 obs->gpus[k].phys_id, obs->gpus[k].pci_bdf, p->name);
 
     /* Ports the model explains, per discovered switch; the rest must be idle. */
-    uint64_t explained[OFM_MAX_SWITCHES] = {0};
+    ofm_portset explained[OFM_MAX_SWITCHES] = {{{0, 0}}}; /* ports the model accounts for */
 
     for (size_t a = 0; a < p->naccess && a < OFM_MAX_ACCESS_LINKS; a++) {
         const ofm_access_link *al = &p->access[a];
@@ -157,7 +157,7 @@ size_t ofm_fabric_validate(const ofm_platform *p, const ofm_fabric_observed *obs
             health->access_ok[a] = false;
             continue;
         }
-        explained[obs_sw[si]] |= UINT64_C(1) << al->sw_port;
+        ofm_portset_add(&explained[obs_sw[si]], al->sw_port);
         if (!health->gpu_ok[gi] || !health->switch_ok[si]) {
             health->access_ok[a] = false;
             continue;
@@ -189,9 +189,9 @@ size_t ofm_fabric_validate(const ofm_platform *p, const ofm_fabric_observed *obs
             continue;
         }
         if (obs_sw[sa] >= 0)
-            explained[obs_sw[sa]] |= UINT64_C(1) << tl->port_a;
+            ofm_portset_add(&explained[obs_sw[sa]], tl->port_a);
         if (obs_sw[sb] >= 0)
-            explained[obs_sw[sb]] |= UINT64_C(1) << tl->port_b;
+            ofm_portset_add(&explained[obs_sw[sb]], tl->port_b);
         if (obs_sw[sa] < 0 || obs_sw[sb] < 0 || !health->switch_ok[sa] || !health->switch_ok[sb]) {
             health->trunk_ok[t] = false;
             continue;
@@ -223,7 +223,7 @@ size_t ofm_fabric_validate(const ofm_platform *p, const ofm_fabric_observed *obs
                                                                          : OFM_MAX_SWITCH_PORTS;
         for (uint32_t port = 0; port < nports; port++) {
             const ofm_hal_link *l = &obs->ports[k][port];
-            if ((explained[k] & (UINT64_C(1) << port)) || l->state != OFM_LINK_ACTIVE)
+            if (ofm_portset_has(explained[k], port) || l->state != OFM_LINK_ACTIVE)
                 continue;
             describe(l, found, sizeof found);
             add(rep, OFM_FIND_LINK_EXTRA, OFM_SEV_WARNING, obs->switches[k].phys_id, port, 0, 0,
