@@ -1,4 +1,4 @@
-/* High-availability policy at initialisation (FM §9, §13.8; SPEC §5).
+/* High-availability policy at initialisation (FM §9, §13.8).
  *
  * A pure function from (model, init-time health, failure-mode keys, fabric
  * mode) to a decision. The keys only apply to gen2 (A100/A800) systems: H100

@@ -56,7 +56,7 @@ static void h100_start_isolates_and_lists_everything(void **s)
         const fmFabricPartitionInfo_t *p = &l->partitionInfo[i];
         assert_false(p->isActive);
         for (unsigned g = 0; g < p->numGpus; g++) {
-            unsigned want = p->numGpus > 1 ? 18 : 0; /* SPEC §3 H100 conventions */
+            unsigned want = p->numGpus > 1 ? 18 : 0; /* H100 partitions route all 18 links (FM §11.3) */
             assert_int_equal(p->gpuInfo[g].numNvLinksAvailable, want);
             assert_int_equal(p->gpuInfo[g].maxNumNvLinks, want);
             assert_true(p->gpuInfo[g].physicalId >= 1 && p->gpuInfo[g].physicalId <= 8);
