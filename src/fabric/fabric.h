@@ -56,6 +56,9 @@ typedef struct {
     ofm_hal_gpu gpus[OFM_MAX_GPUS];
     ofm_hal_link ports[OFM_MAX_SWITCHES][OFM_MAX_SWITCH_PORTS];
     bool gpu_fail_registration[OFM_MAX_GPUS]; /* indexed like `gpus`; from fabric_get */
+    /* indexed like `gpus`: NVLinks down by design (MIG mode on A100, FM §8.9),
+     * so validation does not report them as failures */
+    bool gpu_links_off[OFM_MAX_GPUS];
 } ofm_fabric_observed;
 
 typedef enum {

@@ -39,6 +39,7 @@ typedef struct {
     ofm_fabric_observed *obs;
     int obs_sw[OFM_MAX_SWITCHES];  /* model switch index -> discovered index, -1 */
     int obs_gpu[OFM_MAX_GPUS];     /* model GPU index -> discovered index, -1 */
+    bool mig_nolink[OFM_MAX_GPUS]; /* model GPU index: MIG mode keeps its NVLinks down */
 } run;
 
 static int fail(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -215,6 +216,30 @@ static void map_devices(run *r)
 
 /* ------------------------------------------------------------- training */
 
+/* On platforms whose links the manager trains (A100 and earlier), a GPU in
+ * MIG mode has its NVLinks disabled by the driver: training them anyway would
+ * route traffic to a GPU that cannot take it. Such GPUs keep their links
+ * untrained and get no routes until MIG mode is disabled (FM §8.9); ALI
+ * platforms (H100 and later) keep NVLink up in MIG mode. */
+static void note_mig_gpus(run *r)
+{
+    const ofm_platform *p = &r->ctx->platform;
+    if (p->ali || !r->h->ops->mig_mode_get)
+        return;
+    for (size_t i = 0; i < p->ngpus && i < OFM_MAX_GPUS; i++) {
+        int k = r->obs_gpu[i];
+        ofm_hal_mig_mode mm;
+        if (k < 0 || r->obs->gpus[k].health != OFM_DEV_OK ||
+            r->h->ops->mig_mode_get(r->h, p->gpus[i].phys_id, &mm) != OFM_HAL_OK || !mm.current)
+            continue;
+        r->mig_nolink[i] = true;
+        r->obs->gpu_links_off[k] = true;
+        OFM_WARN("GPU %u (%s): MIG mode is enabled, so its NVLinks stay untrained and unrouted "
+                 "(FM §8.9); it has no NVLink peer access until MIG mode is disabled",
+                 p->gpus[i].phys_id, r->obs->gpus[k].pci_bdf);
+    }
+}
+
 /* Model ports (access and trunk) of present switches that are not active. */
 static size_t pending_ports(run *r, uint32_t *sw_out, uint32_t *port_out, size_t cap)
 {
@@ -236,7 +261,7 @@ static size_t pending_ports(run *r, uint32_t *sw_out, uint32_t *port_out, size_t
             if (a >= 0) {
                 int gi = ofm_fabric_gpu_index(p, p->access[a].gpu);
                 int gk = gi >= 0 ? r->obs_gpu[gi] : -1;
-                if (gk < 0 || r->obs->gpus[gk].health != OFM_DEV_OK)
+                if (gk < 0 || r->obs->gpus[gk].health != OFM_DEV_OK || r->mig_nolink[gi])
                     continue;
             }
             /* A trunk trains from one end: list it at its first end only,
@@ -657,6 +682,7 @@ int ofm_bringup(ofm_hal *h, const ofm_bringup_opts *opts, ofm_fabric_status *st,
         goto out;
     }
 
+    note_mig_gpus(&r);
     train(&r);
 
     ts = ofm_mgr_now_ns();

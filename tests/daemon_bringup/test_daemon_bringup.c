@@ -3,6 +3,7 @@
  * command returns 0 only once the fabric is ready), then the emulator's
  * traffic probe - not the daemon - says which GPU pairs reach each other and
  * over how many links. Fault cases assert on the daemon's log file. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -119,6 +120,23 @@ static int run_daemon(daemon_fx *d)
     return WEXITSTATUS(status);
 }
 
+/* Unlink the plain files (and sockets) directly in `dir`. */
+static void remove_files(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return;
+    struct dirent *e;
+    char path[512];
+    while ((e = readdir(dp))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < sizeof path)
+            unlink(path); /* directories (the emulated system) fail here and are handled apart */
+    }
+    closedir(dp);
+}
+
 /* SIGTERM, then wait for the daemon's PID-file lock to be released: it holds
  * the lock for its whole life, so a blocking flock returns when it is gone. */
 static void stop_daemon(daemon_fx *d)
@@ -137,21 +155,11 @@ static void stop(daemon_fx *d)
     char err[512];
     ofm_hal_close(d->h);
     ofm_emu_destroy(d->emu, err, sizeof err);
-    char path[256];
-    const char *files[] = {"fabricmanager.cfg", "fm.log", "fm.pid", "status.json", "fm.state", "fm.sock",
-                           "syslog.sock", "fm.sock.lock", "fm.state.lock"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", d->dir, files[i]);
-        unlink(path);
-    }
-    /* the driver model keeps its state next to the emulator's */
-    const char *model[] = {"nvswitch-model.state", "nvswitch-model.tables", "nvswitch-model.lock",
-                           "nvswitch-model.cap", "nvswitch-model.log"};
-    for (size_t i = 0; i < sizeof model / sizeof model[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", d->emu, model[i]);
-        unlink(path);
-    }
+    /* Whatever the daemon, the driver model or the test left beside the
+     * system goes, without a list to keep in step with them. */
+    remove_files(d->emu);
     rmdir(d->emu);
+    remove_files(d->dir);
     assert_int_equal(rmdir(d->dir), 0);
 }
 
@@ -257,6 +265,50 @@ static void trunk_failure_mode0_not_ready(void **s)
     ofm_emu_probe_result r;
     assert_int_equal(ofm_emu_probe(d.h, d.p.gpus[0].phys_id, d.p.gpus[1].phys_id, true, &r), 0);
     assert_false(r.arrives);
+    stop(&d);
+}
+
+/* An A100 whose MIG mode is on when the fabric manager starts has its NVLinks
+ * disabled by the driver: the daemon must leave them untrained and unrouted,
+ * say why, and still mesh the other GPUs (FM §8.9). */
+static void a100_mig_at_startup_keeps_links_down(void **s)
+{
+    (void)s;
+    daemon_fx d;
+    start(&d, "hgx-a100", NULL);
+    uint32_t mig = d.p.gpus[0].phys_id;
+    assert_int_equal(d.h->ops->mig_mode_set(d.h, mig, true), OFM_HAL_OK);
+    assert_int_equal(d.h->ops->gpu_reset(d.h, mig), OFM_HAL_OK); /* Ampere: takes effect at reset */
+    assert_int_equal(run_daemon(&d), 0);
+    char *log = read_log(&d);
+    assert_non_null(strstr(log, "MIG mode is enabled, so its NVLinks stay untrained and unrouted"));
+    assert_null(strstr(log, "reseat or RMA")); /* not reported as a hardware failure */
+    free(log);
+    for (size_t i = 0; i < d.p.ngpus; i++)
+        for (size_t j = 0; j < d.p.ngpus; j++) {
+            if (i == j)
+                continue;
+            uint32_t a = d.p.gpus[i].phys_id, b = d.p.gpus[j].phys_id;
+            ofm_emu_probe_result r;
+            assert_int_equal(ofm_emu_probe(d.h, a, b, true, &r), OFM_HAL_OK);
+            if (a == mig || b == mig) {
+                if (r.arrives)
+                    fail_msg("GPU %u -> GPU %u arrives over %u links with GPU %u in MIG mode", a, b,
+                             r.links, mig);
+            } else if (!r.arrives || r.links != 12) {
+                fail_msg("GPU %u -> GPU %u: %s over %u links, expected 12", a, b,
+                         r.arrives ? "arrives" : "dropped", r.links);
+            }
+        }
+    /* the links of the MIG GPU were never trained */
+    ofm_hal_link l;
+    const ofm_access_link *al = NULL;
+    for (size_t a = 0; a < d.p.naccess && !al; a++)
+        if (d.p.access[a].gpu == mig)
+            al = &d.p.access[a];
+    assert_non_null(al);
+    assert_int_equal(d.h->ops->switch_port(d.h, al->sw, al->sw_port, &l), OFM_HAL_OK);
+    assert_int_not_equal(l.state, OFM_LINK_ACTIVE);
     stop(&d);
 }
 
@@ -532,6 +584,7 @@ int main(void)
         cmocka_unit_test(hgx_h100), cmocka_unit_test(hgx_h100_sxid), cmocka_unit_test(hgx_h800), cmocka_unit_test(hgx_h200), cmocka_unit_test(hgx_b200), cmocka_unit_test(hgx_a100),
         cmocka_unit_test(hgx_a800), cmocka_unit_test(hgx_a100_2b), cmocka_unit_test(hgx_2),
         cmocka_unit_test(trunk_failure_mode0_not_ready),
+        cmocka_unit_test(a100_mig_at_startup_keeps_links_down),
         cmocka_unit_test(fatal_sxid_access_and_trunk),
         cmocka_unit_test(fatal_lines_reach_file_with_syslog_on),
         cmocka_unit_test(vgpu_refused_on_hgx2_only),
