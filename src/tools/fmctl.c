@@ -23,6 +23,7 @@ static const struct {
     {"hw", fmctl_hw_main, "what the hardware backends see: driver, NVSwitches, GPUs (NVML)"},
     {"exclude", fmctl_exclude_main, "put a GPU/NVSwitch on the driver's exclusion list (after reboot)"},
     {"include", fmctl_include_main, "take a GPU/NVSwitch off the driver's exclusion list (after reboot)"},
+    {"reset", fmctl_reset_main, "reset a GPU and retrain its NVSwitch links (an NVSwitch alone: refused)"},
     {"emu", fmctl_emu_main, "create, inspect and inject faults into emulated systems"},
     {"passthrough", fmctl_passthrough_main, "full-passthrough VM plans: GPUs, NVSwitches, links to disable"},
 };

@@ -16,5 +16,6 @@ int fmctl_hw_main(int argc, char **argv);        /* fmctl_hw.c        */
 int fmctl_passthrough_main(int argc, char **argv); /* fmctl_passthrough.c */
 int fmctl_exclude_main(int argc, char **argv);   /* fmctl_exclude.c   */
 int fmctl_include_main(int argc, char **argv);   /* fmctl_exclude.c   */
+int fmctl_reset_main(int argc, char **argv);     /* fmctl_reset.c     */
 
 #endif

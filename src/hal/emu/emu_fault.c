@@ -179,6 +179,11 @@ int ofm_emu_reboot(ofm_hal *h) { return ofm_emu_reboot_excluding(h, NULL, NULL);
 
 int ofm_emu_set_gpu_links(ofm_hal *h, uint32_t gpu, bool up)
 {
+    return ofm_emu_set_gpu_links_why(h, gpu, up, up ? "retrained" : "MIG mode enabled");
+}
+
+int ofm_emu_set_gpu_links_why(ofm_hal *h, uint32_t gpu, bool up, const char *why)
+{
     WRITE_TXN(h, {
         int gi = emu_gpu_index(e->p, gpu);
         if (gi < 0)
@@ -199,7 +204,7 @@ int ofm_emu_set_gpu_links(ofm_hal *h, uint32_t gpu, bool up)
                     continue;
                 *st = want;
                 emu_event(h, mk(up ? OFM_EVT_LINK_UP : OFM_EVT_LINK_DOWN, 0, false,
-                                e->p->access[i].sw, port, gpu, up ? "retrained" : "MIG mode enabled"));
+                                e->p->access[i].sw, port, gpu, why));
             }
     });
 }

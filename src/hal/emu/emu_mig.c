@@ -293,10 +293,20 @@ int ofm_emu_gpu_reset(ofm_hal *h, uint32_t gpu)
             rc = emu_fail(h, OFM_HAL_EBUSY, "GPU %u: In use by another client (%u process%s hold "
                           "the GPU; stop them and reset again)", gpu, t.st->g[gi].holders,
                           t.st->g[gi].holders == 1 ? "" : "es");
-        else if (gpu_of(&t, gpu, &g, &c) == OFM_HAL_OK)
-            rc = apply_mode(&t, gpu, g, c);
-        else
-            t.st->g[gi].ngi = 0; /* a GPU without MIG resets fine */
+        else {
+            if (gpu_of(&t, gpu, &g, &c) == OFM_HAL_OK)
+                rc = apply_mode(&t, gpu, g, c);
+            else
+                t.st->g[gi].ngi = 0; /* a GPU without MIG resets fine */
+            /* A100-class NVSwitch systems (no ALI): the reset takes the
+             * switch-side links down. A fabric manager holding the system
+             * resets and retrains them as part of the reset (FM §13.9), so
+             * they are modelled as staying up; without one they stay down
+             * until someone trains them. */
+            if (rc == OFM_HAL_OK && !p->ali && p->nswitches && !(g && g->current) &&
+                !ofm_emu_fm_running(h))
+                rc = ofm_emu_set_gpu_links_why(h, gpu, false, "GPU reset");
+        }
     });
 }
 

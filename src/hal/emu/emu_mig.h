@@ -16,6 +16,8 @@ const char *ofm_emu_dir(const ofm_hal *h);
  * as the A100 driver does when MIG mode is enabled/disabled. Logged to the
  * emulated kernel log like any link transition. */
 int ofm_emu_set_gpu_links(ofm_hal *h, uint32_t gpu, bool up);
+/* The same, naming why in the link events' detail. */
+int ofm_emu_set_gpu_links_why(ofm_hal *h, uint32_t gpu, bool up, const char *why);
 /* True while a fabric manager holds the emulated system (needed on A100 for
  * links to retrain after MIG is disabled). */
 bool ofm_emu_fm_running(const ofm_hal *h);
