@@ -10,39 +10,16 @@
 
 #include "openfm/fileio.h"
 #include "mig/mig_ops.h"
+#include "yaml_reader.h"
 
-typedef struct {
-    yaml_parser_t p;
-    yaml_event_t ev;
-    bool have;
-    const char *origin;
-    ofm_error *err;
-} rd;
-
-static unsigned line_of(const rd *r) { return (unsigned)r->ev.start_mark.line + 1; }
-
-static int next(rd *r)
-{
-    if (r->have)
-        yaml_event_delete(&r->ev);
-    r->have = false;
-    if (!yaml_parser_parse(&r->p, &r->ev))
-        return ofm_error_set(r->err, r->origin, (unsigned)r->p.problem_mark.line + 1,
-                             "YAML syntax: %s", r->p.problem ? r->p.problem : "error");
-    r->have = true;
-    if (r->ev.type == YAML_ALIAS_EVENT)
-        return ofm_error_set(r->err, r->origin, line_of(r), "YAML aliases are not supported");
-    return 0;
-}
-
-static const char *scalar(const rd *r) { return (const char *)r->ev.data.scalar.value; }
+typedef ofm_yaml_rd rd;
 
 static int expect(rd *r, yaml_event_type_t t, const char *what)
 {
-    if (next(r))
+    if (ofm_yaml_next(r))
         return -1;
     if (r->ev.type != t)
-        return ofm_error_set(r->err, r->origin, line_of(r), "expected %s", what);
+        return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "expected %s", what);
     return 0;
 }
 
@@ -63,9 +40,9 @@ static int parse_u32(const char *s, uint32_t max, uint32_t *out)
 
 static int parse_pci(rd *r, ofm_mig_cfg_spec *s)
 {
-    const char *v = scalar(r);
+    const char *v = ofm_yaml_scalar(r);
     if (s->nfilters == 8)
-        return ofm_error_set(r->err, r->origin, line_of(r), "more than 8 device-filter entries");
+        return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "more than 8 device-filter entries");
     if (strlen(v) != 10 || strncasecmp(v, "0x", 2))
         goto bad;
     for (const char *p = v + 2; *p; p++)
@@ -74,7 +51,7 @@ static int parse_pci(rd *r, ofm_mig_cfg_spec *s)
     s->filters[s->nfilters++] = (uint32_t)strtoul(v + 2, NULL, 16);
     return 0;
 bad:
-    return ofm_error_set(r->err, r->origin, line_of(r),
+    return ofm_error_set(r->err, r->origin, ofm_yaml_line(r),
                          "device-filter '%.40s' is not a PCI ID like 0x20B010DE", v);
 }
 
@@ -82,29 +59,29 @@ static int parse_devices(rd *r, ofm_mig_cfg_spec *s)
 {
     if (r->ev.type == YAML_SCALAR_EVENT) {
         uint32_t v;
-        if (!strcmp(scalar(r), "all"))
+        if (!strcmp(ofm_yaml_scalar(r), "all"))
             s->all_devices = true;
-        else if (parse_u32(scalar(r), OFM_MAX_GPUS - 1, &v) == 0)
+        else if (parse_u32(ofm_yaml_scalar(r), OFM_MAX_GPUS - 1, &v) == 0)
             s->devices[s->ndevices++] = v;
         else
-            return ofm_error_set(r->err, r->origin, line_of(r),
+            return ofm_error_set(r->err, r->origin, ofm_yaml_line(r),
                                  "devices: '%.40s' is neither 'all' nor a list of GPU indices",
-                                 scalar(r));
+                                 ofm_yaml_scalar(r));
         return 0;
     }
     if (r->ev.type != YAML_SEQUENCE_START_EVENT)
-        return ofm_error_set(r->err, r->origin, line_of(r), "devices: expected 'all' or a list");
+        return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "devices: expected 'all' or a list");
     for (;;) {
-        if (next(r))
+        if (ofm_yaml_next(r))
             return -1;
         if (r->ev.type == YAML_SEQUENCE_END_EVENT)
             return 0;
         uint32_t v;
-        if (r->ev.type != YAML_SCALAR_EVENT || parse_u32(scalar(r), OFM_MAX_GPUS - 1, &v))
-            return ofm_error_set(r->err, r->origin, line_of(r),
+        if (r->ev.type != YAML_SCALAR_EVENT || parse_u32(ofm_yaml_scalar(r), OFM_MAX_GPUS - 1, &v))
+            return ofm_error_set(r->err, r->origin, ofm_yaml_line(r),
                                  "devices: entries must be GPU indices 0-%d", OFM_MAX_GPUS - 1);
         if (s->ndevices == OFM_MAX_GPUS)
-            return ofm_error_set(r->err, r->origin, line_of(r), "devices: too many entries");
+            return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "devices: too many entries");
         s->devices[s->ndevices++] = v;
     }
 }
@@ -112,19 +89,19 @@ static int parse_devices(rd *r, ofm_mig_cfg_spec *s)
 static int parse_spec(rd *r, ofm_mig_cfg_spec *s)
 {
     memset(s, 0, sizeof *s);
-    s->line = line_of(r);
+    s->line = ofm_yaml_line(r);
     bool seen_dev = false, seen_md = false;
     for (;;) {
-        if (next(r))
+        if (ofm_yaml_next(r))
             return -1;
         if (r->ev.type == YAML_MAPPING_END_EVENT)
             break;
         if (r->ev.type != YAML_SCALAR_EVENT)
-            return ofm_error_set(r->err, r->origin, line_of(r), "expected a field name");
+            return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "expected a field name");
         char key[64];
-        snprintf(key, sizeof key, "%s", scalar(r));
-        unsigned kline = line_of(r);
-        if (next(r))
+        snprintf(key, sizeof key, "%s", ofm_yaml_scalar(r));
+        unsigned kline = ofm_yaml_line(r);
+        if (ofm_yaml_next(r))
             return -1;
         if (!strcmp(key, "devices")) {
             seen_dev = true;
@@ -132,36 +109,36 @@ static int parse_spec(rd *r, ofm_mig_cfg_spec *s)
                 return -1;
         } else if (!strcmp(key, "mig-enabled")) {
             if (r->ev.type != YAML_SCALAR_EVENT ||
-                (strcmp(scalar(r), "true") && strcmp(scalar(r), "false")))
-                return ofm_error_set(r->err, r->origin, line_of(r),
+                (strcmp(ofm_yaml_scalar(r), "true") && strcmp(ofm_yaml_scalar(r), "false")))
+                return ofm_error_set(r->err, r->origin, ofm_yaml_line(r),
                                      "mig-enabled must be true or false");
-            s->enabled = !strcmp(scalar(r), "true");
+            s->enabled = !strcmp(ofm_yaml_scalar(r), "true");
             s->has_enabled = true;
         } else if (!strcmp(key, "mig-devices")) {
             seen_md = true;
             if (r->ev.type != YAML_MAPPING_START_EVENT)
-                return ofm_error_set(r->err, r->origin, line_of(r),
+                return ofm_error_set(r->err, r->origin, ofm_yaml_line(r),
                                      "mig-devices must map profile names to counts ({} for none)");
             for (;;) {
-                if (next(r))
+                if (ofm_yaml_next(r))
                     return -1;
                 if (r->ev.type == YAML_MAPPING_END_EVENT)
                     break;
-                if (r->ev.type != YAML_SCALAR_EVENT || strlen(scalar(r)) >= 24 || !*scalar(r))
-                    return ofm_error_set(r->err, r->origin, line_of(r), "bad profile name");
+                if (r->ev.type != YAML_SCALAR_EVENT || strlen(ofm_yaml_scalar(r)) >= 24 || !*ofm_yaml_scalar(r))
+                    return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "bad profile name");
                 if (s->ndevs == OFM_MIG_CFG_MAX_DEVS)
-                    return ofm_error_set(r->err, r->origin, line_of(r), "too many profiles");
+                    return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "too many profiles");
                 ofm_mig_cfg_dev *d = &s->devs[s->ndevs];
-                snprintf(d->name, sizeof d->name, "%s", scalar(r));
-                d->line = line_of(r);
+                snprintf(d->name, sizeof d->name, "%s", ofm_yaml_scalar(r));
+                d->line = ofm_yaml_line(r);
                 for (size_t i = 0; i < s->ndevs; i++)
                     if (!strcmp(s->devs[i].name, d->name))
                         return ofm_error_set(r->err, r->origin, d->line,
                                              "profile '%s' listed twice", d->name);
-                if (next(r))
+                if (ofm_yaml_next(r))
                     return -1;
-                if (r->ev.type != YAML_SCALAR_EVENT || parse_u32(scalar(r), 16, &d->count))
-                    return ofm_error_set(r->err, r->origin, line_of(r),
+                if (r->ev.type != YAML_SCALAR_EVENT || parse_u32(ofm_yaml_scalar(r), 16, &d->count))
+                    return ofm_error_set(r->err, r->origin, ofm_yaml_line(r),
                                          "count of '%s' must be a number 0-16", d->name);
                 if (d->count)
                     s->ndevs++;
@@ -172,17 +149,17 @@ static int parse_spec(rd *r, ofm_mig_cfg_spec *s)
                     return -1;
             } else if (r->ev.type == YAML_SEQUENCE_START_EVENT) {
                 for (;;) {
-                    if (next(r))
+                    if (ofm_yaml_next(r))
                         return -1;
                     if (r->ev.type == YAML_SEQUENCE_END_EVENT)
                         break;
                     if (r->ev.type != YAML_SCALAR_EVENT || parse_pci(r, s))
                         return r->err->msg[0] ? -1
-                                              : ofm_error_set(r->err, r->origin, line_of(r),
+                                              : ofm_error_set(r->err, r->origin, ofm_yaml_line(r),
                                                               "device-filter: expected PCI IDs");
                 }
             } else {
-                return ofm_error_set(r->err, r->origin, line_of(r),
+                return ofm_error_set(r->err, r->origin, ofm_yaml_line(r),
                                      "device-filter: expected a PCI ID or a list of them");
             }
         } else {
@@ -204,34 +181,34 @@ static int parse_spec(rd *r, ofm_mig_cfg_spec *s)
 static int parse_configs(rd *r, ofm_mig_cfg *c)
 {
     if (r->ev.type != YAML_MAPPING_START_EVENT)
-        return ofm_error_set(r->err, r->origin, line_of(r), "mig-configs must map labels to lists");
+        return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "mig-configs must map labels to lists");
     for (;;) {
-        if (next(r))
+        if (ofm_yaml_next(r))
             return -1;
         if (r->ev.type == YAML_MAPPING_END_EVENT)
             return 0;
-        if (r->ev.type != YAML_SCALAR_EVENT || !*scalar(r) || strlen(scalar(r)) >= 64)
-            return ofm_error_set(r->err, r->origin, line_of(r), "bad label");
+        if (r->ev.type != YAML_SCALAR_EVENT || !*ofm_yaml_scalar(r) || strlen(ofm_yaml_scalar(r)) >= 64)
+            return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "bad label");
         if (c->nlabels == OFM_MIG_CFG_MAX_LABELS)
-            return ofm_error_set(r->err, r->origin, line_of(r), "more than %d labels",
+            return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "more than %d labels",
                                  OFM_MIG_CFG_MAX_LABELS);
         ofm_mig_cfg_label *l = &c->labels[c->nlabels];
         memset(l, 0, sizeof *l);
-        snprintf(l->label, sizeof l->label, "%s", scalar(r));
-        l->line = line_of(r);
+        snprintf(l->label, sizeof l->label, "%s", ofm_yaml_scalar(r));
+        l->line = ofm_yaml_line(r);
         if (ofm_mig_cfg_find(c, l->label))
             return ofm_error_set(r->err, r->origin, l->line, "label '%s' defined twice", l->label);
         if (expect(r, YAML_SEQUENCE_START_EVENT, "a list of device specs under the label"))
             return -1;
         for (;;) {
-            if (next(r))
+            if (ofm_yaml_next(r))
                 return -1;
             if (r->ev.type == YAML_SEQUENCE_END_EVENT)
                 break;
             if (r->ev.type != YAML_MAPPING_START_EVENT)
-                return ofm_error_set(r->err, r->origin, line_of(r), "expected a device spec");
+                return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "expected a device spec");
             if (l->nspecs == OFM_MIG_CFG_MAX_SPECS)
-                return ofm_error_set(r->err, r->origin, line_of(r), "more than %d specs",
+                return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "more than %d specs",
                                      OFM_MIG_CFG_MAX_SPECS);
             if (parse_spec(r, &l->specs[l->nspecs++]))
                 return -1;
@@ -257,22 +234,22 @@ int ofm_mig_cfg_parse(const char *buf, size_t len, const char *origin, ofm_mig_c
         expect(&r, YAML_MAPPING_START_EVENT, "a mapping with version and mig-configs"))
         goto out;
     for (;;) {
-        if (next(&r))
+        if (ofm_yaml_next(&r))
             goto out;
         if (r.ev.type == YAML_MAPPING_END_EVENT)
             break;
         if (r.ev.type != YAML_SCALAR_EVENT) {
-            ofm_error_set(err, origin, line_of(&r), "expected a field name");
+            ofm_error_set(err, origin, ofm_yaml_line(&r), "expected a field name");
             goto out;
         }
         char key[64];
-        snprintf(key, sizeof key, "%s", scalar(&r));
-        unsigned kline = line_of(&r);
-        if (next(&r))
+        snprintf(key, sizeof key, "%s", ofm_yaml_scalar(&r));
+        unsigned kline = ofm_yaml_line(&r);
+        if (ofm_yaml_next(&r))
             goto out;
         if (!strcmp(key, "version")) {
-            if (r.ev.type != YAML_SCALAR_EVENT || strcmp(scalar(&r), "v1")) {
-                ofm_error_set(err, origin, line_of(&r), "unsupported version (only v1)");
+            if (r.ev.type != YAML_SCALAR_EVENT || strcmp(ofm_yaml_scalar(&r), "v1")) {
+                ofm_error_set(err, origin, ofm_yaml_line(&r), "unsupported version (only v1)");
                 goto out;
             }
             version = true;
@@ -288,10 +265,10 @@ int ofm_mig_cfg_parse(const char *buf, size_t len, const char *origin, ofm_mig_c
     }
     if (expect(&r, YAML_DOCUMENT_END_EVENT, "one YAML document only"))
         goto out;
-    if (next(&r))
+    if (ofm_yaml_next(&r))
         goto out;
     if (r.ev.type != YAML_STREAM_END_EVENT) {
-        ofm_error_set(err, origin, line_of(&r), "one YAML document only");
+        ofm_error_set(err, origin, ofm_yaml_line(&r), "one YAML document only");
         goto out;
     }
     if (!version)

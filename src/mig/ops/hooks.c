@@ -18,33 +18,10 @@
 #include <yaml.h>
 
 #include "mig/mig_ops.h"
+#include "yaml_reader.h"
 #include "openfm/fileio.h"
 
-typedef struct {
-    yaml_parser_t p;
-    yaml_event_t ev;
-    bool have;
-    const char *origin;
-    ofm_error *err;
-} rd;
-
-static unsigned line_of(const rd *r) { return (unsigned)r->ev.start_mark.line + 1; }
-
-static int next(rd *r)
-{
-    if (r->have)
-        yaml_event_delete(&r->ev);
-    r->have = false;
-    if (!yaml_parser_parse(&r->p, &r->ev))
-        return ofm_error_set(r->err, r->origin, (unsigned)r->p.problem_mark.line + 1,
-                             "YAML syntax: %s", r->p.problem ? r->p.problem : "error");
-    r->have = true;
-    if (r->ev.type == YAML_ALIAS_EVENT)
-        return ofm_error_set(r->err, r->origin, line_of(r), "YAML aliases are not supported");
-    return 0;
-}
-
-static const char *scalar(const rd *r) { return (const char *)r->ev.data.scalar.value; }
+typedef ofm_yaml_rd rd;
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
@@ -61,27 +38,27 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 static int parse_argv(rd *r, const char *key, char out[][OFM_MIG_HOOK_ARGLEN], size_t *n)
 {
     if (r->ev.type != YAML_SEQUENCE_START_EVENT)
-        return ofm_error_set(r->err, r->origin, line_of(r),
+        return ofm_error_set(r->err, r->origin, ofm_yaml_line(r),
                              "%s: expected a command as a list of words ([systemctl, stop, x])",
                              key);
     *n = 0;
     for (;;) {
-        if (next(r))
+        if (ofm_yaml_next(r))
             return -1;
         if (r->ev.type == YAML_SEQUENCE_END_EVENT)
             break;
         if (r->ev.type != YAML_SCALAR_EVENT)
-            return ofm_error_set(r->err, r->origin, line_of(r), "%s: words must be strings", key);
+            return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "%s: words must be strings", key);
         if (*n == OFM_MIG_HOOK_ARGS)
-            return ofm_error_set(r->err, r->origin, line_of(r), "%s: more than %d words", key,
+            return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "%s: more than %d words", key,
                                  OFM_MIG_HOOK_ARGS);
-        if (strlen(scalar(r)) >= OFM_MIG_HOOK_ARGLEN)
-            return ofm_error_set(r->err, r->origin, line_of(r), "%s: a word longer than %d bytes",
+        if (strlen(ofm_yaml_scalar(r)) >= OFM_MIG_HOOK_ARGLEN)
+            return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "%s: a word longer than %d bytes",
                                  key, OFM_MIG_HOOK_ARGLEN - 1);
-        snprintf(out[(*n)++], OFM_MIG_HOOK_ARGLEN, "%s", scalar(r));
+        snprintf(out[(*n)++], OFM_MIG_HOOK_ARGLEN, "%s", ofm_yaml_scalar(r));
     }
     if (!*n || !out[0][0])
-        return ofm_error_set(r->err, r->origin, line_of(r), "%s: empty command", key);
+        return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "%s: empty command", key);
     return 0;
 }
 
@@ -98,47 +75,47 @@ static bool good_name(const char *s)
 static int parse_service(rd *r, ofm_mig_service *s)
 {
     memset(s, 0, sizeof *s);
-    s->line = line_of(r);
+    s->line = ofm_yaml_line(r);
     s->all_gpus = true;
     s->timeout_s = 30;
     bool named = false;
     for (;;) {
-        if (next(r))
+        if (ofm_yaml_next(r))
             return -1;
         if (r->ev.type == YAML_MAPPING_END_EVENT)
             break;
         if (r->ev.type != YAML_SCALAR_EVENT)
-            return ofm_error_set(r->err, r->origin, line_of(r), "expected a field name");
+            return ofm_error_set(r->err, r->origin, ofm_yaml_line(r), "expected a field name");
         char key[32];
-        snprintf(key, sizeof key, "%s", scalar(r));
-        unsigned kline = line_of(r);
-        if (next(r))
+        snprintf(key, sizeof key, "%s", ofm_yaml_scalar(r));
+        unsigned kline = ofm_yaml_line(r);
+        if (ofm_yaml_next(r))
             return -1;
         unsigned long v;
         if (!strcmp(key, "name")) {
-            if (r->ev.type != YAML_SCALAR_EVENT || !good_name(scalar(r)))
-                return ofm_error_set(r->err, r->origin, line_of(r),
+            if (r->ev.type != YAML_SCALAR_EVENT || !good_name(ofm_yaml_scalar(r)))
+                return ofm_error_set(r->err, r->origin, ofm_yaml_line(r),
                                      "name: a service name of letters, digits and @._-: (at "
                                      "most 63)");
-            snprintf(s->name, sizeof s->name, "%s", scalar(r));
+            snprintf(s->name, sizeof s->name, "%s", ofm_yaml_scalar(r));
             named = true;
         } else if (!strcmp(key, "gpus")) {
-            if (r->ev.type == YAML_SCALAR_EVENT && !strcmp(scalar(r), "all")) {
+            if (r->ev.type == YAML_SCALAR_EVENT && !strcmp(ofm_yaml_scalar(r), "all")) {
                 s->all_gpus = true;
                 continue;
             }
             if (r->ev.type != YAML_SEQUENCE_START_EVENT)
-                return ofm_error_set(r->err, r->origin, line_of(r),
+                return ofm_error_set(r->err, r->origin, ofm_yaml_line(r),
                                      "gpus: expected 'all' or a list of GPU indices");
             s->all_gpus = false;
             for (;;) {
-                if (next(r))
+                if (ofm_yaml_next(r))
                     return -1;
                 if (r->ev.type == YAML_SEQUENCE_END_EVENT)
                     break;
                 if (r->ev.type != YAML_SCALAR_EVENT ||
-                    parse_uint(scalar(r), OFM_MAX_GPUS - 1, &v))
-                    return ofm_error_set(r->err, r->origin, line_of(r),
+                    parse_uint(ofm_yaml_scalar(r), OFM_MAX_GPUS - 1, &v))
+                    return ofm_error_set(r->err, r->origin, ofm_yaml_line(r),
                                          "gpus: entries must be GPU indices 0-%d",
                                          OFM_MAX_GPUS - 1);
                 s->gpus[v] = true;
@@ -150,8 +127,8 @@ static int parse_service(rd *r, ofm_mig_service *s)
             if (parse_argv(r, key, s->start, &s->nstart))
                 return -1;
         } else if (!strcmp(key, "timeout")) {
-            if (r->ev.type != YAML_SCALAR_EVENT || parse_uint(scalar(r), 600, &v) || !v)
-                return ofm_error_set(r->err, r->origin, line_of(r),
+            if (r->ev.type != YAML_SCALAR_EVENT || parse_uint(ofm_yaml_scalar(r), 600, &v) || !v)
+                return ofm_error_set(r->err, r->origin, ofm_yaml_line(r),
                                      "timeout: seconds per command, 1-600");
             s->timeout_s = (uint32_t)v;
         } else {
@@ -177,51 +154,51 @@ int ofm_mig_hooks_parse(const char *buf, size_t len, const char *origin, ofm_mig
     yaml_parser_set_input_string(&r.p, (const unsigned char *)buf, len);
     int rc = -1;
     bool version = false, services = false;
-    if (next(&r) || r.ev.type != YAML_STREAM_START_EVENT || next(&r) ||
-        r.ev.type != YAML_DOCUMENT_START_EVENT || next(&r) ||
+    if (ofm_yaml_next(&r) || r.ev.type != YAML_STREAM_START_EVENT || ofm_yaml_next(&r) ||
+        r.ev.type != YAML_DOCUMENT_START_EVENT || ofm_yaml_next(&r) ||
         r.ev.type != YAML_MAPPING_START_EVENT) {
         if (!err->msg[0])
-            ofm_error_set(err, origin, r.have ? line_of(&r) : 1,
+            ofm_error_set(err, origin, r.have ? ofm_yaml_line(&r) : 1,
                           "expected a mapping with version and services");
         goto out;
     }
     for (;;) {
-        if (next(&r))
+        if (ofm_yaml_next(&r))
             goto out;
         if (r.ev.type == YAML_MAPPING_END_EVENT)
             break;
         if (r.ev.type != YAML_SCALAR_EVENT) {
-            ofm_error_set(err, origin, line_of(&r), "expected a field name");
+            ofm_error_set(err, origin, ofm_yaml_line(&r), "expected a field name");
             goto out;
         }
         char key[32];
-        snprintf(key, sizeof key, "%s", scalar(&r));
-        unsigned kline = line_of(&r);
-        if (next(&r))
+        snprintf(key, sizeof key, "%s", ofm_yaml_scalar(&r));
+        unsigned kline = ofm_yaml_line(&r);
+        if (ofm_yaml_next(&r))
             goto out;
         if (!strcmp(key, "version")) {
-            if (r.ev.type != YAML_SCALAR_EVENT || strcmp(scalar(&r), "v1")) {
-                ofm_error_set(err, origin, line_of(&r), "unsupported version (only v1)");
+            if (r.ev.type != YAML_SCALAR_EVENT || strcmp(ofm_yaml_scalar(&r), "v1")) {
+                ofm_error_set(err, origin, ofm_yaml_line(&r), "unsupported version (only v1)");
                 goto out;
             }
             version = true;
         } else if (!strcmp(key, "services")) {
             if (r.ev.type != YAML_SEQUENCE_START_EVENT) {
-                ofm_error_set(err, origin, line_of(&r), "services: expected a list of services");
+                ofm_error_set(err, origin, ofm_yaml_line(&r), "services: expected a list of services");
                 goto out;
             }
             services = true;
             for (;;) {
-                if (next(&r))
+                if (ofm_yaml_next(&r))
                     goto out;
                 if (r.ev.type == YAML_SEQUENCE_END_EVENT)
                     break;
                 if (r.ev.type != YAML_MAPPING_START_EVENT) {
-                    ofm_error_set(err, origin, line_of(&r), "services: expected a service");
+                    ofm_error_set(err, origin, ofm_yaml_line(&r), "services: expected a service");
                     goto out;
                 }
                 if (k->n == OFM_MIG_HOOKS_MAX) {
-                    ofm_error_set(err, origin, line_of(&r), "more than %d services",
+                    ofm_error_set(err, origin, ofm_yaml_line(&r), "more than %d services",
                                   OFM_MIG_HOOKS_MAX);
                     goto out;
                 }
@@ -241,10 +218,10 @@ int ofm_mig_hooks_parse(const char *buf, size_t len, const char *origin, ofm_mig
             goto out;
         }
     }
-    if (next(&r) || r.ev.type != YAML_DOCUMENT_END_EVENT || next(&r) ||
+    if (ofm_yaml_next(&r) || r.ev.type != YAML_DOCUMENT_END_EVENT || ofm_yaml_next(&r) ||
         r.ev.type != YAML_STREAM_END_EVENT) {
         if (!err->msg[0])
-            ofm_error_set(err, origin, line_of(&r), "one YAML document only");
+            ofm_error_set(err, origin, ofm_yaml_line(&r), "one YAML document only");
         goto out;
     }
     if (!version)
