@@ -4,8 +4,9 @@
  *
  * The rules are a per-platform hook (ofm_partition_rules_of): HGX baseboards
  * follow FM §11.2.2, HGX-2 (first-generation NVSwitch) allows only its
- * fixed table (FM §11.1), and a platform registers its own rules in the
- * table of partition_rules.c (docs/partitions.md). */
+ * fixed table (FM §11.1), a rack-scale NVLink domain (GB200 NVL72) takes
+ * any set of its GPUs with IDs 1-32766; a new platform with rules of its
+ * own adds a record in partition_rules.c (docs/partitions.md). */
 #ifndef OPENFM_PARTITION_RULES_H
 #define OPENFM_PARTITION_RULES_H
 

@@ -93,21 +93,31 @@ static const ofm_partition_rules bridge_rules = {
     .check = NULL,
 };
 
-/* Platforms with rules of their own, by model name. A rack-scale platform
- * adds its row here, e.g. one where any set of GPUs is a partition (check
- * NULL) with IDs 1-32766. */
-static const struct {
-    const char *platform;
-    const ofm_partition_rules *rules;
-} by_name[] = {
-    {NULL, NULL},
+/* Rack-scale NVLink domains (GB200 NVL72): any set of the domain's GPUs is
+ * a partition, IDs 1-32766 (the rule itself lives in platform.c). */
+static int rack_check(const ofm_platform *p, const ofm_partition_desc *d, char *why, size_t cap)
+{
+    char w[200];
+    if (ofm_rack_partition_ok(p, d->id, d->gpus, d->ngpus, w, sizeof w))
+        return 0;
+    snprintf(why, cap, "partition %" PRIu32 ": %s", d->id, w);
+    return -1;
+}
+
+static const ofm_partition_rules rack_rules = {
+    .name = "rack-scale NVLink domain",
+    .live_allowed = true,
+    .id_min = OFM_RACK_PARTITION_ID_MIN,
+    .id_max = OFM_RACK_PARTITION_ID_MAX,
+    .check = rack_check,
 };
 
+/* A new platform with rules of its own gets a rules record above and a
+ * line here. */
 const ofm_partition_rules *ofm_partition_rules_of(const ofm_platform *p)
 {
-    for (size_t i = 0; by_name[i].platform; i++)
-        if (!strcmp(p->name, by_name[i].platform))
-            return by_name[i].rules;
+    if (ofm_platform_is_rack(p))
+        return &rack_rules;
     if (p->nswitches == 0)
         return &bridge_rules;
     if (p->switches[0].gen == OFM_SWITCH_GEN1)
