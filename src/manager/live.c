@@ -152,6 +152,8 @@ bool ofm_fabric_status_refresh(ofm_hal *h, const struct ofm_fabric_ctx *ctx, ofm
         SET(g->mig_pending, pending);
         SET(g->mig_instances, ngi);
     }
+    if (ofm_domain_health_update(p, st))
+        changed = true;
     if (changed)
         ofm_fabric_status_touch(st);
     return changed;
