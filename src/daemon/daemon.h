@@ -44,6 +44,7 @@ typedef struct ofm_daemon {
     struct evhttp *http;          /* metrics endpoint (metrics.c); NULL when off */
     unsigned metrics_port;        /* the port it listens on */
     ofm_metrics_stats metrics_stats;
+    ofm_relink relink;            /* GPU resets handled (gpu_reset.c) */
 } ofm_daemon;
 
 /* Rewrite the status document after a state change; a failure is logged
