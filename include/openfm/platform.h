@@ -100,6 +100,19 @@ int ofm_platform_parse(const char *buf, size_t len, const char *origin,
 /* Load a topology from a file path. */
 int ofm_platform_load_file(const char *path, ofm_platform *out, ofm_error *err);
 
+/* Whether the platform's NVSwitches are fourth-generation chips that a
+ * subnet manager programs through a NIC bridge (HGX B200) rather than the
+ * fabric manager through PCIe ioctls. Such switches report errors as port and
+ * chip telemetry counters, never SXids, and cannot be excluded by a kernel
+ * module parameter (docs/b200.md). */
+static inline bool ofm_platform_sm_managed(const ofm_platform *p)
+{
+    for (size_t i = 0; i < p->nswitches && i < OFM_MAX_SWITCHES; i++)
+        if (p->switches[i].gen >= OFM_SWITCH_GEN4)
+            return true;
+    return false;
+}
+
 /* Resolve a platform NAME (built-in, e.g. "hgx-h100") or a FILE path. A name
  * without '/' that is not built-in is looked up as NAME.topo in `search_dir`
  * when search_dir is non-NULL. */
