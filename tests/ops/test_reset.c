@@ -12,7 +12,10 @@
  *   probe reaches through them again, both ways. `fmctl status --json`,
  *   `/metrics` and `fmctl events` all show it and agree with the probe.
  * - Resetting an NVSwitch alone is refused; usage errors. */
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "ops_views.h"
 
@@ -40,13 +43,59 @@ static size_t reset_downs(ofm_hal *h, uint64_t *cursor, uint32_t gpu)
 
 static dh_daemon d;
 
+/* Whether the process is stopped ('T' in /proc/PID/stat). */
+static bool is_stopped(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')'); /* the state follows the command name */
+    return rp && rp[1] == ' ' && rp[2] == 'T';
+}
+
+/* Whether the emulator lock `name` is free now (nobody holds it at all). */
+static bool lock_free(const char *emu, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", emu, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true; /* never created: nobody holds it */
+    bool free_now = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    close(fd);
+    return free_now;
+}
+
+/* Stop the daemon between two emulator transactions: kill(SIGSTOP) returns
+ * before the target has stopped, so poll /proc until it shows 'T'; a
+ * daemon stopped while holding an emulator lock would block the test's
+ * reset, so then let it run on and stop it again. Deadline, no sleeps. */
+static void stop_daemon(pid_t pid, const char *emu)
+{
+    uint64_t t0 = ops_now_ms();
+    for (;;) {
+        assert_int_equal(kill(pid, SIGSTOP), 0);
+        while (!is_stopped(pid))
+            if (ops_now_ms() - t0 > 20000)
+                fail_msg("daemon %ld did not stop", (long)pid);
+        if (lock_free(emu, "state.lock") && lock_free(emu, "mig.lock"))
+            return;
+        assert_int_equal(kill(pid, SIGCONT), 0);
+        if (ops_now_ms() - t0 > 20000)
+            fail_msg("daemon %ld always stopped holding an emulator lock", (long)pid);
+    }
+}
+
 /* A failed assertion must not leave the daemon running (or stopped). */
 static int teardown(void **state)
 {
     (void)state;
     if (!d.dir[0])
         return 0;
-    if (getenv("DBG")) { char *lg = dh_read_log(&d); fprintf(stderr, "%s\n", lg ? lg : ""); free(lg); }
     if (d.pid > 0) {
         kill(d.pid, SIGCONT);
         dh_stop(&d, 9);
@@ -149,7 +198,7 @@ static void test_reset_a100_bare_metal(void **state)
 
     /* The daemon is what retrains them: stopped, the links stay down after a
      * reset (the probe gets nothing through); resumed, it retrains them. */
-    assert_int_equal(kill(d.pid, SIGSTOP), 0);
+    stop_daemon(d.pid, d.emu);
     assert_int_equal(h->ops->gpu_reset(h, gpu), 0);
     assert_int_equal(reset_downs(h, &cursor, gpu), 12);
     assert_int_equal(probe_links(h, gpu, peer), 0);
