@@ -29,6 +29,10 @@ static void test_fabric_events(void **state)
                                a->sw, a->sw_port + 1, d.emu), 0);
     char want[96];
     snprintf(want, sizeof want, "GPU %u: NVLinks usable 12 -> 11", a->gpu);
+    /* the link failure and the SXid may reach the daemon in different
+     * polls: wait for the later one's effect too */
+    ops_wait_event(&d, &l, "FabricManagerState", "READY -> DEGRADED");
+    json_object_put(l.all);
     ops_wait_event(&d, &l, "GpuState", want);
     /* the status change agrees with what the hardware carries */
     ofm_emu_probe_result r;
