@@ -61,6 +61,7 @@ const char *ofm_wire_event_type_name(ofm_wire_event_type t)
     case OFM_EV_GPU_STATE: return "GpuState";
     case OFM_EV_SWITCH_STATE: return "SwitchState";
     case OFM_EV_FM_STATE: return "FabricManagerState";
+    case OFM_EV_SWITCH_ERROR: return "NVSwitchError";
     }
     return "unknown";
 }

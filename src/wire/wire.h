@@ -100,8 +100,9 @@ typedef enum {
     OFM_EV_GPU_STATE = 7,
     OFM_EV_SWITCH_STATE = 8,
     OFM_EV_FM_STATE = 9,
+    OFM_EV_SWITCH_ERROR = 10, /* telemetry error counter of a fourth-generation NVSwitch rose */
 } ofm_wire_event_type;
-#define OFM_EV_TYPE_MAX OFM_EV_FM_STATE
+#define OFM_EV_TYPE_MAX OFM_EV_SWITCH_ERROR
 
 const char *ofm_wire_event_type_name(ofm_wire_event_type t); /* "SXid", "NVLinkDown", ... */
 
