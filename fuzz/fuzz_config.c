@@ -27,5 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (strlen(c.log_file_name) > OFM_CFG_STR_MAX || strlen(c.emu_dir) > OFM_CFG_STR_MAX ||
         strlen(c.fm_cmd_unix_socket_path) > OFM_CFG_STR_MAX)
         abort();
+    /* the subnet manager's endpoint is a socket that fits sun_path, or has a port */
+    if (c.fm_sm_ipc_interface[0] == '/' ? strlen(c.fm_sm_ipc_interface) > OFM_CFG_SOCKET_PATH_MAX
+                                        : !strchr(c.fm_sm_ipc_interface, ':'))
+        abort();
     return 0;
 }

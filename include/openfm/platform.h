@@ -20,6 +20,7 @@
 #define OFM_MAX_TRUNK_LINKS 1024
 #define OFM_MAX_PARTITIONS 64    /* FM_MAX_FABRIC_PARTITIONS */
 #define OFM_MAX_BRIDGE_LINKS (OFM_MAX_ACCESS_LINKS / 2) /* each uses two GPU links */
+#define OFM_MAX_TRAYS OFM_MAX_GPUS  /* per kind (compute, switch); NVL72: 18 and 9 */
 #define OFM_AFFINITY_LEN 64
 #define OFM_NAME_LEN 64
 #define OFM_MODEL_LEN 32
@@ -37,6 +38,7 @@ typedef struct {
     uint32_t nvlinks;            /* NVLinks the GPU has */
     uint32_t line_rate_mbps;     /* per link, per direction, in MB/s (25000 = 25 GB/s) */
     uint32_t baseboard;          /* 1-based baseboard number */
+    uint32_t tray, slot;         /* rack scale: compute tray ID and 1-based slot in it (0: none) */
     /* Host affinity, from an 'affinity' record: values of the topology file
      * (documented assumptions for the board), not read from the machine. */
     bool has_affinity;
@@ -49,6 +51,7 @@ typedef struct {
     ofm_switch_gen gen;
     uint32_t nports;
     uint32_t baseboard;
+    uint32_t tray;               /* rack scale: switch tray ID (0: none) */
 } ofm_switch_desc;
 
 typedef struct {                 /* GPU NVLink <-> switch port */
@@ -89,7 +92,35 @@ typedef struct {
      * has switches or bridges, never both). Nothing to manage: the links
      * train on their own and need no routing. */
     ofm_bridge_link bridges[OFM_MAX_BRIDGE_LINKS];
+    /* Rack scale ('tray' records, GB200 NVL72): tray IDs in file order. A
+     * platform with compute trays is a rack-scale NVLink domain (see below). */
+    size_t ncompute_trays, nswitch_trays;
+    uint32_t compute_trays[OFM_MAX_TRAYS];
+    uint32_t switch_trays[OFM_MAX_TRAYS];
 } ofm_platform;
+
+/* Rack-scale NVLink domains (GB200 NVL72): the one place their partition
+ * facts live. A partition is any non-empty set of the domain's GPUs, its ID
+ * in OFM_RACK_PARTITION_ID_MIN..MAX; the default partition, ID
+ * OFM_RACK_DEFAULT_PARTITION_ID, holds every GPU. */
+#define OFM_RACK_PARTITION_ID_MIN 1u
+#define OFM_RACK_PARTITION_ID_MAX 32766u
+#define OFM_RACK_DEFAULT_PARTITION_ID 32766u
+
+/* True for a rack-scale domain (the model declares compute trays). */
+static inline bool ofm_platform_is_rack(const ofm_platform *p) { return p->ncompute_trays > 0; }
+
+/* The rack partition rule: ID in range, at least one GPU, every GPU declared
+ * and listed once. Returns true, or false with the broken rule in `why`
+ * ("partition ID 0 is outside 1-32766", "GPU 80 is not in the domain", ...). */
+bool ofm_rack_partition_ok(const ofm_platform *p, uint32_t id, const uint32_t *gpus, size_t n,
+                           char *why, size_t whylen);
+
+/* GPUs of compute tray `tray` (phys IDs in slot order); returns how many
+ * (0 when there is no such tray), filling at most cap. */
+size_t ofm_platform_tray_gpus(const ofm_platform *p, uint32_t tray, uint32_t *out, size_t cap);
+/* Switches of switch tray `tray`; returns how many, filling at most cap. */
+size_t ofm_platform_tray_switches(const ofm_platform *p, uint32_t tray, uint32_t *out, size_t cap);
 
 /* Parse a topology file held in memory. `origin` names it in error messages.
  * Returns 0 and fills *out, or -1 with err->line/err->msg set. Never reads
@@ -99,6 +130,19 @@ int ofm_platform_parse(const char *buf, size_t len, const char *origin,
 
 /* Load a topology from a file path. */
 int ofm_platform_load_file(const char *path, ofm_platform *out, ofm_error *err);
+
+/* Whether the platform's NVSwitches are fourth-generation chips that a
+ * subnet manager programs through a NIC bridge (HGX B200) rather than the
+ * fabric manager through PCIe ioctls. Such switches report errors as port and
+ * chip telemetry counters, never SXids, and cannot be excluded by a kernel
+ * module parameter (docs/b200.md). */
+static inline bool ofm_platform_sm_managed(const ofm_platform *p)
+{
+    for (size_t i = 0; i < p->nswitches && i < OFM_MAX_SWITCHES; i++)
+        if (p->switches[i].gen >= OFM_SWITCH_GEN4)
+            return true;
+    return false;
+}
 
 /* Resolve a platform NAME (built-in, e.g. "hgx-h100") or a FILE path. A name
  * without '/' that is not built-in is looked up as NAME.topo in `search_dir`

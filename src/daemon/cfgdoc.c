@@ -77,6 +77,10 @@ static void values(sbuf *b, const ofm_cfg_key *k)
     case OFM_CFG_IPV4: put(b, "IPv4 address"); break;
     case OFM_CFG_PATH: put(b, "path, ≤ %d chars", OFM_CFG_STR_MAX); break;
     case OFM_CFG_STRING: put(b, "text, ≤ %d chars", OFM_CFG_STR_MAX); break;
+    case OFM_CFG_ENDPOINT:
+        put(b, "absolute Unix socket path (≤ %d chars) or IPv4:port", OFM_CFG_SOCKET_PATH_MAX);
+        break;
+    case OFM_CFG_HEX64: put(b, "64-bit hex, `0x` optional"); break;
     }
 }
 

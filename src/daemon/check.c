@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -64,6 +65,25 @@ static void check_topology_dir(const char *dir, bool is_default, FILE *out, FILE
         fprintf(out, "openfm: %u topology file(s) in %s parse\n", ok, dir);
 }
 
+/* The subnet-manager keys parse by then (the parser validated them); say
+ * what they are and whether the platform this configuration would run uses
+ * them, with the keys that lose their subject there. */
+static void check_sm_keys(const ofm_config *cfg, const ofm_platform *p, FILE *out)
+{
+    fprintf(out, "openfm: FM_SM_IPC_INTERFACE=%s (%s), FM_SM_MGMT_PORT_GUID=0x%" PRIx64 "%s: ",
+            cfg->fm_sm_ipc_interface,
+            cfg->fm_sm_ipc_interface[0] == '/' ? "Unix socket" : "TCP endpoint",
+            cfg->fm_sm_mgmt_port_guid, cfg->fm_sm_mgmt_port_guid ? "" : " (not set)");
+    if (p && ofm_platform_sm_managed(p))
+        fprintf(out, "apply on %s (its NVSwitches are managed by a subnet manager); "
+                     "TOPOLOGY_FILE_PATH, BIND_INTERFACE_IP, STARTING_TCP_PORT and "
+                     "UNIX_SOCKET_PATH do not apply there\n", p->name);
+    else if (p)
+        fprintf(out, "inert on %s (only HGX B200-class systems use them)\n", p->name);
+    else
+        fprintf(out, "used only on HGX B200-class systems (no platform named to tell which)\n");
+}
+
 int ofm_config_check(const ofm_config *cfg, const char *origin, const char *cli_backend,
                      bool restart, FILE *out, FILE *errs)
 {
@@ -83,6 +103,7 @@ int ofm_config_check(const ofm_config *cfg, const char *origin, const char *cli_
         report(errs, &n, &e);
     }
     ofm_platform *p = malloc(sizeof *p);
+    bool have_platform = false;
     if (cfg->emulate[0] && p) {
         /* a platform name or a topology file; a file error carries its line */
         if (ofm_platform_load(cfg->emulate, cfg->topology_file_path, p, &e)) {
@@ -95,6 +116,7 @@ int ofm_config_check(const ofm_config *cfg, const char *origin, const char *cli_
         } else {
             fprintf(out, "openfm: OPENFM_EMULATE names %s (%zu GPUs, %zu NVSwitches)\n", p->name,
                     p->ngpus, p->nswitches);
+            have_platform = true;
         }
     }
     check_topology_dir(cfg->topology_file_path,
@@ -116,8 +138,10 @@ int ofm_config_check(const ofm_config *cfg, const char *origin, const char *cli_
             free(buf);
             if (bad)
                 report(errs, &n, &e);
+            have_platform = !bad; /* the system that exists is the one the daemon runs */
         }
     }
+    check_sm_keys(cfg, have_platform ? p : NULL, out);
     free(p);
     if (n)
         fprintf(errs, "openfm: %s: %d problem(s)\n", who, n);

@@ -21,16 +21,20 @@
 void ofm_daemon_log_inert_keys(const ofm_daemon *d)
 {
     const ofm_config *c = &d->cfg;
+    /* on HGX B200 the channel keys get that platform's reason (sm_keys.c) */
+    bool b200 = ofm_daemon_log_sm_keys(d);
     static const char channel[] =
         "openfm runs as one process per node with no global/local fabric manager channel; "
         "SDK clients connect to FM_CMD_BIND_INTERFACE:FM_CMD_PORT_NUMBER or "
         "FM_CMD_UNIX_SOCKET_PATH";
-    OFM_INFO("BIND_INTERFACE_IP=%s: accepted, not applicable to openfm because %s",
-             c->bind_interface_ip, channel);
-    OFM_INFO("STARTING_TCP_PORT=%ld: accepted, not applicable to openfm because %s",
-             c->starting_tcp_port, channel);
-    OFM_INFO("UNIX_SOCKET_PATH=%s: accepted, not applicable to openfm because %s",
-             c->unix_socket_path, channel);
+    if (!b200) {
+        OFM_INFO("BIND_INTERFACE_IP=%s: accepted, not applicable to openfm because %s",
+                 c->bind_interface_ip, channel);
+        OFM_INFO("STARTING_TCP_PORT=%ld: accepted, not applicable to openfm because %s",
+                 c->starting_tcp_port, channel);
+        OFM_INFO("UNIX_SOCKET_PATH=%s: accepted, not applicable to openfm because %s",
+                 c->unix_socket_path, channel);
+    }
     OFM_INFO("DATABASE_PATH=%s: accepted, not applicable to openfm because openfm keeps no "
              "database files: its platform models are built in or read from TOPOLOGY_FILE_PATH",
              c->database_path);

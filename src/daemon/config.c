@@ -20,6 +20,8 @@
 #define TYPE_IPV4 OFM_CFG_IPV4
 #define TYPE_PATH OFM_CFG_PATH
 #define TYPE_STRING OFM_CFG_STRING
+#define TYPE_ENDPOINT OFM_CFG_ENDPOINT
+#define TYPE_HEX64 OFM_CFG_HEX64
 #define ROW(key, m, kind, def, lo, hi, doc)                                                        \
     {#key, TYPE_##kind, def, lo, hi, doc, offsetof(ofm_config, m), sizeof(((ofm_config *)0)->m)},
 
@@ -37,6 +39,54 @@ static const ofm_cfg_key *find(const char *key)
         if (!strcmp(keys[i].key, key))
             return &keys[i];
     return NULL;
+}
+
+/* "0x1A2b" or "1a2b": 1-16 hex digits, nothing else (a port GUID as ibstat
+ * prints it, or bare). */
+static int parse_hex64(const char *v, uint64_t *out)
+{
+    const char *d = (v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) ? v + 2 : v;
+    size_t n = strlen(d);
+    if (n == 0 || n > 16)
+        return -1;
+    uint64_t x = 0;
+    for (const char *p = d; *p; p++) {
+        if (!isxdigit((unsigned char)*p))
+            return -1;
+        x = x << 4 | (uint64_t)(isdigit((unsigned char)*p) ? *p - '0' : (tolower((unsigned char)*p) - 'a' + 10));
+    }
+    *out = x;
+    return 0;
+}
+
+/* An absolute Unix socket path that fits sockaddr_un, or IPV4:PORT with a
+ * port 1-65535. On failure *why says which rule the value breaks. */
+static int check_endpoint(const char *v, const char **why)
+{
+    size_t len = strlen(v);
+    if (v[0] == '/') {
+        *why = "is a Unix socket path longer than 107 characters";
+        return len > OFM_CFG_SOCKET_PATH_MAX ? -1 : 0;
+    }
+    *why = "is neither an absolute Unix socket path nor IPV4:PORT";
+    const char *colon = strrchr(v, ':');
+    if (!colon || colon == v || (size_t)(colon - v) > 15)
+        return -1;
+    char addr[16];
+    memcpy(addr, v, (size_t)(colon - v));
+    addr[colon - v] = '\0';
+    struct in_addr a;
+    if (inet_pton(AF_INET, addr, &a) != 1)
+        return -1;
+    const char *port = colon + 1;
+    char *end;
+    errno = 0;
+    long n = strtol(port, &end, 10);
+    if (!isdigit((unsigned char)*port) || *end || errno || n < 1 || n > 65535) {
+        *why = "has no TCP port 1-65535 after the ':'";
+        return -1;
+    }
+    return 0;
 }
 
 static int set_at(ofm_config *c, const char *key, const char *v, const char *origin, unsigned line,
@@ -72,6 +122,24 @@ static int set_at(ofm_config *c, const char *key, const char *v, const char *ori
         struct in_addr a;
         if (len > 15 || inet_pton(AF_INET, v, &a) != 1)
             return ofm_error_set(err, origin, line, "%s: value '%s' is not an IPv4 address", key, v);
+        break;
+    }
+    case OFM_CFG_HEX64:
+        if (parse_hex64(v, (uint64_t *)f))
+            return ofm_error_set(err, origin, line,
+                                 "%s: value '%.60s' is not a 64-bit hex GUID (0x and 1-16 hex digits)",
+                                 key, v);
+        return 0;
+    case OFM_CFG_ENDPOINT: {
+        const char *why;
+        for (const char *p = v; *p; p++)
+            if ((unsigned char)*p < 0x20)
+                return ofm_error_set(err, origin, line, "%s: control character in value", key);
+        if (len > OFM_CFG_STR_MAX || check_endpoint(v, &why))
+            return ofm_error_set(err, origin, line, "%s: value '%.60s%s' %s", key, v,
+                                 len > 60 ? "..." : "",
+                                 len > OFM_CFG_STR_MAX ? "is a Unix socket path longer than 107 characters"
+                                                       : why);
         break;
     }
     case OFM_CFG_PATH:

@@ -7,19 +7,32 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "openfm/error.h"
 
 #define OFM_CFG_STR_MAX 256
 
-typedef enum { OFM_CFG_INT, OFM_CFG_BOOL, OFM_CFG_IPV4, OFM_CFG_PATH, OFM_CFG_STRING } ofm_cfg_type;
+typedef enum {
+    OFM_CFG_INT,
+    OFM_CFG_BOOL,
+    OFM_CFG_IPV4,
+    OFM_CFG_PATH,
+    OFM_CFG_STRING,
+    OFM_CFG_ENDPOINT, /* an absolute Unix socket path or IPV4:PORT */
+    OFM_CFG_HEX64,    /* a 64-bit number written in hex (0x optional): a port GUID */
+} ofm_cfg_type;
+
+/* Longest Unix socket path an ENDPOINT may name (sockaddr_un's sun_path). */
+#define OFM_CFG_SOCKET_PATH_MAX 107
 
 /* Every key, once: X(KEY, member, kind, default, min, max, doc). The
  * struct below, the parser's table, the defaults, the shipped
  * etc/fabricmanager.cfg and the key table of docs/configuration.md are all
  * generated from this list (the last two by `make config-docs`, checked by the
  * daemon_cfgdoc test). kind: INT (int), LONG (long) with min/max, BOOL (0/1),
- * IPV4, PATH (made absolute at start-up), STRING; min/max only for INT/LONG. */
+ * IPV4, PATH (made absolute at start-up), STRING, ENDPOINT (absolute Unix
+ * socket path or IPV4:PORT), HEX64 (uint64_t, hex); min/max only for INT/LONG. */
 #define OFM_CONFIG_KEYS(X)                                                                         \
     X(LOG_LEVEL, log_level, INT, "4", 0, 4,                                                        \
       "0 off, 1 critical, 2 error, 3 warning, 4 info")                                             \
@@ -68,6 +81,13 @@ typedef enum { OFM_CFG_INT, OFM_CFG_BOOL, OFM_CFG_IPV4, OFM_CFG_PATH, OFM_CFG_ST
       "directory of platform topology files (NAME.topo); built-in models are always available")    \
     X(DATABASE_PATH, database_path, PATH, "/usr/share/nvidia/nvswitch", 0, 0,                      \
       "fabric manager database files")                                                             \
+    X(FM_SM_IPC_INTERFACE, fm_sm_ipc_interface, ENDPOINT,                                          \
+      "/var/run/nvidia-fabricmanager/fm_sm_ipc.socket", 0, 0,                                      \
+      "HGX B200: the NVLink subnet manager's IPC endpoint, a Unix socket path or IPV4:PORT; "      \
+      "inert on other platforms (docs/b200.md)")                                                   \
+    X(FM_SM_MGMT_PORT_GUID, fm_sm_mgmt_port_guid, HEX64, "0x0", 0, 0,                              \
+      "HGX B200: GUID of the NVSwitch management port (the NIC bridge's limited function), hex; "  \
+      "0x0 not set; -g/--fm-sm-mgmt-port-guid overrides; inert on other platforms")                \
     X(OPENFM_BACKEND, backend, STRING, "", 0, 0,                                                   \
       "hardware backend: emu:DIR, real or auto (default: the emulator when OPENFM_EMU_DIR or "     \
       "OPENFM_EMULATE is set, else auto; see docs/hardware.md)")                                   \
@@ -115,6 +135,8 @@ typedef struct {
 #define OFM_CFG_MEMBER_IPV4(m) char m[OFM_CFG_STR_MAX + 1];
 #define OFM_CFG_MEMBER_PATH(m) char m[OFM_CFG_STR_MAX + 1];
 #define OFM_CFG_MEMBER_STRING(m) char m[OFM_CFG_STR_MAX + 1];
+#define OFM_CFG_MEMBER_ENDPOINT(m) char m[OFM_CFG_STR_MAX + 1];
+#define OFM_CFG_MEMBER_HEX64(m) uint64_t m;
 #define OFM_CFG_MEMBER(key, m, kind, def, lo, hi, doc) OFM_CFG_MEMBER_##kind(m)
 
 /* One member per key, named as in the list above. */

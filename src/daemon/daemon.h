@@ -65,8 +65,14 @@ const char *ofm_daemon_default_config(void);
 bool ofm_daemon_default_config_exists(void);
 
 /* Keys of NVIDIA's config openfm accepts without acting on them: one
- * start-up line each saying why (compat_keys.c). */
+ * start-up line each saying why (compat_keys.c). Called once bring-up has
+ * recognised the platform (or failed to), since which keys apply depends on
+ * it. */
 void ofm_daemon_log_inert_keys(const ofm_daemon *d);
+/* FM_SM_IPC_INTERFACE / FM_SM_MGMT_PORT_GUID (sm_keys.c): whether they apply
+ * on this platform; on a subnet-managed one (HGX B200) also the four keys
+ * that do not apply there. Returns true when the platform is such a one. */
+bool ofm_daemon_log_sm_keys(const ofm_daemon *d);
 /* ABORT_CUDA_JOBS_ON_FM_EXIT: what will happen at exit (after bring-up), and
  * doing it (before the daemon lets go of the hardware). */
 void ofm_daemon_log_abort_policy(const ofm_daemon *d);

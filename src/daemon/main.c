@@ -59,6 +59,9 @@ static void usage(FILE *f)
         "      --emulate PLATFORM create the emulated system from PLATFORM (a built-in name\n"
         "                         such as hgx-h100, or a topology file) if DIR has none\n"
         "                         (OPENFM_EMULATE)\n"
+        "  -g, --fm-sm-mgmt-port-guid GUID\n"
+        "                         HGX B200: GUID of the NVSwitch management port, hex\n"
+        "                         (FM_SM_MGMT_PORT_GUID; inert on other platforms)\n"
         "  -n, --check            check the configuration and the topologies it names, then\n"
         "                         exit 0 (valid) or 1 (each problem as FILE:LINE: message)\n"
         "  -h, --help             this text\n"
@@ -363,11 +366,12 @@ int main(int argc, char **argv)
         {"emu-dir", required_argument, NULL, 'E'}, {"emulate", required_argument, NULL, 'P'},
         {"backend", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'v'},
-        {"check", no_argument, NULL, 'n'},          {NULL, 0, NULL, 0}};
-    const char *config = NULL, *emu_dir = NULL, *emulate = NULL, *backend = NULL;
+        {"check", no_argument, NULL, 'n'},
+        {"fm-sm-mgmt-port-guid", required_argument, NULL, 'g'}, {NULL, 0, NULL, 0}};
+    const char *config = NULL, *emu_dir = NULL, *emulate = NULL, *backend = NULL, *guid = NULL;
     bool restart = false, check_only = false;
     int c;
-    while ((c = getopt_long(argc, argv, "c:rb:hvn", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:rb:g:hvn", lo, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
         case 'n': check_only = true; break;
@@ -375,6 +379,7 @@ int main(int argc, char **argv)
         case 'E': emu_dir = optarg; break;
         case 'P': emulate = optarg; break;
         case 'b': backend = optarg; break;
+        case 'g': guid = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'v': printf("openfm %s (Fabric Manager compatible; driver branch %s)\n", OPENFM_VERSION,
                          OPENFM_DRIVER_BRANCH);
@@ -401,7 +406,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if ((emu_dir && ofm_config_set(&d.cfg, "OPENFM_EMU_DIR", emu_dir, &err)) ||
-        (emulate && ofm_config_set(&d.cfg, "OPENFM_EMULATE", emulate, &err))) {
+        (emulate && ofm_config_set(&d.cfg, "OPENFM_EMULATE", emulate, &err)) ||
+        (guid && ofm_config_set(&d.cfg, "FM_SM_MGMT_PORT_GUID", guid, &err))) {
         fprintf(stderr, "openfm: %s\n", ofm_error_format(&err, eb, sizeof eb));
         return check_only ? 1 : 2;
     }
@@ -472,7 +478,6 @@ int main(int argc, char **argv)
         OFM_WARN("no -c given and %s does not exist: running with the built-in defaults of "
                  "every key (docs/configuration.md)",
                  ofm_daemon_default_config());
-    ofm_daemon_log_inert_keys(&d);
     signal(SIGPIPE, SIG_IGN);
     d.exit_code = 0;
     ofm_fabric_status_init(&d.status);
@@ -500,6 +505,7 @@ int main(int argc, char **argv)
                          "uninitialised and CUDA work will be refused");
         }
     }
+    ofm_daemon_log_inert_keys(&d); /* which apply depends on the platform bring-up found */
     if (!failed && ofm_daemon_api_start(&d))
         failed = 1;
     if (!failed) {

@@ -102,3 +102,66 @@ const ofm_partition_desc *ofm_platform_partition(const ofm_platform *p, uint32_t
             return &p->partitions[i];
     return NULL;
 }
+
+bool ofm_rack_partition_ok(const ofm_platform *p, uint32_t id, const uint32_t *gpus, size_t n,
+                           char *why, size_t whylen)
+{
+    if (id < OFM_RACK_PARTITION_ID_MIN || id > OFM_RACK_PARTITION_ID_MAX) {
+        snprintf(why, whylen, "partition ID %u is outside %u-%u (rack-scale partition IDs)", id,
+                 OFM_RACK_PARTITION_ID_MIN, OFM_RACK_PARTITION_ID_MAX);
+        return false;
+    }
+    if (!n || !gpus) {
+        snprintf(why, whylen, "a partition needs at least one GPU");
+        return false;
+    }
+    if (n > p->ngpus) {
+        snprintf(why, whylen, "%zu GPUs, but the domain has %zu", n, p->ngpus);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!ofm_platform_gpu(p, gpus[i])) {
+            snprintf(why, whylen, "GPU %u is not in the domain", gpus[i]);
+            return false;
+        }
+        for (size_t k = 0; k < i; k++)
+            if (gpus[k] == gpus[i]) {
+                snprintf(why, whylen, "GPU %u is listed twice", gpus[i]);
+                return false;
+            }
+    }
+    return true;
+}
+
+size_t ofm_platform_tray_gpus(const ofm_platform *p, uint32_t tray, uint32_t *out, size_t cap)
+{
+    size_t n = 0;
+    if (!tray)
+        return 0;
+    /* slots are 1..k in the order the tray line lists them */
+    for (uint32_t slot = 1; slot <= p->ngpus; slot++) {
+        bool found = false;
+        for (size_t i = 0; i < p->ngpus; i++)
+            if (p->gpus[i].tray == tray && p->gpus[i].slot == slot) {
+                if (n < cap)
+                    out[n] = p->gpus[i].phys_id;
+                n++;
+                found = true;
+            }
+        if (!found)
+            break;
+    }
+    return n;
+}
+
+size_t ofm_platform_tray_switches(const ofm_platform *p, uint32_t tray, uint32_t *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; tray && i < p->nswitches; i++)
+        if (p->switches[i].tray == tray) {
+            if (n < cap)
+                out[n] = p->switches[i].id;
+            n++;
+        }
+    return n;
+}

@@ -25,6 +25,7 @@ typedef struct {
     unsigned gpu_line[OFM_MAX_GPUS];
     unsigned sw_line[OFM_MAX_SWITCHES];
     unsigned part_line[OFM_MAX_PARTITIONS];
+    unsigned tray_line[2][OFM_MAX_TRAYS]; /* [0] compute, [1] switch */
 } parser;
 
 #define FAIL(ps, ...) ofm_error_set((ps)->err, (ps)->origin, (ps)->line, __VA_ARGS__)
@@ -497,7 +498,7 @@ static int rec_partition(parser *ps, char **tok, int n)
         return FAIL(ps, "too many partitions (at most %d)", OFM_MAX_PARTITIONS);
     ofm_partition_desc part;
     memset(&part, 0, sizeof part);
-    if (parse_u32(ps, "partition ID", tok[0], 0, 1023, &part.id))
+    if (parse_u32(ps, "partition ID", tok[0], 0, OFM_RACK_PARTITION_ID_MAX, &part.id))
         return -1;
     for (size_t i = 0; i < p->npartitions; i++)
         if (p->partitions[i].id == part.id)
@@ -509,10 +510,87 @@ static int rec_partition(parser *ps, char **tok, int n)
     if (parse_gpu_set(ps, kvs[0].val, &part) ||
         parse_u32(ps, "nvlinks", kvs[1].val, 0, OFM_MAX_GPU_LINKS, &part.nvlinks_per_gpu))
         return -1;
-    if (partition_rules(ps, &part))
-        return -1;
     ps->part_line[p->npartitions] = ps->line;
     p->partitions[p->npartitions++] = part;
+    return 0;
+}
+
+/* "1-4,9" -> IDs (each 0-1023, unique), at most cap of them. */
+static int parse_id_list(parser *ps, const char *what, char *s, uint32_t *out, size_t cap,
+                         size_t *n)
+{
+    bool seen[1024] = {false};
+    *n = 0;
+    char *save = NULL;
+    if (!*s)
+        return FAIL(ps, "%s: empty list", what);
+    for (char *item = strtok_r(s, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        uint32_t lo, hi;
+        char *dash = strchr(item, '-');
+        if (dash)
+            *dash = '\0';
+        if (parse_u32(ps, what, item, 0, 1023, &lo) ||
+            (dash && parse_u32(ps, what, dash + 1, 0, 1023, &hi)))
+            return -1;
+        if (!dash)
+            hi = lo;
+        if (hi < lo)
+            return FAIL(ps, "%s: range %" PRIu32 "-%" PRIu32 " is reversed", what, lo, hi);
+        for (uint32_t v = lo; v <= hi; v++) {
+            if (seen[v])
+                return FAIL(ps, "%s: %" PRIu32 " listed twice", what, v);
+            if (*n >= cap)
+                return FAIL(ps, "%s: more than %zu members", what, cap);
+            seen[v] = true;
+            out[(*n)++] = v;
+        }
+    }
+    return 0;
+}
+
+/* tray compute ID gpus=LIST | tray switch ID switches=LIST -- rack scale:
+ * which GPUs share a compute tray (slots in list order) and which NVSwitch
+ * chips a switch tray. Devices must be declared first, each in one tray. */
+static int rec_tray(parser *ps, char **tok, int n)
+{
+    ofm_platform *p = ps->p;
+    if (n != 3 || (strcmp(tok[0], "compute") && strcmp(tok[0], "switch")))
+        return FAIL(ps, "'tray' takes: compute ID gpus=LIST, or switch ID switches=LIST");
+    bool compute = !strcmp(tok[0], "compute");
+    size_t *ntrays = compute ? &p->ncompute_trays : &p->nswitch_trays;
+    uint32_t *ids = compute ? p->compute_trays : p->switch_trays;
+    uint32_t id;
+    if (parse_u32(ps, "tray ID", tok[1], 1, 1023, &id))
+        return -1;
+    for (size_t i = 0; i < *ntrays; i++)
+        if (ids[i] == id)
+            return FAIL(ps, "duplicate %s tray %" PRIu32 " (first declared on line %u)", tok[0], id,
+                        ps->tray_line[!compute][i]);
+    if (*ntrays >= OFM_MAX_TRAYS)
+        return FAIL(ps, "too many %s trays (at most %d)", tok[0], OFM_MAX_TRAYS);
+    kv kvs[] = {{compute ? "gpus" : "switches", NULL, false}};
+    if (take_kvs(ps, tok + 2, 1, kvs, 1))
+        return -1;
+    uint32_t members[OFM_MAX_GPUS];
+    size_t nm;
+    if (parse_id_list(ps, compute ? "tray GPU" : "tray switch", kvs[0].val, members, OFM_MAX_GPUS,
+                      &nm))
+        return -1;
+    for (size_t k = 0; k < nm; k++) {
+        int i = compute ? gpu_idx(p, members[k]) : sw_idx(p, members[k]);
+        if (i < 0)
+            return FAIL(ps, "%s tray %" PRIu32 " names %s %" PRIu32 ", which is not declared",
+                        tok[0], id, compute ? "GPU" : "switch", members[k]);
+        uint32_t *tray = compute ? &p->gpus[i].tray : &p->switches[i].tray;
+        if (*tray)
+            return FAIL(ps, "%s %" PRIu32 " is already in %s tray %" PRIu32,
+                        compute ? "GPU" : "switch", members[k], tok[0], *tray);
+        *tray = id;
+        if (compute)
+            p->gpus[i].slot = (uint32_t)k + 1;
+    }
+    ps->tray_line[!compute][*ntrays] = ps->line;
+    ids[(*ntrays)++] = id;
     return 0;
 }
 
@@ -584,7 +662,50 @@ static int parse_line(parser *ps, char *s)
         return rec_bridge(ps, tok + 1, n - 1);
     if (!strcmp(kw, "affinity"))
         return rec_affinity(ps, tok + 1, n - 1);
+    if (!strcmp(kw, "tray"))
+        return rec_tray(ps, tok + 1, n - 1);
     return FAIL(ps, "unknown keyword '%.40s'", kw);
+}
+
+/* A rack-scale model says where every device sits, and its partitions follow
+ * the rack rule (IDs 1-32766, any set of GPUs) instead of FM §11.2.2's. */
+static int finish_rack(parser *ps)
+{
+    ofm_platform *p = ps->p;
+    if (p->nswitch_trays && !p->ncompute_trays)
+        return FAIL(ps, "switch trays without compute trays: a rack-scale model declares both");
+    if (!p->ncompute_trays) {
+        /* HGX boards: NVIDIA's rules for partition definitions */
+        for (size_t i = 0; i < p->npartitions; i++) {
+            ps->line = ps->part_line[i];
+            if (partition_rules(ps, &p->partitions[i]))
+                return -1;
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < p->ngpus; i++)
+        if (!p->gpus[i].tray) {
+            ps->line = ps->gpu_line[i];
+            return FAIL(ps, "GPU %" PRIu32 " is in no compute tray (a rack-scale model places "
+                            "every GPU with a 'tray compute' line)",
+                        p->gpus[i].phys_id);
+        }
+    for (size_t i = 0; i < p->nswitches; i++)
+        if (!p->switches[i].tray) {
+            ps->line = ps->sw_line[i];
+            return FAIL(ps, "switch %" PRIu32 " is in no switch tray (a rack-scale model places "
+                            "every switch with a 'tray switch' line)",
+                        p->switches[i].id);
+        }
+    for (size_t i = 0; i < p->npartitions; i++) {
+        char why[160];
+        const ofm_partition_desc *d = &p->partitions[i];
+        if (!ofm_rack_partition_ok(p, d->id, d->gpus, d->ngpus, why, sizeof why)) {
+            ps->line = ps->part_line[i];
+            return FAIL(ps, "partition %" PRIu32 ": %s", d->id, why);
+        }
+    }
+    return 0;
 }
 
 /* Whole-file checks that need every record. */
@@ -607,7 +728,7 @@ static int finish(parser *ps)
                             "gen3 feature)",
                         p->switches[i].id, (int)p->switches[i].gen, p->ali ? "yes" : "no");
         }
-    return 0;
+    return finish_rack(ps);
 }
 
 int ofm_platform_parse(const char *buf, size_t len, const char *origin, ofm_platform *out,

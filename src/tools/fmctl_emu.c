@@ -601,7 +601,7 @@ int fmctl_emu_main(int argc, char **argv)
         case 'f': o.fatal_set = o.fatal = true; break;
         case 'n': o.fatal_set = true; o.fatal = false; break;
         case 's': if (parse_num("--switch", optarg, 1023, &o.sw)) return 2; break;
-        case 'P': if (parse_num("--port", optarg, 63, &o.port)) return 2; break;
+        case 'P': if (parse_num("--port", optarg, OFM_MAX_SWITCH_PORTS - 1, &o.port)) return 2; break;
         case 'g': if (parse_num("--gpu", optarg, 1023, &o.gpu)) return 2; break;
         case 'c': if (parse_num("--code", optarg, 99999, &o.code)) return 2; break;
         case 'S': if (parse_num("--since", optarg, 1L << 40, &o.since)) return 2; break;

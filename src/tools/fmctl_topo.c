@@ -14,14 +14,18 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: fmctl topo show|matrix|p2p|partitions [--json] [PLATFORM|FILE]\n"
+            "usage: fmctl topo show|matrix|p2p|partitions [--json] [--full] [PLATFORM|FILE]\n"
             "\n"
             "  show        GPUs, NVSwitches, access links (GPU link <-> switch port), trunks\n"
             "              and NVLink bridges (GPU link <-> GPU link)\n"
             "  matrix      GPU x GPU matrix like 'nvidia-smi topo -m': X on the diagonal,\n"
             "              NV<n> = NVLinks a GPU can use toward the other (through the\n"
             "              switches, or over a bridge), then CPU and NUMA affinity as the\n"
-            "              topology file assumes them (marked *)\n"
+            "              topology file assumes them (marked *). On a rack-scale domain\n"
+            "              (GB200 NVL72) a compute tray x compute tray summary instead:\n"
+            "              NV<n> = NVLinks every GPU of the row tray can use toward every\n"
+            "              GPU of the column tray (n-m when they differ); --full prints\n"
+            "              the whole GPU x GPU matrix\n"
             "  p2p         one line per GPU pair: how peer-to-peer traffic goes (nvswitch,\n"
             "              bridge or pcie), NVLinks, GB/s per direction, same or cross NUMA\n"
             "              (format: docs/topology-format.md, \"P2P view\")\n"
@@ -33,7 +37,9 @@ static void usage(FILE *f)
     fprintf(f, "\n"
                "  FILE        a topology file path (anything containing '/'), see\n"
                "              docs/topology-format.md\n"
-               "  -j, --json  machine-readable output (options may come anywhere)\n"
+               "  -j, --json  machine-readable output (options may come anywhere); the\n"
+               "              matrix in JSON is always per GPU (plus the tray summary)\n"
+               "  --full      matrix: every GPU pair, also on a rack-scale domain\n"
                "  -h, --help  this text\n"
                "\n"
                "Environment:\n"
@@ -61,8 +67,60 @@ static void print_json(json_object *o)
     json_object_put(o);
 }
 
-static int cmd_show(const ofm_platform *p, bool json)
+static void id_list(const uint32_t *ids, size_t n, char *buf, size_t len);
+
+/* Trays of a rack-scale domain: compute trays with their GPUs (slot order),
+ * switch trays with their chips. */
+static json_object *trays_json(const ofm_platform *p)
 {
+    json_object *o = json_object_new_object(), *ca = json_object_new_array(),
+                *sa = json_object_new_array();
+    uint32_t ids[OFM_MAX_GPUS];
+    for (size_t t = 0; t < p->ncompute_trays; t++) {
+        size_t n = ofm_platform_tray_gpus(p, p->compute_trays[t], ids, OFM_MAX_GPUS);
+        json_object *j = json_object_new_object(), *g = json_object_new_array();
+        json_object_object_add(j, "id", json_object_new_int64(p->compute_trays[t]));
+        for (size_t k = 0; k < n && k < OFM_MAX_GPUS; k++)
+            json_object_array_add(g, json_object_new_int64(ids[k]));
+        json_object_object_add(j, "gpus", g);
+        json_object_array_add(ca, j);
+    }
+    for (size_t t = 0; t < p->nswitch_trays; t++) {
+        size_t n = ofm_platform_tray_switches(p, p->switch_trays[t], ids, OFM_MAX_GPUS);
+        json_object *j = json_object_new_object(), *s = json_object_new_array();
+        json_object_object_add(j, "id", json_object_new_int64(p->switch_trays[t]));
+        for (size_t k = 0; k < n && k < OFM_MAX_GPUS; k++)
+            json_object_array_add(s, json_object_new_int64(ids[k]));
+        json_object_object_add(j, "switches", s);
+        json_object_array_add(sa, j);
+    }
+    json_object_object_add(o, "compute", ca);
+    json_object_object_add(o, "switch", sa);
+    return o;
+}
+
+static void show_trays(const ofm_platform *p)
+{
+    uint32_t ids[OFM_MAX_GPUS];
+    char list[512];
+    printf("Compute trays (%zu)\n", p->ncompute_trays);
+    for (size_t t = 0; t < p->ncompute_trays; t++) {
+        size_t n = ofm_platform_tray_gpus(p, p->compute_trays[t], ids, OFM_MAX_GPUS);
+        id_list(ids, n < OFM_MAX_GPUS ? n : OFM_MAX_GPUS, list, sizeof list);
+        printf("  tray %-3" PRIu32 " GPUs %s\n", p->compute_trays[t], list);
+    }
+    printf("Switch trays (%zu)\n", p->nswitch_trays);
+    for (size_t t = 0; t < p->nswitch_trays; t++) {
+        size_t n = ofm_platform_tray_switches(p, p->switch_trays[t], ids, OFM_MAX_GPUS);
+        id_list(ids, n < OFM_MAX_GPUS ? n : OFM_MAX_GPUS, list, sizeof list);
+        printf("  tray %-3" PRIu32 " NVSwitches %s\n", p->switch_trays[t], list);
+    }
+    printf("\n");
+}
+
+static int cmd_show(const ofm_platform *p, bool json, bool full)
+{
+    (void)full;
     if (json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "platform", json_object_new_string(p->name));
@@ -77,6 +135,10 @@ static int cmd_show(const ofm_platform *p, bool json)
             json_object_object_add(j, "nvlinks", json_object_new_int64(g->nvlinks));
             json_object_object_add(j, "line_rate_mbps", json_object_new_int64(g->line_rate_mbps));
             json_object_object_add(j, "baseboard", json_object_new_int64(g->baseboard));
+            if (g->tray) {
+                json_object_object_add(j, "compute_tray", json_object_new_int64(g->tray));
+                json_object_object_add(j, "slot", json_object_new_int64(g->slot));
+            }
             json_object_array_add(ga, j);
         }
         json_object_object_add(o, "gpus", ga);
@@ -89,6 +151,8 @@ static int cmd_show(const ofm_platform *p, bool json)
             json_object_object_add(j, "generation", json_object_new_int64(s->gen));
             json_object_object_add(j, "ports", json_object_new_int64(s->nports));
             json_object_object_add(j, "baseboard", json_object_new_int64(s->baseboard));
+            if (s->tray)
+                json_object_object_add(j, "switch_tray", json_object_new_int64(s->tray));
             json_object_object_add(j, "access_ports", json_object_new_int64(acc));
             json_object_object_add(j, "trunk_ports", json_object_new_int64(trunks));
             json_object_array_add(sa, j);
@@ -124,6 +188,8 @@ static int cmd_show(const ofm_platform *p, bool json)
             json_object_array_add(ba, j);
         }
         json_object_object_add(o, "bridge_links", ba);
+        if (ofm_platform_is_rack(p))
+            json_object_object_add(o, "trays", trays_json(p));
         print_json(o);
         return 0;
     }
@@ -133,20 +199,29 @@ static int cmd_show(const ofm_platform *p, bool json)
     printf("Link training: %s\n\n", p->nbridges ? "by the driver when it loads (NVLink bridge)"
                                    : p->ali   ? "ALI (autonomous, in hardware)"
                                               : "by the fabric manager");
+    bool rack = ofm_platform_is_rack(p);
+    if (rack)
+        show_trays(p);
+    /* a rack places devices in trays; boards say nothing there */
     printf("GPUs (%zu)\n  %-4s %-18s %-8s %-10s %s\n", p->ngpus, "ID", "Model", "NVLinks",
-           "GB/s/link", "Board");
+           "GB/s/link", rack ? "Tray.Slot" : "Board");
     for (size_t i = 0; i < p->ngpus; i++) {
         const ofm_gpu_desc *g = &p->gpus[i];
-        printf("  %-4" PRIu32 " %-18s %-8" PRIu32 " %-10.1f %" PRIu32 "\n", g->phys_id, g->model,
-               g->nvlinks, g->line_rate_mbps / 1000.0, g->baseboard);
+        char where[24];
+        if (rack)
+            snprintf(where, sizeof where, "%" PRIu32 ".%" PRIu32, g->tray, g->slot);
+        else
+            snprintf(where, sizeof where, "%" PRIu32, g->baseboard);
+        printf("  %-4" PRIu32 " %-18s %-8" PRIu32 " %-10.1f %s\n", g->phys_id, g->model,
+               g->nvlinks, g->line_rate_mbps / 1000.0, where);
     }
     printf("\nNVSwitches (%zu)\n  %-4s %-12s %-6s %-6s %-13s %s\n", p->nswitches, "ID", "Generation",
-           "Ports", "Board", "Access ports", "Trunk ports");
+           "Ports", rack ? "Tray" : "Board", "Access ports", "Trunk ports");
     for (size_t i = 0; i < p->nswitches; i++) {
         const ofm_switch_desc *s = &p->switches[i];
         uint32_t trunks, acc = ofm_platform_switch_link_count(p, s->id, &trunks);
         printf("  %-4" PRIu32 " %-12s %-6" PRIu32 " %-6" PRIu32 " %-13" PRIu32 " %" PRIu32 "\n",
-               s->id, gen_name(s->gen), s->nports, s->baseboard, acc, trunks);
+               s->id, gen_name(s->gen), s->nports, rack ? s->tray : s->baseboard, acc, trunks);
     }
     printf("\nAccess links (%zu)\n  %-4s %-9s %-7s %s\n", p->naccess, "GPU", "GPU link", "Switch",
            "Switch port");
@@ -168,8 +243,108 @@ static int cmd_show(const ofm_platform *p, bool json)
     return 0;
 }
 
-static int cmd_matrix(const ofm_platform *p, bool json)
+/* NVLinks between every GPU of compute tray a and every other GPU of tray b:
+ * the smallest and largest count over those ordered pairs. */
+static void tray_links(const ofm_platform *p, uint32_t a, uint32_t b, uint32_t *lo, uint32_t *hi)
 {
+    uint32_t ga[OFM_MAX_GPUS], gb[OFM_MAX_GPUS];
+    size_t na = ofm_platform_tray_gpus(p, a, ga, OFM_MAX_GPUS),
+           nb = ofm_platform_tray_gpus(p, b, gb, OFM_MAX_GPUS);
+    bool any = false;
+    *lo = *hi = 0;
+    for (size_t i = 0; i < na && i < OFM_MAX_GPUS; i++)
+        for (size_t j = 0; j < nb && j < OFM_MAX_GPUS; j++) {
+            if (ga[i] == gb[j])
+                continue;
+            uint32_t n = ofm_platform_nvlinks_between(p, ga[i], gb[j]);
+            if (!any || n < *lo)
+                *lo = n;
+            if (!any || n > *hi)
+                *hi = n;
+            any = true;
+        }
+}
+
+static json_object *tray_matrix_json(const ofm_platform *p)
+{
+    json_object *rows = json_object_new_array();
+    for (size_t i = 0; i < p->ncompute_trays; i++) {
+        json_object *r = json_object_new_object(), *c = json_object_new_object();
+        json_object_object_add(r, "tray", json_object_new_int64(p->compute_trays[i]));
+        for (size_t j = 0; j < p->ncompute_trays; j++) {
+            uint32_t lo, hi;
+            tray_links(p, p->compute_trays[i], p->compute_trays[j], &lo, &hi);
+            json_object *cell = json_object_new_object();
+            json_object_object_add(cell, "min_nvlinks", json_object_new_int64(lo));
+            json_object_object_add(cell, "max_nvlinks", json_object_new_int64(hi));
+            char key[16];
+            snprintf(key, sizeof key, "%" PRIu32, p->compute_trays[j]);
+            json_object_object_add(c, key, cell);
+        }
+        json_object_object_add(r, "to_tray", c);
+        json_object_array_add(rows, r);
+    }
+    return rows;
+}
+
+/* The rack's readable form: one row and column per compute tray. */
+static void tray_matrix_text(const ofm_platform *p)
+{
+    size_t nt = p->ncompute_trays;
+    static char cell[OFM_MAX_TRAYS][OFM_MAX_TRAYS][16];
+    int w = 4; /* columns as narrow as the widest cell allows */
+    for (size_t i = 0; i < nt; i++)
+        for (size_t j = 0; j < nt; j++) {
+            uint32_t lo, hi;
+            tray_links(p, p->compute_trays[i], p->compute_trays[j], &lo, &hi);
+            char *c = cell[i][j];
+            if (!hi)
+                snprintf(c, 16, "-");
+            else if (lo == hi)
+                snprintf(c, 16, "NV%" PRIu32, lo);
+            else
+                snprintf(c, 16, "NV%" PRIu32 "-%" PRIu32, lo, hi);
+            char h[16];
+            int hl = snprintf(h, sizeof h, "T%" PRIu32, p->compute_trays[j]);
+            int l = (int)strlen(c) > hl ? (int)strlen(c) : hl;
+            if (l > w)
+                w = l;
+        }
+    printf("%-6s", "");
+    for (size_t j = 0; j < nt; j++) {
+        char h[16];
+        snprintf(h, sizeof h, "T%" PRIu32, p->compute_trays[j]);
+        printf("%-*s", w + 1, h);
+    }
+    printf("GPUs\n");
+    uint32_t ids[OFM_MAX_GPUS];
+    for (size_t i = 0; i < nt; i++) {
+        char h[16], list[512];
+        snprintf(h, sizeof h, "T%" PRIu32, p->compute_trays[i]);
+        printf("%-6s", h);
+        for (size_t j = 0; j < nt; j++)
+            printf("%-*s", w + 1, cell[i][j]);
+        size_t n = ofm_platform_tray_gpus(p, p->compute_trays[i], ids, OFM_MAX_GPUS);
+        id_list(ids, n < OFM_MAX_GPUS ? n : OFM_MAX_GPUS, list, sizeof list);
+        printf("%s\n", list);
+    }
+    printf("\nLegend:\n  T#      = compute tray #\n"
+           "  NV#     = every GPU of the row tray can use # NVLinks toward every other GPU of the\n"
+           "            column tray, through the NVSwitch trays (the diagonal: GPUs of one tray)\n"
+           "  NV#-#   = the counts differ between GPU pairs (fewest-most); --full shows each\n"
+           "  -       = No NVLink path\n"
+           "  %zu GPUs in %zu compute trays, %zu NVSwitches in %zu switch trays "
+           "(fmctl topo show %s)\n",
+           p->ngpus, p->ncompute_trays, p->nswitches, p->nswitch_trays, p->name);
+}
+
+static int cmd_matrix(const ofm_platform *p, bool json, bool full)
+{
+    bool rack = ofm_platform_is_rack(p);
+    if (rack && !json && !full) {
+        tray_matrix_text(p);
+        return 0;
+    }
     if (json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "platform", json_object_new_string(p->name));
@@ -201,6 +376,8 @@ static int cmd_matrix(const ofm_platform *p, bool json)
         json_object_object_add(o, "affinity_source",
                                json_object_new_string("topology file (assumed for the board, "
                                                       "not read from this machine)"));
+        if (rack)
+            json_object_object_add(o, "tray_matrix", tray_matrix_json(p));
         print_json(o);
         return 0;
     }
@@ -242,8 +419,9 @@ static int cmd_matrix(const ofm_platform *p, bool json)
 }
 
 /* Peer-to-peer between each pair, openfm's own line format (docs). */
-static int cmd_p2p(const ofm_platform *p, bool json)
+static int cmd_p2p(const ofm_platform *p, bool json, bool full)
 {
+    (void)full;
     json_object *o = json ? json_object_new_object() : NULL, *a = NULL;
     if (json) {
         json_object_object_add(o, "format", json_object_new_string("openfm-p2p-v1"));
@@ -300,21 +478,21 @@ static int cmd_p2p(const ofm_platform *p, bool json)
     return 0;
 }
 
-static void gpu_list(const ofm_partition_desc *d, char *buf, size_t len)
+static void id_list(const uint32_t *ids, size_t n, char *buf, size_t len)
 {
     size_t off = 0;
     buf[0] = '\0';
-    for (uint32_t i = 0; i < d->ngpus && off < len; i++) {
-        uint32_t j = i;
-        while (j + 1 < d->ngpus && d->gpus[j + 1] == d->gpus[j] + 1)
+    for (size_t i = 0; i < n && off < len; i++) {
+        size_t j = i;
+        while (j + 1 < n && ids[j + 1] == ids[j] + 1)
             j++;
         int w;
         if (j >= i + 2) /* three or more consecutive IDs read better as a range */
-            w = snprintf(buf + off, len - off, "%s%" PRIu32 "-%" PRIu32, off ? "," : "", d->gpus[i],
-                         d->gpus[j]);
+            w = snprintf(buf + off, len - off, "%s%" PRIu32 "-%" PRIu32, off ? "," : "", ids[i],
+                         ids[j]);
         else {
             j = i;
-            w = snprintf(buf + off, len - off, "%s%" PRIu32, off ? "," : "", d->gpus[i]);
+            w = snprintf(buf + off, len - off, "%s%" PRIu32, off ? "," : "", ids[i]);
         }
         if (w < 0)
             break;
@@ -323,8 +501,14 @@ static void gpu_list(const ofm_partition_desc *d, char *buf, size_t len)
     }
 }
 
-static int cmd_partitions(const ofm_platform *p, bool json)
+static void gpu_list(const ofm_partition_desc *d, char *buf, size_t len)
 {
+    id_list(d->gpus, d->ngpus < OFM_MAX_GPUS ? d->ngpus : OFM_MAX_GPUS, buf, len);
+}
+
+static int cmd_partitions(const ofm_platform *p, bool json, bool full)
+{
+    (void)full;
     if (json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "platform", json_object_new_string(p->name));
@@ -345,28 +529,40 @@ static int cmd_partitions(const ofm_platform *p, bool json)
         print_json(o);
         return 0;
     }
-    printf("Default partitions of %s (%zu)\n  %-4s %-6s %-12s %s\n", p->name, p->npartitions, "ID",
-           "GPUs", "NVLinks/GPU", "GPU physical IDs");
+    /* rack IDs run to 32766: the column grows to fit them */
+    int w = 4;
+    for (size_t i = 0; i < p->npartitions; i++)
+        if (p->partitions[i].id > 9999)
+            w = 5;
+    printf("Default partitions of %s (%zu)\n  %-*s %-6s %-12s %s\n", p->name, p->npartitions, w,
+           "ID", "GPUs", "NVLinks/GPU", "GPU physical IDs");
     for (size_t i = 0; i < p->npartitions; i++) {
         const ofm_partition_desc *d = &p->partitions[i];
-        char list[256];
+        char list[512];
         gpu_list(d, list, sizeof list);
-        printf("  %-4" PRIu32 " %-6" PRIu32 " %-12" PRIu32 " %s\n", d->id, d->ngpus,
+        printf("  %-*" PRIu32 " %-6" PRIu32 " %-12" PRIu32 " %s\n", w, d->id, d->ngpus,
                d->nvlinks_per_gpu, list);
     }
+    if (ofm_platform_is_rack(p))
+        printf("\nRack-scale domain: a partition is any set of its GPUs, IDs %u-%u; %u is the "
+               "default partition (every GPU)\n",
+               OFM_RACK_PARTITION_ID_MIN, OFM_RACK_PARTITION_ID_MAX, OFM_RACK_DEFAULT_PARTITION_ID);
     return 0;
 }
 
 int fmctl_topo_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    bool json = false;
+        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
+        {"full", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
+    bool json = false, full = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+hj", opts, NULL)) != -1) {
         if (c == 'j')
             json = true;
+        else if (c == 'f')
+            full = true;
         else if (c == 'h') {
             usage(stdout);
             return 0;
@@ -390,6 +586,8 @@ int fmctl_topo_main(int argc, char **argv)
             opts_done = true;
         } else if (!opts_done && (!strcmp(a, "--json") || !strcmp(a, "-j"))) {
             json = true;
+        } else if (!opts_done && !strcmp(a, "--full")) {
+            full = true;
         } else if (!opts_done && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
             usage(stdout);
             return 0;
@@ -406,7 +604,7 @@ int fmctl_topo_main(int argc, char **argv)
     }
     if (!name)
         name = "hgx-h100";
-    int (*fn)(const ofm_platform *, bool);
+    int (*fn)(const ofm_platform *, bool, bool);
     if (!strcmp(sub, "show"))
         fn = cmd_show;
     else if (!strcmp(sub, "matrix"))
@@ -432,7 +630,7 @@ int fmctl_topo_main(int argc, char **argv)
         fprintf(stderr, "fmctl topo: %s\n", ofm_error_format(&err, buf, sizeof buf));
         rc = 2;
     } else {
-        rc = fn(p, json);
+        rc = fn(p, json, full);
     }
     free(p);
     return rc;

@@ -107,7 +107,7 @@ static void test_help_and_usage_errors(void **state)
     assert_non_null(strstr(errout, "--platform NAME|FILE is required"));
     assert_int_equal(fmctl((const char *[]){"probe", "1", "x2", "--emu-dir", "/nonexistent", NULL}), 2);
     assert_int_equal(fmctl((const char *[]){"inject", "sxid", "--switch", "1", "--port", "99", NULL}), 2);
-    assert_non_null(strstr(errout, "--port: '99' is not a number in 0-63"));
+    assert_non_null(strstr(errout, "--port: '99' is not a number in 0-71"));
     assert_int_equal(fmctl((const char *[]){"show", "--emu-dir", "/nonexistent/openfm", NULL}), 2);
     assert_non_null(strstr(errout, "no emulated system here"));
 }

@@ -1,0 +1,282 @@
+/* GB200 NVL72 model against the rack's public facts, with an oracle written
+ * here rather than read from share/topologies: 72 GPUs in 18 compute trays
+ * of 4, 18 NVSwitch chips of 72 ports in 9 switch trays of 2, every GPU one
+ * link to each chip, every chip port used by exactly one GPU, NV18 between
+ * every pair, the default partition 32766 = every GPU, and the rack
+ * partition rule. Then fmctl topo's views of it as an operator reads them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "openfm/platform.h"
+
+static ofm_platform P;
+
+static int setup(void **state)
+{
+    (void)state;
+    ofm_error err;
+    if (ofm_platform_load("gb200-nvl72", NULL, &P, &err)) {
+        fprintf(stderr, "%s:%u: %s\n", err.origin, err.line, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void test_devices_and_trays(void **state)
+{
+    (void)state;
+    assert_string_equal(P.name, "gb200-nvl72");
+    assert_int_equal(P.ngpus, 72);
+    assert_int_equal(P.nswitches, 18);
+    assert_int_equal(P.ntrunks, 0);
+    assert_true(P.ali);
+    assert_true(ofm_platform_is_rack(&P));
+    assert_int_equal(P.ncompute_trays, 18);
+    assert_int_equal(P.nswitch_trays, 9);
+    for (size_t i = 0; i < P.ngpus; i++) {
+        assert_int_equal(P.gpus[i].nvlinks, 18);
+        assert_int_equal(P.gpus[i].line_rate_mbps, 50000); /* NVLink 5: 50 GB/s per link */
+    }
+    for (size_t i = 0; i < P.nswitches; i++) {
+        assert_int_equal(P.switches[i].gen, OFM_SWITCH_GEN4);
+        assert_int_equal(P.switches[i].nports, 72);
+    }
+    /* compute tray t: GPUs 4t-3..4t in slots 1-4; switch tray t: chips 2t-1, 2t */
+    uint32_t ids[OFM_MAX_GPUS];
+    for (uint32_t t = 1; t <= 18; t++) {
+        assert_int_equal(ofm_platform_tray_gpus(&P, t, ids, OFM_MAX_GPUS), 4);
+        for (uint32_t k = 0; k < 4; k++) {
+            assert_int_equal(ids[k], 4 * t - 3 + k);
+            const ofm_gpu_desc *g = ofm_platform_gpu(&P, ids[k]);
+            assert_int_equal(g->tray, t);
+            assert_int_equal(g->slot, k + 1);
+        }
+    }
+    for (uint32_t t = 1; t <= 9; t++) {
+        assert_int_equal(ofm_platform_tray_switches(&P, t, ids, OFM_MAX_GPUS), 2);
+        assert_int_equal(ids[0], 2 * t - 1);
+        assert_int_equal(ids[1], 2 * t);
+    }
+    assert_int_equal(ofm_platform_tray_gpus(&P, 19, ids, OFM_MAX_GPUS), 0);
+    assert_int_equal(ofm_platform_tray_switches(&P, 10, ids, OFM_MAX_GPUS), 0);
+}
+
+/* Every GPU: one link to each of the 18 chips; every chip: all 72 ports
+ * used, one per GPU. */
+static void test_one_link_per_chip(void **state)
+{
+    (void)state;
+    assert_int_equal(P.naccess, 72 * 18);
+    static unsigned per_pair[73][19];
+    static unsigned port_used[19][72];
+    memset(per_pair, 0, sizeof per_pair);
+    memset(port_used, 0, sizeof port_used);
+    for (size_t i = 0; i < P.naccess; i++) {
+        const ofm_access_link *a = &P.access[i];
+        assert_in_range(a->gpu, 1, 72);
+        assert_in_range(a->sw, 1, 18);
+        assert_in_range(a->sw_port, 0, 71);
+        per_pair[a->gpu][a->sw]++;
+        port_used[a->sw][a->sw_port]++;
+    }
+    for (unsigned g = 1; g <= 72; g++)
+        for (unsigned s = 1; s <= 18; s++)
+            if (per_pair[g][s] != 1)
+                fail_msg("GPU %u has %u links to chip %u, expected 1", g, per_pair[g][s], s);
+    for (unsigned s = 1; s <= 18; s++) {
+        uint32_t trunks;
+        assert_int_equal(ofm_platform_switch_link_count(&P, s, &trunks), 72);
+        assert_int_equal(trunks, 0);
+        for (unsigned port = 0; port < 72; port++)
+            assert_int_equal(port_used[s][port], 1);
+    }
+    for (unsigned a = 1; a <= 72; a++) {
+        assert_int_equal(ofm_platform_gpu_link_count(&P, a), 18);
+        for (unsigned b = 1; b <= 72; b++)
+            assert_int_equal(ofm_platform_nvlinks_between(&P, a, b), a == b ? 0 : 18);
+    }
+}
+
+static void test_default_partition_and_rule(void **state)
+{
+    (void)state;
+    assert_int_equal(P.npartitions, 1);
+    const ofm_partition_desc *d = ofm_platform_partition(&P, OFM_RACK_DEFAULT_PARTITION_ID);
+    assert_non_null(d);
+    assert_int_equal(d->id, 32766);
+    assert_int_equal(d->ngpus, 72);
+    assert_int_equal(d->nvlinks_per_gpu, 18);
+    for (uint32_t k = 0; k < 72; k++)
+        assert_int_equal(d->gpus[k], k + 1);
+
+    /* any set of the domain's GPUs, IDs 1-32766 */
+    char why[160];
+    uint32_t cross[] = {1, 9, 72}; /* three trays: no baseboard rule applies */
+    assert_true(ofm_rack_partition_ok(&P, 1, cross, 3, why, sizeof why));
+    assert_true(ofm_rack_partition_ok(&P, 32766, cross, 1, why, sizeof why));
+    assert_false(ofm_rack_partition_ok(&P, 0, cross, 3, why, sizeof why));
+    assert_non_null(strstr(why, "outside 1-32766"));
+    assert_false(ofm_rack_partition_ok(&P, 32767, cross, 3, why, sizeof why));
+    assert_non_null(strstr(why, "outside 1-32766"));
+    uint32_t bad[] = {1, 73};
+    assert_false(ofm_rack_partition_ok(&P, 5, bad, 2, why, sizeof why));
+    assert_string_equal(why, "GPU 73 is not in the domain");
+    uint32_t dup[] = {4, 4};
+    assert_false(ofm_rack_partition_ok(&P, 5, dup, 2, why, sizeof why));
+    assert_string_equal(why, "GPU 4 is listed twice");
+    assert_false(ofm_rack_partition_ok(&P, 5, dup, 0, why, sizeof why));
+}
+
+/* ------------------------------------------------------------ parser */
+
+static const char *head = "platform r\nali yes\n"
+                          "gpu 1 model=GB200 nvlinks=1 rate=50000 board=1\n"
+                          "gpu 2 model=GB200 nvlinks=1 rate=50000 board=1\n"
+                          "switch 1 gen=4 ports=72 board=1\n"
+                          "access gpu=1 link=0 switch=1 port=0\n"
+                          "access gpu=2 link=0 switch=1 port=1\n";
+
+static int parse_with(const char *tail, char *msg, size_t len)
+{
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s%s", head, tail);
+    static ofm_platform p;
+    ofm_error err;
+    int rc = ofm_platform_parse(buf, strlen(buf), "t.topo", &p, &err);
+    snprintf(msg, len, "line %u: %s", err.line, rc ? err.msg : "");
+    return rc;
+}
+
+static void test_tray_records(void **state)
+{
+    (void)state;
+    char m[400];
+    assert_int_equal(parse_with("tray compute 1 gpus=1-2\ntray switch 1 switches=1\n"
+                                "partition 7 gpus=2 nvlinks=1\n",
+                                m, sizeof m),
+                     0);
+    assert_int_equal(parse_with("tray compute 1 gpus=1\ntray switch 1 switches=1\n", m, sizeof m),
+                     -1);
+    assert_non_null(strstr(m, "GPU 2 is in no compute tray"));
+    assert_int_equal(parse_with("tray compute 1 gpus=1-2\n", m, sizeof m), -1);
+    assert_non_null(strstr(m, "switch 1 is in no switch tray"));
+    assert_int_equal(parse_with("tray switch 1 switches=1\n", m, sizeof m), -1);
+    assert_non_null(strstr(m, "switch trays without compute trays"));
+    assert_int_equal(parse_with("tray compute 1 gpus=1\ntray compute 2 gpus=1-2\n", m, sizeof m), -1);
+    assert_non_null(strstr(m, "line 9: GPU 1 is already in compute tray 1"));
+    assert_int_equal(parse_with("tray compute 1 gpus=1\ntray compute 1 gpus=2\n", m, sizeof m), -1);
+    assert_non_null(strstr(m, "duplicate compute tray 1 (first declared on line 8)"));
+    assert_int_equal(parse_with("tray compute 1 gpus=3\n", m, sizeof m), -1);
+    assert_non_null(strstr(m, "names GPU 3, which is not declared"));
+    assert_int_equal(parse_with("tray rack 1 gpus=1\n", m, sizeof m), -1);
+    assert_non_null(strstr(m, "'tray' takes"));
+    assert_int_equal(parse_with("tray compute 1 switches=1\n", m, sizeof m), -1);
+    assert_non_null(strstr(m, "unknown key 'switches'"));
+    /* rack partitions: IDs from 1, no baseboard rules */
+    assert_int_equal(parse_with("tray compute 1 gpus=1-2\ntray switch 1 switches=1\n"
+                                "partition 0 gpus=1-2 nvlinks=1\n",
+                                m, sizeof m),
+                     -1);
+    assert_non_null(strstr(m, "line 10: partition 0: partition ID 0 is outside 1-32766"));
+    assert_int_equal(parse_with("partition 32767 gpus=1 nvlinks=0\n", m, sizeof m), -1);
+    assert_non_null(strstr(m, "32767 is out of range 0-32766"));
+}
+
+/* ------------------------------------------------------------ fmctl topo */
+
+static char out[1 << 20];
+
+static int topo(const char *args)
+{
+    const char *bd = getenv("OPENFM_BUILD_DIR");
+    assert_non_null(bd);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/bin/fmctl topo %s 2>&1", bd, args);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    int st = pclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static void test_fmctl_topo_views(void **state)
+{
+    (void)state;
+    /* matrix: one row per compute tray, narrow enough to read */
+    assert_int_equal(topo("matrix gb200-nvl72"), 0);
+    const char *legend = strstr(out, "\nLegend:");
+    assert_non_null(legend);
+    size_t rows = 0;
+    for (const char *l = out; l < legend;) {
+        const char *nl = strchr(l, '\n');
+        assert_true((size_t)(nl - l) < 110);
+        if (!strncmp(l, "T", 1)) {
+            rows++;
+            /* 18 cells, each NV18 (every GPU of a tray reaches every GPU of another over 18) */
+            size_t cells = 0;
+            for (const char *c = strstr(l, "NV18"); c && c < nl; c = strstr(c + 1, "NV18"))
+                cells++;
+            assert_int_equal(cells, 18);
+        }
+        l = nl + 1;
+    }
+    assert_int_equal(rows, 18);
+    assert_non_null(strstr(out, "T18   NV18"));
+    assert_non_null(strstr(out, " 69-72\n"));
+    assert_non_null(strstr(out, "72 GPUs in 18 compute trays, 18 NVSwitches in 9 switch trays"));
+    /* --full: the whole GPU matrix, header + 72 rows */
+    assert_int_equal(topo("matrix --full gb200-nvl72"), 0);
+    assert_non_null(strstr(out, "GPU72  NV18"));
+    assert_true(count_lines(out) > 72);
+    /* JSON: per GPU pair, plus the tray summary */
+    assert_int_equal(topo("matrix gb200-nvl72 --json"), 0);
+    assert_non_null(strstr(out, "\"tray_matrix\""));
+    assert_non_null(strstr(out, "\"min_nvlinks\":18"));
+    /* show: trays, and where each GPU sits */
+    assert_int_equal(topo("show gb200-nvl72"), 0);
+    assert_non_null(strstr(out, "Compute trays (18)"));
+    assert_non_null(strstr(out, "  tray 18  GPUs 69-72\n"));
+    assert_non_null(strstr(out, "Switch trays (9)"));
+    assert_non_null(strstr(out, "  tray 9   NVSwitches 17,18\n"));
+    assert_non_null(strstr(out, "Access links (1296)"));
+    assert_non_null(strstr(out, "  72   GB200-186GB        18       50.0       18.4\n"));
+    assert_int_equal(topo("show --json gb200-nvl72"), 0);
+    assert_non_null(strstr(out, "\"compute_tray\":18"));
+    assert_non_null(strstr(out, "\"switch_tray\":9"));
+    /* partitions: the default one, and the rule */
+    assert_int_equal(topo("partitions gb200-nvl72"), 0);
+    assert_non_null(strstr(out, "  32766 72     18           1-72\n"));
+    assert_non_null(strstr(out, "IDs 1-32766"));
+    /* other platforms keep their GPU matrix, --full or not */
+    assert_int_equal(topo("matrix --full hgx-h100"), 0);
+    assert_non_null(strstr(out, "GPU8   NV18"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_devices_and_trays),
+        cmocka_unit_test(test_one_link_per_chip),
+        cmocka_unit_test(test_default_partition_and_rule),
+        cmocka_unit_test(test_tray_records),
+        cmocka_unit_test(test_fmctl_topo_views),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
