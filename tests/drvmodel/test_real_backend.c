@@ -478,8 +478,21 @@ static void test_late_probe_answered(void **state)
     }
     assert_int_equal(fi.state, OFM_FABRIC_COMPLETED);
     assert_int_equal(fi.status, 0);
-    char *log = dh_read_log(&d);
-    assert_non_null(strstr(log, "nvswitch: GPU 3 (0000:34:00.0) probed the fabric again; answered"));
+    /* The driver marks the GPU completed when the answer is sent; the
+     * manager's log line follows it, so it is polled for as well. */
+    const char *want = "nvswitch: GPU 3 (0000:34:00.0) probed the fabric again; answered";
+    char *log = NULL;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (before_deadline(&t0) && !(log && strstr(log, want))) {
+        free(log);
+        log = dh_read_log(&d);
+        if (log && strstr(log, want))
+            break;
+        struct timespec nap = {0, 10 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    assert_non_null(log);
+    assert_non_null(strstr(log, want));
     free(log);
     ofm_hal_close(h);
     assert_int_equal(dh_stop(&d, SIGTERM), 0);
