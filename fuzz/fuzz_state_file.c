@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         return 0;
     }
-    if (!a.platform[0] || a.ngpus > OFM_MAX_GPUS || a.npartitions > OFM_MAX_PARTITIONS)
+    if (!a.platform[0] || a.ngpus > OFM_MAX_GPUS || a.npartitions > OFM_PM_MAX_PARTITIONS)
         abort();
     for (size_t i = 0; i < a.npartitions; i++)
         if ((a.active[i] && !a.supported[i]) || a.nvfs[i] > FM_MAX_NUM_GPUS)
@@ -36,10 +36,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (strcmp(a.platform, b.platform) || a.ngpus != b.ngpus || a.npartitions != b.npartitions ||
         memcmp(a.gpu_id, b.gpu_id, sizeof a.gpu_id) || memcmp(a.gpu_uuid, b.gpu_uuid, sizeof a.gpu_uuid) ||
         memcmp(a.part_id, b.part_id, sizeof a.part_id) || memcmp(a.active, b.active, sizeof a.active) ||
-        memcmp(a.supported, b.supported, sizeof a.supported) || memcmp(a.nvfs, b.nvfs, sizeof a.nvfs))
+        memcmp(a.supported, b.supported, sizeof a.supported) || memcmp(a.nvfs, b.nvfs, sizeof a.nvfs) ||
+        memcmp(a.live, b.live, sizeof a.live))
         abort();
     for (size_t i = 0; i < a.npartitions; i++)
-        if (memcmp(a.vfs[i], b.vfs[i], a.nvfs[i] * sizeof a.vfs[i][0]))
+        if (memcmp(a.vfs[i], b.vfs[i], a.nvfs[i] * sizeof a.vfs[i][0]) ||
+            (a.live[i] && (a.part_ngpus[i] != b.part_ngpus[i] || a.part_nvlinks[i] != b.part_nvlinks[i] ||
+                           memcmp(a.part_gpus[i], b.part_gpus[i], a.part_ngpus[i] * sizeof a.part_gpus[i][0]))))
             abort();
     return 0;
 }

@@ -78,6 +78,19 @@ int ofm_emu_link_errors(ofm_hal *h, uint32_t sw, uint32_t port, ofm_hal_link_err
 /* Zero every counter (emulated reboot). */
 int ofm_emu_link_errors_reset(ofm_hal *h);
 
+/* Fourth-generation NVSwitches (HGX B200) report no SXids: their errors
+ * are telemetry counters per port and per chip. Raise a port's (port =
+ * OFM_HAL_PORT_CHIP: the chip's own) fatal or non-fatal counter by `count`
+ * and record it as an OFM_EVT_SWITCH_ERROR event; ENOTSUP on switches that
+ * report SXids (inject those with ofm_emu_inject_sxid, which in turn refuses
+ * fourth-generation switches). Nothing is written to kmsg. */
+int ofm_emu_inject_switch_error(ofm_hal *h, uint32_t sw, uint32_t port, bool fatal, uint32_t count,
+                                const char *desc);
+/* The counters (also the HAL's switch_telemetry operation). */
+int ofm_emu_switch_telemetry(ofm_hal *h, uint32_t sw, ofm_hal_switch_telemetry *out);
+/* Zero them (emulated reboot). */
+int ofm_emu_switch_telemetry_reset(ofm_hal *h);
+
 /* --- traffic probe: the ground truth for routing and isolation tests --- */
 typedef struct {
     bool arrives;
@@ -88,12 +101,18 @@ typedef struct {
     /* first drop seen (when !arrives, or when some links arrive and others don't) */
     bool dropped;
     uint32_t drop_sw, drop_port, drop_sxid;
+    /* the drop happened on a fourth-generation NVSwitch: it has no SXid
+     * (drop_sxid is 0) and is counted in the switch's telemetry instead, as a
+     * fatal or non-fatal port error */
+    bool drop_counted, drop_fatal;
     char drop_reason[96];
 } ofm_emu_probe_result;
 
 /* Walk GPU `src` -> GPU `dst` through the programmed tables. Unless `quiet`, a
- * drop is recorded like the hardware would: SXid on the switch, Xid 45 on the
- * source GPU, in kmsg and the event ring. */
+ * drop is recorded like the hardware would: SXid on the switch (on a
+ * fourth-generation switch a telemetry port counter and an
+ * OFM_EVT_SWITCH_ERROR event instead), Xid 45 on the source GPU, in kmsg and
+ * the event ring. */
 int ofm_emu_probe(ofm_hal *h, uint32_t src, uint32_t dst, bool quiet, ofm_emu_probe_result *out);
 /* Every ordered pair of distinct GPUs in ONE transaction, so the matrix is a
  * single snapshot even while a fabric manager changes routes. `out` holds

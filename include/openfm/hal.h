@@ -93,14 +93,27 @@ typedef struct {
     ofm_portset egress;
 } ofm_route_entry;
 
-typedef enum { OFM_EVT_SXID = 1, OFM_EVT_XID = 2, OFM_EVT_LINK_DOWN = 3, OFM_EVT_LINK_UP = 4 } ofm_event_kind;
+/* OFM_EVT_SWITCH_ERROR: a switch's telemetry error counter rose. Switches
+ * managed through a subnet manager (fourth generation, HGX B200) report no
+ * SXids: their errors are port and chip counters read through telemetry, and
+ * a backend turns a rise into this event (`code` = how many errors were
+ * added, `port` = OFM_HAL_PORT_CHIP for an error of the chip itself). */
+typedef enum {
+    OFM_EVT_SXID = 1,
+    OFM_EVT_XID = 2,
+    OFM_EVT_LINK_DOWN = 3,
+    OFM_EVT_LINK_UP = 4,
+    OFM_EVT_SWITCH_ERROR = 5,
+} ofm_event_kind;
+#define OFM_EVT_KIND_MAX OFM_EVT_SWITCH_ERROR
+#define OFM_HAL_PORT_CHIP UINT32_MAX
 
 typedef struct {
     ofm_provenance prov;
     uint64_t seq;              /* monotonically increasing; cursor for read_events */
     uint64_t time_ns;          /* CLOCK_REALTIME */
     ofm_event_kind kind;
-    uint32_t code;             /* SXid or Xid number */
+    uint32_t code;             /* SXid or Xid number; SWITCH_ERROR: errors added */
     bool fatal;                /* as the hardware reported it */
     uint32_t sw;               /* switch id for SXid / switch link events */
     uint32_t port;             /* switch port (SXid) or GPU link */
@@ -163,6 +176,22 @@ typedef struct {
     uint64_t replay;          /* link-level replays */
     uint64_t recovery;        /* link recoveries (retrains) */
 } ofm_hal_link_errors;
+
+/* Error counters of a switch read through telemetry (fourth-generation
+ * NVSwitch, where they replace SXids): per port, and for the chip, whose
+ * counts include its ports' and errors of the chip itself. Totals since the
+ * switch last booted. */
+typedef struct {
+    uint64_t fatal;
+    uint64_t nonfatal;
+} ofm_hal_error_counts;
+
+typedef struct {
+    ofm_provenance prov;
+    ofm_hal_error_counts chip;
+    uint32_t nports;
+    ofm_hal_error_counts port[OFM_MAX_SWITCH_PORTS];
+} ofm_hal_switch_telemetry;
 
 /* A device the driver found on the bus but left out because it is on an
  * exclusion list (NVreg_ExcludedGpus / NvSwitchExcludelist, FM §9.6): what
@@ -246,6 +275,9 @@ typedef struct {
     /* Devices excluded at the last boot (see ofm_hal_excluded); *n is the
      * count even when it exceeds cap. */
     int (*list_excluded)(ofm_hal *h, ofm_hal_excluded *out, size_t cap, size_t *n);
+    /* A switch's telemetry error counters (ofm_hal_switch_telemetry);
+     * ENOTSUP for switches that report SXids instead. */
+    int (*switch_telemetry)(ofm_hal *h, uint32_t sw, ofm_hal_switch_telemetry *out);
 } ofm_hal_ops;
 
 struct ofm_hal {

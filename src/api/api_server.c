@@ -119,6 +119,7 @@ struct ofm_api_server {
         fmNvlinkFailedDevices_t failed;
         fmUnsupportedFabricPartitionList_t unsupported;
         ofm_wire_events events;
+        ofm_wire_partition_defs defs;
     } scratch;
 };
 
@@ -145,7 +146,9 @@ static void conn_close(conn *c, const char *why)
 static bool is_mutating(ofm_wire_op op)
 {
     return op == OFM_OP_ACTIVATE || op == OFM_OP_ACTIVATE_WITH_VFS || op == OFM_OP_DEACTIVATE ||
-           op == OFM_OP_SET_ACTIVATED;
+           op == OFM_OP_SET_ACTIVATED || op == OFM_OP_DEFINE_PARTITION ||
+           op == OFM_OP_DELETE_PARTITION || op == OFM_OP_ACTIVATE_ANY ||
+           op == OFM_OP_DEACTIVATE_ANY;
 }
 
 /* Root or the admin group; a remote peer only where the operator said the
@@ -242,6 +245,27 @@ static fmReturn_t dispatch(conn *c, const ofm_wire_request *rq, ofm_wire_reply *
         memset(&srv->scratch.events, 0, sizeof srv->scratch.events);
         rp->events = &srv->scratch.events;
         return h->get_events(srv->ctx, rq->after_seq, rq->max_events, rp->events);
+    case OFM_OP_DEFINE_PARTITION:
+        return h->define_partition
+                   ? h->define_partition(srv->ctx, rq->gpus, rq->num_gpus, rq->has_id,
+                                         rq->partition_id, &rp->defined_id, rp->detail,
+                                         sizeof rp->detail)
+                   : FM_ST_NOT_SUPPORTED;
+    case OFM_OP_DELETE_PARTITION:
+        return h->delete_partition ? h->delete_partition(srv->ctx, rq->partition_id, rp->detail,
+                                                         sizeof rp->detail)
+                                   : FM_ST_NOT_SUPPORTED;
+    case OFM_OP_LIST_DEFINITIONS:
+        if (!h->list_definitions)
+            return FM_ST_NOT_SUPPORTED;
+        memset(&srv->scratch.defs, 0, sizeof srv->scratch.defs);
+        rp->defs = &srv->scratch.defs;
+        return h->list_definitions(srv->ctx, rp->defs);
+    case OFM_OP_ACTIVATE_ANY:
+        return h->activate_any ? h->activate_any(srv->ctx, rq->partition_id) : FM_ST_NOT_SUPPORTED;
+    case OFM_OP_DEACTIVATE_ANY:
+        return h->deactivate_any ? h->deactivate_any(srv->ctx, rq->partition_id)
+                                 : FM_ST_NOT_SUPPORTED;
     case OFM_OP_NONE:
         break;
     }

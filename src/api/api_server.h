@@ -44,6 +44,18 @@ typedef struct ofm_api_handlers {
     /* openfm extension (fmctl events): up to `max` logged events with a
      * sequence number above `after_seq`, oldest first. */
     fmReturn_t (*get_events)(void *ctx, uint64_t after_seq, unsigned max, ofm_wire_events *out);
+    /* openfm extensions: partitions defined live (nvfm_ext.h). A refusal's
+     * reason goes to `why` (cap bytes, OFM_WIRE_DETAIL_LEN) and travels in
+     * the reply. gpus has n <= OFM_WIRE_MAX_PARTITION_GPUS entries. */
+    fmReturn_t (*define_partition)(void *ctx, const uint32_t *gpus, unsigned n, int has_id,
+                                   fmFabricPartitionId_t id, fmFabricPartitionId_t *new_id,
+                                   char *why, size_t cap);
+    fmReturn_t (*delete_partition)(void *ctx, fmFabricPartitionId_t id, char *why, size_t cap);
+    fmReturn_t (*list_definitions)(void *ctx, ofm_wire_partition_defs *out);
+    /* activate / deactivate any partition, also those the public
+     * structures cannot hold */
+    fmReturn_t (*activate_any)(void *ctx, fmFabricPartitionId_t id);
+    fmReturn_t (*deactivate_any)(void *ctx, fmFabricPartitionId_t id);
 } ofm_api_handlers;
 
 typedef struct ofm_api_listen {
@@ -71,7 +83,8 @@ typedef struct ofm_api_listen {
      * limit already keeps idle clients from locking others out). */
     unsigned idle_timeout_ms;
     /* Mutating calls (activate, activate with VFs, deactivate, set
-     * activated) are answered FM_ST_NOT_SUPPORTED unless the peer is root
+     * activated, and the extensions that define, delete, activate or
+     * deactivate partitions) are answered FM_ST_NOT_SUPPORTED unless the peer is root
      * or, when admin_gid > 0, a member of that group. Read-only calls are
      * open to every peer. */
     long admin_gid;

@@ -13,6 +13,9 @@
 #include "openfm/log.h"
 #include "partition/partition_mgr.h"
 
+_Static_assert(OFM_WIRE_MAX_PARTITION_GPUS == OFM_MAX_GPUS, "a wire partition holds every GPU");
+_Static_assert(OFM_WIRE_MAX_DEFINITIONS == OFM_PM_MAX_PARTITIONS, "the wire list holds the table");
+
 static struct event *restart_timer;
 
 static fmReturn_t gate(ofm_daemon *d)
@@ -97,6 +100,92 @@ static fmReturn_t h_unsupported(void *ctx, fmUnsupportedFabricPartitionList_t *o
     return ofm_pm_unsupported(((ofm_daemon *)ctx)->pm, out);
 }
 
+/* Why a partition call cannot be served at all, for the reply's reason. */
+static fmReturn_t gate_why(ofm_daemon *d, char *why, size_t cap)
+{
+    fmReturn_t g = gate(d);
+    if (g == FM_ST_NOT_SUPPORTED)
+        snprintf(why, cap, "partitions exist only in shared NVSwitch and vGPU modes (FABRIC_MODE=1 "
+                 "or 2); this fabric manager runs in bare-metal mode");
+    else if (g != FM_ST_SUCCESS)
+        snprintf(why, cap, "the fabric is not initialised (yet): no partition manager");
+    return g;
+}
+
+static fmReturn_t h_define(void *ctx, const uint32_t *gpus, unsigned n, int has_id,
+                           fmFabricPartitionId_t id, fmFabricPartitionId_t *new_id, char *why,
+                           size_t cap)
+{
+    ofm_daemon *d = ctx;
+    fmReturn_t rc = gate_why(d, why, cap);
+    if (rc != FM_ST_SUCCESS)
+        return rc;
+    unsigned nid = 0;
+    rc = ofm_pm_define(d->pm, gpus, n, has_id != 0, id, &nid, why, cap);
+    if (rc == FM_ST_SUCCESS)
+        *new_id = nid;
+    else
+        OFM_WARN("partition definition refused (return code %d): %s", (int)rc, why);
+    changed(d, rc);
+    return rc;
+}
+
+static fmReturn_t h_delete(void *ctx, fmFabricPartitionId_t id, char *why, size_t cap)
+{
+    ofm_daemon *d = ctx;
+    fmReturn_t rc = gate_why(d, why, cap);
+    if (rc != FM_ST_SUCCESS)
+        return rc;
+    rc = ofm_pm_undefine(d->pm, id, why, cap);
+    if (rc != FM_ST_SUCCESS)
+        OFM_WARN("deletion of partition %u refused (return code %d): %s", id, (int)rc, why);
+    changed(d, rc);
+    return rc;
+}
+
+static fmReturn_t h_list_defs(void *ctx, ofm_wire_partition_defs *out)
+{
+    ofm_daemon *d = ctx;
+    GATE(d);
+    static ofm_pm_def defs[OFM_PM_MAX_PARTITIONS];
+    size_t n = 0;
+    fmReturn_t rc = ofm_pm_definitions(d->pm, defs, OFM_PM_MAX_PARTITIONS, &n);
+    if (rc != FM_ST_SUCCESS)
+        return rc;
+    out->n = 0;
+    for (size_t i = 0; i < n && i < OFM_WIRE_MAX_DEFINITIONS; i++) {
+        ofm_wire_partition_def *w = &out->def[out->n++];
+        w->id = defs[i].desc.id;
+        w->ngpus = defs[i].desc.ngpus <= OFM_WIRE_MAX_PARTITION_GPUS ? defs[i].desc.ngpus
+                                                                     : OFM_WIRE_MAX_PARTITION_GPUS;
+        memcpy(w->gpus, defs[i].desc.gpus, w->ngpus * sizeof w->gpus[0]);
+        w->nvlinks_per_gpu = defs[i].desc.nvlinks_per_gpu;
+        w->live = defs[i].live;
+        w->supported = defs[i].supported;
+        w->active = defs[i].active;
+        w->public_view = defs[i].public_view;
+    }
+    return FM_ST_SUCCESS;
+}
+
+static fmReturn_t h_activate_any(void *ctx, fmFabricPartitionId_t id)
+{
+    ofm_daemon *d = ctx;
+    GATE(d);
+    fmReturn_t rc = ofm_pm_activate_any(d->pm, id, NULL, 0);
+    changed(d, rc);
+    return rc;
+}
+
+static fmReturn_t h_deactivate_any(void *ctx, fmFabricPartitionId_t id)
+{
+    ofm_daemon *d = ctx;
+    GATE(d);
+    fmReturn_t rc = ofm_pm_deactivate_any(d->pm, id);
+    changed(d, rc);
+    return rc;
+}
+
 static fmReturn_t h_status(void *ctx, char **json)
 {
     *json = ofm_daemon_status_json(ctx, true);
@@ -113,6 +202,11 @@ static const ofm_api_handlers handlers = {
     .get_unsupported = h_unsupported,
     .get_status_json = h_status,
     .get_events = ofm_eventlog_get,
+    .define_partition = h_define,
+    .delete_partition = h_delete,
+    .list_definitions = h_list_defs,
+    .activate_any = h_activate_any,
+    .deactivate_any = h_deactivate_any,
 };
 
 static void on_restart_timeout(evutil_socket_t fd, short what, void *arg)

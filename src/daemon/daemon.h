@@ -18,6 +18,7 @@
 
 struct ofm_partition_mgr;
 struct ofm_status_doc;
+struct ofm_telemetry_table;
 
 typedef struct ofm_daemon {
     ofm_config cfg;
@@ -44,6 +45,7 @@ typedef struct ofm_daemon {
     struct evhttp *http;          /* metrics endpoint (metrics.c); NULL when off */
     unsigned metrics_port;        /* the port it listens on */
     ofm_metrics_stats metrics_stats;
+    struct ofm_telemetry_table *telemetry; /* switch error counters (telemetry.c); NULL: none */
 } ofm_daemon;
 
 /* Rewrite the status document after a state change; a failure is logged

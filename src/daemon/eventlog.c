@@ -68,6 +68,13 @@ void ofm_eventlog_on_hal_event(void *arg, const ofm_hal_event *e, const ofm_fabr
                          (int32_t)e->port, -1, false, "%s",
                          rec ? rec->summary : "NVLink down");
         break;
+    case OFM_EVT_SWITCH_ERROR:
+        /* GPU IDs start at 1: 0 means the error is on no GPU's port */
+        ofm_eventlog_add(OFM_EV_SWITCH_ERROR, e->code, rec && rec->gpu ? (int32_t)rec->gpu : -1,
+                         (int32_t)e->sw,
+                         e->port == OFM_HAL_PORT_CHIP ? -1 : (int32_t)e->port, -1, e->fatal, "%s",
+                         rec ? rec->summary : e->detail);
+        break;
     case OFM_EVT_LINK_UP:
         if (e->detail[0])
             ofm_eventlog_add(OFM_EV_LINK_UP, 0, -1, (int32_t)e->sw, (int32_t)e->port, -1, false,

@@ -20,6 +20,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/eventlog.h"
+#include "daemon/telemetry.h"
 #include "daemon/instance_lock.h"
 #include "daemon/logsink.h"
 #include "daemon/no_fabric.h"
@@ -537,7 +538,8 @@ int main(int argc, char **argv)
     ofm_daemon_log_abort_policy(&d);
     ofm_daemon_refresh(&d);
     ofm_eventlog_track(&d); /* the baseline later changes are logged against */
-    d.monitor.on_event = ofm_eventlog_on_hal_event;
+    ofm_daemon_telemetry_init(&d);
+    d.monitor.on_event = ofm_daemon_on_hal_event;
     d.monitor.arg = &d;
     ofm_daemon_publish_status(&d);
     struct event *sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
@@ -567,6 +569,7 @@ int main(int argc, char **argv)
     ofm_hal_close(d.hal);
     event_base_free(d.base);
     free(d.fctx);
+    free(d.telemetry);
     free(d.doc);
     unlink(d.status_path);
     ofm_daemon_publish_forget();

@@ -157,7 +157,7 @@ static void on_metrics(struct evhttp_request *req, void *arg)
     char host[256] = "";
     if (gethostname(host, sizeof host - 1))
         host[0] = '\0';
-    ofm_metrics_render(f, doc, &d->metrics_stats, host);
+    ofm_metrics_render(f, doc, &d->metrics_stats, d->telemetry, host);
     fclose(f);
     ofm_metrics_stats *ms = &d->metrics_stats;
     ms->render_last_s = (double)(mono_ns() - t0) / 1e9;

@@ -15,6 +15,7 @@
 
 struct ofm_daemon;
 struct ofm_status_doc;
+struct ofm_telemetry_table;
 
 /* SDK calls counted per call and return code, with a latency histogram per
  * call. */
@@ -43,9 +44,10 @@ const ofm_api_handlers *ofm_metrics_instrument(const ofm_api_handlers *inner,
                                                ofm_metrics_stats *stats);
 
 /* Render Prometheus text format 0.0.4 into f. `hostname` labels the series
- * as the DCGM exporter does. */
+ * as the DCGM exporter does. `tel` (may be NULL) holds the telemetry error
+ * counters of switches that have them (HGX B200). */
 void ofm_metrics_render(FILE *f, const struct ofm_status_doc *doc, const ofm_metrics_stats *stats,
-                        const char *hostname);
+                        const struct ofm_telemetry_table *tel, const char *hostname);
 
 /* Start serving on OPENFM_METRICS_LISTEN ("HOST:PORT"; "" = off). A bind
  * failure is reported in err (the daemon logs it and runs on without

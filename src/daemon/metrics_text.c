@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "daemon/metrics.h"
+#include "daemon/telemetry.h"
 #include "sdk/nvfm_ext.h"
 #include "status/status.h"
 
@@ -66,8 +67,40 @@ static int dcgm_fabric(const ofm_gpu_status *g)
     return 5;
 }
 
+/* The chip's telemetry counts of switch s, when it has them. */
+static const ofm_hal_switch_telemetry *switch_tel(const ofm_telemetry_table *tel, uint32_t sw)
+{
+    for (size_t i = 0; tel && i < tel->n; i++)
+        if (tel->id[i] == sw && tel->have[i])
+            return &tel->t[i];
+    return NULL;
+}
+
+/* Per-port telemetry error totals, as DCGM names its per-link NVSwitch
+ * fields (label nvlink = the port). */
+static void port_errors(FILE *f, const ofm_telemetry_table *tel, const char *host, bool fatal)
+{
+    const char *name = fatal ? "DCGM_FI_DEV_NVSWITCH_LINK_FATAL_ERRORS"
+                             : "DCGM_FI_DEV_NVSWITCH_LINK_NON_FATAL_ERRORS";
+    head(f, name, "counter",
+         fatal ? "fatal errors of the NVSwitch port, from the switch's telemetry (fourth-generation "
+                 "NVSwitch)"
+               : "non-fatal errors of the NVSwitch port, from the switch's telemetry "
+                 "(fourth-generation NVSwitch)");
+    for (size_t i = 0; i < tel->n; i++) {
+        if (!tel->have[i])
+            continue;
+        const ofm_hal_switch_telemetry *t = &tel->t[i];
+        for (uint32_t p = 0; p < t->nports && p < OFM_MAX_SWITCH_PORTS; p++) {
+            fprintf(f, "%s{nvswitch=\"%u\",nvlink=\"%u\",hostname=\"", name, tel->id[i], p);
+            lv(f, host);
+            fprintf(f, "\"} %" PRIu64 "\n", fatal ? t->port[p].fatal : t->port[p].nonfatal);
+        }
+    }
+}
+
 void ofm_metrics_render(FILE *f, const ofm_status_doc *doc, const ofm_metrics_stats *stats,
-                        const char *host)
+                        const ofm_telemetry_table *tel, const char *host)
 {
     const ofm_fabric_status *st = &doc->fabric;
     head(f, "openfm_fabric_manager_state", "gauge",
@@ -150,10 +183,14 @@ void ofm_metrics_render(FILE *f, const ofm_status_doc *doc, const ofm_metrics_st
             fprintf(f, " %" PRIu64 "\n", (uint64_t)(expr));                                        \
         }                                                                                          \
     } while (0)
-    PER_SW("DCGM_FI_DEV_NVSWITCH_FATAL_ERRORS", "counter", "fatal SXids on the NVSwitch since start",
-           s->sxid_fatal);
+    PER_SW("DCGM_FI_DEV_NVSWITCH_FATAL_ERRORS", "counter",
+           "fatal SXids on the NVSwitch since start; on a fourth-generation NVSwitch (no SXids) "
+           "the chip's telemetry count",
+           s->sxid_fatal + (switch_tel(tel, s->id) ? switch_tel(tel, s->id)->chip.fatal : 0));
     PER_SW("DCGM_FI_DEV_NVSWITCH_NON_FATAL_ERRORS", "counter",
-           "non-fatal SXids on the NVSwitch since start", s->sxid_nonfatal);
+           "non-fatal SXids on the NVSwitch since start; on a fourth-generation NVSwitch the chip's "
+           "telemetry count",
+           s->sxid_nonfatal + (switch_tel(tel, s->id) ? switch_tel(tel, s->id)->chip.nonfatal : 0));
     PER_SW("openfm_nvswitch_up", "gauge", "1 when the NVSwitch is in use (not missing, failed or "
            "disabled by the HA policy)", s->status == OFM_SW_OK);
     PER_SW("openfm_nvswitch_nvlinks_active", "gauge", "model NVLinks (access + trunk) active now",
@@ -161,6 +198,13 @@ void ofm_metrics_render(FILE *f, const ofm_status_doc *doc, const ofm_metrics_st
     PER_SW("openfm_nvswitch_nvlinks_expected", "gauge", "model NVLinks (access + trunk) on the switch",
            s->links_expected);
 #undef PER_SW
+    bool any = false;
+    for (size_t i = 0; tel && i < tel->n; i++)
+        any |= tel->have[i];
+    if (any) {
+        port_errors(f, tel, host, true);
+        port_errors(f, tel, host, false);
+    }
 
     head(f, "openfm_api_requests_total", "counter", "SDK calls served, by call and return code");
     for (size_t c = 0; c < OFM_METRICS_CALLS; c++)

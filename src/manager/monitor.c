@@ -191,6 +191,65 @@ static void handle_sxid(ofm_monitor *m, const ofm_hal_event *e, ofm_fabric_statu
     }
 }
 
+/* A fourth-generation NVSwitch (HGX B200) reports no SXids: a rise of one of
+ * its telemetry error counters arrives instead, per port or for the chip.
+ * Logged with the port's scope like an SXid; no FM §13 class applies, and
+ * the fabric's state is left alone (runtime errors never run the HA policy). */
+static void handle_switch_error(ofm_monitor *m, const ofm_hal_event *e, const ofm_fabric_status *st,
+                                ofm_fabric_error *rec)
+{
+    const ofm_fabric_ctx *c = m->ctx;
+    const ofm_platform *p = &c->platform;
+    bool chip = e->port == OFM_HAL_PORT_CHIP;
+    int a = chip ? -1 : ofm_fabric_access_at(p, e->sw, e->port);
+    int t = chip || a >= 0 ? -1 : ofm_fabric_trunk_at(p, e->sw, e->port);
+    char where[64], scope[200], gpus[160], gpci[40];
+    if (chip)
+        snprintf(where, sizeof where, "NVSwitch %u (chip)", e->sw);
+    else
+        snprintf(where, sizeof where, "NVSwitch %u port %u", e->sw, e->port);
+    if (a >= 0) {
+        const ofm_gpu_status *g = gpu_entry(st, p->access[a].gpu);
+        pci_long(g ? g->pci_bdf : NULL, gpci, sizeof gpci);
+        snprintf(scope, sizeof scope, "access port (GPU %u link %u, GPU pci bus id %s)",
+                 p->access[a].gpu, p->access[a].gpu_link, gpci);
+        gpu_list(c, false, p->access[a].gpu, gpus, sizeof gpus);
+        rec->gpu = p->access[a].gpu;
+    } else if (t >= 0 || chip) {
+        snprintf(scope, sizeof scope, "%s", chip ? "the switch chip" : "trunk port");
+        gpu_list(c, true, 0, gpus, sizeof gpus);
+    } else {
+        snprintf(scope, sizeof scope, "unused port");
+        snprintf(gpus, sizeof gpus, "no GPU");
+    }
+    rec->trunk = t >= 0;
+    if (snprintf(rec->summary, sizeof rec->summary,
+                 "%s: %s error count +%u in the switch's telemetry (%s), %s, affected: %s", where,
+                 e->fatal ? "fatal" : "non-fatal", e->code, e->detail[0] ? e->detail : "no detail",
+                 scope, gpus) >= (int)sizeof rec->summary)
+        OFM_DEBUG("monitor: summary of a telemetry error truncated");
+    const ofm_switch_status_entry *se = switch_entry(st, e->sw);
+    char spci[40], parts[400];
+    pci_long(se ? se->pci_bdf : NULL, spci, sizeof spci);
+    if (chip)
+        parts[0] = '\0';
+    else
+        partition_list(m, true, e->sw, e->port, 0, parts, sizeof parts);
+    char line[1900];
+    snprintf(line, sizeof line,
+             "%s; NVSwitch pci bus id %s, UUID %s%s; fourth-generation NVSwitches report errors as "
+             "telemetry counters, not SXids. Recovery: %s",
+             rec->summary, spci, se && se->uuid[0] ? se->uuid : "unknown", parts,
+             e->fatal ? "traffic through it is unreliable: stop the CUDA jobs on the affected "
+                        "GPU(s) and reset them; if the counter keeps rising, service the baseboard"
+                      : "none for a single error; if the counter keeps rising, check the link and "
+                        "the switch's telemetry");
+    if (e->fatal)
+        ofm_log_alert(OFM_LOG_ERR, "%s", line);
+    else
+        OFM_WARN("%s", line);
+}
+
 static void handle_xid(ofm_monitor *m, const ofm_hal_event *e, const ofm_fabric_status *st,
                        ofm_fabric_error *rec)
 {
@@ -272,6 +331,7 @@ int ofm_monitor_poll(ofm_monitor *m, ofm_hal *h, ofm_fabric_status *st)
             case OFM_EVT_SXID: handle_sxid(m, e, st, rec); break;
             case OFM_EVT_XID: handle_xid(m, e, st, rec); break;
             case OFM_EVT_LINK_DOWN: handle_link(m, e, rec); break;
+            case OFM_EVT_SWITCH_ERROR: handle_switch_error(m, e, st, rec); break;
             default:
                 snprintf(rec->summary, sizeof rec->summary, "unknown event kind %d", (int)e->kind);
                 OFM_WARN("monitor: %s (seq %llu)", rec->summary, (unsigned long long)e->seq);

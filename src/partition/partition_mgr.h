@@ -15,6 +15,7 @@
 #include "nv_fm_types.h"
 #include "openfm/error.h"
 #include "openfm/hal.h"
+#include "partition/state_file.h"
 
 typedef struct ofm_partition_mgr ofm_partition_mgr;
 
@@ -37,6 +38,43 @@ fmReturn_t ofm_pm_get_supported(ofm_partition_mgr *pm, fmFabricPartitionList_t *
 fmReturn_t ofm_pm_activate(ofm_partition_mgr *pm, unsigned id, const fmPciDevice_t *vfs,
                            unsigned nvfs);
 fmReturn_t ofm_pm_deactivate(ofm_partition_mgr *pm, unsigned id);
+/* The public calls above serve only the partitions the public structures
+ * can hold (docs/partitions.md); a partition they cannot (more than
+ * FM_MAX_NUM_GPUS GPUs, or beyond the FM_MAX_FABRIC_PARTITIONS of the public
+ * list) is answered FM_ST_NOT_SUPPORTED. These serve every partition (the
+ * openfm extension calls and fmctl). */
+fmReturn_t ofm_pm_activate_any(ofm_partition_mgr *pm, unsigned id, const fmPciDevice_t *vfs,
+                               unsigned nvfs);
+fmReturn_t ofm_pm_deactivate_any(ofm_partition_mgr *pm, unsigned id);
+
+/* Partitions defined live (any platform; its rules in
+ * openfm/partition_rules.h). Define: `gpus` (physical IDs, any order) with
+ * the requested ID when has_id, else the lowest free ID of the platform's
+ * range; on success *new_id. Refusals fill `why` (the rule broken and the
+ * offending GPU or ID): FM_ST_BADPARAM (rules, unknown or repeated GPUs,
+ * ID out of range, a GPU the HA policy removed), FM_ST_PARTITION_ID_IN_USE,
+ * FM_ST_PARTITION_EXISTS (same GPUs as another partition),
+ * FM_ST_RESOURCE_EXHAUSTED (table full), FM_ST_NOT_CONFIGURED (waiting
+ * after --restart), FM_ST_GENERIC_ERROR (not durable; nothing changed).
+ * Undefine: FM_ST_BADPARAM (unknown), FM_ST_NOT_SUPPORTED (one of the
+ * platform's own partitions), FM_ST_IN_USE (active). Both are durable in the
+ * state file before they return success. */
+fmReturn_t ofm_pm_define(ofm_partition_mgr *pm, const uint32_t *gpus, unsigned ngpus, bool has_id,
+                         unsigned id, unsigned *new_id, char *why, size_t cap);
+fmReturn_t ofm_pm_undefine(ofm_partition_mgr *pm, unsigned id, char *why, size_t cap);
+
+/* One partition of the whole table, for the extension list. */
+typedef struct {
+    ofm_partition_desc desc;
+    bool live;        /* defined live, not the platform's */
+    bool supported;
+    bool active;
+    bool public_view; /* listed and served by the public calls */
+} ofm_pm_def;
+/* Up to cap entries in table order (built-in first); *n how many. */
+fmReturn_t ofm_pm_definitions(const ofm_partition_mgr *pm, ofm_pm_def *out, size_t cap, size_t *n);
+/* The definition of partition `id` (built-in or live); false if none. */
+bool ofm_pm_definition(const ofm_partition_mgr *pm, unsigned id, ofm_partition_desc *out);
 fmReturn_t ofm_pm_set_activated(ofm_partition_mgr *pm, const fmActivatedFabricPartitionList_t *l);
 fmReturn_t ofm_pm_failed_devices(ofm_partition_mgr *pm, fmNvlinkFailedDevices_t *out);
 fmReturn_t ofm_pm_unsupported(ofm_partition_mgr *pm, fmUnsupportedFabricPartitionList_t *out);

@@ -14,8 +14,9 @@
 
 #include "openfm/crc32.h"
 #include "openfm/fileio.h"
+#include "openfm/partition_rules.h"
 
-#define HEADER_V2 "openfm-state 2\n"
+#define HEADER_V3 "openfm-state 3\n"
 #define RECORD_HEADER_MAX 96 /* "record SEQ KIND LEN CRC\n" is far shorter */
 
 /* ------------------------------------------------------------ encoding */
@@ -52,6 +53,24 @@ static void put_partition(outbuf *o, const ofm_pm_state *s, size_t i)
     put(o, "\n");
 }
 
+/* "define ID gpus=LIST nvlinks=N", the GPUs as ascending runs ("1-4,9"). */
+static void put_define(outbuf *o, const ofm_pm_state *s, size_t i)
+{
+    put(o, "define %u gpus=", s->part_id[i]);
+    unsigned n = s->part_ngpus[i] < OFM_MAX_GPUS ? s->part_ngpus[i] : OFM_MAX_GPUS;
+    for (unsigned k = 0; k < n;) {
+        unsigned e = k;
+        while (e + 1 < n && s->part_gpus[i][e + 1] == s->part_gpus[i][e] + 1)
+            e++;
+        if (e > k)
+            put(o, "%s%u-%u", k ? "," : "", s->part_gpus[i][k], s->part_gpus[i][e]);
+        else
+            put(o, "%s%u", k ? "," : "", s->part_gpus[i][k]);
+        k = e + 1;
+    }
+    put(o, " nvlinks=%u\n", s->part_nvlinks[i]);
+}
+
 /* Frame the body that starts at body_off (already in o) as record `seq`:
  * the header goes in front, so the body is moved up by the header's length. */
 static size_t frame(outbuf *o, size_t hdr_off, size_t body_off, unsigned seq, const char *kind)
@@ -73,7 +92,7 @@ static size_t frame(outbuf *o, size_t hdr_off, size_t body_off, unsigned seq, co
 size_t ofm_pm_state_encode_file(const ofm_pm_state *s, char *buf, size_t cap)
 {
     outbuf o = {buf, 0, cap, false};
-    put(&o, HEADER_V2);
+    put(&o, HEADER_V3);
     size_t hdr_off = o.n;
     /* the body is built after room for the longest header, then framed */
     o.n += RECORD_HEADER_MAX;
@@ -83,9 +102,30 @@ size_t ofm_pm_state_encode_file(const ofm_pm_state *s, char *buf, size_t cap)
     put(&o, "platform %s\n", s->platform);
     for (size_t i = 0; i < s->ngpus; i++)
         put(&o, "gpu %u %s\n", s->gpu_id[i], s->gpu_uuid[i][0] ? s->gpu_uuid[i] : "-");
-    for (size_t i = 0; i < s->npartitions; i++)
+    for (size_t i = 0; i < s->npartitions; i++) {
+        if (s->live[i])
+            put_define(&o, s, i);
         put_partition(&o, s, i);
+    }
     return frame(&o, hdr_off, body, 1, "snapshot");
+}
+
+size_t ofm_pm_state_encode_define(const ofm_pm_state *s, size_t i, unsigned seq, char *buf,
+                                  size_t cap)
+{
+    outbuf o = {buf, RECORD_HEADER_MAX, cap, cap < RECORD_HEADER_MAX};
+    if (i >= s->npartitions || !s->live[i])
+        return 0;
+    put_define(&o, s, i);
+    put_partition(&o, s, i);
+    return frame(&o, 0, RECORD_HEADER_MAX, seq, "define");
+}
+
+size_t ofm_pm_state_encode_undefine(unsigned id, unsigned seq, char *buf, size_t cap)
+{
+    outbuf o = {buf, RECORD_HEADER_MAX, cap, cap < RECORD_HEADER_MAX};
+    put(&o, "undefine %u\n", id);
+    return frame(&o, 0, RECORD_HEADER_MAX, seq, "undefine");
 }
 
 size_t ofm_pm_state_encode_change(const ofm_pm_state *s, const bool *changed, unsigned seq,
@@ -108,7 +148,13 @@ typedef struct {
     unsigned line; /* of the line being parsed */
     size_t base;   /* file offset of the buffer being parsed */
     ofm_error *err;
+    int version;
+    /* a live definition whose "partition" line has not come yet */
+    bool awaiting_line[OFM_PM_MAX_PARTITIONS];
 } ctx;
+
+/* What a body may hold. */
+typedef enum { BODY_V1, BODY_SNAPSHOT, BODY_CHANGE, BODY_DEFINE, BODY_UNDEFINE } body_kind;
 
 static int parse_vfs(ctx *c, char *v, ofm_pm_state *s, size_t i)
 {
@@ -136,7 +182,8 @@ static int find_partition(const ofm_pm_state *s, unsigned id)
 }
 
 /* "partition ID supported=S active=A vfs=LIST". A snapshot (adding) appends
- * a new entry; a change replaces the entry of a known partition. */
+ * a new entry, or completes the live definition just declared; a change
+ * replaces the entry of a known partition. */
 static int parse_partition(ctx *c, const char *ln, ofm_pm_state *s, bool adding)
 {
     char b[128], cc[128], d[512], extra;
@@ -153,10 +200,12 @@ static int parse_partition(ctx *c, const char *ln, ofm_pm_state *s, bool adding)
                              "partition %u has supported=0 active=1: an unsupported partition "
                              "cannot be active", id);
     int i = find_partition(s, id);
-    if (adding) {
+    if (i >= 0 && c->awaiting_line[i]) {
+        c->awaiting_line[i] = false; /* the line of a definition */
+    } else if (adding) {
         if (i >= 0)
             return ofm_error_set(c->err, c->origin, c->line, "partition %u listed twice", id);
-        if (s->npartitions >= OFM_MAX_PARTITIONS)
+        if (s->npartitions >= OFM_PM_MAX_PARTITIONS)
             return ofm_error_set(c->err, c->origin, c->line, "too many partitions");
         i = (int)s->npartitions++;
     } else if (i < 0) {
@@ -173,11 +222,95 @@ static int parse_partition(ctx *c, const char *ln, ofm_pm_state *s, bool adding)
     return parse_vfs(c, d + 4, s, (size_t)i);
 }
 
-/* Lines of one body; `snapshot` allows platform and gpu lines. Sets *ended
- * when a version-1 "end" line is met (only allowed when `v1`). */
-static int parse_lines(ctx *c, const char *buf, size_t len, ofm_pm_state *s, bool snapshot, bool v1,
+/* "define ID gpus=LIST nvlinks=N": a new live definition; its partition
+ * line must follow in the same record. */
+static int parse_define(ctx *c, const char *ln, ofm_pm_state *s)
+{
+    char g[400], extra;
+    unsigned id, nvl;
+    if (sscanf(ln, "define %u gpus=%399s nvlinks=%u %c", &id, g, &nvl, &extra) != 3)
+        return ofm_error_set(c->err, c->origin, c->line, "malformed define line '%.60s'", ln);
+    if (find_partition(s, id) >= 0)
+        return ofm_error_set(c->err, c->origin, c->line, "partition %u defined twice", id);
+    if (s->npartitions >= OFM_PM_MAX_PARTITIONS)
+        return ofm_error_set(c->err, c->origin, c->line, "too many partitions (at most %d)",
+                             OFM_PM_MAX_PARTITIONS);
+    if (nvl > OFM_MAX_GPU_LINKS)
+        return ofm_error_set(c->err, c->origin, c->line, "partition %u: nvlinks=%u is more than a "
+                             "GPU has (%d)", id, nvl, OFM_MAX_GPU_LINKS);
+    size_t i = s->npartitions;
+    char why[160];
+    int n = ofm_partition_parse_gpu_list(g, s->part_gpus[i], OFM_MAX_GPUS, why, sizeof why);
+    if (n < 0)
+        return ofm_error_set(c->err, c->origin, c->line, "partition %u: %s", id, why);
+    for (int k = 1; k < n; k++)
+        if (s->part_gpus[i][k] <= s->part_gpus[i][k - 1])
+            return ofm_error_set(c->err, c->origin, c->line, "partition %u: GPUs not in ascending "
+                                 "order", id);
+    s->npartitions++;
+    s->part_id[i] = id;
+    s->live[i] = true;
+    s->part_ngpus[i] = (unsigned)n;
+    s->part_nvlinks[i] = nvl;
+    s->supported[i] = true;
+    s->active[i] = false;
+    s->nvfs[i] = 0;
+    c->awaiting_line[i] = true;
+    return 0;
+}
+
+/* "undefine ID": a live definition that is not active goes away. */
+static int parse_undefine(ctx *c, const char *ln, ofm_pm_state *s)
+{
+    unsigned id;
+    char extra;
+    if (sscanf(ln, "undefine %u %c", &id, &extra) != 1)
+        return ofm_error_set(c->err, c->origin, c->line, "malformed undefine line '%.60s'", ln);
+    int i = find_partition(s, id);
+    if (i < 0)
+        return ofm_error_set(c->err, c->origin, c->line, "undefine of partition %u, which is not "
+                             "defined", id);
+    if (!s->live[i])
+        return ofm_error_set(c->err, c->origin, c->line, "undefine of partition %u, which is the "
+                             "platform's own", id);
+    if (s->active[i])
+        return ofm_error_set(c->err, c->origin, c->line, "undefine of partition %u, which is "
+                             "active", id);
+    size_t rest = s->npartitions - (size_t)i - 1;
+#define SHIFT(a) memmove(&s->a[i], &s->a[i + 1], rest * sizeof s->a[0])
+    SHIFT(part_id);
+    SHIFT(supported);
+    SHIFT(active);
+    SHIFT(nvfs);
+    SHIFT(vfs);
+    SHIFT(live);
+    SHIFT(part_ngpus);
+    SHIFT(part_gpus);
+    SHIFT(part_nvlinks);
+#undef SHIFT
+    memmove(&c->awaiting_line[i], &c->awaiting_line[i + 1], rest * sizeof c->awaiting_line[0]);
+    s->npartitions--;
+    return 0;
+}
+
+/* Every definition got its partition line. */
+static int definitions_complete(ctx *c, const ofm_pm_state *s)
+{
+    for (size_t i = 0; i < s->npartitions; i++)
+        if (c->awaiting_line[i])
+            return ofm_error_set(c->err, c->origin, c->line, "partition %u is defined without "
+                                 "its partition line", s->part_id[i]);
+    return 0;
+}
+
+/* Lines of one body of `kind`: snapshots allow platform and gpu lines,
+ * define records one definition and its partition line, undefine records
+ * undefine lines. Sets *ended when a version-1 "end" line is met. */
+static int parse_lines(ctx *c, const char *buf, size_t len, ofm_pm_state *s, body_kind kind,
                        bool *ended)
 {
+    bool snapshot = kind == BODY_SNAPSHOT || kind == BODY_V1, v1 = kind == BODY_V1;
+    unsigned ndefs = 0, nparts = 0;
     for (size_t pos = 0; pos < len;) {
         const char *nl = memchr(buf + pos, '\n', len - pos);
         if (!nl)
@@ -202,21 +335,33 @@ static int parse_lines(ctx *c, const char *buf, size_t len, ofm_pm_state *s, boo
             s->gpu_id[s->ngpus] = id;
             snprintf(s->gpu_uuid[s->ngpus], sizeof s->gpu_uuid[0], "%.79s", strcmp(a, "-") ? a : "");
             s->ngpus++;
-        } else if (!strncmp(ln, "partition ", 10)) {
+        } else if (!strncmp(ln, "define ", 7) && c->version >= 3 &&
+                   (kind == BODY_SNAPSHOT || (kind == BODY_DEFINE && ndefs == 0))) {
+            if (parse_define(c, ln, s))
+                return -1;
+            ndefs++;
+        } else if (!strncmp(ln, "undefine ", 9) && kind == BODY_UNDEFINE) {
+            if (parse_undefine(c, ln, s))
+                return -1;
+        } else if (!strncmp(ln, "partition ", 10) && kind != BODY_UNDEFINE &&
+                   (kind != BODY_DEFINE || (ndefs == 1 && nparts == 0))) {
             if (parse_partition(c, ln, s, snapshot))
                 return -1;
+            nparts++;
         } else {
             return ofm_error_set(c->err, c->origin, c->line, "unrecognised line '%.60s'", ln);
         }
         c->line++;
     }
-    return 0;
+    if (kind == BODY_DEFINE && ndefs != 1)
+        return ofm_error_set(c->err, c->origin, c->line, "define record without a define line");
+    return definitions_complete(c, s);
 }
 
 static int parse_v1(ctx *c, const char *buf, size_t len, ofm_pm_state *s)
 {
     bool ended = false;
-    if (parse_lines(c, buf, len, s, true, true, &ended))
+    if (parse_lines(c, buf, len, s, BODY_V1, &ended))
         return -1;
     if (!ended)
         return ofm_error_set(c->err, c->origin, 0, "truncated: no 'end' line");
@@ -280,10 +425,18 @@ static int parse_v2(ctx *c, const char *buf, size_t len, ofm_pm_state *s)
                                  "record at byte offset %zu is numbered %u, expected %u: a record "
                                  "is missing or repeated", c->base + pos, got, want);
         bool snapshot = !strcmp(kind, "snapshot");
-        if ((want == 1) != snapshot || (!snapshot && strcmp(kind, "change")))
+        body_kind bk = snapshot                                        ? BODY_SNAPSHOT
+                       : !strcmp(kind, "change")                       ? BODY_CHANGE
+                       : c->version >= 3 && !strcmp(kind, "define")   ? BODY_DEFINE
+                       : c->version >= 3 && !strcmp(kind, "undefine") ? BODY_UNDEFINE
+                                                                       : BODY_V1;
+        if ((want == 1) != snapshot || bk == BODY_V1)
             return ofm_error_set(c->err, c->origin, c->line,
                                  "record %u at byte offset %zu: kind '%s', expected '%s'", want,
-                                 c->base + pos, kind, want == 1 ? "snapshot" : "change");
+                                 c->base + pos, kind,
+                                 want == 1 ? "snapshot"
+                                 : c->version >= 3 ? "change', 'define' or 'undefine"
+                                                   : "change");
         size_t body = pos + hl + 1;
         if (blen > len - body)
             return ofm_error_set(c->err, c->origin, c->line,
@@ -301,7 +454,7 @@ static int parse_v2(ctx *c, const char *buf, size_t len, ofm_pm_state *s)
                                  "record %u at byte offset %zu: empty, or not ended by a newline",
                                  want, c->base + pos);
         c->line++;
-        if (parse_lines(c, buf + body, blen, s, snapshot, false, NULL))
+        if (parse_lines(c, buf + body, blen, s, bk, NULL))
             return -1;
         pos = body + blen;
         seq = want;
@@ -314,7 +467,7 @@ static int parse_v2(ctx *c, const char *buf, size_t len, ofm_pm_state *s)
 int ofm_pm_state_parse(const char *buf, size_t len, const char *origin, ofm_pm_state *s, ofm_error *err)
 {
     memset(s, 0, sizeof *s);
-    ctx c = {origin, 1, 0, err};
+    ctx c = {.origin = origin, .line = 1, .err = err};
     const char *nl = len ? memchr(buf, '\n', len < 64 ? len : 64) : NULL;
     if (!len)
         return ofm_error_set(err, origin, 0, "empty state file");
@@ -326,8 +479,9 @@ int ofm_pm_state_parse(const char *buf, size_t len, const char *origin, ofm_pm_s
     first[fl] = '\0';
     if (!nl || memchr(buf, '\0', fl) || sscanf(first, "openfm-state %d%c", &ver, &extra) != 1)
         return ofm_error_set(err, origin, 1, "not an openfm state file");
-    if (ver != 1 && ver != 2)
-        return ofm_error_set(err, origin, 1, "state file version %d, this openfm reads 1 and 2", ver);
+    if (ver < 1 || ver > 3)
+        return ofm_error_set(err, origin, 1, "state file version %d, this openfm reads 1 to 3", ver);
+    c.version = ver;
     c.line = 2;
     c.base = fl + 1;
     int rc = ver == 1 ? parse_v1(&c, nl + 1, len - fl - 1, s) : parse_v2(&c, nl + 1, len - fl - 1, s);

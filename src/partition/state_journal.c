@@ -17,6 +17,7 @@ struct ofm_pm_journal {
     char path[512];
     int fd;              /* the live file, positioned by `size` */
     off_t size;          /* bytes of whole, durable records */
+    off_t snap_size;     /* of which the snapshot */
     unsigned seq;        /* number of the last record in the file */
     unsigned compact_every;
     bool need_snapshot;  /* an append failed: the next write is a snapshot */
@@ -59,7 +60,7 @@ static int write_snapshot(ofm_pm_journal *j, const ofm_pm_state *s, ofm_error *e
     if (j->fd >= 0)
         close(j->fd);
     j->fd = fd;
-    j->size = (off_t)len;
+    j->size = j->snap_size = (off_t)len;
     j->seq = 1;
     j->need_snapshot = false;
     return 0;
@@ -94,13 +95,9 @@ int ofm_pm_journal_start(const char *path, const ofm_pm_state *s, ofm_pm_journal
     return 0;
 }
 
-int ofm_pm_journal_record(ofm_pm_journal *j, const ofm_pm_state *s, const bool *changed, ofm_error *err)
+/* Append the record encoded in j->buf (len bytes) and make it durable. */
+static int append(ofm_pm_journal *j, size_t len, ofm_error *err)
 {
-    if (j->need_snapshot || j->fd < 0)
-        return write_snapshot(j, s, err);
-    size_t len = ofm_pm_state_encode_change(s, changed, j->seq + 1, j->buf, sizeof j->buf);
-    if (!len)
-        return ofm_error_set(err, j->path, 0, "change record too large to encode");
     const char *step = "append";
     int rc = write_all(j->fd, j->buf, len, j->size);
     if (!rc && (rc = fdatasync(j->fd)))
@@ -118,10 +115,42 @@ int ofm_pm_journal_record(ofm_pm_journal *j, const ofm_pm_state *s, const bool *
     return 0;
 }
 
+int ofm_pm_journal_record(ofm_pm_journal *j, const ofm_pm_state *s, const bool *changed, ofm_error *err)
+{
+    if (j->need_snapshot || j->fd < 0)
+        return write_snapshot(j, s, err);
+    size_t len = ofm_pm_state_encode_change(s, changed, j->seq + 1, j->buf, sizeof j->buf);
+    if (!len)
+        return ofm_error_set(err, j->path, 0, "change record too large to encode");
+    return append(j, len, err);
+}
+
+int ofm_pm_journal_define(ofm_pm_journal *j, const ofm_pm_state *s, size_t i, ofm_error *err)
+{
+    if (j->need_snapshot || j->fd < 0)
+        return write_snapshot(j, s, err);
+    size_t len = ofm_pm_state_encode_define(s, i, j->seq + 1, j->buf, sizeof j->buf);
+    if (!len)
+        return ofm_error_set(err, j->path, 0, "definition record too large to encode");
+    return append(j, len, err);
+}
+
+int ofm_pm_journal_undefine(ofm_pm_journal *j, const ofm_pm_state *s, unsigned id, ofm_error *err)
+{
+    if (j->need_snapshot || j->fd < 0)
+        return write_snapshot(j, s, err);
+    size_t len = ofm_pm_state_encode_undefine(id, j->seq + 1, j->buf, sizeof j->buf);
+    if (!len)
+        return ofm_error_set(err, j->path, 0, "record too large to encode");
+    return append(j, len, err);
+}
+
 bool ofm_pm_journal_compaction_due(const ofm_pm_journal *j)
 {
+    /* appended records beyond a quarter of the limit: a large snapshot
+     * (many definitions) alone does not make every change a rewrite */
     return j->need_snapshot || j->seq > j->compact_every ||
-           j->size > (off_t)(OFM_PM_STATE_MAX_BYTES / 4);
+           j->size - j->snap_size > (off_t)(OFM_PM_STATE_MAX_BYTES / 4);
 }
 
 int ofm_pm_journal_compact(ofm_pm_journal *j, const ofm_pm_state *s, ofm_error *err)

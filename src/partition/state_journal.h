@@ -41,6 +41,10 @@ int ofm_pm_journal_new(const char *path, ofm_pm_journal **out, ofm_error *err);
  * otherwise, and then the file still holds the state before the change. */
 int ofm_pm_journal_record(ofm_pm_journal *j, const ofm_pm_state *s, const bool *changed,
                           ofm_error *err);
+/* Make a live definition (index i of s, the state after it) or its
+ * deletion (s: the state after, without it) durable, like a change. */
+int ofm_pm_journal_define(ofm_pm_journal *j, const ofm_pm_state *s, size_t i, ofm_error *err);
+int ofm_pm_journal_undefine(ofm_pm_journal *j, const ofm_pm_state *s, unsigned id, ofm_error *err);
 /* Enough records since the last snapshot that a compaction is worth it. */
 bool ofm_pm_journal_compaction_due(const ofm_pm_journal *j);
 /* Rewrite the file as one snapshot of `s` (the current, durable state). On

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openfm/partition_rules.h"
 #include "openfm/platform.h"
 
 #define MAX_LINE 512
@@ -452,43 +453,6 @@ static int parse_gpu_set(parser *ps, char *s, ofm_partition_desc *part)
     return 0;
 }
 
-/* NVIDIA's rules for partition definitions (FM §11.2.2): 2- and 4-GPU
- * partitions lie on one baseboard; an 8-GPU partition spanning two
- * baseboards has four GPUs on each. Every default table obeys them. */
-static int partition_rules(parser *ps, const ofm_partition_desc *part)
-{
-    const ofm_platform *p = ps->p;
-    uint32_t board[OFM_MAX_GPUS], count[OFM_MAX_GPUS] = {0}, nboards = 0;
-    for (uint32_t k = 0; k < part->ngpus; k++) {
-        const ofm_gpu_desc *g = NULL;
-        for (size_t i = 0; i < p->ngpus; i++)
-            if (p->gpus[i].phys_id == part->gpus[k])
-                g = &p->gpus[i];
-        if (!g)
-            continue;
-        uint32_t b = 0;
-        while (b < nboards && board[b] != g->baseboard)
-            b++;
-        if (b == nboards)
-            board[nboards++] = g->baseboard;
-        count[b]++;
-    }
-    if ((part->ngpus == 2 || part->ngpus == 4) && nboards > 1)
-        return FAIL(ps,
-                    "partition %" PRIu32 ": a %" PRIu32 "-GPU partition must lie on one baseboard, "
-                    "but its GPUs are on baseboards %" PRIu32 " and %" PRIu32 " (FM §11.2.2)",
-                    part->id, part->ngpus, board[0], board[1]);
-    if (part->ngpus == 8 && nboards > 1)
-        for (uint32_t b = 0; b < nboards; b++)
-            if (count[b] != 4)
-                return FAIL(ps,
-                            "partition %" PRIu32 ": an 8-GPU partition spanning two baseboards must "
-                            "have four GPUs on each, but has %" PRIu32 " on baseboard %" PRIu32
-                            " (FM §11.2.2)",
-                            part->id, count[b], board[b]);
-    return 0;
-}
-
 static int rec_partition(parser *ps, char **tok, int n)
 {
     ofm_platform *p = ps->p;
@@ -675,11 +639,14 @@ static int finish_rack(parser *ps)
     if (p->nswitch_trays && !p->ncompute_trays)
         return FAIL(ps, "switch trays without compute trays: a rack-scale model declares both");
     if (!p->ncompute_trays) {
-        /* HGX boards: NVIDIA's rules for partition definitions */
+        /* HGX boards: NVIDIA's rules for partition definitions (FM §11.2.2),
+         * the same check live definitions get */
         for (size_t i = 0; i < p->npartitions; i++) {
-            ps->line = ps->part_line[i];
-            if (partition_rules(ps, &p->partitions[i]))
-                return -1;
+            char why[OFM_ERROR_MSG_LEN];
+            if (ofm_partition_rules_check(p, &p->partitions[i], why, sizeof why)) {
+                ps->line = ps->part_line[i];
+                return FAIL(ps, "%s", why);
+            }
         }
         return 0;
     }
@@ -698,11 +665,10 @@ static int finish_rack(parser *ps)
                         p->switches[i].id);
         }
     for (size_t i = 0; i < p->npartitions; i++) {
-        char why[160];
-        const ofm_partition_desc *d = &p->partitions[i];
-        if (!ofm_rack_partition_ok(p, d->id, d->gpus, d->ngpus, why, sizeof why)) {
+        char why[OFM_ERROR_MSG_LEN];
+        if (ofm_partition_rules_check(p, &p->partitions[i], why, sizeof why)) {
             ps->line = ps->part_line[i];
-            return FAIL(ps, "partition %" PRIu32 ": %s", d->id, why);
+            return FAIL(ps, "%s", why);
         }
     }
     return 0;

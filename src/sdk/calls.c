@@ -10,12 +10,16 @@
 
 static fmReturn_t run(fmHandle_t handle, ofm_wire_request *rq, ofm_wire_reply *rp)
 {
+    nvfm_detail_clear();
     nvfm_handle *h;
     fmReturn_t rc = nvfm_acquire(handle, &h);
     if (rc != FM_ST_SUCCESS)
         return rc;
     rc = nvfm_call(h, rq, rp);
     nvfm_release(h);
+    /* the daemon's reason for a refusal, for ofmReturnText() */
+    if (rc != FM_ST_SUCCESS && rp->detail[0])
+        nvfm_detail_set(rc, "%s", rp->detail);
     return rc;
 }
 
@@ -157,4 +161,54 @@ fmReturn_t ofmGetEvents(fmHandle_t handle, uint64_t after_seq, unsigned max, ofm
     ofm_wire_request rq = {.op = OFM_OP_GET_EVENTS, .after_seq = after_seq, .max_events = max};
     ofm_wire_reply rp = {.events = out};
     return run(handle, &rq, &rp);
+}
+
+fmReturn_t ofmCreateFabricPartition(fmHandle_t handle, const unsigned int *gpuPhysicalIds,
+                                    unsigned int ngpus, unsigned int requestedId,
+                                    fmFabricPartitionId_t *newId)
+{
+    fmReturn_t rc = precheck(handle, newId);
+    if (rc != FM_ST_SUCCESS)
+        return rc;
+    if (!gpuPhysicalIds || ngpus == 0 || ngpus > OFM_WIRE_MAX_PARTITION_GPUS) {
+        nvfm_detail_set(FM_ST_BADPARAM, "a partition has 1 to %d GPUs, not %u",
+                        OFM_WIRE_MAX_PARTITION_GPUS, ngpus);
+        return FM_ST_BADPARAM;
+    }
+    ofm_wire_request rq = {.op = OFM_OP_DEFINE_PARTITION,
+                           .has_id = requestedId != OFM_PARTITION_ID_ANY,
+                           .partition_id = requestedId != OFM_PARTITION_ID_ANY ? requestedId : 0,
+                           .num_gpus = ngpus};
+    memcpy(rq.gpus, gpuPhysicalIds, ngpus * sizeof rq.gpus[0]);
+    ofm_wire_reply rp = {0};
+    rc = run(handle, &rq, &rp);
+    if (rc == FM_ST_SUCCESS)
+        *newId = rp.defined_id;
+    return rc;
+}
+
+fmReturn_t ofmDeleteFabricPartition(fmHandle_t handle, fmFabricPartitionId_t partitionId)
+{
+    return by_id(handle, OFM_OP_DELETE_PARTITION, partitionId);
+}
+
+fmReturn_t ofmListFabricPartitions(fmHandle_t handle, ofm_wire_partition_defs *out)
+{
+    fmReturn_t rc = precheck(handle, out);
+    if (rc != FM_ST_SUCCESS)
+        return rc;
+    memset(out, 0, sizeof *out);
+    ofm_wire_request rq = {.op = OFM_OP_LIST_DEFINITIONS};
+    ofm_wire_reply rp = {.defs = out};
+    return run(handle, &rq, &rp);
+}
+
+fmReturn_t ofmActivateFabricPartitionAny(fmHandle_t handle, fmFabricPartitionId_t partitionId)
+{
+    return by_id(handle, OFM_OP_ACTIVATE_ANY, partitionId);
+}
+
+fmReturn_t ofmDeactivateFabricPartitionAny(fmHandle_t handle, fmFabricPartitionId_t partitionId)
+{
+    return by_id(handle, OFM_OP_DEACTIVATE_ANY, partitionId);
 }

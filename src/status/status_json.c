@@ -34,6 +34,7 @@ static const char *event_kind_name(ofm_event_kind k)
     case OFM_EVT_XID: return "Xid";
     case OFM_EVT_LINK_DOWN: return "NVLinkDown";
     case OFM_EVT_LINK_UP: return "NVLinkUp";
+    case OFM_EVT_SWITCH_ERROR: return "NVSwitchError";
     }
     return "?";
 }
@@ -428,7 +429,7 @@ int ofm_status_from_json(const char *json, ofm_status_doc *doc, ofm_error *err)
             break;
         }
         e->seq = u64(&d, x, "seq", INT64_MAX);
-        e->kind = (ofm_event_kind)name_of(&d, x, "kind", n_kind, 5);
+        e->kind = (ofm_event_kind)name_of(&d, x, "kind", n_kind, OFM_EVT_KIND_MAX + 1);
         e->code = (uint32_t)u64(&d, x, "code", UINT32_MAX);
         e->time_ns = u64(&d, x, "time_ns", INT64_MAX);
         e->sw = (uint32_t)u64(&d, x, "switch", UINT32_MAX);

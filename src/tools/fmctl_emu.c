@@ -42,7 +42,9 @@ static void usage(FILE *f)
         "                                          the routing tables; --all prints the matrix of\n"
         "                                          arriving link counts, read as one snapshot.\n"
         "                                          A drop is logged (SXid on\n"
-        "                                          the switch, Xid 45 on SRC) unless --quiet\n"
+        "                                          the switch, Xid 45 on SRC) unless --quiet; a\n"
+        "                                          fourth-generation NVSwitch counts it in its\n"
+        "                                          telemetry instead of an SXid\n"
         "  inject FAULT ...                        one of:\n"
         "      link-down --switch S --port P       access or trunk link fails (both ends)\n"
         "      link-repair --switch S --port P\n"
@@ -51,7 +53,13 @@ static void usage(FILE *f)
         "      fabric-fail|fabric-ok --gpu G        GPU fabric registration will fail / succeed\n"
         "      driver-version VERSION\n"
         "      sxid --switch S --port P --code N [--fatal|--non-fatal]\n"
-        "                                          classification defaults to FM §13's tables\n"
+        "                                          classification defaults to FM §13's tables;\n"
+        "                                          refused on fourth-generation NVSwitches (B200)\n"
+        "      switch-error --switch S [--port P] [--fatal|--non-fatal] [--count N]\n"
+        "                                          fourth-generation NVSwitch (B200, no SXids):\n"
+        "                                          raise the port's (no --port: the chip's own)\n"
+        "                                          telemetry error counter by N (default 1,\n"
+        "                                          non-fatal)\n"
         "      xid --gpu G --code N\n"
         "      link-errors --switch S --port P [--crc-flit N] [--crc-data N] [--replay N]\n"
         "                  [--recovery N]          raise the link's NVLink error counters\n"
@@ -74,6 +82,7 @@ typedef struct {
     bool force, json, all, quiet, fatal_set, fatal;
     long sw, port, gpu, code, since;
     long crc_flit, crc_data, replay, recovery; /* link-errors amounts */
+    long count;                                /* switch-error amount */
 } opts;
 
 static int parse_num(const char *what, const char *s, long max, long *out)
@@ -230,6 +239,10 @@ static void print_probe(uint32_t s, uint32_t d, const ofm_emu_probe_result *r)
         printf("GPU %" PRIu32 " -> GPU %" PRIu32 ": dropped at switch %" PRIu32 " port %" PRIu32
                ": SXid %" PRIu32 " (%s)\n",
                s, d, r->drop_sw, r->drop_port, r->drop_sxid, r->drop_reason);
+    else if (r->drop_counted)
+        printf("GPU %" PRIu32 " -> GPU %" PRIu32 ": dropped at switch %" PRIu32 " port %" PRIu32
+               ": %s port error in the switch's telemetry, no SXid (%s)\n",
+               s, d, r->drop_sw, r->drop_port, r->drop_fatal ? "fatal" : "non-fatal", r->drop_reason);
     else
         printf("GPU %" PRIu32 " -> GPU %" PRIu32 ": dropped: %s\n", s, d, r->drop_reason);
 }
@@ -246,6 +259,9 @@ static json_object *probe_json(uint32_t s, uint32_t d, const ofm_emu_probe_resul
         json_object_object_add(j, "drop_switch", json_object_new_int64(r->drop_sw));
         json_object_object_add(j, "drop_port", json_object_new_int64(r->drop_port));
         json_object_object_add(j, "sxid", json_object_new_int64(r->drop_sxid));
+        json_object_object_add(j, "telemetry_error",
+                               r->drop_counted ? json_object_new_string(r->drop_fatal ? "fatal" : "non-fatal")
+                                               : NULL);
         json_object_object_add(j, "reason", json_object_new_string(r->drop_reason));
     }
     return j;
@@ -477,6 +493,10 @@ static int cmd_inject(ofm_hal *h, opts *o, int argc, char **argv)
     bool need_port = !strcmp(f, "link-down") || !strcmp(f, "link-repair") || !strcmp(f, "sxid") ||
                      !strcmp(f, "link-errors");
     bool need_sw = need_port || !strncmp(f, "switch-", 7);
+    if (o->count >= 0 && strcmp(f, "switch-error")) {
+        fprintf(stderr, "fmctl emu inject %s: --count is for switch-error\n", f);
+        return 2;
+    }
     bool need_gpu = !strncmp(f, "gpu-", 4) || !strncmp(f, "fabric-", 7) || !strcmp(f, "xid");
     bool need_code = !strcmp(f, "sxid") || !strcmp(f, "xid");
     if ((need_sw && o->sw < 0) || (need_port && o->port < 0) || (need_gpu && o->gpu < 0) ||
@@ -517,6 +537,11 @@ static int cmd_inject(ofm_hal *h, opts *o, int argc, char **argv)
         bool fatal = o->fatal_set ? o->fatal
                                  : (info && (info->cls == OFM_SXID_FATAL || info->cls == OFM_SXID_ALWAYS_FATAL));
         rc = ofm_emu_inject_sxid(h, sw, port, code, fatal, info ? info->name : "injected error");
+    } else if (!strcmp(f, "switch-error")) {
+        bool fatal = o->fatal_set && o->fatal;
+        rc = ofm_emu_inject_switch_error(h, sw, o->port < 0 ? OFM_HAL_PORT_CHIP : port, fatal,
+                                         o->count < 0 ? 1 : (uint32_t)o->count,
+                                         fatal ? "injected fatal error" : "injected non-fatal error");
     } else if (!strcmp(f, "link-errors")) {
         ofm_hal_link_errors add = {.crc_flit = (uint64_t)o->crc_flit, .crc_data = (uint64_t)o->crc_data,
                                    .replay = (uint64_t)o->replay, .recovery = (uint64_t)o->recovery};
@@ -574,9 +599,9 @@ int fmctl_emu_main(int argc, char **argv)
         {"since", required_argument, NULL, 'S'},   {"help", no_argument, NULL, 'h'},
         {"crc-flit", required_argument, NULL, 1001}, {"crc-data", required_argument, NULL, 1002},
         {"replay", required_argument, NULL, 1003},   {"recovery", required_argument, NULL, 1004},
-        {"modprobe-file", required_argument, NULL, 1005},
+        {"modprobe-file", required_argument, NULL, 1005}, {"count", required_argument, NULL, 1006},
         {NULL, 0, NULL, 0}};
-    opts o = {.sw = -1, .port = -1, .gpu = -1, .code = -1};
+    opts o = {.sw = -1, .port = -1, .gpu = -1, .code = -1, .count = -1};
     char *pos[8];
     int npos = 0, c;
     optind = 1;
@@ -610,6 +635,14 @@ int fmctl_emu_main(int argc, char **argv)
         case 1003: if (parse_num("--replay", optarg, 1L << 40, &o.replay)) return 2; break;
         case 1004: if (parse_num("--recovery", optarg, 1L << 40, &o.recovery)) return 2; break;
         case 1005: o.modprobe = optarg; break;
+        case 1006:
+            if (parse_num("--count", optarg, 1000000, &o.count))
+                return 2;
+            if (!o.count) {
+                fprintf(stderr, "fmctl emu: --count: give at least 1\n");
+                return 2;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

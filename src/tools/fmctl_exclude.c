@@ -3,7 +3,9 @@
  * lists take effect when the driver loads, so the tool says so and changes
  * nothing on the running system. IDs given as a physical ID or a PCI address
  * are turned into the UUID the driver matches through the backend: among the
- * devices it enumerates, then among those the last boot excluded. */
+ * devices it enumerates, then among those the last boot excluded.
+ * Fourth-generation NVSwitches (HGX B200) are no devices of the NVSwitch
+ * driver: excluding one is refused with the reason (docs/b200.md). */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -43,6 +45,8 @@ typedef struct {
     bool found;
     uint32_t phys_id;
     char uuid[80], bdf[32];
+    bool subnet_managed;     /* a fourth-generation NVSwitch, or one on such a platform */
+    char platform[64];       /* the backend's platform, "" unknown */
 } device;
 
 static bool all_digits(const char *s)
@@ -88,8 +92,15 @@ static int lookup(ofm_hal *h, bool sw, const char *id, device *d)
         if (rc)
             return rc;
         for (size_t i = 0; i < n && i < OFM_MAX_SWITCHES && !d->found; i++)
-            if (matches(id, s[i].phys_id, s[i].uuid, s[i].pci_bdf))
+            if (matches(id, s[i].phys_id, s[i].uuid, s[i].pci_bdf)) {
                 take(d, s[i].phys_id, s[i].uuid, s[i].pci_bdf);
+                d->subnet_managed |= s[i].gen >= OFM_SWITCH_GEN4;
+            }
+        const ofm_platform *p = ofm_hal_platform(h);
+        if (p) {
+            snprintf(d->platform, sizeof d->platform, "%s", p->name);
+            d->subnet_managed |= ofm_platform_sm_managed(p);
+        }
     } else {
         ofm_hal_gpu g[OFM_MAX_GPUS];
         int rc = h->ops->list_gpus(h, g, OFM_MAX_GPUS, &n);
@@ -254,6 +265,16 @@ static int run(int argc, char **argv, bool add)
                             "UUID\n", verb, sw ? "NVSwitch" : "GPU", id);
             return 1;
         }
+    }
+    if (add && sw && d.subnet_managed) {
+        fprintf(stderr,
+                "fmctl exclude: NVSwitch %s cannot be excluded by a kernel module parameter: it is a "
+                "fourth-generation NVSwitch%s%s%s, not a PCIe device of the NVSwitch driver. The NVLink "
+                "subnet manager manages it through the NIC bridge, so %s cannot name it; nothing "
+                "changed (docs/b200.md).\n",
+                id, d.platform[0] ? " (" : "", d.platform, d.platform[0] ? ")" : "",
+                OFM_MODPROBE_SWITCH_PARAM);
+        return 1;
     }
     return edit(verb, add, sw, &d, path);
 }

@@ -5,7 +5,9 @@
  *   counters  per link: the four raw counters (CRC flit, CRC data, replay,
  *             recovery), as DCGM's per-link fields split them
  * GPUs in MIG mode answer as nvidia-smi does: NVLink queries are not
- * supported for devices in MIG mode. */
+ * supported for devices in MIG mode. Fourth-generation NVSwitches (HGX B200)
+ * report no SXids: errors and counters also show each link's switch-port
+ * telemetry error counts, and each such switch's chip totals. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -34,6 +36,9 @@ static void usage(FILE *f)
                FMCTL_BACKEND_HELP
                "  -h, --help             this text\n"
                "\n"
+               "On fourth-generation NVSwitches (HGX B200), which report no SXids, errors and\n"
+               "counters also show the fatal / non-fatal error counts of each link's switch port\n"
+               "and of each switch chip, read from the switches' telemetry.\n"
                "Counters are totals since the driver loaded (an emulated reboot clears them).\n"
                "Exit status: 0 success, 1 a GPU could not be read, 2 usage or no backend.\n");
 }
@@ -47,6 +52,41 @@ static void rate_text(uint32_t mbps, char *buf, size_t len)
 }
 
 typedef enum { V_STATUS, V_ERRORS, V_COUNTERS } view;
+
+/* The telemetry of the switches that have it, read once per run. */
+static struct {
+    size_t n;
+    uint32_t id[OFM_MAX_SWITCHES];
+    ofm_hal_switch_telemetry t[OFM_MAX_SWITCHES];
+} tel;
+
+static int read_telemetry(ofm_hal *h)
+{
+    ofm_hal_switch sw[OFM_MAX_SWITCHES];
+    size_t n = 0;
+    if (!h->ops->switch_telemetry || !h->ops->list_switches ||
+        h->ops->list_switches(h, sw, OFM_MAX_SWITCHES, &n) != OFM_HAL_OK)
+        return 0;
+    for (size_t i = 0; i < n && i < OFM_MAX_SWITCHES; i++) {
+        int rc = h->ops->switch_telemetry(h, sw[i].phys_id, &tel.t[tel.n]);
+        if (rc == OFM_HAL_OK) {
+            tel.id[tel.n++] = sw[i].phys_id;
+        } else if (rc != OFM_HAL_ENOTSUP) {
+            fprintf(stderr, "fmctl nvlink: NVSwitch %u telemetry: %s\n", sw[i].phys_id,
+                    ofm_hal_last_error(h));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const ofm_hal_error_counts *port_tel(uint32_t sw, uint32_t port)
+{
+    for (size_t i = 0; i < tel.n; i++)
+        if (tel.id[i] == sw && port < tel.t[i].nports && port < OFM_MAX_SWITCH_PORTS)
+            return &tel.t[i].port[port];
+    return NULL;
+}
 
 static int show_gpu(ofm_hal *h, size_t idx, const ofm_hal_gpu *g, view v, json_object *ja)
 {
@@ -92,6 +132,7 @@ static int show_gpu(ofm_hal *h, size_t idx, const ofm_hal_gpu *g, view v, json_o
             fprintf(stderr, "fmctl nvlink: GPU %zu link %u: %s\n", idx, l, ofm_hal_last_error(h));
             bad = 1;
         }
+        const ofm_hal_error_counts *pt = to_switch ? port_tel(lk.remote_id, lk.remote_link) : NULL;
         char rate[32];
         rate_text(g->line_rate_mbps, rate, sizeof rate);
         if (ja) {
@@ -112,6 +153,12 @@ static int show_gpu(ofm_hal *h, size_t idx, const ofm_hal_gpu *g, view v, json_o
                 json_object_object_add(e, "crc_data", json_object_new_int64((int64_t)er.crc_data));
                 json_object_object_add(e, "replay", json_object_new_int64((int64_t)er.replay));
                 json_object_object_add(e, "recovery", json_object_new_int64((int64_t)er.recovery));
+                if (pt) {
+                    json_object_object_add(e, "nvswitch_port_fatal",
+                                           json_object_new_int64((int64_t)pt->fatal));
+                    json_object_object_add(e, "nvswitch_port_nonfatal",
+                                           json_object_new_int64((int64_t)pt->nonfatal));
+                }
                 json_object_object_add(j, "errors", e);
             }
             json_object_array_add(jl, j);
@@ -130,11 +177,19 @@ static int show_gpu(ofm_hal *h, size_t idx, const ofm_hal_gpu *g, view v, json_o
             printf("\t Link %u: Replay Errors: %" PRIu64 "\n", l, er.replay);
             printf("\t Link %u: Recovery Errors: %" PRIu64 "\n", l, er.recovery);
             printf("\t Link %u: CRC Errors: %" PRIu64 "\n", l, er.crc_flit + er.crc_data);
+            if (pt) {
+                printf("\t Link %u: NVSwitch Port Fatal Errors: %" PRIu64 "\n", l, pt->fatal);
+                printf("\t Link %u: NVSwitch Port Non-Fatal Errors: %" PRIu64 "\n", l, pt->nonfatal);
+            }
             break;
         case V_COUNTERS:
             printf("\t Link %u: CRC Flit Errors: %" PRIu64 ", CRC Data Errors: %" PRIu64
-                   ", Replay Errors: %" PRIu64 ", Recovery Errors: %" PRIu64 "\n",
+                   ", Replay Errors: %" PRIu64 ", Recovery Errors: %" PRIu64,
                    l, er.crc_flit, er.crc_data, er.replay, er.recovery);
+            if (pt)
+                printf(", NVSwitch Port Fatal Errors: %" PRIu64 ", NVSwitch Port Non-Fatal Errors: %" PRIu64,
+                       pt->fatal, pt->nonfatal);
+            printf("\n");
             break;
         }
     }
@@ -208,13 +263,30 @@ int fmctl_nvlink_main(int argc, char **argv)
         return 2;
     }
     json_object *ja = json ? json_object_new_array() : NULL;
-    int bad = 0;
+    int bad = v != V_STATUS ? read_telemetry(h) : 0;
     for (size_t i = 0; i < n; i++)
         if (only < 0 || (size_t)only == i)
             bad |= show_gpu(h, i, &gpus[i], v, ja);
+    json_object *js = ja && tel.n ? json_object_new_array() : NULL;
+    for (size_t i = 0; i < tel.n; i++) {
+        /* the chip's own counts: its ports' errors and errors of the chip itself */
+        if (!js) {
+            printf("NVSwitch %u (telemetry, no SXids): Fatal Errors: %" PRIu64
+                   ", Non-Fatal Errors: %" PRIu64 "\n",
+                   tel.id[i], tel.t[i].chip.fatal, tel.t[i].chip.nonfatal);
+            continue;
+        }
+        json_object *s = json_object_new_object();
+        json_object_object_add(s, "nvswitch", json_object_new_int64(tel.id[i]));
+        json_object_object_add(s, "fatal", json_object_new_int64((int64_t)tel.t[i].chip.fatal));
+        json_object_object_add(s, "nonfatal", json_object_new_int64((int64_t)tel.t[i].chip.nonfatal));
+        json_object_array_add(js, s);
+    }
     if (ja) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "gpus", ja);
+        if (js)
+            json_object_object_add(o, "nvswitches", js);
         printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);

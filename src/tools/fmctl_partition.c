@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openfm/partition_rules.h"
 #include "sdk/nvfm_ext.h"
 #include "tools/fmctl.h"
 #include "tools/fmctl_connect.h"
@@ -15,11 +16,21 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: fmctl partition COMMAND [--json] [connection options]\n"
                "\n"
-               "  list                          supported partitions (fmGetSupportedFabricPartitions)\n"
+               "  list                          the partition table: the platform's partitions and\n"
+               "                                those defined live, whether each is supported,\n"
+               "                                active and served by the public SDK calls\n"
+               "  create GPUS [--id ID]         define a partition live: GPUS are physical IDs\n"
+               "                                and ranges, e.g. 1,5,9-12; without --id the\n"
+               "                                lowest free ID is taken; prints the new ID.\n"
+               "                                Checked against the platform's rules (FM\n"
+               "                                §11.2.2 on HGX); kept in the state file\n"
+               "  delete ID                     delete a partition defined live (not active;\n"
+               "                                the platform's own partitions cannot be deleted)\n"
                "  activate ID [--vf BDF ...]    activate; vGPU mode needs the VFs in guest order\n"
-               "                                (fmActivateFabricPartition[WithVFs]); BDF is\n"
-               "                                DDDD:BB:DD.F\n"
-               "  deactivate ID                 (fmDeactivateFabricPartition)\n"
+               "                                (fmActivateFabricPartitionWithVFs); BDF is\n"
+               "                                DDDD:BB:DD.F. Without VFs any partition, also\n"
+               "                                one the public calls cannot hold\n"
+               "  deactivate ID                 deactivate any partition\n"
                "  set-active [ID ...]           tell a restarted manager which partitions are\n"
                "                                running (fmSetActivatedFabricPartitions; none = 0)\n"
                "  failed-devices                GPUs/switches with failed NVLinks\n"
@@ -31,15 +42,17 @@ static void usage(FILE *f)
                FMCTL_CONN_HELP
                "  --json                        machine-readable output\n"
                "\n"
-               "Exit status: 0 success; 1 the call returned an error (its FM_ST_* name is printed);\n"
-               "2 usage error or no fabric manager answering.\n");
+               "Exit status: 0 success; 1 the call returned an error (its FM_ST_* name and the\n"
+               "daemon's reason are printed); 2 usage error or no fabric manager answering.\n"
+               "create, delete, activate, deactivate and set-active need root or the\n"
+               "OPENFM_API_ADMIN_GROUP.\n");
 }
 
 static int parse_id(const char *s, unsigned *out)
 {
     char *end;
     unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end || v > 1023) {
+    if (!*s || *s < '0' || *s > '9' || *end || v >= 0xffffffffUL) {
         fprintf(stderr, "fmctl partition: '%s' is not a partition ID\n", s);
         return -1;
     }
@@ -58,54 +71,83 @@ static int report(fmReturn_t rc, const char *what, bool json)
     return rc == FM_ST_SUCCESS ? 0 : 1;
 }
 
+/* "1-4,9" */
+static void gpu_ranges(const uint32_t *g, unsigned n, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    for (unsigned k = 0; k < n;) {
+        unsigned e = k;
+        while (e + 1 < n && g[e + 1] == g[e] + 1)
+            e++;
+        size_t off = strlen(buf);
+        if (e > k)
+            snprintf(buf + off, cap - off, "%s%u-%u", k ? "," : "", g[k], g[e]);
+        else
+            snprintf(buf + off, cap - off, "%s%u", k ? "," : "", g[k]);
+        k = e + 1;
+    }
+}
+
 static int do_list(fmHandle_t h, bool json)
 {
-    fmFabricPartitionList_t *l = calloc(1, sizeof *l);
+    ofm_wire_partition_defs *l = calloc(1, sizeof *l);
     if (!l)
         return 2;
-    l->version = fmFabricPartitionList_version;
-    fmReturn_t rc = fmGetSupportedFabricPartitions(h, l);
+    fmReturn_t rc = ofmListFabricPartitions(h, l);
     if (rc != FM_ST_SUCCESS) {
         free(l);
-        return report(rc, "fmGetSupportedFabricPartitions", json);
+        return report(rc, "ofmListFabricPartitions", json);
     }
     json_object *a = json ? json_object_new_array() : NULL;
     if (!a)
-        printf("%-4s %-7s %-5s %-14s %s\n", "ID", "Active", "GPUs", "NVLinks/GPU", "GPU physical IDs");
-    for (unsigned i = 0; i < l->numPartitions && i < FM_MAX_FABRIC_PARTITIONS; i++) {
-        fmFabricPartitionInfo_t *p = &l->partitionInfo[i];
+        printf("%-6s %-7s %-10s %-5s %-12s %-8s %-7s %s\n", "ID", "Active", "Supported", "GPUs",
+               "NVLinks/GPU", "Origin", "Public", "GPU physical IDs");
+    for (unsigned i = 0; i < l->n && i < OFM_WIRE_MAX_DEFINITIONS; i++) {
+        const ofm_wire_partition_def *p = &l->def[i];
+        unsigned ng = p->ngpus < OFM_WIRE_MAX_PARTITION_GPUS ? p->ngpus : OFM_WIRE_MAX_PARTITION_GPUS;
         if (a) {
             json_object *o = json_object_new_object();
-            json_object_object_add(o, "id", json_object_new_int64(p->partitionId));
-            json_object_object_add(o, "active", json_object_new_boolean(p->isActive));
+            json_object_object_add(o, "id", json_object_new_int64(p->id));
+            json_object_object_add(o, "active", json_object_new_boolean(p->active));
+            json_object_object_add(o, "supported", json_object_new_boolean(p->supported));
+            json_object_object_add(o, "origin", json_object_new_string(p->live ? "live" : "default"));
+            json_object_object_add(o, "public_api", json_object_new_boolean(p->public_view));
+            json_object_object_add(o, "nvlinks_per_gpu", json_object_new_int64(p->nvlinks_per_gpu));
             json_object *g = json_object_new_array();
-            for (unsigned k = 0; k < p->numGpus && k < FM_MAX_NUM_GPUS; k++) {
+            for (unsigned k = 0; k < ng; k++) {
                 json_object *x = json_object_new_object();
-                json_object_object_add(x, "physical_id", json_object_new_int64(p->gpuInfo[k].physicalId));
-                json_object_object_add(x, "uuid", json_object_new_string(p->gpuInfo[k].uuid));
-                json_object_object_add(x, "pci_bus_id", json_object_new_string(p->gpuInfo[k].pciBusId));
-                json_object_object_add(x, "nvlinks_available", json_object_new_int64(p->gpuInfo[k].numNvLinksAvailable));
-                json_object_object_add(x, "nvlinks_max", json_object_new_int64(p->gpuInfo[k].maxNumNvLinks));
-                json_object_object_add(x, "nvlink_line_rate_mbps", json_object_new_int64(p->gpuInfo[k].nvlinkLineRateMBps));
+                json_object_object_add(x, "physical_id", json_object_new_int64(p->gpus[k]));
                 json_object_array_add(g, x);
             }
             json_object_object_add(o, "gpus", g);
             json_object_array_add(a, o);
             continue;
         }
-        char ids[256] = "";
-        for (unsigned k = 0; k < p->numGpus && k < FM_MAX_NUM_GPUS; k++) {
-            size_t off = strlen(ids);
-            snprintf(ids + off, sizeof ids - off, "%s%u", k ? "," : "", p->gpuInfo[k].physicalId);
-        }
-        printf("%-4u %-7s %-5u %-14u %s\n", p->partitionId, p->isActive ? "yes" : "no", p->numGpus,
-               p->numGpus ? p->gpuInfo[0].numNvLinksAvailable : 0, ids);
+        char ids[512];
+        gpu_ranges(p->gpus, ng, ids, sizeof ids);
+        printf("%-6u %-7s %-10s %-5u %-12u %-8s %-7s %s\n", p->id, p->active ? "yes" : "no",
+               p->supported ? "yes" : "no", ng, p->nvlinks_per_gpu, p->live ? "live" : "default",
+               p->public_view ? "yes" : "no", ids);
     }
     if (a) {
         printf("%s\n", json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY));
         json_object_put(a);
     }
     free(l);
+    return 0;
+}
+
+static int do_create(fmHandle_t h, const uint32_t *gpus, unsigned n, unsigned id, bool json)
+{
+    fmFabricPartitionId_t nid = 0;
+    fmReturn_t rc = ofmCreateFabricPartition(h, gpus, n, id, &nid);
+    if (rc != FM_ST_SUCCESS)
+        return report(rc, "create partition", json);
+    if (json)
+        printf("{\"call\":\"ofmCreateFabricPartition\",\"return\":\"%s\",\"code\":0,\"id\":%u}\n",
+               ofmReturnName(rc), nid);
+    else
+        printf("%u\n", nid); /* the ID alone, for scripts: id=$(fmctl partition create 1-4) */
     return 0;
 }
 
@@ -126,6 +168,7 @@ int fmctl_partition_main(int argc, char **argv)
 {
     static const struct option lo[] = {
         {"json", no_argument, NULL, 'j'},         {"vf", required_argument, NULL, 'V'},
+        {"id", required_argument, NULL, 'i'},
         {"address", required_argument, NULL, 'a'}, {"socket", required_argument, NULL, 's'},
         {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -133,6 +176,7 @@ int fmctl_partition_main(int argc, char **argv)
     bool json = false;
     fmPciDevice_t vfs[FM_MAX_NUM_GPUS];
     unsigned nvfs = 0;
+    const char *want_id = NULL;
     char *pos[FM_MAX_FABRIC_PARTITIONS + 1];
     int npos = 0, c;
     optind = 1;
@@ -146,6 +190,7 @@ int fmctl_partition_main(int argc, char **argv)
             pos[npos++] = optarg;
             break;
         case 'j': json = true; break;
+        case 'i': want_id = optarg; break;
         case 'V':
             if (nvfs == FM_MAX_NUM_GPUS) {
                 fprintf(stderr, "fmctl partition: at most %d VFs\n", FM_MAX_NUM_GPUS);
@@ -178,7 +223,28 @@ int fmctl_partition_main(int argc, char **argv)
     }
     const char *cmd = pos[0];
     unsigned id = 0;
-    bool needs_id = !strcmp(cmd, "activate") || !strcmp(cmd, "deactivate");
+    bool needs_id = !strcmp(cmd, "activate") || !strcmp(cmd, "deactivate") || !strcmp(cmd, "delete");
+    uint32_t gpus[OFM_WIRE_MAX_PARTITION_GPUS];
+    int ngpus = 0;
+    unsigned new_id = OFM_PARTITION_ID_ANY;
+    if (want_id && strcmp(cmd, "create")) {
+        fprintf(stderr, "fmctl partition: --id only applies to 'create'\n");
+        return 2;
+    }
+    if (!strcmp(cmd, "create")) {
+        char why[200];
+        if (npos != 2) {
+            fprintf(stderr, "fmctl partition create: give one GPU list, e.g. 1,5,9-12\n");
+            return 2;
+        }
+        ngpus = ofm_partition_parse_gpu_list(pos[1], gpus, OFM_WIRE_MAX_PARTITION_GPUS, why, sizeof why);
+        if (ngpus < 0) {
+            fprintf(stderr, "fmctl partition create: %s\n", why);
+            return 2;
+        }
+        if (want_id && parse_id(want_id, &new_id))
+            return 2;
+    }
     if (needs_id && (npos != 2 || parse_id(pos[1], &id))) {
         if (npos != 2)
             fprintf(stderr, "fmctl partition %s: give exactly one partition ID\n", cmd);
@@ -196,11 +262,11 @@ int fmctl_partition_main(int argc, char **argv)
             if (parse_id(pos[i], &act.partitionIds[act.numPartitions++]))
                 return 2;
     } else if (!needs_id && strcmp(cmd, "list") && strcmp(cmd, "failed-devices") &&
-               strcmp(cmd, "unsupported")) {
+               strcmp(cmd, "unsupported") && strcmp(cmd, "create")) {
         fprintf(stderr, "fmctl partition: unknown command '%s'\n", cmd);
         usage(stderr);
         return 2;
-    } else if (!needs_id && npos > 1) {
+    } else if (!needs_id && npos > 1 && strcmp(cmd, "create")) {
         fprintf(stderr, "fmctl partition %s: unexpected argument '%s'\n", cmd, pos[1]);
         return 2;
     }
@@ -210,12 +276,16 @@ int fmctl_partition_main(int argc, char **argv)
     int rc;
     if (!strcmp(cmd, "list"))
         rc = do_list(h, json);
+    else if (!strcmp(cmd, "create"))
+        rc = do_create(h, gpus, (unsigned)ngpus, new_id, json);
+    else if (!strcmp(cmd, "delete"))
+        rc = report(ofmDeleteFabricPartition(h, id), "delete partition", json);
     else if (!strcmp(cmd, "activate"))
         rc = nvfs ? report(fmActivateFabricPartitionWithVFs(h, id, vfs, nvfs),
                            "fmActivateFabricPartitionWithVFs", json)
-                  : report(fmActivateFabricPartition(h, id), "fmActivateFabricPartition", json);
+                  : report(ofmActivateFabricPartitionAny(h, id), "activate partition", json);
     else if (!strcmp(cmd, "deactivate"))
-        rc = report(fmDeactivateFabricPartition(h, id), "fmDeactivateFabricPartition", json);
+        rc = report(ofmDeactivateFabricPartitionAny(h, id), "deactivate partition", json);
     else if (!strcmp(cmd, "set-active"))
         rc = report(fmSetActivatedFabricPartitions(h, &act), "fmSetActivatedFabricPartitions", json);
     else if (!strcmp(cmd, "failed-devices")) {

@@ -40,6 +40,11 @@ const char *ofm_wire_op_name(ofm_wire_op op)
     case OFM_OP_GET_UNSUPPORTED: return "fmGetUnsupportedFabricPartitions";
     case OFM_OP_GET_STATUS_JSON: return "status";
     case OFM_OP_GET_EVENTS: return "events";
+    case OFM_OP_DEFINE_PARTITION: return "ofmCreateFabricPartition";
+    case OFM_OP_DELETE_PARTITION: return "ofmDeleteFabricPartition";
+    case OFM_OP_LIST_DEFINITIONS: return "ofmListFabricPartitions";
+    case OFM_OP_ACTIVATE_ANY: return "ofmActivateFabricPartitionAny";
+    case OFM_OP_DEACTIVATE_ANY: return "ofmDeactivateFabricPartitionAny";
     }
     return "unknown";
 }
@@ -56,6 +61,7 @@ const char *ofm_wire_event_type_name(ofm_wire_event_type t)
     case OFM_EV_GPU_STATE: return "GpuState";
     case OFM_EV_SWITCH_STATE: return "SwitchState";
     case OFM_EV_FM_STATE: return "FabricManagerState";
+    case OFM_EV_SWITCH_ERROR: return "NVSwitchError";
     }
     return "unknown";
 }
@@ -134,7 +140,9 @@ int ofm_wire_encode_request(const ofm_wire_request *rq, uint8_t **frame, size_t 
     Ofm__Wire__PciDevice *pcip[FM_MAX_NUM_GPUS];
     Ofm__Wire__SetActivated sa = OFM__WIRE__SET_ACTIVATED__INIT;
     Ofm__Wire__EventsQuery evq = OFM__WIRE__EVENTS_QUERY__INIT;
+    Ofm__Wire__DefinePartition def = OFM__WIRE__DEFINE_PARTITION__INIT;
     uint32_t ids[FM_MAX_FABRIC_PARTITIONS];
+    uint32_t gpus[OFM_WIRE_MAX_PARTITION_GPUS];
 
     m.request_id = rq->request_id;
     m.struct_version = rq->struct_version;
@@ -200,6 +208,35 @@ int ofm_wire_encode_request(const ofm_wire_request *rq, uint8_t **frame, size_t 
         m.body_case = OFM__WIRE__REQUEST__BODY_GET_EVENTS;
         m.get_events = &evq;
         break;
+    case OFM_OP_DEFINE_PARTITION:
+        if (rq->num_gpus > OFM_WIRE_MAX_PARTITION_GPUS)
+            return ofm_error_set(err, NULL, 0, "%u GPUs exceed the limit of %d", rq->num_gpus,
+                                 OFM_WIRE_MAX_PARTITION_GPUS);
+        for (unsigned i = 0; i < rq->num_gpus; i++)
+            gpus[i] = rq->gpus[i];
+        def.has_id = rq->has_id != 0;
+        def.partition_id = rq->partition_id;
+        def.n_gpus = rq->num_gpus;
+        def.gpus = gpus;
+        m.body_case = OFM__WIRE__REQUEST__BODY_DEFINE_PARTITION;
+        m.define_partition = &def;
+        break;
+    case OFM_OP_DELETE_PARTITION:
+        m.body_case = OFM__WIRE__REQUEST__BODY_DELETE_PARTITION;
+        m.delete_partition = &ref;
+        break;
+    case OFM_OP_LIST_DEFINITIONS:
+        m.body_case = OFM__WIRE__REQUEST__BODY_LIST_DEFINITIONS;
+        m.list_definitions = &empty;
+        break;
+    case OFM_OP_ACTIVATE_ANY:
+        m.body_case = OFM__WIRE__REQUEST__BODY_ACTIVATE_ANY;
+        m.activate_any = &ref;
+        break;
+    case OFM_OP_DEACTIVATE_ANY:
+        m.body_case = OFM__WIRE__REQUEST__BODY_DEACTIVATE_ANY;
+        m.deactivate_any = &ref;
+        break;
     default:
         return ofm_error_set(err, NULL, 0, "cannot encode request op %d", (int)rq->op);
     }
@@ -240,6 +277,32 @@ int ofm_wire_decode_request(const uint8_t *payload, size_t len, ofm_wire_request
     case OFM__WIRE__REQUEST__BODY_DEACTIVATE:
         rq->op = OFM_OP_DEACTIVATE;
         rq->partition_id = m->deactivate->partition_id;
+        break;
+    case OFM__WIRE__REQUEST__BODY_ACTIVATE_ANY:
+        rq->op = OFM_OP_ACTIVATE_ANY;
+        rq->partition_id = m->activate_any->partition_id;
+        break;
+    case OFM__WIRE__REQUEST__BODY_DEACTIVATE_ANY:
+        rq->op = OFM_OP_DEACTIVATE_ANY;
+        rq->partition_id = m->deactivate_any->partition_id;
+        break;
+    case OFM__WIRE__REQUEST__BODY_DELETE_PARTITION:
+        rq->op = OFM_OP_DELETE_PARTITION;
+        rq->partition_id = m->delete_partition->partition_id;
+        break;
+    case OFM__WIRE__REQUEST__BODY_LIST_DEFINITIONS: rq->op = OFM_OP_LIST_DEFINITIONS; break;
+    case OFM__WIRE__REQUEST__BODY_DEFINE_PARTITION:
+        rq->op = OFM_OP_DEFINE_PARTITION;
+        if (m->define_partition->n_gpus > OFM_WIRE_MAX_PARTITION_GPUS) {
+            rc = ofm_error_set(err, NULL, 0, "request carries %zu GPUs, limit is %d",
+                               m->define_partition->n_gpus, OFM_WIRE_MAX_PARTITION_GPUS);
+            break;
+        }
+        rq->has_id = m->define_partition->has_id;
+        rq->partition_id = m->define_partition->partition_id;
+        rq->num_gpus = (unsigned)m->define_partition->n_gpus;
+        for (unsigned i = 0; i < rq->num_gpus; i++)
+            rq->gpus[i] = m->define_partition->gpus[i];
         break;
     case OFM__WIRE__REQUEST__BODY_ACTIVATE_WITH_VFS:
         rq->op = OFM_OP_ACTIVATE_WITH_VFS;
@@ -470,6 +533,81 @@ static int encode_events(Ofm__Wire__Reply *m, const ofm_wire_events *e, uint16_t
     return frame_out(&m->base, flags, OFM_WIRE_MAX_REPLY, frame, len, err);
 }
 
+static int encode_defs(Ofm__Wire__Reply *m, const ofm_wire_partition_defs *d, uint16_t flags,
+                       uint8_t **frame, size_t *len, ofm_error *err)
+{
+    if (d->n > OFM_WIRE_MAX_DEFINITIONS)
+        return ofm_error_set(err, NULL, 0, "%u definitions exceed the limit of %d", d->n,
+                             OFM_WIRE_MAX_DEFINITIONS);
+    unsigned n = d->n ? d->n : 1;
+    Ofm__Wire__PartitionDef *pd = calloc(n, sizeof *pd);
+    Ofm__Wire__PartitionDef **pdp = calloc(n, sizeof *pdp);
+    uint32_t *g = calloc((size_t)n * OFM_WIRE_MAX_PARTITION_GPUS, sizeof *g);
+    int rc = -1;
+    if (!pd || !pdp || !g) {
+        ofm_error_set(err, NULL, 0, "out of memory encoding the partition table");
+        goto out;
+    }
+    for (unsigned i = 0; i < d->n; i++) {
+        const ofm_wire_partition_def *s = &d->def[i];
+        if (s->ngpus > OFM_WIRE_MAX_PARTITION_GPUS) {
+            ofm_error_set(err, NULL, 0, "partition %u lists %u GPUs, limit is %d", s->id, s->ngpus,
+                          OFM_WIRE_MAX_PARTITION_GPUS);
+            goto out;
+        }
+        Ofm__Wire__PartitionDef init = OFM__WIRE__PARTITION_DEF__INIT;
+        pd[i] = init;
+        pd[i].partition_id = s->id;
+        pd[i].n_gpus = s->ngpus;
+        pd[i].gpus = &g[(size_t)i * OFM_WIRE_MAX_PARTITION_GPUS];
+        memcpy(pd[i].gpus, s->gpus, s->ngpus * sizeof s->gpus[0]);
+        pd[i].nvlinks_per_gpu = s->nvlinks_per_gpu;
+        pd[i].live = s->live != 0;
+        pd[i].supported = s->supported != 0;
+        pd[i].active = s->active != 0;
+        pd[i].public_view = s->public_view != 0;
+        pdp[i] = &pd[i];
+    }
+    Ofm__Wire__PartitionDefList l = OFM__WIRE__PARTITION_DEF_LIST__INIT;
+    l.n_partitions = d->n;
+    l.partitions = pdp;
+    m->body_case = OFM__WIRE__REPLY__BODY_DEFINITIONS;
+    m->definitions = &l;
+    rc = frame_out(&m->base, flags, OFM_WIRE_MAX_REPLY, frame, len, err);
+out:
+    free(pd);
+    free(pdp);
+    free(g);
+    return rc;
+}
+
+static int decode_defs(const Ofm__Wire__PartitionDefList *l, ofm_wire_partition_defs *out,
+                       ofm_error *err)
+{
+    if (l->n_partitions > OFM_WIRE_MAX_DEFINITIONS)
+        return ofm_error_set(err, NULL, 0, "reply lists %zu partitions, limit is %d",
+                             l->n_partitions, OFM_WIRE_MAX_DEFINITIONS);
+    out->n = (unsigned)l->n_partitions;
+    for (size_t i = 0; i < l->n_partitions; i++) {
+        const Ofm__Wire__PartitionDef *s = l->partitions[i];
+        ofm_wire_partition_def *d = &out->def[i];
+        if (s->n_gpus > OFM_WIRE_MAX_PARTITION_GPUS)
+            return ofm_error_set(err, NULL, 0, "reply partition %u lists %zu GPUs, limit is %d",
+                                 s->partition_id, s->n_gpus, OFM_WIRE_MAX_PARTITION_GPUS);
+        memset(d, 0, sizeof *d);
+        d->id = s->partition_id;
+        d->ngpus = (unsigned)s->n_gpus;
+        for (size_t k = 0; k < s->n_gpus; k++)
+            d->gpus[k] = s->gpus[k];
+        d->nvlinks_per_gpu = s->nvlinks_per_gpu;
+        d->live = s->live;
+        d->supported = s->supported;
+        d->active = s->active;
+        d->public_view = s->public_view;
+    }
+    return 0;
+}
+
 static int decode_events(const Ofm__Wire__EventList *l, ofm_wire_events *out, ofm_error *err)
 {
     if (l->n_events > OFM_WIRE_MAX_EVENTS)
@@ -506,11 +644,22 @@ static int decode_events(const Ofm__Wire__EventList *l, ofm_wire_events *out, of
 int ofm_wire_encode_reply(const ofm_wire_reply *rp, uint8_t **frame, size_t *len, ofm_error *err)
 {
     Ofm__Wire__Reply m = OFM__WIRE__REPLY__INIT;
+    Ofm__Wire__PartitionRef ref = OFM__WIRE__PARTITION_REF__INIT;
+    char detail[OFM_WIRE_DETAIL_LEN];
     m.request_id = rp->request_id;
     m.status = rp->status;
+    if (rp->detail[0])
+        m.detail = bounded(detail, rp->detail, sizeof detail);
     /* Bodies travel only with success: on error the client's output
      * structure is left as the caller passed it. */
     if (rp->status == FM_ST_SUCCESS) {
+        if (rp->op == OFM_OP_LIST_DEFINITIONS && rp->defs)
+            return encode_defs(&m, rp->defs, OFM_WIRE_FLAG_REPLY, frame, len, err);
+        if (rp->op == OFM_OP_DEFINE_PARTITION) {
+            ref.partition_id = rp->defined_id;
+            m.body_case = OFM__WIRE__REPLY__BODY_DEFINED;
+            m.defined = &ref;
+        }
         if (rp->op == OFM_OP_GET_SUPPORTED && rp->partitions)
             return encode_partitions(&m, rp->partitions, OFM_WIRE_FLAG_REPLY, frame, len, err);
         if (rp->op == OFM_OP_GET_NVLINK_FAILED && rp->failed)
@@ -637,6 +786,11 @@ int ofm_wire_decode_reply(const uint8_t *payload, size_t len, ofm_wire_op expect
         rc = ofm_error_set(err, NULL, 0, "reply carries impossible status %d", m->status);
         goto out;
     }
+    rp->detail[0] = '\0';
+    if (m->detail && copy_str(rp->detail, sizeof rp->detail, m->detail, "reason", err)) {
+        rc = -1;
+        goto out;
+    }
     if (m->status != FM_ST_SUCCESS)
         goto out;
     switch (expect) {
@@ -673,6 +827,18 @@ int ofm_wire_decode_reply(const uint8_t *payload, size_t len, ofm_wire_op expect
             rc = ofm_error_set(err, NULL, 0, "successful reply lacks the event list");
         else
             rc = decode_events(m->events, rp->events, err);
+        break;
+    case OFM_OP_DEFINE_PARTITION:
+        if (m->body_case != OFM__WIRE__REPLY__BODY_DEFINED)
+            rc = ofm_error_set(err, NULL, 0, "successful reply lacks the new partition's ID");
+        else
+            rp->defined_id = m->defined->partition_id;
+        break;
+    case OFM_OP_LIST_DEFINITIONS:
+        if (m->body_case != OFM__WIRE__REPLY__BODY_DEFINITIONS || !rp->defs)
+            rc = ofm_error_set(err, NULL, 0, "successful reply lacks the partition table");
+        else
+            rc = decode_defs(m->definitions, rp->defs, err);
         break;
     default:
         if (m->body_case != OFM__WIRE__REPLY__BODY__NOT_SET)

@@ -61,7 +61,33 @@ typedef enum {
     OFM_OP_GET_UNSUPPORTED,
     OFM_OP_GET_STATUS_JSON,
     OFM_OP_GET_EVENTS,
+    OFM_OP_DEFINE_PARTITION,  /* openfm extensions: partitions defined live */
+    OFM_OP_DELETE_PARTITION,
+    OFM_OP_LIST_DEFINITIONS,
+    OFM_OP_ACTIVATE_ANY,      /* ... and partitions the public structures cannot hold */
+    OFM_OP_DEACTIVATE_ANY,
 } ofm_wire_op;
+
+/* openfm extension: the whole partition table (fmctl partition list). */
+#define OFM_WIRE_MAX_PARTITION_GPUS 72 /* OFM_MAX_GPUS: a rack of 72 GPUs */
+#define OFM_WIRE_MAX_DEFINITIONS 256   /* OFM_PM_MAX_PARTITIONS */
+#define OFM_WIRE_DETAIL_LEN 320        /* a refusal's reason */
+
+typedef struct {
+    uint32_t id;
+    unsigned ngpus;
+    uint32_t gpus[OFM_WIRE_MAX_PARTITION_GPUS]; /* physical IDs, ascending */
+    uint32_t nvlinks_per_gpu;
+    int live;        /* defined live rather than by the platform's table */
+    int supported;
+    int active;
+    int public_view; /* listed and served by the public SDK calls */
+} ofm_wire_partition_def;
+
+typedef struct {
+    unsigned n;
+    ofm_wire_partition_def def[OFM_WIRE_MAX_DEFINITIONS];
+} ofm_wire_partition_defs;
 
 /* openfm extension: one entry of the daemon's event log (fmctl events). */
 typedef enum {
@@ -74,8 +100,9 @@ typedef enum {
     OFM_EV_GPU_STATE = 7,
     OFM_EV_SWITCH_STATE = 8,
     OFM_EV_FM_STATE = 9,
+    OFM_EV_SWITCH_ERROR = 10, /* telemetry error counter of a fourth-generation NVSwitch rose */
 } ofm_wire_event_type;
-#define OFM_EV_TYPE_MAX OFM_EV_FM_STATE
+#define OFM_EV_TYPE_MAX OFM_EV_SWITCH_ERROR
 
 const char *ofm_wire_event_type_name(ofm_wire_event_type t); /* "SXid", "NVLinkDown", ... */
 
@@ -117,6 +144,9 @@ typedef struct {
     fmFabricPartitionId_t ids[FM_MAX_FABRIC_PARTITIONS];
     uint64_t after_seq;                       /* GET_EVENTS */
     unsigned max_events;                      /* GET_EVENTS, <= OFM_WIRE_MAX_EVENTS */
+    int has_id;                               /* DEFINE_PARTITION: partition_id asked for */
+    unsigned num_gpus;                        /* DEFINE_PARTITION */
+    uint32_t gpus[OFM_WIRE_MAX_PARTITION_GPUS];
 } ofm_wire_request;
 
 /* A reply. Exactly the body matching `op` is used; the pointers belong to
@@ -131,6 +161,9 @@ typedef struct {
     fmUnsupportedFabricPartitionList_t *unsupported;
     char *json;
     ofm_wire_events *events;
+    fmFabricPartitionId_t defined_id;         /* DEFINE_PARTITION */
+    ofm_wire_partition_defs *defs;            /* LIST_DEFINITIONS */
+    char detail[OFM_WIRE_DETAIL_LEN];         /* why a call was refused ("" none) */
 } ofm_wire_reply;
 
 /* Encode a whole frame (header + payload) into a malloc'd buffer. Counts

@@ -104,13 +104,21 @@ uint32_t pmfx_links(pmfx *f, uint32_t a, uint32_t b)
     return r.arrives ? r.links : 0;
 }
 
-static int part_of(const ofm_platform *p, const unsigned *active, unsigned n, uint32_t gpu)
+/* The definition the manager holds (the platform's table or defined live). */
+static ofm_partition_desc def_of(pmfx *f, unsigned id)
+{
+    ofm_partition_desc d;
+    if (!ofm_pm_definition(f->pm, id, &d))
+        fail_msg("partition %u is not defined", id);
+    return d;
+}
+
+static int part_of(pmfx *f, const unsigned *active, unsigned n, uint32_t gpu)
 {
     for (unsigned k = 0; k < n; k++) {
-        const ofm_partition_desc *d = ofm_platform_partition(p, active[k]);
-        assert_non_null(d);
-        for (uint32_t g = 0; g < d->ngpus; g++)
-            if (d->gpus[g] == gpu)
+        ofm_partition_desc d = def_of(f, active[k]);
+        for (uint32_t g = 0; g < d.ngpus; g++)
+            if (d.gpus[g] == gpu)
                 return (int)active[k];
     }
     return -1;
@@ -124,11 +132,11 @@ void pmfx_check_isolation(pmfx *f, const unsigned *active, unsigned n, uint32_t 
             if (i == j)
                 continue;
             uint32_t a = p->gpus[i].phys_id, b = p->gpus[j].phys_id;
-            int pa = part_of(p, active, n, a), pb = part_of(p, active, n, b);
+            int pa = part_of(f, active, n, a), pb = part_of(f, active, n, b);
             uint32_t got = pmfx_links(f, a, b);
             uint32_t want = 0;
             if (pa >= 0 && pa == pb)
-                want = links ? links : ofm_platform_partition(p, (uint32_t)pa)->nvlinks_per_gpu;
+                want = links ? links : def_of(f, (unsigned)pa).nvlinks_per_gpu;
             if (got != want)
                 fail_msg("GPU %u -> GPU %u: probe sees %u links, expected %u (partitions %d / %d)",
                          a, b, got, want, pa, pb);

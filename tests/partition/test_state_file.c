@@ -219,6 +219,92 @@ static void contradictions_are_refused(void **st)
     assert_true(s.active[0]);
 }
 
+
+/* Version 3: live definitions in snapshots and in their own records. */
+static void definitions_round_trip_and_versions(void **st)
+{
+    (void)st;
+    static char buf[16384];
+    ofm_pm_state *s = sample();
+    size_t i = s->npartitions++;
+    s->part_id[i] = 40;
+    s->supported[i] = true;
+    s->live[i] = true;
+    s->part_ngpus[i] = 5;
+    uint32_t g[] = {1, 2, 3, 7, 9};
+    memcpy(s->part_gpus[i], g, sizeof g);
+    s->part_nvlinks[i] = 18;
+    size_t n = ofm_pm_state_encode_file(s, buf, sizeof buf);
+    assert_true(n > 0);
+    assert_non_null(strstr(buf, "openfm-state 3\n"));
+    assert_non_null(strstr(buf, "define 40 gpus=1-3,7,9 nvlinks=18\npartition 40 supported=1 active=0"));
+    /* a second definition in its own record, then a change, then the first deleted */
+    i = s->npartitions++;
+    s->part_id[i] = 41;
+    s->supported[i] = s->live[i] = true;
+    s->part_ngpus[i] = 1;
+    s->part_gpus[i][0] = 4;
+    size_t m = ofm_pm_state_encode_define(s, i, 2, buf + n, sizeof buf - n);
+    assert_true(m > 0);
+    n += m;
+    s->active[i] = true;
+    bool ch[5] = {false, false, false, false, true};
+    n += ofm_pm_state_encode_change(s, ch, 3, buf + n, sizeof buf - n);
+    n += ofm_pm_state_encode_undefine(40, 4, buf + n, sizeof buf - n);
+    static ofm_pm_state got;
+    ofm_error err;
+    assert_int_equal(ofm_pm_state_parse(buf, n, "fm.state", &got, &err), 0);
+    assert_int_equal(got.npartitions, 4);
+    assert_int_equal(got.part_id[3], 41);
+    assert_true(got.live[3]);
+    assert_true(got.active[3]);
+    assert_int_equal(got.part_ngpus[3], 1);
+    assert_int_equal(got.part_gpus[3][0], 4);
+    assert_false(got.live[0]);
+    /* every cut of the journal is refused or a shorter valid one */
+    for (size_t cut = 16; cut < n; cut++)
+        if (ofm_pm_state_parse(buf, cut, "fm.state", &got, &err) == 0)
+            assert_true(buf[cut - 1] == '\n');
+    /* what a definition record may not do */
+    char snap[2048], bad[4096];
+    framed(snap, "openfm-state 3\n", 1, "snapshot",
+           "platform hgx-h100\ngpu 1 -\npartition 4 supported=1 active=1 vfs=-\n"
+           "define 7 gpus=1 nvlinks=0\npartition 7 supported=1 active=1 vfs=-\n");
+    size_t k = framed(bad, snap, 2, "undefine", "undefine 4\n");
+    expect_refused(bad, k, "fm.state:9:", "platform's own");
+    k = framed(bad, snap, 2, "undefine", "undefine 7\n");
+    expect_refused(bad, k, "undefine of partition 7, which is active", NULL);
+    k = framed(bad, snap, 2, "undefine", "undefine 8\n");
+    expect_refused(bad, k, "not defined", NULL);
+    k = framed(bad, snap, 2, "define", "define 8 gpus=2 nvlinks=0\n");
+    expect_refused(bad, k, "partition 8 is defined without its partition line", NULL);
+    k = framed(bad, snap, 2, "define", "define 7 gpus=2 nvlinks=0\npartition 7 supported=1 active=0 vfs=-\n");
+    expect_refused(bad, k, "partition 7 defined twice", NULL);
+    k = framed(bad, snap, 2, "define", "define 8 gpus=2,1 nvlinks=0\npartition 8 supported=1 active=0 vfs=-\n");
+    expect_refused(bad, k, "ascending", NULL);
+    k = framed(bad, snap, 2, "define", "define 8 gpus=2 nvlinks=99\npartition 8 supported=1 active=0 vfs=-\n");
+    expect_refused(bad, k, "nvlinks=99", NULL);
+    k = framed(bad, snap, 2, "define", "define 8 gpus=2 nvlinks=0\ndefine 9 gpus=3 nvlinks=0\n");
+    expect_refused(bad, k, "unrecognised line", NULL);
+    k = framed(bad, snap, 2, "change", "define 8 gpus=2 nvlinks=0\npartition 8 supported=1 active=0 vfs=-\n");
+    expect_refused(bad, k, "unrecognised line", NULL);
+    k = framed(bad, snap, 2, "define", "define 8 gpus=2 nvlinks=0\npartition 8 supported=1 active=0 vfs=-\n");
+    assert_int_equal(ofm_pm_state_parse(bad, k, "fm.state", &got, &err), 0);
+    assert_int_equal(got.npartitions, 3);
+    /* version 2 knows no definitions */
+    framed(snap, "openfm-state 2\n", 1, "snapshot",
+           "platform hgx-h100\ngpu 1 -\npartition 4 supported=1 active=0 vfs=-\n");
+    k = framed(bad, snap, 2, "define", "define 8 gpus=2 nvlinks=0\npartition 8 supported=1 active=0 vfs=-\n");
+    expect_refused(bad, k, "kind 'define', expected 'change'", NULL);
+    k = framed(bad, "openfm-state 2\n", 1, "snapshot",
+               "platform hgx-h100\ndefine 8 gpus=2 nvlinks=0\npartition 8 supported=1 active=0 vfs=-\n");
+    expect_refused(bad, k, "unrecognised line 'define", NULL);
+    /* and a version-2 file still loads */
+    k = framed(bad, snap, 2, "change", "partition 4 supported=1 active=1 vfs=-\n");
+    assert_int_equal(ofm_pm_state_parse(bad, k, "fm.state", &got, &err), 0);
+    assert_true(got.active[0]);
+}
+
 /* ---- the journal on disk ---- */
 
 static char *slurp(const char *path, size_t *len)
@@ -381,6 +467,7 @@ int main(void)
         cmocka_unit_test(every_cut_is_refused),
         cmocka_unit_test(corruption_is_refused),
         cmocka_unit_test(contradictions_are_refused),
+        cmocka_unit_test(definitions_round_trip_and_versions),
         cmocka_unit_test(journal_appends_and_compacts),
         cmocka_unit_test(journal_on_a_full_disk),
     };

@@ -64,13 +64,13 @@ static const struct {
     /* FM §11.2.2: custom partitions must respect the baseboards */
     {"2-GPU partition across baseboards", HDR DEV2B "partition 5 gpus=1,9 nvlinks=2\n", 21,
      "partition 5: a 2-GPU partition must lie on one baseboard, but its GPUs are on baseboards 1 "
-     "and 2 (FM §11.2.2)"},
+     "and 2 (GPU 1 and GPU 9) (FM §11.2.2)"},
     {"4-GPU partition across baseboards", HDR DEV2B "partition 6 gpus=1-3,9 nvlinks=2\n", 21,
      "partition 6: a 4-GPU partition must lie on one baseboard, but its GPUs are on baseboards 1 "
-     "and 2 (FM §11.2.2)"},
+     "and 2 (GPU 1 and GPU 9) (FM §11.2.2)"},
     {"8-GPU partition split 5+3", HDR DEV2B "partition 1 gpus=1-5,9-11 nvlinks=2\n", 21,
      "partition 1: an 8-GPU partition spanning two baseboards must have four GPUs on each, but has "
-     "5 on baseboard 1 (FM §11.2.2)"},
+     "5 on baseboard 1 (GPUs 1,2,3,4,5) (FM §11.2.2)"},
     {"no platform line", "ali no\n", 1, "'ali' before the 'platform' line (the file must start with 'platform NAME')"},
     {"empty file", "", 0, "no 'platform' line: empty or truncated file"},
     {"truncated record", HDR DEV "access gpu=1 link=0 sw", 7, "last line has no newline: truncated file?"},

@@ -116,7 +116,9 @@ static int apply(ofm_hal *h, const ofm_modprobe_list *gpus, const ofm_modprobe_l
         emu_switch_uuid(e->p, i, uuid, sizeof uuid);
         emu_switch_bdf(e->p, i, bdf, sizeof bdf);
         uint8_t *hl = &e->st.f.sw_health[i];
-        if (listed(switches, uuid)) {
+        /* a fourth-generation NVSwitch is no device of the NVSwitch driver:
+         * its exclusion list cannot name it (docs/b200.md) */
+        if (listed(switches, uuid) && !emu_switch_has_telemetry(e->p, i)) {
             *hl = OFM_DEV_MISSING;
             len += (size_t)snprintf(rec + len, cap - len, "switch %u %s %s\n", id, uuid, bdf);
         } else if (*hl == OFM_DEV_MISSING && was_excluded(old, nold, true, id)) {
@@ -169,6 +171,8 @@ int ofm_emu_reboot_excluding(ofm_hal *h, const ofm_modprobe_list *gpus,
     emu_end(h);
     if (rc == OFM_HAL_OK)
         rc = ofm_emu_link_errors_reset(h); /* counters start at 0 with the driver */
+    if (rc == OFM_HAL_OK)
+        rc = ofm_emu_switch_telemetry_reset(h); /* and with the switches' boot */
     if (rc == OFM_HAL_OK) {
         int mrc = ofm_emu_mig_reboot(h);
         if (mrc != OFM_HAL_OK && mrc != OFM_HAL_ENOTSUP)

@@ -160,8 +160,33 @@ int ofm_emu_inject_sxid(ofm_hal *h, uint32_t sw, uint32_t port, uint32_t code, b
     WRITE_TXN(h, {
         int si;
         rc_ = port_args(h, sw, port, &si);
-        if (rc_ == OFM_HAL_OK)
+        if (rc_ == OFM_HAL_OK && emu_switch_has_telemetry(e->p, (size_t)si))
+            rc_ = emu_fail(h, OFM_HAL_ENOTSUP, "NVSwitch %u is a fourth-generation NVSwitch: it "
+                           "reports no SXids; its errors are telemetry counters (inject "
+                           "switch-error)", sw);
+        else if (rc_ == OFM_HAL_OK)
             emu_event(h, mk(OFM_EVT_SXID, code, fatal, sw, port, 0, desc));
+    });
+}
+
+int ofm_emu_inject_switch_error(ofm_hal *h, uint32_t sw, uint32_t port, bool fatal, uint32_t count,
+                                const char *desc)
+{
+    WRITE_TXN(h, {
+        int si = emu_sw_index(e->p, sw);
+        if (si < 0)
+            rc_ = emu_fail(h, OFM_HAL_EINVAL, "no switch %u in %s", sw, e->p->name);
+        else if (port != OFM_HAL_PORT_CHIP)
+            rc_ = port_args(h, sw, port, &si);
+        if (rc_ == OFM_HAL_OK && !count)
+            rc_ = emu_fail(h, OFM_HAL_EINVAL, "an error count of 0 raises nothing");
+        if (rc_ == OFM_HAL_OK && !emu_switch_has_telemetry(e->p, (size_t)si))
+            rc_ = emu_fail(h, OFM_HAL_ENOTSUP, "NVSwitch %u reports errors as SXids, not telemetry "
+                           "counters (inject sxid)", sw);
+        if (rc_ == OFM_HAL_OK)
+            rc_ = emu_telemetry_count(h, (size_t)si, port, fatal, count);
+        if (rc_ == OFM_HAL_OK)
+            emu_event(h, mk(OFM_EVT_SWITCH_ERROR, count, fatal, sw, port, 0, desc));
     });
 }
 
@@ -339,12 +364,28 @@ static int probe_locked(ofm_hal *h, uint32_t src, uint32_t dst, bool quiet,
         out->dropped = true;
         snprintf(out->drop_reason, sizeof out->drop_reason, "source GPU has no active NVLink");
     }
+    int dsi = w.drop_sxid ? emu_sw_index(e->p, w.drop_sw) : -1;
+    if (dsi >= 0 && emu_switch_has_telemetry(e->p, (size_t)dsi)) {
+        /* no SXids here: the drop is a port error in the switch's telemetry */
+        out->drop_counted = true;
+        out->drop_fatal = w.drop_sxid == 12002;
+        out->drop_sxid = 0;
+        if (w.drop_sxid == 11004) /* the ACL wording is the SXid's */
+            snprintf(out->drop_reason, sizeof out->drop_reason, "no valid route at the ingress port");
+    }
     if (!quiet && w.dropped && w.drop_sxid) {
         char d[96];
         snprintf(d, sizeof d, "%s", w.drop_sxid == 11004 ? "ingress invalid ACL" : w.reason);
-        ofm_hal_event ev = mk(OFM_EVT_SXID, w.drop_sxid, w.drop_sxid == 12002, w.drop_sw,
-                              w.drop_port, 0, d);
-        emu_event(h, ev);
+        if (out->drop_counted) {
+            int trc = emu_telemetry_count(h, (size_t)dsi, w.drop_port, out->drop_fatal, 1);
+            if (trc != OFM_HAL_OK)
+                return trc;
+            snprintf(d, sizeof d, "packet dropped: %.70s", w.drop_sxid == 11004 ? "no valid route" : w.reason);
+            emu_event(h, mk(OFM_EVT_SWITCH_ERROR, 1, out->drop_fatal, w.drop_sw, w.drop_port, 0, d));
+        } else {
+            emu_event(h, mk(OFM_EVT_SXID, w.drop_sxid, w.drop_sxid == 12002, w.drop_sw,
+                            w.drop_port, 0, d));
+        }
         if (!out->arrives)
             emu_event(h, mk(OFM_EVT_XID, 45, false, 0, 0, src, "Ch 00000010, preemptive cleanup"));
         *logged = true;

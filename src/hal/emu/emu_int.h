@@ -112,6 +112,12 @@ void emu_switch_uuid(const ofm_platform *p, size_t si, char *out, size_t len);
 #define EMU_VFS_PER_GPU 16
 size_t emu_gpu_vfs(const ofm_platform *p, size_t gi, ofm_hal_pci_fn *out, size_t cap);
 
+/* Switch telemetry (emu_telemetry.c): whether switch si counts its errors
+ * in telemetry (fourth generation) instead of raising SXids, and raising a
+ * port's (or, with OFM_HAL_PORT_CHIP, only the chip's) counter by n. */
+bool emu_switch_has_telemetry(const ofm_platform *p, size_t si);
+int emu_telemetry_count(ofm_hal *h, size_t si, uint32_t port, bool fatal, uint64_t n);
+
 /* kmsg */
 void emu_kmsg_sxid(emu_impl *e, size_t si, uint32_t port, uint32_t code, bool fatal,
                    const char *desc, uint64_t now_ns);

@@ -30,6 +30,8 @@ void emu_event(ofm_hal *h, ofm_hal_event ev)
         int si = emu_sw_index(e->p, ev.sw);
         if (si >= 0)
             emu_kmsg_sxid(e, (size_t)si, ev.port, ev.code, ev.fatal, ev.detail, ev.time_ns);
+    } else if (ev.kind == OFM_EVT_SWITCH_ERROR) {
+        /* telemetry: the switch writes nothing to the host's kernel log */
     } else if (ev.kind == OFM_EVT_XID) {
         int gi = emu_gpu_index(e->p, ev.gpu);
         if (gi >= 0)
@@ -506,4 +508,5 @@ const ofm_hal_ops ofm_emu_ops = {
     .gpu_vfs = gpu_vfs,
     .link_errors = ofm_emu_link_errors,
     .list_excluded = ofm_emu_list_excluded,
+    .switch_telemetry = ofm_emu_switch_telemetry,
 };

@@ -190,7 +190,7 @@ static int read_state(ofm_hal *h)
         for (size_t i = 0; rc == OFM_HAL_OK && i < EMU_EVENT_RING; i++) {
             ofm_hal_event *ev = &e->st.f.events[i];
             ev->detail[sizeof ev->detail - 1] = '\0';
-            if (ev->seq && (ev->kind < OFM_EVT_SXID || ev->kind > OFM_EVT_LINK_UP))
+            if (ev->seq && (ev->kind < OFM_EVT_SXID || ev->kind > OFM_EVT_KIND_MAX))
                 rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: event slot %zu: bad kind %d", path, i,
                               (int)ev->kind);
         }
