@@ -46,7 +46,12 @@ static int entry_cmp(const void *a, const void *b)
  * keep_clears. */
 static void plan_normalise(ofm_route_plan *pl, bool keep_clears)
 {
-    if (pl->n > 1)
+    /* Plans are built, read back and merged in key order almost always: a
+     * scan is O(n) where sorting a rack's 92016 entries again is not. */
+    bool sorted = true;
+    for (size_t i = 1; i < pl->n && sorted; i++)
+        sorted = entry_cmp(&pl->e[i - 1], &pl->e[i]) <= 0;
+    if (!sorted)
         qsort(pl->e, pl->n, sizeof *pl->e, entry_cmp);
     size_t w = 0;
     for (size_t r = 0; r < pl->n; r++) {

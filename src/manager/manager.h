@@ -59,6 +59,7 @@ typedef struct {
     /* Live state (ofm_fabric_status_refresh), not only what bring-up saw. */
     uint32_t links_active;    /* access links active right now, policy aside */
     ofm_dev_health health;    /* as the backend enumerates it now */
+    bool excluded;            /* missing because the driver excluded it (FM §9.6) */
     ofm_gpu_mig mig;          /* MIG mode now */
     bool mig_pending;         /* MIG mode changes at the next GPU reset */
     uint32_t mig_instances;   /* GPU instances while MIG is enabled */
@@ -73,6 +74,7 @@ typedef struct {
     char uuid[80];
     char pci_bdf[32];
     ofm_switch_status status;
+    bool excluded;            /* missing because the driver excluded it (FM §9.6) */
     uint32_t links_active;    /* model links (access + trunk) active right now */
     uint32_t links_expected;
     uint64_t sxid_fatal;      /* SXids seen since start, by class */

@@ -389,7 +389,7 @@ static void impossible_link_state(const char *path)
 }
 
 #define OLDER_MSG                                                                                  \
-    ("state format version 1 was created by an older openfm (this one reads version 2): "          \
+    ("state format version 1 was created by an older openfm (this one reads version 3): "          \
      "recreate with 'fmctl emu create --force'")
 
 static void test_corruption_reported(void **state)

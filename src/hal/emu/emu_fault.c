@@ -279,7 +279,7 @@ static bool enter(walk *w, size_t si, uint32_t port, uint32_t hops)
     }
     if (hops > w->max_hops)
         w->max_hops = hops;
-    ofm_portset egress = *emu_route(e, si, port, w->dst_gi);
+    ofm_portset egress = emu_route_get(e, si, port, w->dst_gi);
     if (ofm_portset_empty(egress)) {
         drop(w, swid, port, 11004, "ingress invalid ACL");
         return false;

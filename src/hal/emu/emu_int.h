@@ -9,8 +9,10 @@
 
 #define EMU_MAGIC "OFMEMU\r\n" /* CR LF catches text-mode mangling */
 /* 2: 72 ports per switch, 72 GPUs, 128-bit egress sets, routes packed by each
- * switch's own port count. */
-#define EMU_FORMAT_VERSION 2
+ * switch's own port count.
+ * 3: routes as common egress per (switch, GPU) + a valid set per port + an
+ * exception list (emu_routes.c), instead of a dense ports x GPUs table. */
+#define EMU_FORMAT_VERSION 3
 #define EMU_EVENT_RING 128
 
 /* Fixed header of state.bin. The payload that follows is host-endian: the
@@ -27,10 +29,8 @@ typedef struct {
     uint64_t generation; /* +1 on every commit: lets readers skip unchanged payloads */
 } emu_header;
 
-/* The hardware as it is now. Routes are a dense [switch][port][gpu] table
- * of egress sets, sized by the platform (each switch contributes only the
- * ports it has), so it holds exactly one slot per entry the hardware could
- * hold: an H100 board's state.bin is ~50 KiB. */
+/* The hardware as it is now: this fixed part (sized by the limits, not the
+ * platform), then the routing tables in the form of emu_routes.c. */
 typedef struct {
     char driver_version[32];
     uint64_t event_seq;
@@ -47,9 +47,27 @@ typedef struct {
     ofm_hal_event events[EMU_EVENT_RING];
 } emu_fixed;
 
+/* An entry whose egress differs from its switch's common egress toward the
+ * GPU. key = (first route row of the switch + ingress port) * ngpus + GPU index. */
+typedef struct {
+    uint32_t key;
+    uint32_t reserved;
+    ofm_portset egress;
+} emu_route_exc;
+_Static_assert(sizeof(emu_route_exc) == 24, "emu_route_exc is stored as is");
+
+/* The routing tables (emu_routes.c): see there for the form. */
+typedef struct {
+    ofm_portset *common;  /* [switch index * ngpus + GPU index] */
+    ofm_portset *valid;   /* [first route row of the switch + port]: bit = GPU index */
+    emu_route_exc *exc;   /* sorted by key */
+    size_t nexc, exc_cap;
+    uint16_t *users;      /* in memory only: ports whose valid bit selects common[] */
+} emu_routes;
+
 typedef struct {
     emu_fixed f;
-    ofm_portset *routes;  /* sum of the switches' ports * ngpus */
+    emu_routes r;
 } emu_state;
 
 typedef struct {
@@ -67,16 +85,26 @@ typedef struct {
     int16_t port_access[OFM_MAX_SWITCHES][OFM_MAX_SWITCH_PORTS]; /* access index or -1 */
     int16_t port_trunk[OFM_MAX_SWITCHES][OFM_MAX_SWITCH_PORTS];  /* trunk index or -1 */
     size_t route_base[OFM_MAX_SWITCHES]; /* first route row of each switch */
+    char *iobuf;          /* state.bin image, reused across reads and writes */
+    size_t iobuf_cap;
 } emu_impl;
 
 static inline emu_impl *emu_of(const ofm_hal *h) { return (emu_impl *)h->impl; }
 
-size_t emu_route_count(const ofm_platform *p);
-/* Callers pass a port below the switch's port count (check_port). */
-static inline ofm_portset *emu_route(emu_impl *e, size_t sw_idx, uint32_t port, size_t gpu_idx)
-{
-    return &e->st.routes[(e->route_base[sw_idx] + port) * e->p->ngpus + gpu_idx];
-}
+/* Routing tables (emu_routes.c). Callers pass indexes of the model and a
+ * port below the switch's port count (check_port). */
+int emu_routes_alloc(emu_routes *r, const ofm_platform *p);
+void emu_routes_free(emu_routes *r);
+void emu_routes_clear(emu_impl *e);
+ofm_portset emu_route_get(const emu_impl *e, size_t sw_idx, uint32_t port, size_t gpu_idx);
+/* Set one entry (empty egress: no entry). -1 only when out of memory. */
+int emu_route_set(emu_impl *e, size_t sw_idx, uint32_t port, size_t gpu_idx, ofm_portset egress);
+/* Serialised size, the largest a platform can need, write, and a strict read
+ * (NULL, or why the bytes are refused). */
+size_t emu_routes_bytes(const emu_impl *e);
+size_t emu_routes_max_bytes(const ofm_platform *p);
+void emu_routes_write(const emu_impl *e, char *out);
+const char *emu_routes_read(emu_impl *e, const char *buf, size_t len);
 
 int emu_sw_index(const ofm_platform *p, uint32_t id);
 int emu_gpu_index(const ofm_platform *p, uint32_t id);

@@ -278,7 +278,7 @@ static int reset_port(ofm_hal *h, uint32_t sw, uint32_t port)
                   ? OFM_LINK_ACTIVE
                   : OFM_LINK_OFF;
         for (size_t g = 0; g < e->p->ngpus; g++)
-            *emu_route(e, (size_t)si, port, g) = ofm_portset_none();
+            emu_route_set(e, (size_t)si, port, g, ofm_portset_none()); /* clearing never allocates */
         rc = emu_commit(h);
     }
     emu_end(h);
@@ -305,12 +305,12 @@ static int route_write(ofm_hal *h, const ofm_route_entry *ents, size_t n)
             rc = emu_fail(h, OFM_HAL_EINVAL, "entry %zu: egress set names ports beyond %u", i,
                           e->p->switches[si].nports);
     }
-    if (rc == OFM_HAL_OK) {
-        for (size_t i = 0; i < n; i++)
-            *emu_route(e, (size_t)emu_sw_index(e->p, ents[i].sw), ents[i].in_port,
-                       (size_t)emu_gpu_index(e->p, ents[i].dst_gpu)) = ents[i].egress;
-        rc = emu_commit(h);
-    }
+    for (size_t i = 0; i < n && rc == OFM_HAL_OK; i++)
+        if (emu_route_set(e, (size_t)emu_sw_index(e->p, ents[i].sw), ents[i].in_port,
+                          (size_t)emu_gpu_index(e->p, ents[i].dst_gpu), ents[i].egress))
+            rc = emu_fail(h, OFM_HAL_ENOSPC, "out of memory for routing entries");
+    if (rc == OFM_HAL_OK)
+        rc = emu_commit(h); /* else the uncommitted copy is dropped by emu_end */
     emu_end(h);
     return rc;
 }
@@ -327,7 +327,7 @@ static int route_clear_switch(ofm_hal *h, uint32_t sw)
     if ((rc = check_port(h, sw, 0, &si)) == OFM_HAL_OK) {
         for (uint32_t port = 0; port < e->p->switches[si].nports; port++)
             for (size_t g = 0; g < e->p->ngpus; g++)
-                *emu_route(e, (size_t)si, port, g) = ofm_portset_none();
+                emu_route_set(e, (size_t)si, port, g, ofm_portset_none());
         rc = emu_commit(h);
     }
     emu_end(h);
@@ -344,7 +344,7 @@ static int route_read(ofm_hal *h, uint32_t sw, ofm_route_entry *out, size_t cap,
     if ((rc = check_port(h, sw, 0, &si)) == OFM_HAL_OK)
         for (uint32_t port = 0; port < e->p->switches[si].nports; port++)
             for (size_t g = 0; g < e->p->ngpus; g++) {
-                ofm_portset m = *emu_route(e, (size_t)si, port, g);
+                ofm_portset m = emu_route_get(e, (size_t)si, port, g);
                 if (ofm_portset_empty(m))
                     continue;
                 if (k < cap)

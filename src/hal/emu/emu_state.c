@@ -55,14 +55,6 @@ int emu_gpu_index(const ofm_platform *p, uint32_t id)
     return -1;
 }
 
-size_t emu_route_count(const ofm_platform *p)
-{
-    size_t ports = 0;
-    for (size_t i = 0; i < p->nswitches; i++)
-        ports += p->switches[i].nports;
-    return ports * p->ngpus;
-}
-
 uint32_t emu_crc32(const void *data, size_t len, uint32_t crc) { return ofm_crc32(data, len, crc); }
 
 static int path_in(const char *dir, const char *name, char *out, size_t len)
@@ -76,7 +68,7 @@ static int path_in(const char *dir, const char *name, char *out, size_t len)
 /* The fixed part (two thirds of the payload, mostly the event ring) is
  * unchanged by route transactions, the commits on the path of every
  * partition change: reuse its CRC when its bytes are those last summed. */
-static uint32_t payload_crc(emu_impl *e, size_t nroutes)
+static uint32_t payload_crc(emu_impl *e, const char *routes, size_t rbytes)
 {
     const emu_state *st = &e->st;
     uint32_t c;
@@ -91,7 +83,20 @@ static uint32_t payload_crc(emu_impl *e, size_t nroutes)
             e->crc_fixed_val = c;
         }
     }
-    return emu_crc32(st->routes, nroutes * sizeof st->routes[0], c);
+    return emu_crc32(routes, rbytes, c);
+}
+
+/* Room for n bytes in the reusable I/O buffer. */
+static char *iobuf(emu_impl *e, size_t n)
+{
+    if (n > e->iobuf_cap) {
+        char *b = realloc(e->iobuf, n);
+        if (!b)
+            return NULL;
+        e->iobuf = b;
+        e->iobuf_cap = n;
+    }
+    return e->iobuf;
 }
 
 /* Why a file of the system could not be opened. Running out of file
@@ -117,8 +122,8 @@ static int read_state(ofm_hal *h)
         return emu_fail(h, oe == ELOOP ? OFM_HAL_ECORRUPT : open_error(oe), "%s: cannot open: %s",
                         path, oe == ELOOP ? "it is a symbolic link" : strerror(oe));
     }
-    size_t nroutes = emu_route_count(e->p);
-    size_t want = sizeof(emu_header) + sizeof e->st.f + nroutes * sizeof(ofm_portset);
+    /* the routing tables' size varies with their content, within bounds */
+    size_t min_payload = sizeof e->st.f, max_payload = sizeof e->st.f + emu_routes_max_bytes(e->p);
     emu_header hdr;
     ssize_t n = read(fd, &hdr, sizeof hdr);
     int rc = OFM_HAL_OK;
@@ -137,8 +142,8 @@ static int read_state(ofm_hal *h)
                       "%s: state format version %u, this openfm reads version %u: recreate the "
                       "system with 'fmctl emu create --force'",
                       path, hdr.version, EMU_FORMAT_VERSION);
-    else if (hdr.header_size != sizeof hdr ||
-             hdr.payload_size != want - sizeof hdr || hdr.ngpus != e->p->ngpus ||
+    else if (hdr.header_size != sizeof hdr || hdr.payload_size < min_payload ||
+             hdr.payload_size > max_payload || hdr.ngpus != e->p->ngpus ||
              hdr.nswitches != e->p->nswitches || strncmp(hdr.platform, e->p->name, OFM_NAME_LEN))
         rc = emu_fail(h, OFM_HAL_ECORRUPT,
                       "%s: state does not match topology.topo (platform '%.64s', %u GPUs, %u "
@@ -151,18 +156,33 @@ static int read_state(ofm_hal *h)
     }
     e->cache_valid = false;
     if (rc == OFM_HAL_OK) {
-        n = read(fd, &e->st.f, sizeof e->st.f);
-        ssize_t m = n == (ssize_t)sizeof e->st.f
-                        ? read(fd, e->st.routes, nroutes * sizeof(ofm_portset))
-                        : 0;
+        size_t want = (size_t)hdr.payload_size, got = 0;
+        char *buf = iobuf(e, want);
+        while (buf && got < want) {
+            ssize_t m = read(fd, buf + got, want - got);
+            if (m < 0 && errno == EINTR)
+                continue;
+            if (m <= 0)
+                break;
+            got += (size_t)m;
+        }
         char extra;
-        if (n != (ssize_t)sizeof e->st.f || m != (ssize_t)(nroutes * sizeof(ofm_portset)))
-            rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: truncated (expected %zu bytes)", path, want);
+        const char *why = NULL;
+        if (!buf)
+            rc = emu_fail(h, OFM_HAL_ENOSPC, "%s: out of memory", path);
+        else if (got != want)
+            rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: truncated (expected %zu bytes)", path,
+                          sizeof hdr + want);
         else if (read(fd, &extra, 1) != 0)
             rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: trailing bytes after the state", path);
-        else if (payload_crc(e, nroutes) != hdr.crc32)
-            rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: checksum mismatch: the state is corrupted",
-                          path);
+        else {
+            memcpy(&e->st.f, buf, sizeof e->st.f);
+            if (payload_crc(e, buf + sizeof e->st.f, want - sizeof e->st.f) != hdr.crc32)
+                rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: checksum mismatch: the state is corrupted",
+                              path);
+            else if ((why = emu_routes_read(e, buf + sizeof e->st.f, want - sizeof e->st.f)))
+                rc = emu_fail(h, OFM_HAL_ECORRUPT, "%s: %s", path, why);
+        }
     }
     close(fd);
     if (rc == OFM_HAL_OK) {
@@ -204,31 +224,30 @@ static int write_state(ofm_hal *h)
     emu_impl *e = emu_of(h);
     char path[4200];
     path_in(e->dir, "state.bin", path, sizeof path);
-    size_t nroutes = emu_route_count(e->p);
+    size_t rbytes = emu_routes_bytes(e), total = sizeof(emu_header) + sizeof e->st.f + rbytes;
+    char *buf = iobuf(e, total);
+    if (!buf)
+        return emu_fail(h, OFM_HAL_EIO, "%s: out of memory", path);
+    char *routes = buf + sizeof(emu_header) + sizeof e->st.f;
+    emu_routes_write(e, routes);
     emu_header hdr;
     memset(&hdr, 0, sizeof hdr);
     memcpy(hdr.magic, EMU_MAGIC, 8);
     hdr.version = EMU_FORMAT_VERSION;
     hdr.header_size = sizeof hdr;
-    hdr.payload_size = sizeof e->st.f + nroutes * sizeof(ofm_portset);
-    hdr.crc32 = payload_crc(e, nroutes);
+    hdr.payload_size = sizeof e->st.f + rbytes;
+    hdr.crc32 = payload_crc(e, routes, rbytes);
     hdr.ngpus = (uint32_t)e->p->ngpus;
     hdr.nswitches = (uint32_t)e->p->nswitches;
     snprintf(hdr.platform, sizeof hdr.platform, "%s", e->p->name);
     hdr.generation = e->cache_gen + 1;
     e->cache_valid = false; /* until the rename below succeeds */
-    size_t rbytes = nroutes * sizeof(ofm_portset), total = sizeof hdr + sizeof e->st.f + rbytes;
-    char *buf = malloc(total);
-    if (!buf)
-        return emu_fail(h, OFM_HAL_EIO, "%s: out of memory", path);
     memcpy(buf, &hdr, sizeof hdr);
     memcpy(buf + sizeof hdr, &e->st.f, sizeof e->st.f);
-    memcpy(buf + sizeof hdr + sizeof e->st.f, e->st.routes, rbytes);
     /* no fsync: the emulated hardware need not survive a host power cut, only
      * process crashes, and rename() alone gives that */
     ofm_error err;
     int rc = ofm_file_write_atomic(path, buf, total, 0644, OFM_FILE_NOSYNC, &err);
-    free(buf);
     if (rc) {
         char b[700];
         return emu_fail(h, OFM_HAL_EIO, "write failed: %s", ofm_error_format(&err, b, sizeof b));
@@ -275,7 +294,7 @@ void emu_boot(emu_impl *e)
     const ofm_platform *p = e->p;
     emu_fixed *f = &e->st.f;
     memset(f->port_state, OFM_LINK_OFF, sizeof f->port_state);
-    memset(e->st.routes, 0, emu_route_count(p) * sizeof(ofm_portset));
+    emu_routes_clear(e);
     f->boots++;
     f->boot_ns = now_ns();
     for (size_t g = 0; g < p->ngpus; g++) {
@@ -331,7 +350,8 @@ static void impl_free(emu_impl *e)
         close(e->lock_fd);
     if (e->fm_fd >= 0)
         close(e->fm_fd);
-    free(e->st.routes);
+    emu_routes_free(&e->st.r);
+    free(e->iobuf);
     free(e->crc_fixed);
     free(e->p);
     free(e);
@@ -403,10 +423,10 @@ int ofm_emu_backend_open(const char *dir, ofm_hal **out, char *errbuf, size_t er
                                                    : OFM_HAL_ECORRUPT;
     } else {
         build_port_maps(e);
-        e->st.routes = calloc(emu_route_count(e->p), sizeof(ofm_portset));
+        bool routes_ok = emu_routes_alloc(&e->st.r, e->p) == 0;
         path_in(dir, "state.lock", path, sizeof path);
         e->lock_fd = emu_open_lock(path);
-        if (!e->st.routes || e->lock_fd < 0) {
+        if (!routes_ok || e->lock_fd < 0) {
             snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
             rc = OFM_HAL_EIO;
         } else if ((rc = emu_begin(h, false)) != OFM_HAL_OK) {
@@ -532,7 +552,7 @@ int ofm_emu_create(const char *dir, const char *platform, bool force, char *errb
     e.p = p;
     e.lock_fd = lfd;
     e.fm_fd = -1;
-    e.st.routes = calloc(emu_route_count(p), sizeof(ofm_portset));
+    bool routes_ok = emu_routes_alloc(&e.st.r, p) == 0;
     build_port_maps(&e);
     snprintf(e.st.f.driver_version, sizeof e.st.f.driver_version, "%s", OFM_EMU_DEFAULT_DRIVER);
     e.cache_gen = now_ns(); /* a recreated system never reuses an old generation */
@@ -545,13 +565,14 @@ int ofm_emu_create(const char *dir, const char *platform, bool force, char *errb
         close(kfd);
     emu_kmsg_line(&e, e.st.f.boot_ns, "openfm-emu: booted %s (%zu GPUs, %zu NVSwitches, driver %s)",
                   p->name, p->ngpus, p->nswitches, e.st.f.driver_version);
-    int rc = e.st.routes ? write_state(&h) : OFM_HAL_EIO;
+    int rc = routes_ok ? write_state(&h) : OFM_HAL_EIO;
     if (rc != OFM_HAL_OK)
-        snprintf(errbuf, errlen, "%s", e.st.routes ? h.last_error : "out of memory");
+        snprintf(errbuf, errlen, "%s", routes_ok ? h.last_error : "out of memory");
     flock(lfd, LOCK_UN);
     close(lfd);
     close(fmfd);
-    free(e.st.routes);
+    emu_routes_free(&e.st.r);
+    free(e.iobuf);
     free(e.crc_fixed);
     free(p);
     return rc;
