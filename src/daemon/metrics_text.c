@@ -169,6 +169,9 @@ void ofm_metrics_render(FILE *f, const ofm_status_doc *doc, const ofm_metrics_st
     PER_GPU("openfm_gpu_nvlinks_expected", "gauge", "access NVLinks in the model", g->links_expected);
     PER_GPU("openfm_gpu_mig_enabled", "gauge", "1 MIG enabled, 0 disabled, -1 not supported",
             g->mig == OFM_MIG_ENABLED ? 1 : g->mig == OFM_MIG_DISABLED ? 0 : -1);
+    PER_GPU("openfm_gpu_link_retrains_total", "counter",
+            "GPU resets after which the fabric manager reset and retrained the GPU's switch-side "
+            "NVLinks", g->link_retrains);
     PER_GPU("openfm_gpu_partition", "gauge", "active partition holding the GPU, -1 none",
             g->partition);
 #undef PER_GPU

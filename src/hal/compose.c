@@ -125,6 +125,33 @@ static int c_mig_device_uuid(ofm_hal *h, uint32_t gpu, uint32_t gi, uint32_t ci,
     return relay(h, s, s->ops->mig_device_uuid(s, gpu, gi, ci, out, len));
 }
 
+/* Excluded devices: each kind from the side that owns it - GPUs from the GPU
+ * side (NVML lists them), NVSwitches from the switch side - so an emulator
+ * standing in for the switch driver does not speak for the GPUs. */
+static int c_list_excluded(ofm_hal *h, ofm_hal_excluded *o, size_t cap, size_t *n)
+{
+    ofm_hal *sides[2] = {co(h)->gpu, co(h)->sw};
+    ofm_hal_excluded x[OFM_MAX_GPUS + OFM_MAX_SWITCHES];
+    size_t k = 0;
+    for (int s = 0; s < 2; s++) {
+        size_t m = 0;
+        if (!sides[s]->ops->list_excluded)
+            continue;
+        int rc = sides[s]->ops->list_excluded(sides[s], x, sizeof x / sizeof x[0], &m);
+        if (rc != OFM_HAL_OK && rc != OFM_HAL_ENOTSUP)
+            return relay(h, sides[s], rc);
+        for (size_t i = 0; rc == OFM_HAL_OK && i < m && i < sizeof x / sizeof x[0]; i++) {
+            if (x[i].is_switch != (s == 1))
+                continue;
+            if (k < cap)
+                o[k] = x[i];
+            k++;
+        }
+    }
+    *n = k;
+    return OFM_HAL_OK;
+}
+
 /* A switch side without a claim has nothing to lock: claiming succeeds. */
 static int c_claim(ofm_hal *h)
 {
@@ -191,6 +218,9 @@ int ofm_hal_compose(const char *name, ofm_hal *switch_side, ofm_hal *gpu_side, o
         .gpu_hold = c_gpu_hold,
         /* only the GPU side names MIG devices; without it openfm derives names */
         .mig_device_uuid = gpu_side->ops->mig_device_uuid ? c_mig_device_uuid : NULL,
+        .list_excluded = gpu_side->ops->list_excluded || switch_side->ops->list_excluded
+                             ? c_list_excluded
+                             : NULL,
     };
     h->ops = &c->ops;
     /* a record is only as real as its least real source */

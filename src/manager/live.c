@@ -45,6 +45,32 @@ static bool link_up(ofm_hal *h, uint32_t sw, uint32_t port)
         }                                                                                          \
     } while (0)
 
+/* Is a missing device one the driver excluded (FM §9.6)? Only missing
+ * devices can be, so the backend's list is read only while one is missing.
+ * Backends that cannot say which module ID an excluded device had (NVML
+ * reports UUID and PCI address) are matched by those. */
+static bool excluded(const ofm_hal_excluded *x, size_t nx, bool sw, uint32_t id, const char *uuid,
+                     const char *bdf)
+{
+    for (size_t i = 0; i < nx; i++) {
+        if (x[i].is_switch != sw)
+            continue;
+        if (x[i].phys_id != UINT32_MAX ? x[i].phys_id == id
+                                       : (uuid[0] && !strcmp(uuid, x[i].uuid)) ||
+                                             (bdf[0] && !strcmp(bdf, x[i].pci_bdf)))
+            return true;
+    }
+    return false;
+}
+
+static size_t read_excluded(ofm_hal *h, ofm_hal_excluded *x, size_t cap)
+{
+    size_t n = 0;
+    if (!h->ops->list_excluded || h->ops->list_excluded(h, x, cap, &n) != OFM_HAL_OK)
+        return 0;
+    return n < cap ? n : cap;
+}
+
 bool ofm_fabric_status_refresh(ofm_hal *h, const struct ofm_fabric_ctx *ctx, ofm_fabric_status *st)
 {
     const ofm_platform *p = &ctx->platform;
@@ -151,6 +177,23 @@ bool ofm_fabric_status_refresh(ofm_hal *h, const struct ofm_fabric_ctx *ctx, ofm
         SET(g->mig, mig);
         SET(g->mig_pending, pending);
         SET(g->mig_instances, ngi);
+    }
+    bool any_missing = false;
+    for (size_t si = 0; si < p->nswitches; si++)
+        any_missing |= st->switches[si].status == OFM_SW_MISSING;
+    for (size_t gi = 0; gi < p->ngpus; gi++)
+        any_missing |= st->gpus[gi].health == OFM_DEV_MISSING;
+    ofm_hal_excluded x[OFM_MAX_GPUS + OFM_MAX_SWITCHES];
+    size_t nx = any_missing ? read_excluded(h, x, sizeof x / sizeof x[0]) : 0;
+    for (size_t si = 0; si < p->nswitches; si++) {
+        ofm_switch_status_entry *s = &st->switches[si];
+        SET(s->excluded, s->status == OFM_SW_MISSING &&
+                             excluded(x, nx, true, s->id, s->uuid, s->pci_bdf));
+    }
+    for (size_t gi = 0; gi < p->ngpus; gi++) {
+        ofm_gpu_status *g = &st->gpus[gi];
+        SET(g->excluded, g->health == OFM_DEV_MISSING &&
+                             excluded(x, nx, false, g->phys_id, g->uuid, g->pci_bdf));
     }
     if (ofm_domain_health_update(p, st))
         changed = true;

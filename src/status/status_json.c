@@ -52,6 +52,7 @@ static json_object *gpu_json(const ofm_gpu_status *g)
     ADD(j, "pci_bus_id", STR(g->pci_bdf));
     ADD(j, "present", BOOL(g->present));
     ADD(j, "health", STR(health_name(g->health)));
+    ADD(j, "excluded", BOOL(g->excluded));
     ADD(j, "nvlink_p2p", BOOL(g->p2p));
     ADD(j, "fabric_state", STR(ofm_fabric_state_name(g->fabric_state)));
     ADD(j, "fabric_status", STR(ofm_fabric_status_text(g->fabric_state, g->fabric_status)));
@@ -65,6 +66,7 @@ static json_object *gpu_json(const ofm_gpu_status *g)
     ADD(j, "partition", g->partition >= 0 ? I64(g->partition) : NULL);
     ADD(j, "last_xid", I64(g->last_xid));
     ADD(j, "xid_count", I64(g->xids));
+    ADD(j, "link_retrains", I64(g->link_retrains));
     return j;
 }
 
@@ -75,6 +77,7 @@ static json_object *switch_json(const ofm_switch_status_entry *s)
     ADD(j, "uuid", STR(s->uuid));
     ADD(j, "pci_bus_id", STR(s->pci_bdf));
     ADD(j, "status", STR(ofm_switch_status_name(s->status)));
+    ADD(j, "excluded", BOOL(s->excluded));
     ADD(j, "links_active", I64(s->links_active));
     ADD(j, "links_expected", I64(s->links_expected));
     ADD(j, "sxid_fatal", I64(s->sxid_fatal));
@@ -279,6 +282,7 @@ static void gpu_from(dec *d, json_object *j, ofm_gpu_status *g)
     str(d, j, "pci_bus_id", g->pci_bdf, sizeof g->pci_bdf);
     g->present = boolean(d, j, "present");
     g->health = (ofm_dev_health)name_of(d, j, "health", n_health, 3);
+    g->excluded = boolean(d, j, "excluded");
     g->p2p = boolean(d, j, "nvlink_p2p");
     g->fabric_state = (ofm_fabric_state)name_of(d, j, "fabric_state", n_fab, 4);
     char fs[64];
@@ -303,6 +307,7 @@ static void gpu_from(dec *d, json_object *j, ofm_gpu_status *g)
         g->partition = (int32_t)u64(d, j, "partition", INT32_MAX);
     g->last_xid = (uint32_t)u64(d, j, "last_xid", UINT32_MAX);
     g->xids = u64(d, j, "xid_count", INT64_MAX);
+    g->link_retrains = (uint32_t)u64(d, j, "link_retrains", UINT32_MAX);
 }
 
 static void switch_from(dec *d, json_object *j, ofm_switch_status_entry *s)
@@ -311,6 +316,7 @@ static void switch_from(dec *d, json_object *j, ofm_switch_status_entry *s)
     str(d, j, "uuid", s->uuid, sizeof s->uuid);
     str(d, j, "pci_bus_id", s->pci_bdf, sizeof s->pci_bdf);
     s->status = (ofm_switch_status)name_of(d, j, "status", n_sw, 4);
+    s->excluded = boolean(d, j, "excluded");
     s->links_active = (uint32_t)u64(d, j, "links_active", OFM_MAX_SWITCH_PORTS);
     s->links_expected = (uint32_t)u64(d, j, "links_expected", OFM_MAX_SWITCH_PORTS);
     s->sxid_fatal = u64(d, j, "sxid_fatal", INT64_MAX);

@@ -50,7 +50,9 @@ void ofm_status_print(FILE *f, const ofm_status_doc *doc)
     for (size_t i = 0; i < st->ngpus; i++) {
         const ofm_gpu_status *g = &st->gpus[i];
         fprintf(f, "\nGPU %u  %s  %s\n", g->phys_id, g->pci_bdf, g->uuid);
-        if (g->health != OFM_DEV_OK)
+        if (g->excluded)
+            fprintf(f, "    Device                : excluded by the driver (NVreg_ExcludedGpus)\n");
+        else if (g->health != OFM_DEV_OK)
             fprintf(f, "    Device                : %s\n", health_text(g->health));
         fprintf(f, "    Fabric\n");
         fprintf(f, "        State             : %s\n", ofm_fabric_state_name(g->fabric_state));
@@ -70,6 +72,9 @@ void ofm_status_print(FILE *f, const ofm_status_doc *doc)
         }
         if (g->xids)
             fprintf(f, "    Xid Errors            : %" PRIu64 " (last Xid %u)\n", g->xids, g->last_xid);
+        if (g->link_retrains)
+            fprintf(f, "    Links Retrained       : after %u GPU reset%s\n", g->link_retrains,
+                    g->link_retrains == 1 ? "" : "s");
     }
     if (st->nswitches) {
         fprintf(f, "\nNVSwitches\n");
@@ -77,6 +82,8 @@ void ofm_status_print(FILE *f, const ofm_status_doc *doc)
             const ofm_switch_status_entry *s = &st->switches[i];
             fprintf(f, "    %-3u %s  %-9s links %u/%u active", s->id, s->pci_bdf,
                     ofm_switch_status_name(s->status), s->links_active, s->links_expected);
+            if (s->excluded)
+                fprintf(f, ", excluded by the driver (NvSwitchExcludelist)");
             if (s->sxid_fatal || s->sxid_nonfatal)
                 fprintf(f, ", SXids %" PRIu64 " fatal %" PRIu64 " non-fatal", s->sxid_fatal,
                         s->sxid_nonfatal);

@@ -188,6 +188,63 @@ static void test_each_optional_function_missing(void **state)
     assert_true(tested >= 20);
 }
 
+/* NVML lists the GPUs the driver excluded (UUID and PCI address, no module
+ * ID); the composed backend takes GPUs from NVML and NVSwitches from the
+ * switch side; a driver without the calls says so. */
+static void test_excluded_through_nvml(void **state)
+{
+    (void)state;
+    char err[600];
+    ofm_hal *e, *n, *c;
+    assert_int_equal(ofm_emu_open(dir, &e, err, sizeof err), 0);
+    ofm_hal_gpu g[OFM_MAX_GPUS];
+    ofm_hal_switch s[OFM_MAX_SWITCHES];
+    size_t ng, ns;
+    assert_int_equal(e->ops->list_gpus(e, g, OFM_MAX_GPUS, &ng), 0);
+    assert_int_equal(e->ops->list_switches(e, s, OFM_MAX_SWITCHES, &ns), 0);
+    static ofm_modprobe_list gl, sl;
+    gl.n = sl.n = 1;
+    snprintf(gl.uuid[0], sizeof gl.uuid[0], "%s", g[2].uuid);
+    snprintf(sl.uuid[0], sizeof sl.uuid[0], "%s", s[1].uuid);
+    assert_int_equal(ofm_emu_reboot_excluding(e, &gl, &sl), 0);
+
+    ofm_hal_open_opts o = {.nvml_library = model("libnvidia-ml")};
+    assert_int_equal(ofm_hal_open("nvml", &o, &n, err, sizeof err), 0);
+    ofm_hal_excluded x[8];
+    size_t nx = 0;
+    assert_non_null(n->ops->list_excluded);
+    assert_int_equal(n->ops->list_excluded(n, x, 8, &nx), 0);
+    assert_int_equal(nx, 1);
+    assert_false(x[0].is_switch);
+    assert_int_equal(x[0].phys_id, UINT32_MAX); /* NVML has no module ID for it */
+    assert_string_equal(x[0].uuid, g[2].uuid);
+    assert_string_equal(x[0].pci_bdf, g[2].pci_bdf);
+    ofm_hal_gpu gn[OFM_MAX_GPUS];
+    assert_int_equal(n->ops->list_gpus(n, gn, OFM_MAX_GPUS, &ng), 0);
+    assert_int_equal(ng, 7);
+    ofm_hal_close(n);
+
+    char spec[200];
+    snprintf(spec, sizeof spec, "nvml+emu:%s", dir);
+    assert_int_equal(ofm_hal_open(spec, &o, &c, err, sizeof err), 0);
+    assert_int_equal(c->ops->list_excluded(c, x, 8, &nx), 0);
+    assert_int_equal(nx, 2);
+    assert_false(x[0].is_switch);
+    assert_int_equal(x[0].phys_id, UINT32_MAX); /* the GPU comes from NVML, not the emulator */
+    assert_true(x[1].is_switch);
+    assert_int_equal(x[1].phys_id, s[1].phys_id);
+    ofm_hal_close(c);
+
+    o.nvml_library = model("without-nvmlGetExcludedDeviceCount");
+    assert_int_equal(ofm_hal_open("nvml", &o, &n, err, sizeof err), 0);
+    assert_int_equal(n->ops->list_excluded(n, x, 8, &nx), OFM_HAL_ENOTSUP);
+    assert_non_null(strstr(ofm_hal_last_error(n), "nvmlGetExcludedDeviceCount: not available"));
+    ofm_hal_close(n);
+
+    assert_int_equal(ofm_emu_reboot(e), 0); /* everything back for the other tests */
+    ofm_hal_close(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_missing_library_and_driver),
         cmocka_unit_test(test_required_function_missing),
         cmocka_unit_test(test_each_optional_function_missing),
+        cmocka_unit_test(test_excluded_through_nvml),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -91,8 +91,19 @@ static void test_exclude_gpu_reboot_include(void **state)
     ops_status(&d, &doc);
     assert_int_equal(doc.fabric.state, OFM_SYS_READY);
     const ofm_gpu_status *g = ops_gpu(&doc, gone);
-    assert_true(g == NULL || (!g->present && g->links_usable == 0));
+    assert_non_null(g);
+    assert_true(!g->present && g->links_usable == 0);
+    assert_true(g->excluded); /* missing because the driver excluded it, said so */
+    assert_false(ops_gpu(&doc, peer)->excluded);
     assert_int_equal(ops_gpu(&doc, peer)->links_usable, 12);
+    assert_int_equal(ops_fmctl("status --socket %s", d.sock), 0);
+    {
+        char want_gpu[64];
+        snprintf(want_gpu, sizeof want_gpu, "\nGPU %u ", gone);
+        const char *at = strstr(ops_out, want_gpu);
+        if (!at || !strstr(at, "Device                : excluded by the driver (NVreg_ExcludedGpus)"))
+            fail_msg("fmctl status does not show GPU %u excluded:\n%s", gone, ops_out);
+    }
     /* the hardware agrees: nothing routes to the excluded GPU, the rest works */
     assert_int_equal(probe_links(h, peer, gone), 0);
     assert_int_equal(probe_links(h, peer, p->gpus[1].phys_id), 12);
@@ -121,6 +132,7 @@ static void test_exclude_gpu_reboot_include(void **state)
     g = ops_gpu(&doc, gone);
     assert_non_null(g);
     assert_true(g->present);
+    assert_false(g->excluded);
     assert_int_equal(g->links_usable, 12);
     assert_int_equal(probe_links(h, peer, gone), 12);
     assert_int_equal(dh_stop(&d, 0), 0);
@@ -173,6 +185,47 @@ static void test_exclude_switch(void **state)
     assert_int_equal(n, n0);
     assert_int_equal(h->ops->list_excluded(h, x, 4, &n), 0);
     assert_int_equal(n, 0);
+    ofm_hal_close(h);
+    dh_cleanup(&d);
+}
+
+/* An excluded NVSwitch is flagged in the status (JSON and the human view):
+ * an A100 system whose NVSWITCH_FAILURE_MODE=1 runs on without it. */
+static void test_excluded_switch_in_status(void **state)
+{
+    (void)state;
+    dh_daemon d;
+    assert_int_equal(dh_init(&d, "hgx-a100"), 0);
+    assert_int_equal(dh_write_config(&d, "NVSWITCH_FAILURE_MODE=1\n"), 0);
+    char conf[256];
+    snprintf(conf, sizeof conf, "%s/nvidia-openfm.conf", d.dir);
+    ofm_hal *h = ops_open(&d);
+    const ofm_platform *p = ofm_hal_platform(h);
+    uint32_t id = p->switches[2].id;
+    assert_int_equal(ops_fmctl("exclude switch %u --modprobe-file %s --emu-dir %s", id, conf, d.emu), 0);
+    assert_int_equal(ops_fmctl("emu reboot --modprobe-file %s --emu-dir %s", conf, d.emu), 0);
+    assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
+    static ofm_status_doc doc;
+    ops_status(&d, &doc);
+    size_t flagged = 0;
+    for (size_t i = 0; i < doc.fabric.nswitches; i++) {
+        const ofm_switch_status_entry *s = &doc.fabric.switches[i];
+        if (s->id == id) {
+            assert_int_equal(s->status, OFM_SW_MISSING);
+            assert_true(s->excluded);
+        }
+        flagged += s->excluded;
+    }
+    assert_int_equal(flagged, 1); /* its peer is disabled by the policy, not excluded */
+    for (size_t i = 0; i < doc.fabric.ngpus; i++)
+        assert_false(doc.fabric.gpus[i].excluded);
+    assert_int_equal(ops_fmctl("status --socket %s", d.sock), 0);
+    char want[80];
+    snprintf(want, sizeof want, "    %-3u ", id);
+    const char *at = strstr(ops_out, want);
+    if (!at || !strstr(at, "MISSING") || !strstr(at, ", excluded by the driver (NvSwitchExcludelist)"))
+        fail_msg("fmctl status does not show NVSwitch %u excluded:\n%s", id, ops_out);
+    assert_int_equal(dh_stop(&d, 0), 0);
     ofm_hal_close(h);
     dh_cleanup(&d);
 }
@@ -246,6 +299,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edit),
+        cmocka_unit_test(test_excluded_switch_in_status),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_exclude_switch),
         cmocka_unit_test(test_exclude_gpu_reboot_include),

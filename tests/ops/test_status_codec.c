@@ -52,6 +52,7 @@ static void fill(ofm_status_doc *d)
         g->partition = i ? 5 : -1;
         g->last_xid = 79;
         g->xids = 2;
+        g->link_retrains = 4;
     }
     st->nswitches = 1;
     st->switches[0] = (ofm_switch_status_entry){.id = 3, .status = OFM_SW_FAILED, .links_active = 30,
@@ -94,6 +95,7 @@ static void test_round_trip(void **state)
     assert_int_equal(b.fabric.gpus[1].partition, 5);
     assert_int_equal(b.fabric.gpus[0].partition, -1);
     assert_int_equal(b.fabric.gpus[1].mig, OFM_MIG_ENABLED);
+    assert_int_equal(b.fabric.gpus[1].link_retrains, 4);
     assert_int_equal(b.fabric.errors_total, 40);
     assert_int_equal(ofm_fabric_status_error(&b.fabric, 0)->seq, 9);
     assert_int_equal(ofm_fabric_status_error(&b.fabric, 31)->seq, 40);
@@ -125,7 +127,7 @@ static void expect_reject(const char *from, const char *to, const char *msg_part
 static void test_rejects(void **state)
 {
     (void)state;
-    expect_reject("\"schema_version\":3", "\"schema_version\":9", "schema version 9");
+    expect_reject("\"schema_version\":4", "\"schema_version\":9", "schema version 9");
     expect_reject("\"state\":\"DEGRADED\"", "\"state\":\"SLEEPY\"", "state: unknown value");
     expect_reject("\"links_usable\":11", "\"links_usable\":99", "gpus[0].links_usable: out of range");
     expect_reject("\"links_usable\":11", "\"links_usable\":\"11\"", "links_usable: wrong type");
@@ -136,7 +138,7 @@ static void test_rejects(void **state)
     expect_reject("\"sxid_fatal\":1", "\"sxid_fatal\":-1", "sxid_fatal: negative");
     ofm_error err;
     assert_int_equal(ofm_status_from_json("[1,2]", &b, &err), -1);
-    assert_int_equal(ofm_status_from_json("{\"schema_version\":3", &b, &err), -1);
+    assert_int_equal(ofm_status_from_json("{\"schema_version\":4", &b, &err), -1);
     /* a platform name longer than the structure holds is refused, not cut */
     char big[400];
     memset(big, 'x', sizeof big - 1);

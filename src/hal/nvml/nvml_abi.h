@@ -67,6 +67,15 @@ typedef struct {
 } nvmlPciInfo_t;
 static_assert(sizeof(nvmlPciInfo_t) == 68, "nvmlPciInfo_t layout");
 
+/* A GPU the driver left out at load because NVreg_ExcludedGpus names it:
+ * NVML gives no device handle for it, only its PCI identity and UUID. */
+#define NVML_DEVICE_UUID_BUFFER_SIZE 80
+typedef struct {
+    nvmlPciInfo_t pciInfo;
+    char uuid[NVML_DEVICE_UUID_BUFFER_SIZE];
+} nvmlExcludedDeviceInfo_t;
+static_assert(sizeof(nvmlExcludedDeviceInfo_t) == 148, "nvmlExcludedDeviceInfo_t layout");
+
 /* GPU fabric registration (the probe the fabric manager answers). */
 #define NVML_GPU_FABRIC_UUID_LEN 16
 #define NVML_GPU_FABRIC_STATE_NOT_SUPPORTED 0
@@ -222,7 +231,9 @@ static_assert(sizeof(nvmlComputeInstanceInfo_t) == 32, "nvmlComputeInstanceInfo_
     X(nvmlDeviceGetMigDeviceHandleByIndex,                                                        \
       (nvmlDevice_t device, unsigned int index, nvmlDevice_t *migDevice))                         \
     X(nvmlDeviceGetGpuInstanceId, (nvmlDevice_t device, unsigned int *id))                        \
-    X(nvmlDeviceGetComputeInstanceId, (nvmlDevice_t device, unsigned int *id))
+    X(nvmlDeviceGetComputeInstanceId, (nvmlDevice_t device, unsigned int *id))                    \
+    X(nvmlGetExcludedDeviceCount, (unsigned int *deviceCount))                                    \
+    X(nvmlGetExcludedDeviceInfoByIndex, (unsigned int index, nvmlExcludedDeviceInfo_t *info))
 
 /* nvmlErrorString returns a string, not a code: kept out of the list. */
 typedef const char *(*ofm_nvml_error_string_fn)(nvmlReturn_t result);

@@ -690,6 +690,36 @@ static int mig_device_uuid(ofm_hal *h, uint32_t gpu, uint32_t gi, uint32_t ci, c
                         "instance %u", gpu, gi, ci);
 }
 
+/* The GPUs the driver excluded at load (NVreg_ExcludedGpus, FM §9.6), as
+ * NVML lists them: UUID and PCI address. NVML has no handle for them, so
+ * their module (physical) ID is unknown: phys_id is UINT32_MAX and callers
+ * match by UUID or PCI address. NVSwitches are the switch side's. */
+static int list_excluded(ofm_hal *h, ofm_hal_excluded *out, size_t cap, size_t *count)
+{
+    nv *n = nv_of(h);
+    NEED(h, nvmlGetExcludedDeviceCount);
+    NEED(h, nvmlGetExcludedDeviceInfoByIndex);
+    unsigned cnt = 0;
+    nvmlReturn_t r = n->nvmlGetExcludedDeviceCount(&cnt);
+    if (r)
+        return nfail(h, r, "nvmlGetExcludedDeviceCount");
+    for (unsigned i = 0; i < cnt && i < cap; i++) {
+        nvmlExcludedDeviceInfo_t info;
+        memset(&info, 0, sizeof info);
+        if ((r = n->nvmlGetExcludedDeviceInfoByIndex(i, &info)))
+            return nfail(h, r, "nvmlGetExcludedDeviceInfoByIndex");
+        ofm_hal_excluded *x = &out[i];
+        memset(x, 0, sizeof *x);
+        x->is_switch = false;
+        x->phys_id = UINT32_MAX;
+        info.uuid[sizeof info.uuid - 1] = '\0';
+        snprintf(x->uuid, sizeof x->uuid, "%s", info.uuid);
+        bdf_of(&info.pciInfo, x->pci_bdf, sizeof x->pci_bdf);
+    }
+    *count = cnt;
+    return OFM_HAL_OK;
+}
+
 static int list_switches(ofm_hal *h, ofm_hal_switch *out, size_t cap, size_t *n)
 {
     /* NVML sees GPUs only; NVSwitches are the switch side's */
@@ -729,6 +759,7 @@ static const ofm_hal_ops nvml_ops = {
     .ci_destroy = ci_destroy,
     .ci_list = ci_list,
     .mig_device_uuid = mig_device_uuid,
+    .list_excluded = list_excluded,
 };
 
 static int refuse(nv *n, int code, char *err, size_t errlen, const char *fmt, ...)

@@ -676,3 +676,42 @@ nvmlReturn_t nvmlComputeInstanceGetInfo_v2(nvmlComputeInstance_t ci, nvmlCompute
         }
     return NVML_ERROR_NOT_FOUND;
 }
+
+/* GPUs the emulated driver load left out (the emulator's exclusion record),
+ * the way NVML lists them: no handle, PCI identity and UUID only. */
+static size_t excluded_gpus(ofm_hal_excluded *out, size_t cap)
+{
+    ofm_hal_excluded x[OFM_MAX_GPUS + OFM_MAX_SWITCHES];
+    size_t n = 0, k = 0;
+    if (!H || ofm_emu_list_excluded(H, x, sizeof x / sizeof x[0], &n) != OFM_HAL_OK)
+        return 0;
+    for (size_t i = 0; i < n && i < sizeof x / sizeof x[0]; i++)
+        if (!x[i].is_switch && k < cap)
+            out[k++] = x[i];
+    return k;
+}
+
+nvmlReturn_t nvmlGetExcludedDeviceCount(unsigned int *count)
+{
+    if (!H)
+        return NVML_ERROR_UNINITIALIZED;
+    if (!count)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    ofm_hal_excluded x[OFM_MAX_GPUS];
+    *count = (unsigned)excluded_gpus(x, OFM_MAX_GPUS);
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlGetExcludedDeviceInfoByIndex(unsigned int index, nvmlExcludedDeviceInfo_t *info)
+{
+    if (!H)
+        return NVML_ERROR_UNINITIALIZED;
+    ofm_hal_excluded x[OFM_MAX_GPUS];
+    size_t n = excluded_gpus(x, OFM_MAX_GPUS);
+    if (!info || index >= n)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    memset(info, 0, sizeof *info);
+    pci_of(x[index].pci_bdf, &info->pciInfo);
+    snprintf(info->uuid, sizeof info->uuid, "%s", x[index].uuid);
+    return NVML_SUCCESS;
+}
