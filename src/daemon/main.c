@@ -541,6 +541,7 @@ int main(int argc, char **argv)
     ofm_daemon_log_abort_policy(&d);
     ofm_daemon_refresh(&d);
     ofm_eventlog_track(&d); /* the baseline later changes are logged against */
+    ofm_eventlog_startup(&d);
     ofm_daemon_telemetry_init(&d);
     d.monitor.on_event = ofm_daemon_on_hal_event;
     d.monitor.arg = &d;
