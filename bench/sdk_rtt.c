@@ -28,6 +28,17 @@
  * transactions per pair); each must stay within 1.5x of that baseline.
  * The SDK pairs are taken between the baseline's samples, so both see the
  * same load on a shared machine.
+ *
+ * With --daemon it then measures one partition change on a partition
+ * defined live (ofmCreateFabricPartition), on the emulated hgx-h100 and on
+ * the emulated gb200-nvl72 in the same run: each sample is one
+ * ofmActivateFabricPartitionAny and one ofmDeactivateFabricPartitionAny,
+ * timed separately (each is one SDK round trip, one batched route write
+ * and one durable state-file record). H100: a 4-GPU partition; NVL72: a
+ * 36-GPU partition (9 compute trays) and the whole rack. The NVL72 change
+ * is reported against the H100 one and against the durable floor (append +
+ * fdatasync on the state file's filesystem), with the target of under
+ * 5 ms per change on NVL72.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,6 +63,7 @@
 
 #include "api/api_server.h"
 #include "nv_fm_agent.h"
+#include "sdk/nvfm_ext.h"
 #include "wire/wire.h"
 
 static void usage(FILE *f)
@@ -67,6 +79,7 @@ static void usage(FILE *f)
             "                  FABRIC_MODE=1 under a temporary directory and measure it;\n"
             "                  the pair is then also compared with two ping-pongs each\n"
             "                  followed by an append + fdatasync on that filesystem\n"
+            "  -c N            live partition changes per platform with --daemon (default 100)\n"
             "  -h, --help      this text\n");
 }
 
@@ -392,7 +405,8 @@ static void pick_emu_dir(const char *dir)
 }
 
 /* Writes the config, starts the daemon, and fills cp->addressInfo. */
-static pid_t start_daemon(const char *bin, const char *dir, int use_unix, fmConnectParams_t *cp)
+static pid_t start_daemon(const char *bin, const char *dir, int use_unix, fmConnectParams_t *cp,
+                          const char *platform)
 {
     pick_emu_dir(dir);
     char cfg[256];
@@ -403,9 +417,9 @@ static pid_t start_daemon(const char *bin, const char *dir, int use_unix, fmConn
         exit(1);
     }
     fprintf(f, "DAEMONIZE=0\nFABRIC_MODE=1\nLOG_LEVEL=3\nLOG_FILE_NAME=%s/fm.log\n"
-               "STATE_FILE_NAME=%s/fm.state\nOPENFM_EMU_DIR=%s/emu\nOPENFM_EMULATE=hgx-h100\n"
+               "STATE_FILE_NAME=%s/fm.state\nOPENFM_EMU_DIR=%s/emu\nOPENFM_EMULATE=%s\n"
                "OPENFM_PID_FILE=%s/fm.pid\n",
-            dir, dir, g_emu_dir, g_emu_dir);
+            dir, dir, g_emu_dir, platform, g_emu_dir);
     if (use_unix) {
         fprintf(f, "FM_CMD_UNIX_SOCKET_PATH=%s/daemon.sock\n", dir);
         snprintf(cp->addressInfo, sizeof cp->addressInfo, "%s/daemon.sock", dir);
@@ -515,9 +529,144 @@ static void pairs_between(void *p, unsigned i)
         c->s_routed[i] = one_pair(c->hd, c->routed);
 }
 
+/* ---- one partition change on a live partition, per platform ---------- */
+
+typedef struct {
+    const char *platform;
+    const char *gpus;   /* human form, for the report */
+    unsigned first, n;  /* GPUs first .. first+n-1 */
+    double act50, act99, deact50, deact99;
+    fmFabricPartitionId_t id;
+} change_case;
+
+/* Start `bin` on a fresh emulated `platform`, define the cases' partitions
+ * live, and time n changes of each. */
+static void live_changes(const char *bin, int use_unix, const char *platform, change_case *cases,
+                         unsigned ncases, unsigned n)
+{
+    char dir[] = "/tmp/sdk_rtt-live-XXXXXX";
+    if (!mkdtemp(dir)) {
+        perror("sdk_rtt: mkdtemp");
+        exit(1);
+    }
+    fmConnectParams_t cp;
+    memset(&cp, 0, sizeof cp);
+    cp.version = fmConnectParams_version;
+    cp.timeoutMs = 60000;
+    cp.addressIsUnixSocket = (unsigned)use_unix;
+    pid_t pid = start_daemon(bin, dir, use_unix, &cp, platform);
+    fmLibInit();
+    fmFabricPartitionList_t *list = calloc(1, sizeof *list);
+    double *a = calloc(n, sizeof(double)), *d = calloc(n, sizeof(double));
+    if (!list || !a || !d)
+        exit(1);
+    fmHandle_t h = wait_for_daemon(&cp, pid, dir, list);
+    for (unsigned c = 0; c < ncases; c++) {
+        unsigned g[OFM_WIRE_MAX_PARTITION_GPUS];
+        for (unsigned k = 0; k < cases[c].n; k++)
+            g[k] = cases[c].first + k;
+        fmReturn_t rc = ofmCreateFabricPartition(h, g, cases[c].n, OFM_PARTITION_ID_ANY, &cases[c].id);
+        if (rc == FM_ST_PARTITION_EXISTS) {
+            /* the whole rack is the platform's own default partition */
+            ofm_wire_partition_defs *defs = calloc(1, sizeof *defs);
+            if (!defs || ofmListFabricPartitions(h, defs) != FM_ST_SUCCESS)
+                exit(1);
+            for (unsigned i = 0; i < defs->n; i++)
+                if (defs->def[i].ngpus == cases[c].n && defs->def[i].gpus[0] == cases[c].first)
+                    cases[c].id = defs->def[i].id, rc = FM_ST_SUCCESS;
+            free(defs);
+        }
+        if (rc != FM_ST_SUCCESS) {
+            fprintf(stderr, "sdk_rtt: defining GPUs %s on %s failed: %s (%s)\n", cases[c].gpus,
+                    platform, ofmReturnName(rc), ofmReturnText(rc));
+            exit(1);
+        }
+        for (unsigned i = 0; i < n; i++) {
+            double t0 = now_us();
+            fmReturn_t ra = ofmActivateFabricPartitionAny(h, cases[c].id);
+            double t1 = now_us();
+            fmReturn_t rd = ofmDeactivateFabricPartitionAny(h, cases[c].id);
+            double t2 = now_us();
+            if (ra != FM_ST_SUCCESS || rd != FM_ST_SUCCESS) {
+                fprintf(stderr, "sdk_rtt: change of partition %u on %s failed: %s / %s\n",
+                        cases[c].id, platform, ofmReturnName(ra), ofmReturnName(rd));
+                exit(1);
+            }
+            a[i] = (t1 - t0) / 1000.0;
+            d[i] = (t2 - t1) / 1000.0;
+        }
+        cases[c].act50 = pct(a, n, 0.50);
+        cases[c].act99 = pct(a, n, 0.99);
+        cases[c].deact50 = pct(d, n, 0.50);
+        cases[c].deact99 = pct(d, n, 0.99);
+    }
+    fmDisconnect(h);
+    fmLibShutdown();
+    stop_daemon();
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, g_emu_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "sdk_rtt: could not remove %s\n", dir);
+    free(list);
+    free(a);
+    free(d);
+}
+
+/* The durable floor of one change: an append + fdatasync, n samples, in ms. */
+static double floor_ms(unsigned n)
+{
+    char path[] = "/tmp/sdk_rtt-floor-XXXXXX";
+    int fd = mkstemp(path);
+    double *v = calloc(n, sizeof(double));
+    if (fd < 0 || !v)
+        exit(1);
+    for (unsigned i = 0; i < n; i++) {
+        double t0 = now_us();
+        if (append_sync(fd))
+            exit(1);
+        v[i] = (now_us() - t0) / 1000.0;
+    }
+    double p = pct(v, n, 0.50);
+    close(fd);
+    unlink(path);
+    free(v);
+    return p;
+}
+
+static void bench_live_changes(const char *bin, int use_unix, unsigned n)
+{
+    change_case h100[] = {{"hgx-h100", "1-4 (4 GPUs)", 1, 4, 0, 0, 0, 0, 0}};
+    change_case nvl[] = {{"gb200-nvl72", "1-36 (36 GPUs, 9 trays)", 1, 36, 0, 0, 0, 0, 0},
+                         {"gb200-nvl72", "1-72 (the rack)", 1, 72, 0, 0, 0, 0, 0}};
+    /* the H100 partition 1-4 is the platform's own partition 1: take 2-5 */
+    h100[0].first = 2;
+    h100[0].gpus = "2-5 (4 GPUs)";
+    live_changes(bin, use_unix, "hgx-h100", h100, 1, n);
+    live_changes(bin, use_unix, "gb200-nvl72", nvl, 2, n);
+    double fl = floor_ms(n);
+    printf("\npartition change on a live partition (one SDK call, one route write, one durable "
+           "record), %u changes each, ms:\n", n);
+    printf("%-12s %-26s %6s %9s %9s %9s %9s\n", "platform", "partition GPUs", "id", "act p50",
+           "act p99", "deact p50", "deact p99");
+    change_case *all[] = {&h100[0], &nvl[0], &nvl[1]};
+    for (unsigned i = 0; i < 3; i++)
+        printf("%-12s %-26s %6u %9.3f %9.3f %9.3f %9.3f\n", all[i]->platform, all[i]->gpus,
+               all[i]->id, all[i]->act50, all[i]->act99, all[i]->deact50, all[i]->deact99);
+    printf("floor (append + fdatasync on /tmp) p50 %.3f ms\n", fl);
+    double worst = nvl[1].act50 > nvl[1].deact50 ? nvl[1].act50 : nvl[1].deact50;
+    if (nvl[0].act50 > worst)
+        worst = nvl[0].act50;
+    if (nvl[0].deact50 > worst)
+        worst = nvl[0].deact50;
+    printf("ratio NVL72 rack / H100 4-GPU: activate p50 %.2fx, deactivate p50 %.2fx; "
+           "NVL72 change p50 at most %.3f ms (target < 5 ms: %s)\n",
+           nvl[1].act50 / h100[0].act50, nvl[1].deact50 / h100[0].deact50, worst,
+           worst < 5.0 ? "met" : "MISSED");
+}
+
 int main(int argc, char **argv)
 {
-    unsigned n_list = 2000, n_pairs = 500;
+    unsigned n_list = 2000, n_pairs = 500, n_changes = 100;
     int use_unix = 0;
     const char *connect_to = NULL;
     const char *daemon_bin = NULL;
@@ -531,7 +680,8 @@ int main(int argc, char **argv)
             connect_to = argv[++i];
         } else if (!strcmp(argv[i], "--daemon") && i + 1 < argc) {
             daemon_bin = argv[++i];
-        } else if ((!strcmp(argv[i], "-n") || !strcmp(argv[i], "-m")) && i + 1 < argc) {
+        } else if ((!strcmp(argv[i], "-n") || !strcmp(argv[i], "-m") || !strcmp(argv[i], "-c")) &&
+                   i + 1 < argc) {
             char *end;
             unsigned long v = strtoul(argv[i + 1], &end, 10);
             if (*end || v == 0 || v > 1000000) {
@@ -541,6 +691,8 @@ int main(int argc, char **argv)
             }
             if (argv[i][1] == 'n')
                 n_list = (unsigned)v;
+            else if (argv[i][1] == 'c')
+                n_changes = (unsigned)v;
             else
                 n_pairs = (unsigned)v;
             i++;
@@ -577,7 +729,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (daemon_bin) {
-        daemon_pid = start_daemon(daemon_bin, dir, use_unix, &cp);
+        daemon_pid = start_daemon(daemon_bin, dir, use_unix, &cp, "hgx-h100");
     } else if (connect_to) {
         snprintf(cp.addressInfo, sizeof cp.addressInfo, "%s", connect_to);
     } else {
@@ -743,6 +895,7 @@ int main(int argc, char **argv)
         snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, g_emu_dir);
         if (system(cmd) != 0)
             fprintf(stderr, "sdk_rtt: could not remove %s\n", dir);
+        bench_live_changes(daemon_bin, use_unix, n_changes);
     }
     free(list);
     free(s_list);

@@ -20,6 +20,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/eventlog.h"
+#include "daemon/gpu_reset.h"
 #include "daemon/telemetry.h"
 #include "daemon/instance_lock.h"
 #include "daemon/logsink.h"
@@ -194,6 +195,7 @@ static void on_monitor(evutil_socket_t fd, short what, void *arg)
     if (n > 0 || now - d->last_refresh_ns >= OFM_LIVE_REFRESH_NS) {
         d->last_refresh_ns = now;
         refreshed = ofm_daemon_refresh(d);
+        ofm_daemon_gpu_resets(d);
     }
     if (!refreshed && d->status.generation != gen)
         ofm_daemon_publish_status(d);
@@ -534,10 +536,12 @@ int main(int argc, char **argv)
         return 1;
     }
     ofm_monitor_init(&d.monitor, d.fctx);
+    ofm_relink_init(&d.relink);
     ofm_daemon_monitor_partitions(&d);
     ofm_daemon_log_abort_policy(&d);
     ofm_daemon_refresh(&d);
     ofm_eventlog_track(&d); /* the baseline later changes are logged against */
+    ofm_eventlog_startup(&d);
     ofm_daemon_telemetry_init(&d);
     d.monitor.on_event = ofm_daemon_on_hal_event;
     d.monitor.arg = &d;

@@ -65,6 +65,7 @@ typedef struct {
     uint32_t mig_instances;   /* GPU instances while MIG is enabled */
     int32_t partition;        /* active partition holding the GPU, -1 none (shared/vGPU) */
     uint32_t last_xid;        /* last Xid seen on the GPU, 0 none */
+    uint32_t link_retrains;   /* GPU resets whose switch-side links FM retrained (FM §13.9) */
     uint64_t xids;            /* Xids seen since start */
 } ofm_gpu_status;
 
@@ -183,6 +184,31 @@ typedef struct {
     size_t (*on_port)(void *arg, uint32_t sw, uint32_t port, uint32_t *ids, size_t cap);
     size_t (*with_gpu)(void *arg, uint32_t gpu, uint32_t *ids, size_t cap);
 } ofm_partition_query;
+
+/* Switch-side links of a reset GPU (src/manager/relink.c, FM §13.9): on
+ * A100-class systems a GPU reset takes its NVLinks down on the switch side
+ * and the fabric manager resets and retrains those ports. ofm_relink_scan
+ * runs after a live refresh: every healthy non-MIG GPU with peer access whose
+ * policy links are all down has its down (OFF) switch ports reset, trained
+ * and their routing entries written back. Once per episode per GPU. */
+typedef struct {
+    bool armed[OFM_MAX_GPUS];   /* indexed like the model's gpus */
+} ofm_relink;
+
+typedef struct {
+    uint32_t gpu;               /* phys_id */
+    size_t ports;               /* switch ports found down and handled */
+    size_t trained, failed;
+    size_t routes;              /* routing entries written back */
+    bool route_error;
+    char why[256];              /* first failure, "" none */
+} ofm_relink_result;
+
+void ofm_relink_init(ofm_relink *r);
+/* Handle every GPU that needs it; returns how many results were written
+ * (at most cap). Does not touch st: refresh it afterwards. */
+size_t ofm_relink_scan(ofm_relink *r, ofm_hal *h, const ofm_fabric_ctx *ctx,
+                       const ofm_fabric_status *st, ofm_relink_result *out, size_t cap);
 
 /* Runtime monitor. `ctx` must outlive the monitor. */
 typedef struct {

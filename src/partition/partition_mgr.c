@@ -35,7 +35,10 @@ struct ofm_partition_mgr {
     unsigned nvfs[OFM_PM_MAX_PARTITIONS];
     fmPciDevice_t vfs[OFM_PM_MAX_PARTITIONS][FM_MAX_NUM_GPUS];
     ofm_hal_gpu gpus[OFM_MAX_GPUS];         /* identity, indexed like p->gpus */
-    ofm_route_plan current;                 /* what is programmed for the active set */
+    /* what the switches held when --restart read them back, until the
+     * hypervisor's list is applied; afterwards every change is per partition */
+    ofm_route_plan current;
+    ofm_route_plan routes[OFM_PM_MAX_PARTITIONS]; /* of each active partition, once built */
     uint32_t usable_links[OFM_MAX_GPUS];    /* per GPU (platform index), fixed after bring-up */
     ofm_fabric_health scratch_health;       /* one partition's links (large: not on the stack) */
 };
@@ -154,14 +157,13 @@ static void book_restore(ofm_partition_mgr *pm, const pm_book *b)
 }
 
 /* The routes for the change are programmed and the bookkeeping updated:
- * make it durable before anyone is told. If that fails, undo both (the
- * previous routes are in `before_routes`) and answer an error, so that what
- * the file says, what the hardware forwards and what the client was told
- * agree. A crash between programming and this record is reconciled by
- * --restart: the routes are read back from the hardware and the
- * hypervisor's fmSetActivatedFabricPartitions decides. */
-static fmReturn_t persist(ofm_partition_mgr *pm, const pm_book *before, ofm_route_plan *before_routes,
-                          const char *what)
+ * make it durable before anyone is told. If that fails, the bookkeeping is
+ * put back here and the caller puts the routes back, and the client gets an
+ * error, so that what the file says, what the hardware forwards and what
+ * the client was told agree. A crash between programming and this record is
+ * reconciled by --restart: the routes are read back from the hardware and
+ * the hypervisor's fmSetActivatedFabricPartitions decides. */
+static fmReturn_t persist(ofm_partition_mgr *pm, const pm_book *before, const char *what)
 {
     bool changed[OFM_PM_MAX_PARTITIONS] = {false}, any = false;
     for (size_t i = 0; i < pm->nparts; i++) {
@@ -191,10 +193,47 @@ static fmReturn_t persist(ofm_partition_mgr *pm, const pm_book *before, ofm_rout
             "rolled back and the client is answered with an error",
             what, ofm_error_format(&err, b, sizeof b));
     book_restore(pm, before);
-    if (program(pm, before_routes) != FM_ST_SUCCESS)
-        OFM_CRIT("rolling back the routing after the failed %s did not work either: the hardware may "
-                 "forward what the state file does not record until the next change", what);
     return FM_ST_GENERIC_ERROR;
+}
+
+static void rollback_failed(const char *what)
+{
+    OFM_CRIT("rolling back the routing after the failed %s did not work either: the hardware may "
+             "forward what the state file does not record until the next change", what);
+}
+
+/* Program or clear the routes of partition i alone. Its entries are its
+ * own: every entry is keyed by a destination GPU, and no other active
+ * partition holds that GPU, so a change writes exactly this partition's
+ * entries and never reads, merges or rewrites anyone else's (the cost is
+ * the partition's size, not the fabric's). The plan is kept while the
+ * partition is active, so deactivation only writes its clears. */
+static fmReturn_t write_routes(ofm_partition_mgr *pm, size_t i, bool on)
+{
+    const ofm_partition_desc *d = &pm->parts[i];
+    if (d->ngpus < 2)
+        return FM_ST_SUCCESS; /* a lone GPU has no routes */
+    ofm_route_plan *pl = &pm->routes[i];
+    if (!pl->n) {
+        /* each partition over its own link count (FM §11.1) */
+        ofm_partition_health(pm->p, &pm->fctx->decision.effective, d, &pm->scratch_health);
+        if (ofm_route_plan_build(pm->p, &pm->scratch_health, d->gpus, d->ngpus, pl)) {
+            OFM_ERR("cannot compute the routes of partition %" PRIu32 " (out of memory)", d->id);
+            return FM_ST_GENERIC_ERROR;
+        }
+    }
+    if (!on)
+        for (size_t k = 0; k < pl->n; k++)
+            pl->e[k].egress = ofm_portset_none();
+    int rc = pl->n ? pm->hal->ops->route_write(pm->hal, pl->e, pl->n) : OFM_HAL_OK;
+    if (!on || rc != OFM_HAL_OK)
+        ofm_route_plan_free(pl); /* built again when next needed */
+    if (rc != OFM_HAL_OK) {
+        OFM_ERR("programming NVSwitch routing failed: %s (%s); the previous routing stays in place",
+                ofm_hal_last_error(pm->hal), ofm_hal_strerror(rc));
+        return FM_ST_GENERIC_ERROR;
+    }
+    return FM_ST_SUCCESS;
 }
 
 static int journal_start(ofm_partition_mgr *pm, ofm_error *err)
@@ -488,6 +527,8 @@ void ofm_pm_destroy(ofm_partition_mgr *pm)
     if (!pm)
         return;
     ofm_route_plan_free(&pm->current);
+    for (size_t i = 0; i < OFM_PM_MAX_PARTITIONS; i++)
+        ofm_route_plan_free(&pm->routes[i]);
     ofm_pm_journal_close(pm->journal);
     free(pm);
 }
@@ -633,9 +674,7 @@ static fmReturn_t activate(ofm_partition_mgr *pm, unsigned id, const fmPciDevice
             }
     pm_book before;
     book_save(pm, &before);
-    ofm_route_plan next; /* after program(): the routes before the change */
-    ofm_route_plan_init(&next);
-    fmReturn_t rc = plan_for(pm, i, -1, &next) ? FM_ST_GENERIC_ERROR : program(pm, &next);
+    fmReturn_t rc = write_routes(pm, (size_t)i, true);
     if (rc == FM_ST_SUCCESS) {
         pm->active[i] = true;
         pm->nvfs[i] = nvfs;
@@ -643,9 +682,10 @@ static fmReturn_t activate(ofm_partition_mgr *pm, unsigned id, const fmPciDevice
             memcpy(pm->vfs[i], vfs, nvfs * sizeof *vfs);
         char what[64];
         snprintf(what, sizeof what, "activation of partition %u", id);
-        rc = persist(pm, &before, &next, what);
+        rc = persist(pm, &before, what);
+        if (rc != FM_ST_SUCCESS && write_routes(pm, (size_t)i, false) != FM_ST_SUCCESS)
+            rollback_failed(what);
     }
-    ofm_route_plan_free(&next);
     if (rc != FM_ST_SUCCESS)
         return rc;
     OFM_INFO("partition %u activated (%" PRIu32 " GPUs%s)", id, d->ngpus, nvfs ? ", with VFs" : "");
@@ -676,17 +716,16 @@ static fmReturn_t deactivate(ofm_partition_mgr *pm, unsigned id, bool public_cal
         return FM_ST_UNINITIALIZED;
     pm_book before;
     book_save(pm, &before);
-    ofm_route_plan next; /* after program(): the routes before the change */
-    ofm_route_plan_init(&next);
-    fmReturn_t rc = plan_for(pm, -1, i, &next) ? FM_ST_GENERIC_ERROR : program(pm, &next);
+    fmReturn_t rc = write_routes(pm, (size_t)i, false);
     if (rc == FM_ST_SUCCESS) {
         pm->active[i] = false;
         pm->nvfs[i] = 0;
         char what[64];
         snprintf(what, sizeof what, "deactivation of partition %u", id);
-        rc = persist(pm, &before, &next, what);
+        rc = persist(pm, &before, what);
+        if (rc != FM_ST_SUCCESS && write_routes(pm, (size_t)i, true) != FM_ST_SUCCESS)
+            rollback_failed(what);
     }
-    ofm_route_plan_free(&next);
     if (rc != FM_ST_SUCCESS)
         return rc;
     OFM_INFO("partition %u deactivated", id);
@@ -833,6 +872,9 @@ fmReturn_t ofm_pm_undefine(ofm_partition_mgr *pm, unsigned id, char *why, size_t
     size_t rest = pm->nparts - (size_t)i - 1;
 #define SHIFT(a, dir)                                                                              \
     memmove(&pm->a[(size_t)i + (dir)], &pm->a[(size_t)i + 1 - (dir)], rest * sizeof pm->a[0])
+    ofm_route_plan_free(&pm->routes[i]);
+    SHIFT(routes, 0);
+    memset(&pm->routes[pm->nparts - 1], 0, sizeof pm->routes[0]);
     SHIFT(parts, 0);
     SHIFT(live, 0);
     SHIFT(supported, 0);
@@ -842,6 +884,8 @@ fmReturn_t ofm_pm_undefine(ofm_partition_mgr *pm, unsigned id, char *why, size_t
     pm->nparts--;
     ofm_error err;
     if (persist_definition(pm, false, 0, id, &err)) {
+        SHIFT(routes, 1);
+        memset(&pm->routes[i], 0, sizeof pm->routes[0]);
         SHIFT(parts, 1);
         SHIFT(live, 1);
         SHIFT(supported, 1);
@@ -971,11 +1015,16 @@ fmReturn_t ofm_pm_set_activated(ofm_partition_mgr *pm, const fmActivatedFabricPa
         for (size_t i = 0; i < pm->nparts; i++)
             if (!want[i])
                 pm->nvfs[i] = 0;
-        rc = persist(pm, &before, &next, "setting the active partition list");
+        rc = persist(pm, &before, "setting the active partition list");
+        if (rc != FM_ST_SUCCESS && program(pm, &next) != FM_ST_SUCCESS)
+            rollback_failed("setting the active partition list");
     } else {
         book_restore(pm, &before);
     }
     ofm_route_plan_free(&next);
+    /* from now on every change writes only its own partition's entries */
+    if (rc == FM_ST_SUCCESS)
+        ofm_route_plan_free(&pm->current);
     if (rc != FM_ST_SUCCESS)
         return rc;
     pm->awaiting = false;

@@ -66,6 +66,7 @@ static json_object *gpu_json(const ofm_gpu_status *g)
     ADD(j, "partition", g->partition >= 0 ? I64(g->partition) : NULL);
     ADD(j, "last_xid", I64(g->last_xid));
     ADD(j, "xid_count", I64(g->xids));
+    ADD(j, "link_retrains", I64(g->link_retrains));
     return j;
 }
 
@@ -299,6 +300,7 @@ static void gpu_from(dec *d, json_object *j, ofm_gpu_status *g)
         g->partition = (int32_t)u64(d, j, "partition", INT32_MAX);
     g->last_xid = (uint32_t)u64(d, j, "last_xid", UINT32_MAX);
     g->xids = u64(d, j, "xid_count", INT64_MAX);
+    g->link_retrains = (uint32_t)u64(d, j, "link_retrains", UINT32_MAX);
 }
 
 static void switch_from(dec *d, json_object *j, ofm_switch_status_entry *s)

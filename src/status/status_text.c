@@ -69,6 +69,9 @@ void ofm_status_print(FILE *f, const ofm_status_doc *doc)
         }
         if (g->xids)
             fprintf(f, "    Xid Errors            : %" PRIu64 " (last Xid %u)\n", g->xids, g->last_xid);
+        if (g->link_retrains)
+            fprintf(f, "    Links Retrained       : after %u GPU reset%s\n", g->link_retrains,
+                    g->link_retrains == 1 ? "" : "s");
     }
     if (st->nswitches) {
         fprintf(f, "\nNVSwitches\n");

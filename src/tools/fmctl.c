@@ -17,7 +17,7 @@ static const struct {
     {"status", fmctl_status_main, "show the fabric manager's state and per-GPU fabric state"},
     {"nvlink", fmctl_nvlink_main, "per-link state, rate, far end and error counters (nvidia-smi nvlink)"},
     {"events", fmctl_events_main, "SXid/Xid, NVLink, partition and state-change events (--follow)"},
-    {"partition", fmctl_partition_main, "list, activate and deactivate fabric partitions"},
+    {"partition", fmctl_partition_main, "list, define, delete, activate and deactivate fabric partitions"},
     {"audit", fmctl_audit_main, "read programmed switch routing and print GPU reachability"},
     {"mig", fmctl_mig_main, "MIG profiles, GPU/compute instances and declarative configs"},
     {"hw", fmctl_hw_main, "what the hardware backends see: driver, NVSwitches, GPUs (NVML)"},

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -273,11 +274,24 @@ static void test_params_size_mismatch(void **state)
     dh_cleanup(&d);
 }
 
+/* Polls below run until a wall-clock deadline, not an iteration count: on a
+ * loaded CI box each round can take far longer than its 10 ms nap. */
+#define POLL_DEADLINE_S 60
+static bool before_deadline(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec - start->tv_sec < POLL_DEADLINE_S;
+}
+
 static void wait_state(const dh_daemon *d, const char *want)
 {
     char out[512], args[1200];
     snprintf(args, sizeof args, "'%s' --driver-state", self);
-    for (int i = 0; i < 2000; i++) {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    out[0] = '\0';
+    while (before_deadline(&t0)) {
         if (under_model(d, NULL, args, out, sizeof out) == 0 && strstr(out, want))
             return;
         struct timespec nap = {0, 10 * 1000 * 1000};
@@ -300,7 +314,9 @@ static void test_missed_heartbeat(void **state)
     assert_int_equal(kill(d.pid, SIGCONT), 0);
     wait_state(&d, "configured");
     char *log = NULL;
-    for (int i = 0; i < 1000 && !(log && strstr(log, "heartbeat missed")); i++) {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (before_deadline(&t0) && !(log && strstr(log, "heartbeat missed"))) {
         free(log);
         struct timespec nap = {0, 10 * 1000 * 1000};
         nanosleep(&nap, NULL);
@@ -451,7 +467,9 @@ static void test_late_probe_answered(void **state)
             assert_int_equal(ofm_emu_inject_port_repair(h, p->access[a].sw, p->access[a].sw_port),
                              OFM_HAL_OK);
     ofm_hal_fabric_info fi = {0};
-    for (int i = 0; i < 1000; i++) {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (before_deadline(&t0)) {
         assert_int_equal(h->ops->fabric_get(h, 3, &fi), OFM_HAL_OK);
         if (fi.state == OFM_FABRIC_COMPLETED)
             break;
@@ -460,8 +478,21 @@ static void test_late_probe_answered(void **state)
     }
     assert_int_equal(fi.state, OFM_FABRIC_COMPLETED);
     assert_int_equal(fi.status, 0);
-    char *log = dh_read_log(&d);
-    assert_non_null(strstr(log, "nvswitch: GPU 3 (0000:34:00.0) probed the fabric again; answered"));
+    /* The driver marks the GPU completed when the answer is sent; the
+     * manager's log line follows it, so it is polled for as well. */
+    const char *want = "nvswitch: GPU 3 (0000:34:00.0) probed the fabric again; answered";
+    char *log = NULL;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (before_deadline(&t0) && !(log && strstr(log, want))) {
+        free(log);
+        log = dh_read_log(&d);
+        if (log && strstr(log, want))
+            break;
+        struct timespec nap = {0, 10 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    assert_non_null(log);
+    assert_non_null(strstr(log, want));
     free(log);
     ofm_hal_close(h);
     assert_int_equal(dh_stop(&d, SIGTERM), 0);

@@ -3,57 +3,7 @@
  * /usr/bin/python3): the DCGM-named and openfm series agree with the
  * emulator's probe after a link failure, SXids are counted per switch,
  * /healthz answers 200 only while READY, and API calls are counted. */
-#include <json-c/json.h>
-
-#include "ops_fixture.h"
-
-static unsigned metrics_port(const dh_daemon *d)
-{
-    char *log = dh_read_log(d);
-    assert_non_null(log);
-    const char *at = strstr(log, "metrics: serving http://127.0.0.1:");
-    if (!at)
-        fail_msg("the log does not say where metrics are served:\n%s", log);
-    unsigned port = (unsigned)strtoul(at + strlen("metrics: serving http://127.0.0.1:"), NULL, 10);
-    free(log);
-    assert_true(port > 0);
-    return port;
-}
-
-/* Scrape and parse; the caller json_object_put()s the result. */
-static json_object *scrape(unsigned port)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/ops/scrape.py http://127.0.0.1:%u",
-             getenv("OPENFM_SOURCE_DIR") ? getenv("OPENFM_SOURCE_DIR") : ".", port);
-    int rc = dh_run(cmd, ops_out, sizeof ops_out);
-    if (rc != 0)
-        fail_msg("scrape failed (%d):\n%s", rc, ops_out);
-    json_object *o = json_tokener_parse(ops_out);
-    assert_non_null(o);
-    return o;
-}
-
-/* Value of the sample `name` whose labels include label=value (label NULL:
- * the first sample of that name); fails when absent. The parser names
- * counter samples NAME_total even where the exposition (DCGM's names) has
- * no suffix. */
-static double sample(json_object *o, const char *name, const char *label, const char *value)
-{
-    json_object *s = json_object_object_get(o, "samples");
-    for (size_t i = 0; i < json_object_array_length(s); i++) {
-        json_object *x = json_object_array_get_idx(s, i);
-        if (strcmp(json_object_get_string(json_object_array_get_idx(x, 0)), name))
-            continue;
-        json_object *labels = json_object_array_get_idx(x, 1), *v;
-        if (label && (!json_object_object_get_ex(labels, label, &v) ||
-                      strcmp(json_object_get_string(v), value)))
-            continue;
-        return json_object_get_double(json_object_array_get_idx(x, 2));
-    }
-    fail_msg("no sample %s{%s=\"%s\"} in the scrape", name, label ? label : "", value ? value : "");
-    return -1;
-}
+#include "ops_views.h"
 
 static int healthz(json_object *o) { return json_object_get_int(json_object_object_get(o, "healthz")); }
 
@@ -64,7 +14,7 @@ static void test_metrics_follow_the_fabric(void **state)
     assert_int_equal(dh_init(&d, "hgx-a100"), 0);
     assert_int_equal(dh_write_config(&d, "OPENFM_METRICS_LISTEN=127.0.0.1:0\n"), 0);
     assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
-    unsigned port = metrics_port(&d);
+    unsigned port = ops_metrics_port(&d);
     ofm_hal *h = ops_open(&d);
     const ofm_platform *p = ofm_hal_platform(h);
     const ofm_access_link *a = &p->access[0];
@@ -73,7 +23,7 @@ static void test_metrics_follow_the_fabric(void **state)
     snprintf(sw, sizeof sw, "%u", a->sw);
     uint32_t other = p->gpus[0].phys_id == a->gpu ? p->gpus[1].phys_id : p->gpus[0].phys_id;
 
-    json_object *o = scrape(port);
+    json_object *o = ops_scrape(port);
     assert_int_equal(healthz(o), 200);
     assert_non_null(strstr(json_object_get_string(json_object_object_get(o, "content_type")),
                            "text/plain; version=0.0.4"));
@@ -85,14 +35,14 @@ static void test_metrics_follow_the_fabric(void **state)
                         "counter");
     assert_string_equal(json_object_get_string(json_object_object_get(fam, "openfm_api_requests")),
                         "counter");
-    assert_true(sample(o, "openfm_fabric_manager_ready", NULL, NULL) == 1);
-    assert_true(sample(o, "openfm_fabric_manager_state", "state", "READY") == 1);
-    assert_true(sample(o, "DCGM_FI_DEV_FABRIC_MANAGER_STATUS", "physical_id", gpu) == 3);
-    assert_true(sample(o, "openfm_gpu_nvlinks_usable", "physical_id", gpu) == 12);
-    assert_true(sample(o, "openfm_partitions_supported", NULL, NULL) == 0);
-    assert_true(sample(o, "openfm_bringup_duration_seconds", NULL, NULL) > 0);
+    assert_true(ops_sample(o, "openfm_fabric_manager_ready", NULL, NULL) == 1);
+    assert_true(ops_sample(o, "openfm_fabric_manager_state", "state", "READY") == 1);
+    assert_true(ops_sample(o, "DCGM_FI_DEV_FABRIC_MANAGER_STATUS", "physical_id", gpu) == 3);
+    assert_true(ops_sample(o, "openfm_gpu_nvlinks_usable", "physical_id", gpu) == 12);
+    assert_true(ops_sample(o, "openfm_partitions_supported", NULL, NULL) == 0);
+    assert_true(ops_sample(o, "openfm_bringup_duration_seconds", NULL, NULL) > 0);
     /* the status call fmctl makes is counted and timed */
-    assert_true(sample(o, "openfm_api_requests_total", "call", "status") == 0);
+    assert_true(ops_sample(o, "openfm_api_requests_total", "call", "status") == 0);
     json_object_put(o);
     assert_int_equal(ops_fmctl("status --socket %s", d.sock), 0);
 
@@ -101,8 +51,8 @@ static void test_metrics_follow_the_fabric(void **state)
                                a->sw_port, d.emu), 0);
     uint64_t t0 = ops_now_ms();
     for (;;) {
-        o = scrape(port);
-        if (sample(o, "openfm_gpu_nvlinks_usable", "physical_id", gpu) == 11)
+        o = ops_scrape(port);
+        if (ops_sample(o, "openfm_gpu_nvlinks_usable", "physical_id", gpu) == 11)
             break;
         json_object_put(o);
         if (ops_now_ms() - t0 > 20000)
@@ -111,10 +61,10 @@ static void test_metrics_follow_the_fabric(void **state)
     ofm_emu_probe_result r;
     assert_int_equal(ofm_emu_probe(h, a->gpu, other, true, &r), 0);
     assert_int_equal(r.links, 11);
-    assert_true(sample(o, "openfm_nvswitch_nvlinks_active", "nvswitch", sw) ==
-                sample(o, "openfm_nvswitch_nvlinks_expected", "nvswitch", sw) - 1);
-    assert_true(sample(o, "openfm_api_requests_total", "call", "status") == 1);
-    assert_true(sample(o, "openfm_api_request_duration_seconds_count", "call", "status") == 1);
+    assert_true(ops_sample(o, "openfm_nvswitch_nvlinks_active", "nvswitch", sw) ==
+                ops_sample(o, "openfm_nvswitch_nvlinks_expected", "nvswitch", sw) - 1);
+    assert_true(ops_sample(o, "openfm_api_requests_total", "call", "status") == 1);
+    assert_true(ops_sample(o, "openfm_api_request_duration_seconds_count", "call", "status") == 1);
     json_object_put(o);
 
     /* a non-fatal then an always-fatal SXid: counted on that switch; the
@@ -125,17 +75,17 @@ static void test_metrics_follow_the_fabric(void **state)
                                a->sw, a->sw_port + 1, d.emu), 0);
     t0 = ops_now_ms();
     for (;;) {
-        o = scrape(port);
-        if (sample(o, "DCGM_FI_DEV_NVSWITCH_FATAL_ERRORS_total", "nvswitch", sw) == 1 &&
-            sample(o, "DCGM_FI_DEV_NVSWITCH_NON_FATAL_ERRORS_total", "nvswitch", sw) == 1)
+        o = ops_scrape(port);
+        if (ops_sample(o, "DCGM_FI_DEV_NVSWITCH_FATAL_ERRORS_total", "nvswitch", sw) == 1 &&
+            ops_sample(o, "DCGM_FI_DEV_NVSWITCH_NON_FATAL_ERRORS_total", "nvswitch", sw) == 1)
             break;
         json_object_put(o);
         if (ops_now_ms() - t0 > 20000)
             fail_msg("metrics did not count the SXids within 20 s");
     }
     assert_int_equal(healthz(o), 503);
-    assert_true(sample(o, "openfm_fabric_manager_state", "state", "DEGRADED") == 1);
-    assert_true(sample(o, "openfm_fabric_manager_ready", NULL, NULL) == 0);
+    assert_true(ops_sample(o, "openfm_fabric_manager_state", "state", "DEGRADED") == 1);
+    assert_true(ops_sample(o, "openfm_fabric_manager_ready", NULL, NULL) == 0);
     json_object_put(o);
 
     /* anything else is 404, not a crash */

@@ -264,6 +264,50 @@ static void public_calls_serve_what_their_structures_hold(void **s)
     pmfx_close(f);
 }
 
+/* A rack-scale domain: any set of GPUs, IDs 1-32766; partitions of more
+ * than 16 GPUs are served by the extension calls only. */
+static void nvl72_any_set_of_gpus(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("gb200-nvl72", OFM_FABRIC_MODE_SHARED, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    /* the default all-GPU partition 32766 is too large for the public list */
+    assert_int_equal(list(f)->numPartitions, 0);
+    assert_int_equal(ofm_pm_activate(f->pm, 32766, NULL, 0), FM_ST_NOT_SUPPORTED);
+    unsigned id = 0;
+    assert_int_equal(define(f, "1-10,30,50-58", -1, &id), FM_ST_SUCCESS);
+    assert_int_equal(id, 1);
+    assert_int_equal(define(f, "21-24", -1, &id), FM_ST_SUCCESS);
+    assert_int_equal(id, 2);
+    assert_int_equal(define(f, "72,11", 32765, &id), FM_ST_SUCCESS);
+    expect_refused(f, "12", 32767, FM_ST_BADPARAM, "partition ID 32767 is out of range", "1-32766");
+    expect_refused(f, "12", 0, FM_ST_BADPARAM, "partition ID 0 is out of range", NULL);
+    expect_refused(f, "12", 32766, FM_ST_PARTITION_ID_IN_USE, "partition ID 32766", NULL);
+    expect_refused(f, "1-72", -1, FM_ST_PARTITION_EXISTS, "partition 32766", NULL);
+    expect_refused(f, "12,73", -1, FM_ST_BADPARAM, "GPU 73 does not exist", NULL);
+    fmFabricPartitionList_t *l = list(f);
+    assert_int_equal(l->numPartitions, 2);
+    assert_null(find(l, 1));
+    assert_non_null(find(l, 2));
+    assert_int_equal(ofm_pm_activate(f->pm, 1, NULL, 0), FM_ST_NOT_SUPPORTED);
+    assert_int_equal(ofm_pm_activate_any(f->pm, 1, NULL, 0), FM_ST_SUCCESS);
+    assert_int_equal(ofm_pm_activate(f->pm, 2, NULL, 0), FM_ST_SUCCESS);
+    assert_int_equal(ofm_pm_activate_any(f->pm, 32766, NULL, 0), FM_ST_IN_USE);
+    ISO(f, 1, 2);
+    /* --restart: the hypervisor's list may name any partition */
+    assert_int_equal(pmfx_pm(f, true, &err), 0);
+    fmActivatedFabricPartitionList_t al = {.numPartitions = 1, .partitionIds = {1}};
+    assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_SUCCESS);
+    ISO(f, 1);
+    assert_int_equal(ofm_pm_deactivate(f->pm, 1), FM_ST_NOT_SUPPORTED);
+    assert_int_equal(ofm_pm_deactivate_any(f->pm, 1), FM_ST_SUCCESS);
+    assert_int_equal(ofm_pm_undefine(f->pm, 1, why, sizeof why), FM_ST_SUCCESS);
+    assert_int_equal(ofm_pm_activate_any(f->pm, 32766, NULL, 0), FM_ST_SUCCESS);
+    ISO(f, 32766);
+    pmfx_close(f);
+}
+
 /* The GPU list syntax fmctl and the tests share. */
 static void gpu_lists_parse_strictly(void **s)
 {
@@ -294,6 +338,7 @@ int main(void)
         cmocka_unit_test(definitions_survive_restarts),
         cmocka_unit_test(invalid_definitions_name_the_rule),
         cmocka_unit_test(public_calls_serve_what_their_structures_hold),
+        cmocka_unit_test(nvl72_any_set_of_gpus),
         cmocka_unit_test(gpu_lists_parse_strictly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -192,7 +192,9 @@ static void test_host_names(void **state)
     long t0 = mono_ms();
     assert_int_equal(fmConnect(&p, &h), FM_ST_CONNECTION_NOT_VALID);
     long took = mono_ms() - t0;
-    if (took < 250 || took > 2000)
+    /* The upper bound only tells "gave up" from "hung on the resolver" (which
+     * never returns before r_release); it is generous for loaded CI boxes. */
+    if (took < 250 || took > 10000)
         fail_msg("fmConnect with a stuck resolver took %ld ms for timeoutMs 300", took);
     assert_non_null(strstr(ofmReturnText(FM_ST_CONNECTION_NOT_VALID), "within timeoutMs"));
     /* The abandoned lookup finishes later and cleans up after itself
