@@ -63,6 +63,10 @@ int ofm_emu_inject_port_down(ofm_hal *h, uint32_t sw, uint32_t port);
 int ofm_emu_inject_port_repair(ofm_hal *h, uint32_t sw, uint32_t port);
 int ofm_emu_inject_switch(ofm_hal *h, uint32_t sw, ofm_dev_health health);
 int ofm_emu_inject_gpu(ofm_hal *h, uint32_t gpu, ofm_dev_health health);
+/* Rack-scale systems (GB200 NVL72): every GPU of compute tray `tray`, or
+ * every NVSwitch chip of switch tray `tray`, at once (EINVAL: no such tray). */
+int ofm_emu_inject_compute_tray(ofm_hal *h, uint32_t tray, ofm_dev_health health);
+int ofm_emu_inject_switch_tray(ofm_hal *h, uint32_t tray, ofm_dev_health health);
 int ofm_emu_inject_fabric_fail(ofm_hal *h, uint32_t gpu, bool fail);
 int ofm_emu_inject_driver_version(ofm_hal *h, const char *version);
 /* `desc` is the error description printed after the link number. */
