@@ -98,8 +98,10 @@ int ofm_emu_switch_telemetry_reset(ofm_hal *h);
 /* --- traffic probe: the ground truth for routing and isolation tests --- */
 typedef struct {
     bool arrives;
-    uint32_t links;          /* source links whose traffic reaches dst */
-    uint32_t dst_links;      /* distinct destination links it arrives on */
+    uint32_t links;          /* source links ALL of whose traffic reaches dst: one whose
+                                load-balanced copies are partly dropped (a dead or wrong
+                                egress port) does not count, as in fmctl audit */
+    uint32_t dst_links;      /* distinct destination links any of it arrives on */
     uint32_t max_hops;       /* switches traversed on the longest path */
     uint64_t bandwidth_mbps; /* links x line rate (per direction) */
     /* first drop seen (when !arrives, or when some links arrive and others don't) */

@@ -247,3 +247,19 @@ void ofm_metrics_render(FILE *f, const ofm_status_doc *doc, const ofm_metrics_st
     head(f, "openfm_metrics_render_max_seconds", "gauge", "longest such stall since start");
     fprintf(f, "openfm_metrics_render_max_seconds %.9f\n", stats->render_max_s);
 }
+
+/* The helpers, for modules that render series of their own (metrics.h). */
+void ofm_metrics_head(FILE *f, const char *name, const char *type, const char *help)
+{
+    head(f, name, type, help);
+}
+
+void ofm_metrics_label_value(FILE *f, const char *s)
+{
+    lv(f, s);
+}
+
+void ofm_metrics_gpu_labels(FILE *f, const ofm_gpu_status *g, size_t idx, const char *host)
+{
+    gpu_labels(f, g, idx, host);
+}

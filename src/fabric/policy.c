@@ -243,6 +243,8 @@ void ofm_policy_decide(const ofm_platform *p, const ofm_fabric_health *observed,
             int si = ofm_fabric_switch_index(p, p->access[a].sw);
             if (observed->access_ok[a] || gi < 0 || si < 0 || !observed->gpu_ok[gi] || sw_failed[si])
                 continue;
+            if (observed->gpu_links_off[gi])
+                continue; /* not a failure: no failure mode applies to it */
             if (gpu_fail_sw[gi] != si) {
                 gpu_fail_switches[gi]++;
                 gpu_fail_sw[gi] = si;
@@ -326,6 +328,17 @@ void ofm_policy_decide(const ofm_platform *p, const ofm_fabric_health *observed,
             }
         }
         for (size_t gi = 0; gi < ngpus; gi++) {
+            if (observed->gpu_links_off[gi] && observed->gpu_ok[gi]) {
+                /* MIG mode keeps its links untrained: no peer access, and in
+                 * the partition modes its partitions are unavailable, until
+                 * MIG mode is disabled (FM §8.9) */
+                d->effective.gpu_ok[gi] = false;
+                d->drop_gpu_partitions[gi] = true;
+                note(d, "GPU %u is in MIG mode, which keeps its NVLinks untrained (FM §8.9): "
+                        "removed from NVLink %s until MIG mode is disabled",
+                     p->gpus[gi].phys_id, shared ? "partitions" : "peer-to-peer routing");
+                continue;
+            }
             if (gpu_fail_switches[gi] == 0)
                 continue;
             bool covered = gpu_fail_switches[gi] == 1 && d->switch_disabled[gpu_fail_sw[gi]];

@@ -60,6 +60,23 @@ static inline double ops_sample(json_object *o, const char *name, const char *la
     return -1;
 }
 
+/* Value of the sample `name` with both labels l1=v1 and l2=v2. */
+static inline double ops_sample2(json_object *o, const char *name, const char *l1, const char *v1,
+                                 const char *l2, const char *v2)
+{
+    json_object *s = json_object_object_get(o, "samples");
+    for (size_t i = 0; i < json_object_array_length(s); i++) {
+        json_object *x = json_object_array_get_idx(s, i), *a, *b;
+        json_object *labels = json_object_array_get_idx(x, 1);
+        if (!strcmp(json_object_get_string(json_object_array_get_idx(x, 0)), name) &&
+            json_object_object_get_ex(labels, l1, &a) && !strcmp(json_object_get_string(a), v1) &&
+            json_object_object_get_ex(labels, l2, &b) && !strcmp(json_object_get_string(b), v2))
+            return json_object_get_double(json_object_array_get_idx(x, 2));
+    }
+    fail_msg("no sample %s{%s=\"%s\",%s=\"%s\"} in the scrape", name, l1, v1, l2, v2);
+    return -1;
+}
+
 /* A GPU series' value, by physical ID. */
 static inline double ops_gpu_sample(json_object *o, const char *name, uint32_t gpu)
 {

@@ -5,12 +5,23 @@
  * /healthz answers 200 only while READY, and API calls are counted. */
 #include "ops_views.h"
 
+static dh_daemon d;
+
+/* A failed assertion must not leave a daemon holding ctest's pipe. */
+static int teardown(void **state)
+{
+    (void)state;
+    if (d.dir[0])
+        dh_cleanup(&d);
+    memset(&d, 0, sizeof d);
+    return 0;
+}
+
 static int healthz(json_object *o) { return json_object_get_int(json_object_object_get(o, "healthz")); }
 
 static void test_metrics_follow_the_fabric(void **state)
 {
     (void)state;
-    dh_daemon d;
     assert_int_equal(dh_init(&d, "hgx-a100"), 0);
     assert_int_equal(dh_write_config(&d, "OPENFM_METRICS_LISTEN=127.0.0.1:0\n"), 0);
     assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
@@ -67,6 +78,45 @@ static void test_metrics_follow_the_fabric(void **state)
     assert_true(ops_sample(o, "openfm_api_request_duration_seconds_count", "call", "status") == 1);
     json_object_put(o);
 
+    /* NVLink error counters of a switch port (another access link of the
+     * same GPU): served per port under DCGM's per-link NVSwitch names and
+     * summed per GPU, from the daemon's cache (re-read about every second,
+     * not during the scrape), agreeing with what the hardware reports */
+    const ofm_access_link *b = &p->access[1];
+    assert_int_equal(b->gpu, a->gpu);
+    assert_int_equal(ops_fmctl("emu inject link-errors --switch %u --port %u --crc-flit 5 --crc-data 2 "
+                               "--replay 7 --recovery 1 --emu-dir %s", b->sw, b->sw_port, d.emu), 0);
+    char bsw[16], bport[16];
+    snprintf(bsw, sizeof bsw, "%u", b->sw);
+    snprintf(bport, sizeof bport, "%u", b->sw_port);
+    t0 = ops_now_ms();
+    for (;;) {
+        o = ops_scrape(port);
+        if (ops_sample2(o, "DCGM_FI_DEV_NVSWITCH_LINK_REPLAY_ERRORS_total", "nvswitch", bsw, "nvlink",
+                        bport) == 7)
+            break;
+        json_object_put(o);
+        if (ops_now_ms() - t0 > 20000)
+            fail_msg("metrics did not show the link's replay errors within 20 s");
+    }
+    ofm_hal_link_errors he;
+    assert_int_equal(h->ops->link_errors(h, b->sw, b->sw_port, &he), 0);
+    assert_true(ops_sample2(o, "DCGM_FI_DEV_NVSWITCH_LINK_FLIT_ERRORS_total", "nvswitch", bsw, "nvlink",
+                            bport) == he.crc_flit);
+    assert_true(ops_sample2(o, "DCGM_FI_DEV_NVSWITCH_LINK_CRC_ERRORS_total", "nvswitch", bsw, "nvlink",
+                            bport) == he.crc_data);
+    assert_true(ops_sample2(o, "DCGM_FI_DEV_NVSWITCH_LINK_RECOVERY_ERRORS_total", "nvswitch", bsw, "nvlink",
+                            bport) == he.recovery);
+    assert_true(he.crc_flit == 5 && he.crc_data == 2 && he.recovery == 1);
+    snprintf(bport, sizeof bport, "%u", a->sw_port);
+    snprintf(bsw, sizeof bsw, "%u", a->sw);
+    assert_true(ops_sample2(o, "DCGM_FI_DEV_NVSWITCH_LINK_REPLAY_ERRORS_total", "nvswitch", bsw, "nvlink",
+                            bport) == 0);
+    assert_true(ops_sample(o, "DCGM_FI_DEV_NVLINK_REPLAY_ERROR_COUNT_TOTAL_total", "physical_id", gpu) == 7);
+    assert_true(ops_sample(o, "DCGM_FI_DEV_NVLINK_CRC_FLIT_ERROR_COUNT_TOTAL_total", "physical_id", gpu) == 5);
+    assert_true(ops_gpu_sample(o, "DCGM_FI_DEV_NVLINK_REPLAY_ERROR_COUNT_TOTAL_total", other) == 0);
+    json_object_put(o);
+
     /* a non-fatal then an always-fatal SXid: counted on that switch; the
      * fatal one degrades the fabric and /healthz stops answering 200 */
     assert_int_equal(ops_fmctl("emu inject sxid --switch %u --port %u --code 11012 --non-fatal "
@@ -97,12 +147,12 @@ static void test_metrics_follow_the_fabric(void **state)
     ofm_hal_close(h);
     assert_int_equal(dh_stop(&d, 0), 0);
     dh_cleanup(&d);
+    memset(&d, 0, sizeof d);
 }
 
 static void test_metrics_config(void **state)
 {
     (void)state;
-    dh_daemon d;
     /* off: nothing listens, the log says so */
     assert_int_equal(dh_init(&d, "hgx-h100"), 0);
     assert_int_equal(dh_write_config(&d, "OPENFM_METRICS_LISTEN=\n"), 0);
@@ -112,6 +162,7 @@ static void test_metrics_config(void **state)
     free(log);
     assert_int_equal(dh_stop(&d, 0), 0);
     dh_cleanup(&d);
+    memset(&d, 0, sizeof d);
     /* malformed: refused, naming the key and the value */
     assert_int_equal(dh_init(&d, "hgx-h100"), 0);
     assert_int_equal(dh_write_config(&d, "OPENFM_METRICS_LISTEN=localhost:99999\n"), 0);
@@ -123,13 +174,14 @@ static void test_metrics_config(void **state)
     free(log);
     dh_stop(&d, 0);
     dh_cleanup(&d);
+    memset(&d, 0, sizeof d);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_metrics_follow_the_fabric),
-        cmocka_unit_test(test_metrics_config),
+        cmocka_unit_test_teardown(test_metrics_follow_the_fabric, teardown),
+        cmocka_unit_test_teardown(test_metrics_config, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -323,7 +323,11 @@ static void drop(walk *w, uint32_t sw, uint32_t port, uint32_t sxid, const char 
     snprintf(w->reason, sizeof w->reason, "%s", why);
 }
 
-/* Traffic for dst enters switch si on port. Returns true if any copy arrives. */
+/* Traffic for dst enters switch si on port. Returns true when all of it
+ * arrives: the switch sprays it over every egress port of the entry, so one
+ * copy lost on a dead or wrong port means the source link does not carry
+ * this traffic (the rule `fmctl audit` applies, docs/routing.md). Copies that
+ * do arrive still mark the destination links they reach. */
 static bool enter(walk *w, size_t si, uint32_t port, uint32_t hops)
 {
     emu_impl *e = w->e;
@@ -343,33 +347,35 @@ static bool enter(walk *w, size_t si, uint32_t port, uint32_t hops)
         drop(w, swid, port, 11004, "ingress invalid ACL");
         return false;
     }
-    bool arrived = false;
+    bool all = true;
     for (uint32_t out = 0; out < e->p->switches[si].nports; out++) {
         if (!ofm_portset_has(egress, out))
             continue;
         if (e->st.f.port_state[si][out] != OFM_LINK_ACTIVE) {
             drop(w, swid, out, 15002, "egress port link not active");
+            all = false;
             continue;
         }
         int a = e->port_access[si][out], t = e->port_trunk[si][out];
         if (a >= 0) {
             if (e->p->access[a].gpu == w->dst) {
                 w->dst_links_hit |= 1ull << e->p->access[a].gpu_link;
-                arrived = true;
             } else {
                 drop(w, swid, out, 12002, "egress to the wrong GPU");
+                all = false;
             }
         } else if (t >= 0) {
             const ofm_trunk_link *tl = &e->p->trunks[t];
             bool a_end = tl->sw_a == swid && tl->port_a == out;
             int osi = emu_sw_index(e->p, a_end ? tl->sw_b : tl->sw_a);
-            if (enter(w, (size_t)osi, a_end ? tl->port_b : tl->port_a, hops + 1))
-                arrived = true;
+            if (!enter(w, (size_t)osi, a_end ? tl->port_b : tl->port_a, hops + 1))
+                all = false;
         } else {
             drop(w, swid, out, 15002, "egress port not connected");
+            all = false;
         }
     }
-    return arrived;
+    return all;
 }
 
 /* One walk inside a transaction the caller holds; records the drop events
