@@ -63,6 +63,10 @@ int ofm_emu_inject_port_down(ofm_hal *h, uint32_t sw, uint32_t port);
 int ofm_emu_inject_port_repair(ofm_hal *h, uint32_t sw, uint32_t port);
 int ofm_emu_inject_switch(ofm_hal *h, uint32_t sw, ofm_dev_health health);
 int ofm_emu_inject_gpu(ofm_hal *h, uint32_t gpu, ofm_dev_health health);
+/* Rack-scale systems (GB200 NVL72): every GPU of compute tray `tray`, or
+ * every NVSwitch chip of switch tray `tray`, at once (EINVAL: no such tray). */
+int ofm_emu_inject_compute_tray(ofm_hal *h, uint32_t tray, ofm_dev_health health);
+int ofm_emu_inject_switch_tray(ofm_hal *h, uint32_t tray, ofm_dev_health health);
 int ofm_emu_inject_fabric_fail(ofm_hal *h, uint32_t gpu, bool fail);
 int ofm_emu_inject_driver_version(ofm_hal *h, const char *version);
 /* `desc` is the error description printed after the link number. */
@@ -94,8 +98,10 @@ int ofm_emu_switch_telemetry_reset(ofm_hal *h);
 /* --- traffic probe: the ground truth for routing and isolation tests --- */
 typedef struct {
     bool arrives;
-    uint32_t links;          /* source links whose traffic reaches dst */
-    uint32_t dst_links;      /* distinct destination links it arrives on */
+    uint32_t links;          /* source links ALL of whose traffic reaches dst: one whose
+                                load-balanced copies are partly dropped (a dead or wrong
+                                egress port) does not count, as in fmctl audit */
+    uint32_t dst_links;      /* distinct destination links any of it arrives on */
     uint32_t max_hops;       /* switches traversed on the longest path */
     uint64_t bandwidth_mbps; /* links x line rate (per direction) */
     /* first drop seen (when !arrives, or when some links arrive and others don't) */

@@ -46,6 +46,8 @@ typedef struct ofm_daemon {
     unsigned metrics_port;        /* the port it listens on */
     ofm_metrics_stats metrics_stats;
     struct ofm_telemetry_table *telemetry; /* switch error counters (telemetry.c); NULL: none */
+    ofm_relink relink;            /* GPU resets handled (gpu_reset.c) */
+    struct ofm_link_counters *link_counters; /* cached NVLink error counters (link_counters.c) */
 } ofm_daemon;
 
 /* Rewrite the status document after a state change; a failure is logged

@@ -175,3 +175,32 @@ void ofm_eventlog_track(ofm_daemon *d)
         snap.pactive[i] = pe[i].active;
     }
 }
+
+/* ---------------------------------------------------------------- start */
+
+void ofm_eventlog_startup(ofm_daemon *d)
+{
+    const ofm_fabric_status *st = &d->status;
+    ofm_eventlog_add(OFM_EV_FM_STATE, 0, -1, -1, -1, -1, st->state != OFM_SYS_READY,
+                     "fabric manager started: %s on %s: %s", ofm_system_state_name(st->state),
+                     st->platform, st->message);
+    for (size_t i = 0; i < st->ngpus && i < OFM_MAX_GPUS; i++) {
+        const ofm_gpu_status *g = &st->gpus[i];
+        if (g->excluded)
+            ofm_eventlog_add(OFM_EV_GPU_STATE, 0, (int32_t)g->phys_id, -1, -1, -1, false,
+                             "GPU %u: excluded by the driver (NVreg_ExcludedGpus) at start; not "
+                             "in the fabric", g->phys_id);
+        else if (g->health != OFM_DEV_OK)
+            ofm_eventlog_add(OFM_EV_GPU_STATE, 0, (int32_t)g->phys_id, -1, -1, -1, false,
+                             "GPU %u: device %s at start; not in the fabric", g->phys_id,
+                             health_word(g->health));
+    }
+    for (size_t i = 0; i < st->nswitches && i < OFM_MAX_SWITCHES; i++) {
+        const ofm_switch_status_entry *s = &st->switches[i];
+        if (s->status == OFM_SW_OK)
+            continue;
+        ofm_eventlog_add(OFM_EV_SWITCH_STATE, 0, -1, (int32_t)s->id, -1, -1, false,
+                         "NVSwitch %u: %s at start%s", s->id, ofm_switch_status_name(s->status),
+                         s->excluded ? " (excluded by the driver, NvSwitchExcludelist)" : "");
+    }
+}

@@ -25,6 +25,11 @@ void ofm_eventlog_on_hal_event(void *arg, const ofm_hal_event *e, const ofm_fabr
 /* Compare the daemon's state with what was last logged and log the
  * differences (fabric manager state, GPU and switch state, partitions). */
 void ofm_eventlog_track(struct ofm_daemon *d);
+/* At start, once bring-up and the first live refresh are done: the fabric
+ * manager's state and every GPU and NVSwitch it started without (excluded
+ * by the driver, missing or failed), so the log shows a start and what it
+ * began with, not only the changes after it. */
+void ofm_eventlog_startup(struct ofm_daemon *d);
 /* SDK handler. */
 fmReturn_t ofm_eventlog_get(void *ctx, uint64_t after_seq, unsigned max, ofm_wire_events *out);
 

@@ -20,6 +20,8 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/eventlog.h"
+#include "daemon/gpu_reset.h"
+#include "daemon/link_counters.h"
 #include "daemon/telemetry.h"
 #include "daemon/instance_lock.h"
 #include "daemon/logsink.h"
@@ -194,7 +196,9 @@ static void on_monitor(evutil_socket_t fd, short what, void *arg)
     if (n > 0 || now - d->last_refresh_ns >= OFM_LIVE_REFRESH_NS) {
         d->last_refresh_ns = now;
         refreshed = ofm_daemon_refresh(d);
+        ofm_daemon_gpu_resets(d);
     }
+    ofm_daemon_link_counters_tick(d);
     if (!refreshed && d->status.generation != gen)
         ofm_daemon_publish_status(d);
     if (d->status.state != before) {
@@ -534,11 +538,14 @@ int main(int argc, char **argv)
         return 1;
     }
     ofm_monitor_init(&d.monitor, d.fctx);
+    ofm_relink_init(&d.relink);
     ofm_daemon_monitor_partitions(&d);
     ofm_daemon_log_abort_policy(&d);
     ofm_daemon_refresh(&d);
     ofm_eventlog_track(&d); /* the baseline later changes are logged against */
+    ofm_eventlog_startup(&d);
     ofm_daemon_telemetry_init(&d);
+    ofm_daemon_link_counters_init(&d);
     d.monitor.on_event = ofm_daemon_on_hal_event;
     d.monitor.arg = &d;
     ofm_daemon_publish_status(&d);
@@ -570,6 +577,7 @@ int main(int argc, char **argv)
     event_base_free(d.base);
     free(d.fctx);
     free(d.telemetry);
+    ofm_link_counters_free(d.link_counters);
     free(d.doc);
     unlink(d.status_path);
     ofm_daemon_publish_forget();

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/link_counters.h"
 #include "daemon/daemon.h"
 #include "daemon/live_status.h"
 #include "openfm/log.h"
@@ -158,6 +159,7 @@ static void on_metrics(struct evhttp_request *req, void *arg)
     if (gethostname(host, sizeof host - 1))
         host[0] = '\0';
     ofm_metrics_render(f, doc, &d->metrics_stats, d->telemetry, host);
+    ofm_link_counters_render(f, d->link_counters, doc, host);
     fclose(f);
     ofm_metrics_stats *ms = &d->metrics_stats;
     ms->render_last_s = (double)(mono_ns() - t0) / 1e9;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "api/api_server.h"
+#include "manager/manager.h"
 #include "openfm/error.h"
 
 struct ofm_daemon;
@@ -48,6 +49,13 @@ const ofm_api_handlers *ofm_metrics_instrument(const ofm_api_handlers *inner,
  * counters of switches that have them (HGX B200). */
 void ofm_metrics_render(FILE *f, const struct ofm_status_doc *doc, const ofm_metrics_stats *stats,
                         const struct ofm_telemetry_table *tel, const char *hostname);
+
+/* Rendering helpers for the modules that add series (link_counters.c):
+ * the HELP/TYPE lines, a label value escaped as the format requires, and
+ * the DCGM exporter's GPU label set ({gpu=...,UUID=...,...}). */
+void ofm_metrics_head(FILE *f, const char *name, const char *type, const char *help);
+void ofm_metrics_label_value(FILE *f, const char *s);
+void ofm_metrics_gpu_labels(FILE *f, const ofm_gpu_status *g, size_t idx, const char *host);
 
 /* Start serving on OPENFM_METRICS_LISTEN ("HOST:PORT"; "" = off). A bind
  * failure is reported in err (the daemon logs it and runs on without

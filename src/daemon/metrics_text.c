@@ -162,6 +162,8 @@ void ofm_metrics_render(FILE *f, const ofm_status_doc *doc, const ofm_metrics_st
     PER_GPU("DCGM_FI_DEV_XID_ERRORS", "gauge", "last Xid seen on the GPU (0 none)", g->last_xid);
     PER_GPU("openfm_gpu_xid_errors_total", "counter", "Xids seen on the GPU since start", g->xids);
     PER_GPU("openfm_gpu_present", "gauge", "1 when the GPU is enumerated and healthy", g->present);
+    PER_GPU("openfm_gpu_excluded", "gauge",
+            "1 when the GPU is missing because the driver excluded it (NVreg_ExcludedGpus)", g->excluded);
     PER_GPU("openfm_gpu_nvlink_p2p", "gauge", "1 when the GPU has NVLink peer access", g->p2p);
     PER_GPU("openfm_gpu_nvlinks_usable", "gauge",
             "access NVLinks usable now (HA policy, peer access, link active)", g->links_usable);
@@ -169,6 +171,9 @@ void ofm_metrics_render(FILE *f, const ofm_status_doc *doc, const ofm_metrics_st
     PER_GPU("openfm_gpu_nvlinks_expected", "gauge", "access NVLinks in the model", g->links_expected);
     PER_GPU("openfm_gpu_mig_enabled", "gauge", "1 MIG enabled, 0 disabled, -1 not supported",
             g->mig == OFM_MIG_ENABLED ? 1 : g->mig == OFM_MIG_DISABLED ? 0 : -1);
+    PER_GPU("openfm_gpu_link_retrains_total", "counter",
+            "GPU resets after which the fabric manager reset and retrained the GPU's switch-side "
+            "NVLinks", g->link_retrains);
     PER_GPU("openfm_gpu_partition", "gauge", "active partition holding the GPU, -1 none",
             g->partition);
 #undef PER_GPU
@@ -193,6 +198,9 @@ void ofm_metrics_render(FILE *f, const ofm_status_doc *doc, const ofm_metrics_st
            s->sxid_nonfatal + (switch_tel(tel, s->id) ? switch_tel(tel, s->id)->chip.nonfatal : 0));
     PER_SW("openfm_nvswitch_up", "gauge", "1 when the NVSwitch is in use (not missing, failed or "
            "disabled by the HA policy)", s->status == OFM_SW_OK);
+    PER_SW("openfm_nvswitch_excluded", "gauge",
+           "1 when the NVSwitch is missing because the driver excluded it (NvSwitchExcludelist)",
+           s->excluded);
     PER_SW("openfm_nvswitch_nvlinks_active", "gauge", "model NVLinks (access + trunk) active now",
            s->links_active);
     PER_SW("openfm_nvswitch_nvlinks_expected", "gauge", "model NVLinks (access + trunk) on the switch",
@@ -238,4 +246,20 @@ void ofm_metrics_render(FILE *f, const ofm_status_doc *doc, const ofm_metrics_st
     fprintf(f, "openfm_metrics_render_seconds_total %.9f\n", stats->render_sum_s);
     head(f, "openfm_metrics_render_max_seconds", "gauge", "longest such stall since start");
     fprintf(f, "openfm_metrics_render_max_seconds %.9f\n", stats->render_max_s);
+}
+
+/* The helpers, for modules that render series of their own (metrics.h). */
+void ofm_metrics_head(FILE *f, const char *name, const char *type, const char *help)
+{
+    head(f, name, type, help);
+}
+
+void ofm_metrics_label_value(FILE *f, const char *s)
+{
+    lv(f, s);
+}
+
+void ofm_metrics_gpu_labels(FILE *f, const ofm_gpu_status *g, size_t idx, const char *host)
+{
+    gpu_labels(f, g, idx, host);
 }

@@ -28,6 +28,10 @@ typedef struct {
     bool switch_ok[OFM_MAX_SWITCHES];     /* indexed like p->switches */
     bool access_ok[OFM_MAX_ACCESS_LINKS]; /* indexed like p->access */
     bool trunk_ok[OFM_MAX_TRUNK_LINKS];   /* indexed like p->trunks */
+    /* The GPU's access links are off by design, not failed: an A100 in MIG
+     * mode, whose NVLinks the driver disables (FM §8.9). Its access_ok are
+     * false; the policy gives the real reason instead of a link failure. */
+    bool gpu_links_off[OFM_MAX_GPUS];
 } ofm_fabric_health;
 
 /* Everything in the model usable. */

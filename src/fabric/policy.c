@@ -6,7 +6,9 @@
  * unable to register) and gen1 (HGX-2), which the guide does not cover, gets
  * the default (mode 0) behaviour. Mode 1 disables a switch together with its
  * peer across the trunk; when failures hit more than one switch pair it falls
- * back to mode 0. vGPU mode does not support TRUNK/NVSWITCH mode 1. */
+ * back to mode 0. vGPU mode does not support TRUNK/NVSWITCH mode 1.
+ * A rack-scale domain (GB200 NVL72) runs degraded rather than aborting
+ * (decide_rack; docs/nvl72.md). */
 #include "fabric/fabric.h"
 
 #include <stdarg.h>
@@ -45,6 +47,103 @@ static void abort_with(ofm_policy_decision *d, const char *fmt, ...)
 static bool is_hopper(const ofm_platform *p)
 {
     return p->ali || (p->nswitches > 0 && p->switches[0].gen == OFM_SWITCH_GEN3);
+}
+
+/* "switch tray 2 (NVSwitch 3, 4)" for the chips of a tray that are all down,
+ * else the chip list: the operator services trays, not chips. */
+static size_t tray_words(const ofm_platform *p, const bool *down, char *buf, size_t len)
+{
+    size_t used = 0, n = 0;
+    buf[0] = '\0';
+    bool said[OFM_MAX_SWITCHES] = {false};
+    for (size_t t = 0; t < p->nswitch_trays && t < OFM_MAX_TRAYS; t++) {
+        uint32_t ids[OFM_MAX_SWITCHES];
+        size_t k = ofm_platform_tray_switches(p, p->switch_trays[t], ids, OFM_MAX_SWITCHES);
+        bool all = k > 0;
+        for (size_t i = 0; i < k && i < OFM_MAX_SWITCHES; i++) {
+            int si = ofm_fabric_switch_index(p, ids[i]);
+            all = all && si >= 0 && down[si];
+        }
+        if (!all)
+            continue;
+        int w = snprintf(buf + used, used < len ? len - used : 0, "%sswitch tray %u (NVSwitch",
+                         n ? ", " : "", p->switch_trays[t]);
+        used += w > 0 ? (size_t)w : 0;
+        for (size_t i = 0; i < k && i < OFM_MAX_SWITCHES; i++) {
+            int si = ofm_fabric_switch_index(p, ids[i]);
+            said[si] = true;
+            w = snprintf(buf + used, used < len ? len - used : 0, "%s %u", i ? "," : "", ids[i]);
+            used += w > 0 ? (size_t)w : 0;
+        }
+        w = snprintf(buf + used, used < len ? len - used : 0, ")");
+        used += w > 0 ? (size_t)w : 0;
+        n++;
+    }
+    for (size_t si = 0; si < p->nswitches && si < OFM_MAX_SWITCHES; si++)
+        if (down[si] && !said[si]) {
+            int w = snprintf(buf + used, used < len ? len - used : 0, "%sNVSwitch %u",
+                             n ? ", " : "", p->switches[si].id);
+            used += w > 0 ? (size_t)w : 0;
+            n++;
+        }
+    return n;
+}
+
+/* Rack-scale domain (GB200 NVL72): every GPU has one link to every chip, so
+ * losing chips (a switch tray) costs every GPU the same share of its
+ * bandwidth and nothing else: the domain runs degraded instead of aborting.
+ * A GPU that lost links keeps the others. GPU failures (a compute tray) are
+ * handled like everywhere: the GPUs leave routing (bare metal) and the
+ * partitions that hold them (shared modes). Only a domain with no chip left
+ * stays uninitialised. */
+static void decide_rack(const ofm_platform *p, const ofm_fabric_health *obs, ofm_policy_decision *d)
+{
+    size_t nsw = p->nswitches < OFM_MAX_SWITCHES ? p->nswitches : OFM_MAX_SWITCHES, up = 0;
+    bool down[OFM_MAX_SWITCHES] = {false};
+    for (size_t si = 0; si < nsw; si++) {
+        down[si] = !obs->switch_ok[si];
+        up += !down[si];
+    }
+    if (!up) {
+        abort_with(d, "no NVSwitch of the NVLink domain is reachable: initialisation aborts; "
+                      "bring the switch trays up (they must be up before compute trays join) "
+                      "and restart the fabric manager");
+        return;
+    }
+    if (up < nsw) {
+        char which[200];
+        tray_words(p, down, which, sizeof which);
+        d->bandwidth_reduced = true;
+        note(d, "%zu of %zu NVSwitch chips unavailable (%s): every GPU keeps its links to the "
+                "other %zu, NVLink bandwidth reduced to %zu/%zu",
+             nsw - up, nsw, which, up, up, nsw);
+    }
+    size_t ngpus = p->ngpus < OFM_MAX_GPUS ? p->ngpus : OFM_MAX_GPUS;
+    for (size_t gi = 0; gi < ngpus; gi++) {
+        if (!obs->gpu_ok[gi])
+            continue;
+        uint32_t lost = 0, left = 0;
+        for (size_t a = 0; a < p->naccess && a < OFM_MAX_ACCESS_LINKS; a++) {
+            if (p->access[a].gpu != p->gpus[gi].phys_id)
+                continue;
+            int si = ofm_fabric_switch_index(p, p->access[a].sw);
+            if (si < 0 || down[si])
+                continue;
+            if (obs->access_ok[a])
+                left++;
+            else
+                lost++;
+        }
+        if (!left) {
+            d->effective.gpu_ok[gi] = false;
+            d->drop_gpu_partitions[gi] = true;
+            note(d, "GPU %u has no usable NVLink: removed from the NVLink domain",
+                 p->gpus[gi].phys_id);
+        } else if (lost) {
+            d->bandwidth_reduced = true;
+            note(d, "GPU %u: %u failed NVLink(s), it keeps %u", p->gpus[gi].phys_id, lost, left);
+        }
+    }
 }
 
 static bool is_gen1(const ofm_platform *p)
@@ -105,7 +204,9 @@ void ofm_policy_decide(const ofm_platform *p, const ofm_fabric_health *observed,
         if (!observed->gpu_ok[gi])
             d->drop_gpu_partitions[gi] = true;
 
-    if (is_hopper(p)) {
+    if (ofm_platform_is_rack(p)) {
+        decide_rack(p, observed, d);
+    } else if (is_hopper(p)) {
         decide_hopper(p, observed, mode, d);
     } else {
         int am = modes ? modes->access_link : 0;
@@ -142,6 +243,8 @@ void ofm_policy_decide(const ofm_platform *p, const ofm_fabric_health *observed,
             int si = ofm_fabric_switch_index(p, p->access[a].sw);
             if (observed->access_ok[a] || gi < 0 || si < 0 || !observed->gpu_ok[gi] || sw_failed[si])
                 continue;
+            if (observed->gpu_links_off[gi])
+                continue; /* not a failure: no failure mode applies to it */
             if (gpu_fail_sw[gi] != si) {
                 gpu_fail_switches[gi]++;
                 gpu_fail_sw[gi] = si;
@@ -225,6 +328,17 @@ void ofm_policy_decide(const ofm_platform *p, const ofm_fabric_health *observed,
             }
         }
         for (size_t gi = 0; gi < ngpus; gi++) {
+            if (observed->gpu_links_off[gi] && observed->gpu_ok[gi]) {
+                /* MIG mode keeps its links untrained: no peer access, and in
+                 * the partition modes its partitions are unavailable, until
+                 * MIG mode is disabled (FM §8.9) */
+                d->effective.gpu_ok[gi] = false;
+                d->drop_gpu_partitions[gi] = true;
+                note(d, "GPU %u is in MIG mode, which keeps its NVLinks untrained (FM §8.9): "
+                        "removed from NVLink %s until MIG mode is disabled",
+                     p->gpus[gi].phys_id, shared ? "partitions" : "peer-to-peer routing");
+                continue;
+            }
             if (gpu_fail_switches[gi] == 0)
                 continue;
             bool covered = gpu_fail_switches[gi] == 1 && d->switch_disabled[gpu_fail_sw[gi]];

@@ -158,8 +158,9 @@ size_t ofm_fabric_validate(const ofm_platform *p, const ofm_fabric_observed *obs
             continue;
         }
         ofm_portset_add(&explained[obs_sw[si]], al->sw_port);
-        if (!health->gpu_ok[gi] || !health->switch_ok[si] ||
-            (obs_gpu[gi] >= 0 && obs->gpu_links_off[obs_gpu[gi]])) {
+        if (obs_gpu[gi] >= 0 && obs->gpu_links_off[obs_gpu[gi]])
+            health->gpu_links_off[gi] = true;
+        if (!health->gpu_ok[gi] || !health->switch_ok[si] || health->gpu_links_off[gi]) {
             health->access_ok[a] = false;
             continue;
         }

@@ -739,6 +739,14 @@ int ofm_bringup(ofm_hal *h, const ofm_bringup_opts *opts, ofm_fabric_status *st,
 out:
     if (rc < 0)
         st->bringup_ns = ofm_mgr_now_ns() - t0;
+    /* a rack-scale domain reports its health (docs/nvl72.md) */
+    if (r.ctx)
+        ofm_domain_health_update(&r.ctx->platform, st);
+    if (st->domain_health == OFM_DOMAIN_HEALTHY)
+        OFM_INFO("NVLink domain health: HEALTHY");
+    else if (st->domain_health != OFM_DOMAIN_NONE)
+        OFM_WARN("NVLink domain health: %s: %s", ofm_domain_health_name(st->domain_health),
+                 st->domain_reason);
     if (!ctx_out)
         free(r.ctx);
     free(r.obs);

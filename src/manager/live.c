@@ -195,6 +195,8 @@ bool ofm_fabric_status_refresh(ofm_hal *h, const struct ofm_fabric_ctx *ctx, ofm
         SET(g->excluded, g->health == OFM_DEV_MISSING &&
                              excluded(x, nx, false, g->phys_id, g->uuid, g->pci_bdf));
     }
+    if (ofm_domain_health_update(p, st))
+        changed = true;
     if (changed)
         ofm_fabric_status_touch(st);
     return changed;

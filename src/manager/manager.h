@@ -41,6 +41,17 @@ typedef enum {
 
 const char *ofm_switch_status_name(ofm_switch_status s);
 
+/* Health of a rack-scale NVLink domain (GB200 NVL72), the states NVIDIA's
+ * rack tools report: NONE on other platforms. */
+typedef enum {
+    OFM_DOMAIN_NONE = 0,
+    OFM_DOMAIN_HEALTHY = 1,   /* every GPU, chip and link of the model in use */
+    OFM_DOMAIN_DEGRADED = 2,  /* serving, with GPUs left out or links/chips lost */
+    OFM_DOMAIN_UNHEALTHY = 3, /* not serving: bring-up failed, fabric-fatal error, < 2 GPUs */
+} ofm_domain_health;
+
+const char *ofm_domain_health_name(ofm_domain_health h); /* "HEALTHY", ... ; "" for NONE */
+
 typedef enum { OFM_MIG_NA = 0, OFM_MIG_DISABLED = 1, OFM_MIG_ENABLED = 2 } ofm_gpu_mig;
 
 const char *ofm_gpu_mig_name(ofm_gpu_mig m);   /* "N/A", "Disabled", "Enabled" */
@@ -65,6 +76,7 @@ typedef struct {
     uint32_t mig_instances;   /* GPU instances while MIG is enabled */
     int32_t partition;        /* active partition holding the GPU, -1 none (shared/vGPU) */
     uint32_t last_xid;        /* last Xid seen on the GPU, 0 none */
+    uint32_t link_retrains;   /* GPU resets whose switch-side links FM retrained (FM §13.9) */
     uint64_t xids;            /* Xids seen since start */
 } ofm_gpu_status;
 
@@ -109,6 +121,12 @@ typedef struct {
     size_t routes_programmed;        /* entries in the last route_write */
     size_t findings_errors, findings_warnings;
     uint64_t bringup_ns;             /* wall time of the last bring-up */
+    /* Rack-scale domains only (ofm_domain_health_update): the domain's health
+     * and, unless HEALTHY, what makes it so ("compute tray 3 (GPUs 9-12)
+     * without NVLink; switch tray 2 (NVSwitch 3, 4) down: 16 of 18 NVLinks
+     * per GPU"). */
+    ofm_domain_health domain_health;
+    char domain_reason[320];
     uint64_t generation;             /* +1 whenever anything above changes */
     uint64_t updated_ns;             /* CLOCK_REALTIME of the last change */
     /* Ring of the last OFM_STATUS_MAX_ERRORS runtime errors, oldest first
@@ -132,6 +150,10 @@ const ofm_fabric_error *ofm_fabric_status_error(const ofm_fabric_status *st, siz
  * Returns true when anything shown in the status changed; then
  * st->generation and st->updated_ns move. */
 struct ofm_fabric_ctx;
+/* Derive the domain health of a rack-scale model `p` from the status's
+ * state, GPUs and switches (NONE for other models). Returns true when it
+ * changed; a change after bring-up is logged (src/manager/domain_health.c). */
+bool ofm_domain_health_update(const ofm_platform *p, ofm_fabric_status *st);
 bool ofm_fabric_status_refresh(ofm_hal *h, const struct ofm_fabric_ctx *ctx,
                                ofm_fabric_status *st);
 /* Record that st changed outside refresh (partition change, monitor). */
@@ -183,6 +205,31 @@ typedef struct {
     size_t (*on_port)(void *arg, uint32_t sw, uint32_t port, uint32_t *ids, size_t cap);
     size_t (*with_gpu)(void *arg, uint32_t gpu, uint32_t *ids, size_t cap);
 } ofm_partition_query;
+
+/* Switch-side links of a reset GPU (src/manager/relink.c, FM §13.9): on
+ * A100-class systems a GPU reset takes its NVLinks down on the switch side
+ * and the fabric manager resets and retrains those ports. ofm_relink_scan
+ * runs after a live refresh: every healthy non-MIG GPU with peer access whose
+ * policy links are all down has its down (OFF) switch ports reset, trained
+ * and their routing entries written back. Once per episode per GPU. */
+typedef struct {
+    bool armed[OFM_MAX_GPUS];   /* indexed like the model's gpus */
+} ofm_relink;
+
+typedef struct {
+    uint32_t gpu;               /* phys_id */
+    size_t ports;               /* switch ports found down and handled */
+    size_t trained, failed;
+    size_t routes;              /* routing entries written back */
+    bool route_error;
+    char why[256];              /* first failure, "" none */
+} ofm_relink_result;
+
+void ofm_relink_init(ofm_relink *r);
+/* Handle every GPU that needs it; returns how many results were written
+ * (at most cap). Does not touch st: refresh it afterwards. */
+size_t ofm_relink_scan(ofm_relink *r, ofm_hal *h, const ofm_fabric_ctx *ctx,
+                       const ofm_fabric_status *st, ofm_relink_result *out, size_t cap);
 
 /* Runtime monitor. `ctx` must outlive the monitor. */
 typedef struct {

@@ -66,6 +66,7 @@ static json_object *gpu_json(const ofm_gpu_status *g)
     ADD(j, "partition", g->partition >= 0 ? I64(g->partition) : NULL);
     ADD(j, "last_xid", I64(g->last_xid));
     ADD(j, "xid_count", I64(g->xids));
+    ADD(j, "link_retrains", I64(g->link_retrains));
     return j;
 }
 
@@ -129,6 +130,12 @@ char *ofm_status_to_json(const ofm_status_doc *doc)
     if (doc->status_file_error[0])
         ADD(o, "status_file_error", STR(doc->status_file_error));
     ADD(o, "bandwidth_reduced", BOOL(st->bandwidth_reduced));
+    if (st->domain_health != OFM_DOMAIN_NONE) {
+        json_object *dh = json_object_new_object();
+        ADD(dh, "state", STR(ofm_domain_health_name(st->domain_health)));
+        ADD(dh, "reason", STR(st->domain_reason));
+        ADD(o, "domain_health", dh);
+    }
     ADD(o, "bringup_ns", I64(st->bringup_ns));
     ADD(o, "bringup_ms", json_object_new_double((double)st->bringup_ns / 1e6));
     json_object *links = json_object_new_object();
@@ -255,6 +262,7 @@ static const char *n_health(int i) { return health_name((ofm_dev_health)i); }
 static const char *n_mig(int i) { return ofm_gpu_mig_name((ofm_gpu_mig)i); }
 static const char *n_sw(int i) { return ofm_switch_status_name((ofm_switch_status)i); }
 static const char *n_kind(int i) { return event_kind_name((ofm_event_kind)i); }
+static const char *n_domain(int i) { return ofm_domain_health_name((ofm_domain_health)i); }
 
 static json_object *array(dec *d, json_object *o, const char *key, size_t max, size_t *n)
 {
@@ -299,6 +307,7 @@ static void gpu_from(dec *d, json_object *j, ofm_gpu_status *g)
         g->partition = (int32_t)u64(d, j, "partition", INT32_MAX);
     g->last_xid = (uint32_t)u64(d, j, "last_xid", UINT32_MAX);
     g->xids = u64(d, j, "xid_count", INT64_MAX);
+    g->link_retrains = (uint32_t)u64(d, j, "link_retrains", UINT32_MAX);
 }
 
 static void switch_from(dec *d, json_object *j, ofm_switch_status_entry *s)
@@ -384,6 +393,19 @@ int ofm_status_from_json(const char *json, ofm_status_doc *doc, ofm_error *err)
     if (json_object_object_get_ex(o, "status_file_error", NULL))
         str(&d, o, "status_file_error", doc->status_file_error, sizeof doc->status_file_error);
     st->bandwidth_reduced = boolean(&d, o, "bandwidth_reduced");
+    st->domain_health = OFM_DOMAIN_NONE;
+    st->domain_reason[0] = '\0';
+    if (json_object_object_get_ex(o, "domain_health", NULL)) {
+        json_object *dh = need(&d, o, "domain_health", json_type_object);
+        if (dh) {
+            d.where = "domain_health";
+            st->domain_health = (ofm_domain_health)name_of(&d, dh, "state", n_domain, 4);
+            if (!d.bad && st->domain_health == OFM_DOMAIN_NONE)
+                fail(&d, "state", "not a domain health state");
+            str(&d, dh, "reason", st->domain_reason, sizeof st->domain_reason);
+            d.where = "";
+        }
+    }
     st->bringup_ns = u64(&d, o, "bringup_ns", INT64_MAX);
     json_object *l = need(&d, o, "links", json_type_object);
     if (l) {

@@ -37,6 +37,9 @@ void ofm_status_print(FILE *f, const ofm_status_doc *doc)
     fprintf(f, "    Driver Version        : %s\n", doc->driver);
     fprintf(f, "    PID                   : %" PRId64 "\n", doc->pid);
     fprintf(f, "    Message               : %s\n", st->message);
+    if (st->domain_health != OFM_DOMAIN_NONE)
+        fprintf(f, "    NVLink Domain Health  : %s%s%s\n", ofm_domain_health_name(st->domain_health),
+                st->domain_reason[0] ? ": " : "", st->domain_reason);
     if (doc->status_file_error[0])
         fprintf(f, "    Status File           : not written: %s\n", doc->status_file_error);
     fprintf(f, "    NVLinks               : access %u/%u active, trunk %u/%u active, %zu routing "
@@ -69,6 +72,9 @@ void ofm_status_print(FILE *f, const ofm_status_doc *doc)
         }
         if (g->xids)
             fprintf(f, "    Xid Errors            : %" PRIu64 " (last Xid %u)\n", g->xids, g->last_xid);
+        if (g->link_retrains)
+            fprintf(f, "    Links Retrained       : after %u GPU reset%s\n", g->link_retrains,
+                    g->link_retrains == 1 ? "" : "s");
     }
     if (st->nswitches) {
         fprintf(f, "\nNVSwitches\n");

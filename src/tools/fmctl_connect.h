@@ -3,6 +3,8 @@
 #ifndef OPENFM_FMCTL_CONNECT_H
 #define OPENFM_FMCTL_CONNECT_H
 
+#include <stddef.h>
+
 #include "nv_fm_agent.h"
 
 typedef struct {
@@ -23,6 +25,9 @@ int fmctl_parse_timeout(const char *prog, const char *arg, unsigned *out);
 
 /* Returns FM_ST_SUCCESS with *h connected, or an error already printed. */
 fmReturn_t fmctl_connect(const char *prog, const fmctl_conn_opts *o, fmHandle_t *h);
+/* The same without printing: whether a fabric manager answers. `where`
+ * receives the address tried (for the caller's message). */
+fmReturn_t fmctl_try_connect(const fmctl_conn_opts *o, fmHandle_t *h, char *where, size_t len);
 void fmctl_disconnect(fmHandle_t h);
 
 #endif

@@ -50,6 +50,12 @@ static void usage(FILE *f)
         "      link-repair --switch S --port P\n"
         "      switch-missing|switch-failed|switch-ok --switch S\n"
         "      gpu-missing|gpu-failed|gpu-ok --gpu G\n"
+        "      compute-tray-failed|compute-tray-missing|compute-tray-ok --tray T\n"
+        "                                          rack scale (gb200-nvl72): all GPUs of\n"
+        "                                          compute tray T at once\n"
+        "      switch-tray-failed|switch-tray-missing|switch-tray-ok --tray T\n"
+        "                                          rack scale: both NVSwitch chips of switch\n"
+        "                                          tray T at once"
         "      fabric-fail|fabric-ok --gpu G        GPU fabric registration will fail / succeed\n"
         "      driver-version VERSION\n"
         "      sxid --switch S --port P --code N [--fatal|--non-fatal]\n"
@@ -80,7 +86,7 @@ static void usage(FILE *f)
 typedef struct {
     const char *dir, *platform, *modprobe;
     bool force, json, all, quiet, fatal_set, fatal;
-    long sw, port, gpu, code, since;
+    long sw, port, gpu, code, since, tray;
     long crc_flit, crc_data, replay, recovery; /* link-errors amounts */
     long count;                                /* switch-error amount */
 } opts;
@@ -490,6 +496,26 @@ static int cmd_inject(ofm_hal *h, opts *o, int argc, char **argv)
         fprintf(stderr, "fmctl emu inject %s: unexpected argument '%s'\n", f, argv[want]);
         return 2;
     }
+    bool tray = !strncmp(f, "compute-tray-", 13) || !strncmp(f, "switch-tray-", 12);
+    if (tray) {
+        if (o->tray < 0) {
+            fprintf(stderr, "fmctl emu inject %s: missing --tray T\n", f);
+            return 2;
+        }
+        bool compute = f[0] == 'c';
+        const char *what = f + (compute ? 13 : 12);
+        ofm_dev_health hl = !strcmp(what, "failed")    ? OFM_DEV_FAILED
+                            : !strcmp(what, "missing") ? OFM_DEV_MISSING
+                            : !strcmp(what, "ok")      ? OFM_DEV_OK
+                                                       : (ofm_dev_health)-1;
+        if ((int)hl < 0) {
+            fprintf(stderr, "fmctl emu inject: unknown fault '%s'\n", f);
+            return 2;
+        }
+        int trc = compute ? ofm_emu_inject_compute_tray(h, (uint32_t)o->tray, hl)
+                          : ofm_emu_inject_switch_tray(h, (uint32_t)o->tray, hl);
+        return trc ? hal_err(h, f, trc) : 0;
+    }
     bool need_port = !strcmp(f, "link-down") || !strcmp(f, "link-repair") || !strcmp(f, "sxid") ||
                      !strcmp(f, "link-errors");
     bool need_sw = need_port || !strncmp(f, "switch-", 7);
@@ -599,9 +625,10 @@ int fmctl_emu_main(int argc, char **argv)
         {"since", required_argument, NULL, 'S'},   {"help", no_argument, NULL, 'h'},
         {"crc-flit", required_argument, NULL, 1001}, {"crc-data", required_argument, NULL, 1002},
         {"replay", required_argument, NULL, 1003},   {"recovery", required_argument, NULL, 1004},
-        {"modprobe-file", required_argument, NULL, 1005}, {"count", required_argument, NULL, 1006},
+        {"modprobe-file", required_argument, NULL, 1005},
+        {"tray", required_argument, NULL, 1007}, {"count", required_argument, NULL, 1006},
         {NULL, 0, NULL, 0}};
-    opts o = {.sw = -1, .port = -1, .gpu = -1, .code = -1, .count = -1};
+    opts o = {.sw = -1, .port = -1, .gpu = -1, .code = -1, .count = -1, .tray = -1};
     char *pos[8];
     int npos = 0, c;
     optind = 1;
@@ -635,6 +662,7 @@ int fmctl_emu_main(int argc, char **argv)
         case 1003: if (parse_num("--replay", optarg, 1L << 40, &o.replay)) return 2; break;
         case 1004: if (parse_num("--recovery", optarg, 1L << 40, &o.recovery)) return 2; break;
         case 1005: o.modprobe = optarg; break;
+        case 1007: if (parse_num("--tray", optarg, 1023, &o.tray)) return 2; break;
         case 1006:
             if (parse_num("--count", optarg, 1000000, &o.count))
                 return 2;

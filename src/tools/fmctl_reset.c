@@ -1,41 +1,61 @@
 /* fmctl reset gpu|switch ID: the GPU reset of FM §13.9 with its
- * preconditions and its effect on the fabric. On A100-class NVSwitch systems
- * (no ALI) a GPU reset takes the GPU's switch-side links down: a running
- * fabric manager resets and retrains them as part of the reset; without one
- * this tool trains them itself, as the fabric manager would. Resetting an
- * NVSwitch alone is not something the platform supports, so that is refused. */
+ * preconditions and its effect on the fabric. Preconditions: no client holds
+ * the GPU; in shared NVSwitch / vGPU mode the GPU is in no activated
+ * partition (asked of the running fabric manager over its SDK socket); and
+ * on A100-class NVSwitch systems (no autonomous link training) a fabric
+ * manager runs, because the reset takes the GPU's switch-side links down and
+ * the fabric manager is what resets and retrains them: without one the guide
+ * supports no single-GPU reset, so neither does fmctl (it does not stand in
+ * for the fabric manager: on real hardware it opens the switches only as an
+ * observer). With one, fmctl waits until the links are back. Resetting an
+ * NVSwitch alone is not something the platform supports either. */
 #include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "openfm/hal.h"
 #include "openfm/platform.h"
+#include "sdk/nvfm_ext.h"
+#include "status/status.h"
 #include "tools/fmctl.h"
 #include "tools/fmctl_backend.h"
+#include "tools/fmctl_connect.h"
 
 #define RESET_MAX_PORTS 64
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: fmctl reset gpu ID [--backend SPEC] [--emu-dir DIR]\n"
+            "usage: fmctl reset gpu ID [--wait-timeout S] [--backend SPEC] [--emu-dir DIR]\n"
+            "                          [connection options]\n"
             "       fmctl reset switch ID\n"
             "\n"
-            "Reset one GPU (FM §13.9). Refused while a client holds the GPU (stop it first).\n"
-            "On A100-class NVSwitch systems the reset takes the GPU's switch-side NVLinks\n"
-            "down: a running fabric manager resets and retrains them; without one, fmctl\n"
-            "trains them itself. An A100 in MIG mode keeps its links untrained. On H100 and\n"
-            "later the links train on their own. One line says what happened.\n"
+            "Reset one GPU (FM §13.9), as 'nvidia-smi -r -i' does, after checking the guide's\n"
+            "preconditions; each refusal says which one failed and changes nothing:\n"
+            "  - no client holds the GPU (stop it first);\n"
+            "  - in shared NVSwitch and vGPU modes the GPU is in no activated partition (the\n"
+            "    running fabric manager is asked; deactivate the partition first, reset, then\n"
+            "    activate it again);\n"
+            "  - on A100-class NVSwitch systems a fabric manager runs: the reset takes the GPU's\n"
+            "    switch-side NVLinks down and the fabric manager resets and retrains them. Without\n"
+            "    one a single-GPU reset is not supported: reset all GPUs and NVSwitches connected\n"
+            "    over NVLink together, or reboot.\n"
+            "On A100-class systems fmctl then waits until the fabric manager has retrained the\n"
+            "links (an A100 left in MIG mode keeps them untrained). On H100 and later the links\n"
+            "train on their own. One line says what happened.\n"
             "Resetting an NVSwitch alone is not supported: it is refused.\n"
-            "Not checked yet: in shared NVSwitch mode, deactivate the GPU's partition first.\n"
             "\n"
             "  ID                     the GPU's physical ID\n"
+            "  --wait-timeout S       give up waiting for the links after S seconds (default 30)\n"
             FMCTL_BACKEND_HELP
             "  --emu-dir DIR          the emulated system (with the emulator backend)\n"
+            FMCTL_CONN_HELP
             "\n"
-            "Exit status: 0 reset, 1 refused or failed, 2 bad usage.\n");
+            "Exit status: 0 reset, 1 refused or failed (including links that did not come\n"
+            "back), 2 bad usage.\n");
 }
 
 static bool parse_id(const char *s, uint32_t *out)
@@ -93,7 +113,81 @@ static bool links_autonomous(ofm_hal *h, bool *has_switches)
     return s[0].gen >= OFM_SWITCH_GEN3;
 }
 
-static int reset_gpu(ofm_hal *h, uint32_t id)
+/* What the running fabric manager says, if one answers. */
+typedef struct {
+    bool running;
+    char where[300];          /* the address asked */
+    ofm_status_doc doc;       /* valid when running */
+} fm_view;
+
+/* 0: asked (fm->running says whether one answered); 1: one answered but its
+ * status could not be read (printed). */
+static int ask_fm(const fmctl_conn_opts *co, fm_view *fm)
+{
+    fmHandle_t fh = NULL;
+    fm->running = false;
+    if (fmctl_try_connect(co, &fh, fm->where, sizeof fm->where) != FM_ST_SUCCESS)
+        return 0;
+    char *json = NULL;
+    fmReturn_t rc = ofmGetStatusJson(fh, &json);
+    fmctl_disconnect(fh);
+    ofm_error err;
+    if (rc != FM_ST_SUCCESS || !json || ofm_status_from_json(json, &fm->doc, &err)) {
+        fprintf(stderr, "fmctl reset: the fabric manager at %s answered but its status could not be "
+                        "read (%s), so the partition precondition cannot be checked; nothing was "
+                        "reset\n", fm->where, rc != FM_ST_SUCCESS || !json ? ofmReturnName(rc) : err.msg);
+        free(json);
+        return 1;
+    }
+    free(json);
+    fm->running = true;
+    return 0;
+}
+
+/* The activated partition holding the GPU, -1 none. */
+static int64_t active_partition(const ofm_status_doc *doc, uint32_t gpu)
+{
+    for (size_t i = 0; doc->have_partitions && i < doc->npartitions; i++)
+        for (uint32_t k = 0; doc->partitions[i].active && k < doc->partitions[i].ngpus; k++)
+            if (doc->partitions[i].gpus[k] == gpu)
+                return doc->partitions[i].id;
+    return -1;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Wait until none of the ports is down any more (each up, or failed): the
+ * fabric manager has handled the reset. Counts the ports up. */
+static bool wait_links(ofm_hal *h, const sw_port *ports, size_t np, unsigned wait_s, size_t *up)
+{
+    uint64_t t0 = now_ms();
+    for (;;) {
+        size_t down = 0;
+        *up = 0;
+        for (size_t i = 0; i < np; i++) {
+            ofm_hal_link k;
+            if (h->ops->switch_port(h, ports[i].sw, ports[i].port, &k) != OFM_HAL_OK)
+                continue;
+            if (k.state == OFM_LINK_ACTIVE)
+                (*up)++;
+            else if (k.state != OFM_LINK_FAILED)
+                down++;
+        }
+        if (!down)
+            return true;
+        if (now_ms() - t0 >= (uint64_t)wait_s * 1000u)
+            return false;
+        struct timespec pause = {0, 50 * 1000 * 1000}; /* operator-facing poll */
+        nanosleep(&pause, NULL);
+    }
+}
+
+static int reset_gpu(ofm_hal *h, uint32_t id, const fmctl_conn_opts *co, unsigned wait_s)
 {
     ofm_hal_gpu gpus[OFM_MAX_GPUS], *g = NULL;
     size_t n = 0;
@@ -118,8 +212,30 @@ static int reset_gpu(ofm_hal *h, uint32_t id)
                 id, holders, holders == 1 ? "" : "s", holders == 1 ? "it" : "them");
         return 1;
     }
+    static fm_view fm;
+    if (ask_fm(co, &fm))
+        return 1;
+    int64_t part = fm.running ? active_partition(&fm.doc, id) : -1;
+    if (part >= 0) {
+        fprintf(stderr, "fmctl reset: GPU %u not reset: it is in activated partition %lld (%s mode); "
+                        "deactivate the partition first (fmctl partition deactivate %lld), reset the "
+                        "GPU, then activate the partition again\n",
+                id, (long long)part, ofm_status_mode_name(fm.doc.fabric.mode), (long long)part);
+        return 1;
+    }
     bool has_switches;
     bool ali = links_autonomous(h, &has_switches);
+    if (has_switches && !ali && !fm.running) {
+        const ofm_platform *p = ofm_hal_platform(h);
+        fprintf(stderr, "fmctl reset: GPU %u not reset: on an A100-class NVSwitch system%s%s%s a single "
+                        "GPU can be reset only while the fabric manager runs, which resets and "
+                        "retrains the GPU's switch-side NVLinks (FM §13.9); no fabric manager "
+                        "answered at %s (--socket or --address if it listens elsewhere). Start it and "
+                        "reset again, or reset all GPUs and NVSwitches connected over NVLink "
+                        "together (or reboot)\n",
+                id, p ? " (" : "", p ? p->name : "", p ? ")" : "", fm.where);
+        return 1;
+    }
     sw_port ports[RESET_MAX_PORTS];
     size_t np = has_switches && !ali ? gpu_ports(h, g, ports, RESET_MAX_PORTS) : 0;
 
@@ -127,12 +243,17 @@ static int reset_gpu(ofm_hal *h, uint32_t id)
         fprintf(stderr, "fmctl reset: GPU %u not reset: %s\n", id, h->last_error);
         return 1;
     }
+    char unchecked[400] = "";
+    if (!fm.running)
+        snprintf(unchecked, sizeof unchecked,
+                 " (no fabric manager answered at %s, so no partition state was checked)", fm.where);
     if (!has_switches) {
-        printf("GPU %u reset.\n", id);
+        printf("GPU %u reset%s.\n", id, unchecked);
         return 0;
     }
     if (ali) {
-        printf("GPU %u reset; its NVLinks train on their own (no fabric manager step needed).\n", id);
+        printf("GPU %u reset; its NVLinks train on their own (no fabric manager step needed)%s.\n", id,
+               unchecked);
         return 0;
     }
     ofm_hal_mig_mode m;
@@ -140,39 +261,21 @@ static int reset_gpu(ofm_hal *h, uint32_t id)
         printf("GPU %u reset; MIG mode is on, so its NVLinks stay untrained.\n", id);
         return 0;
     }
-    size_t up = 0, trained = 0, managed = 0, failed = 0;
-    char why[256] = "";
-    for (size_t i = 0; i < np; i++) {
-        ofm_hal_link k;
-        if (h->ops->switch_port && h->ops->switch_port(h, ports[i].sw, ports[i].port, &k) == OFM_HAL_OK &&
-            k.state == OFM_LINK_ACTIVE) {
-            up++;
-            continue;
-        }
-        int rc = h->ops->train_port ? h->ops->train_port(h, ports[i].sw, ports[i].port) : OFM_HAL_ENOTSUP;
-        if (rc == OFM_HAL_OK)
-            trained++;
-        else if (rc == OFM_HAL_EBUSY)
-            managed++;
-        else {
-            failed++;
-            if (!why[0])
-                snprintf(why, sizeof why, "%s", h->last_error);
-        }
-    }
-    if (failed) {
-        fprintf(stderr, "fmctl reset: GPU %u reset, but %zu of its %zu switch-side links did not train: %s\n", id,
-                failed, np, why);
+    size_t up = 0;
+    if (!wait_links(h, ports, np, wait_s, &up)) {
+        fprintf(stderr, "fmctl reset: GPU %u reset, but the fabric manager at %s did not retrain its "
+                        "switch-side NVLinks within %u s (%zu of %zu up); see 'fmctl events' and its "
+                        "log\n", id, fm.where, wait_s, up, np);
         return 1;
     }
-    if (managed)
-        printf("GPU %u reset; the fabric manager running resets and retrains its switch-side links "
-               "(%zu up, %zu left to it).\n", id, up + trained, managed);
-    else if (trained)
-        printf("GPU %u reset; no fabric manager runs, so fmctl retrained its %zu switch-side links (%zu up).\n",
-               id, trained, up + trained);
-    else
-        printf("GPU %u reset; the fabric manager retrained its %zu switch-side links.\n", id, up);
+    if (up < np) {
+        fprintf(stderr, "fmctl reset: GPU %u reset, but only %zu of its %zu switch-side NVLinks came "
+                        "back (the others failed to train); see 'fmctl events' and the fabric "
+                        "manager's log\n", id, up, np);
+        return 1;
+    }
+    printf("GPU %u reset; the fabric manager reset and retrained its %zu switch-side NVLinks (%zu up).\n",
+           id, np, up);
     return 0;
 }
 
@@ -180,15 +283,37 @@ int fmctl_reset_main(int argc, char **argv)
 {
     static const struct option lo[] = {{"backend", required_argument, NULL, 'b'},
                                        {"emu-dir", required_argument, NULL, 'd'},
+                                       {"address", required_argument, NULL, 'a'},
+                                       {"socket", required_argument, NULL, 's'},
+                                       {"timeout", required_argument, NULL, 't'},
+                                       {"wait-timeout", required_argument, NULL, 'W'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
     const char *backend = NULL, *emu_dir = NULL;
+    fmctl_conn_opts co = {0};
+    unsigned wait_s = 30;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        char *end;
+        long v;
         switch (c) {
         case 'b': backend = optarg; break;
         case 'd': emu_dir = optarg; break;
+        case 'a': co.address = optarg; break;
+        case 's': co.socket = optarg; break;
+        case 't':
+            if (fmctl_parse_timeout("fmctl reset", optarg, &co.timeout_ms))
+                return 2;
+            break;
+        case 'W':
+            v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 1 || v > 3600) {
+                fprintf(stderr, "fmctl reset: --wait-timeout: '%.40s' is not 1-3600 seconds\n", optarg);
+                return 2;
+            }
+            wait_s = (unsigned)v;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -211,7 +336,7 @@ int fmctl_reset_main(int argc, char **argv)
     ofm_hal *h;
     if (fmctl_open_backend("fmctl reset", backend, emu_dir, &h))
         return 1;
-    int rc = reset_gpu(h, id);
+    int rc = reset_gpu(h, id, &co, wait_s);
     ofm_hal_close(h);
     return rc;
 }

@@ -283,6 +283,12 @@ static void a100_mig_at_startup_keeps_links_down(void **s)
     char *log = read_log(&d);
     assert_non_null(strstr(log, "MIG mode is enabled, so its NVLinks stay untrained and unrouted"));
     assert_null(strstr(log, "reseat or RMA")); /* not reported as a hardware failure */
+    /* the HA policy line gives the real reason, not a link failure */
+    char want[160];
+    snprintf(want, sizeof want, "policy: GPU %u is in MIG mode, which keeps its NVLinks untrained "
+                                "(FM §8.9): removed from NVLink peer-to-peer routing", mig);
+    if (!strstr(log, want) || strstr(log, "has failed access links"))
+        fail_msg("the policy line does not give MIG mode as the reason:\n%s", log);
     free(log);
     for (size_t i = 0; i < d.p.ngpus; i++)
         for (size_t j = 0; j < d.p.ngpus; j++) {

@@ -339,6 +339,31 @@ static void deterministic(void **state)
     free(first);
 }
 
+/* An A100 in MIG mode has its access links off by design: the decision says
+ * so, not "failed access links", and no failure mode acts on it (mode 1 must
+ * not disable a switch pair for it). */
+static void mig_links_off_not_a_failure(void **state)
+{
+    fx *f = *state;
+    for (size_t a = 0; a < f->p.naccess; a++)
+        if (f->p.access[a].gpu == 1)
+            f->h.access_ok[a] = false;
+    f->h.gpu_links_off[0] = true;
+    decide(f, 1, 0, 0, OFM_FABRIC_MODE_BARE_METAL);
+    assert_false(f->d.abort);
+    assert_false(f->d.gpu_p2p[0]);
+    assert_true(f->d.gpu_p2p[1]);
+    for (size_t si = 0; si < f->p.nswitches; si++)
+        assert_false(f->d.switch_disabled[si]);
+    assert_false(f->d.bandwidth_reduced);
+    assert_non_null(strstr(f->d.reason, "GPU 1 is in MIG mode, which keeps its NVLinks untrained"));
+    assert_null(strstr(f->d.reason, "failed access links"));
+    decide(f, 0, 0, 0, OFM_FABRIC_MODE_SHARED);
+    assert_false(ok(f, 2, G12));
+    assert_true(ok(f, 2, G34));
+    assert_non_null(strstr(f->d.reason, "removed from NVLink partitions until MIG mode is disabled"));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_a100, teardown)
 #define H(fn) cmocka_unit_test_setup_teardown(fn, setup_h100, teardown)
 
@@ -351,6 +376,7 @@ int main(void)
         T(switch0_bare), T(switch0_shared), T(switch1_bare), T(switch1_shared),
         T(switch1_two_pairs_aborts), T(switch1_same_pair_ok), T(gpu_missing),
         H(h100_switch_missing_aborts), H(h100_access_failure_no_register), T(deterministic),
+        T(mig_links_off_not_a_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

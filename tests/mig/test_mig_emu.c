@@ -213,12 +213,15 @@ static void test_a100_nvlink_interplay(void **state)
     assert_int_equal(h->ops->gpu_reset(h, 1), 0);
     assert_false(ofm_emu_fm_running(h));
     assert_int_equal(gpu_link0(h, 1), OFM_LINK_OFF);
-    /* with one: they retrain */
+    /* with one holding the system: still down, the emulator does not
+     * retrain them for it (the fabric manager trains them, FM §13.9) */
     enable(h, 1);
     assert_int_equal(ofm_emu_fm_attach(h), 0);
     assert_true(ofm_emu_fm_running(h));
     assert_int_equal(h->ops->mig_mode_set(h, 1, false), 0);
     assert_int_equal(h->ops->gpu_reset(h, 1), 0);
+    assert_int_equal(gpu_link0(h, 1), OFM_LINK_OFF);
+    train_gpu(h, 1);
     assert_int_equal(gpu_link0(h, 1), OFM_LINK_ACTIVE);
     ofm_emu_fm_detach(h);
     /* Ampere keeps the mode across a reboot, instances do not survive */

@@ -73,7 +73,15 @@ static void test_status_and_links_with_fm(void **state)
 
     snprintf(cmd, sizeof cmd, "%s mig --emu-dir %s -i 0 --mode 0 2>&1", dh_bin("fmctl"), d.emu);
     assert_int_equal(run(cmd), 0);
-    assert_int_equal(link0(d.emu, 1), OFM_LINK_ACTIVE); /* retrained: an FM runs */
+    /* the reset that disabled MIG left the links down; the running FM
+     * notices and retrains them: poll with a generous deadline */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ofm_link_state ls;
+    do {
+        ls = link0(d.emu, 1);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (ls != OFM_LINK_ACTIVE && now.tv_sec - t0.tv_sec < 20);
+    assert_int_equal(ls, OFM_LINK_ACTIVE);
 
     dh_stop(&d, 0);
     dh_cleanup(&d);

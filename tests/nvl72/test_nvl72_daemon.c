@@ -1,7 +1,12 @@
 /* The real openfm daemon on an emulated GB200 NVL72 rack. The emulator's
  * probe - not the daemon - judges the outcome: every one of the 72 x 71 =
  * 5112 ordered GPU pairs is walked through the programmed tables in one
- * snapshot (ofm_emu_probe_all) and must arrive over all 18 links. */
+ * snapshot (ofm_emu_probe_all) and must arrive over all 18 links. Then tray
+ * failures, injected with `fmctl emu inject` as an operator would: at run
+ * time (the fabric keeps running, the probe sees what is left, the domain
+ * health turns DEGRADED) and before start-up (the HA policy runs the rack
+ * degraded: 16 of 18 links without a switch tray, a compute tray's GPUs
+ * left out). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -53,6 +59,88 @@ static void probe_all(rack *r)
     assert_int_equal(ofm_emu_probe_all(r->h, true, res), OFM_HAL_OK);
 }
 
+/* Every pair between GPUs not in `out` (phys IDs, 0-terminated) arrives
+ * over `links` in one hop; every pair touching one of them is dropped. */
+static void expect_pairs(rack *r, uint32_t links, const uint32_t *out)
+{
+    probe_all(r);
+    const ofm_platform *p = ofm_emu_platform(r->h);
+    size_t good = 0, dropped = 0;
+    for (size_t i = 0; i < NGPUS; i++)
+        for (size_t j = 0; j < NGPUS; j++) {
+            if (i == j)
+                continue;
+            uint32_t a = p->gpus[i].phys_id, b = p->gpus[j].phys_id;
+            bool gone = false;
+            for (const uint32_t *o = out; *o; o++)
+                gone = gone || *o == a || *o == b;
+            const ofm_emu_probe_result *x = &res[i * NGPUS + j];
+            if (gone) {
+                if (x->arrives)
+                    fail_msg("GPU %u -> GPU %u arrives, but one of them is out", a, b);
+                dropped++;
+            } else if (!x->arrives || x->links != links || x->dst_links != links ||
+                       x->max_hops != 1 || x->bandwidth_mbps != links * 50000ull) {
+                fail_msg("GPU %u -> GPU %u: %s over %u links (%u at the destination), "
+                         "expected %u: %s",
+                         a, b, x->arrives ? "arrives" : "dropped", x->links, x->dst_links, links,
+                         x->drop_reason);
+            } else {
+                good++;
+            }
+        }
+    size_t nout = 0;
+    while (out[nout])
+        nout++;
+    assert_int_equal(good, (NGPUS - nout) * (NGPUS - nout - 1));
+    assert_int_equal(good + dropped, 5112);
+}
+
+static char out[1 << 16];
+
+static int fmctl(const rack *r, const char *args)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", dh_bin("fmctl"), args);
+    (void)r;
+    return dh_run(cmd, out, sizeof out);
+}
+
+static void inject(const rack *r, const char *fault)
+{
+    char args[512];
+    snprintf(args, sizeof args, "emu inject %s --emu-dir '%s'", fault, r->d.emu);
+    if (fmctl(r, args) != 0)
+        fail_msg("fmctl emu inject %s: %s", fault, out);
+}
+
+/* Poll `fmctl status --json` until its domain health reads `want` (with
+ * `needle` in the reason), within 10 s: the daemon follows the hardware on
+ * its monitor's timer. */
+static void wait_domain(const rack *r, const char *want, const char *needle)
+{
+    char args[512], key[64];
+    snprintf(args, sizeof args, "status --json --socket '%s'", r->d.sock);
+    snprintf(key, sizeof key, "\"state\":\"%s\"", want);
+    for (int i = 0; i < 1000; i++) {
+        fmctl(r, args);
+        /* the document is pretty-printed: compare without blanks */
+        char flat[sizeof out];
+        size_t k = 0;
+        for (const char *c = out; *c && k + 1 < sizeof flat; c++)
+            if (*c != ' ' && *c != '\n')
+                flat[k++] = *c;
+        flat[k] = '\0';
+        const char *dh = strstr(flat, "\"domain_health\":{");
+        if (dh && strstr(dh, key) && (!needle || strstr(out, needle)))
+            return;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* polling interval of a deadline loop, not a synchronisation */
+    }
+    fail_msg("domain health never became %s (%s); last status:\n%s", want,
+             needle ? needle : "", out);
+}
+
 static void test_bringup_every_pair(void **state)
 {
     (void)state;
@@ -81,13 +169,83 @@ static void test_bringup_every_pair(void **state)
             pairs++;
         }
     assert_int_equal(pairs, 5112);
+    wait_domain(&r, "HEALTHY", NULL);
+
+    /* run time: a switch tray fails; every GPU keeps 16 of its 18 links */
+    inject(&r, "switch-tray-failed --tray 4");
+    const uint32_t none[] = {0};
+    expect_pairs(&r, 16, none);
+    wait_domain(&r, "DEGRADED", "switch tray 4 (NVSwitch 7, 8)");
+    /* ... then a compute tray: the other 68 GPUs still reach each other */
+    inject(&r, "compute-tray-failed --tray 18");
+    const uint32_t tray18[] = {69, 70, 71, 72, 0};
+    expect_pairs(&r, 16, tray18);
+    wait_domain(&r, "DEGRADED", "compute tray 18 (GPUs 69-72)");
+    char *text = dh_read_log(&r.d);
+    assert_non_null(strstr(text, "NVLink domain health: DEGRADED (was HEALTHY)"));
+    free(text);
     rack_down(&r);
+}
+
+/* Trays down before start-up: the HA policy runs the rack degraded. */
+static void test_trays_down_at_start(void **state)
+{
+    (void)state;
+    rack r;
+    assert_int_equal(dh_init(&r.d, "gb200-nvl72"), 0);
+    assert_int_equal(dh_write_config(&r.d, NULL), 0);
+    inject(&r, "switch-tray-failed --tray 2");
+    inject(&r, "compute-tray-missing --tray 3");
+    int st = -1;
+    if (dh_start(&r.d, NULL, 20000, &st))
+        fail_msg("openfm did not become ready with a switch tray and a compute tray down");
+    char err[512];
+    if (ofm_emu_open(r.d.emu, &r.h, err, sizeof err) != OFM_HAL_OK)
+        fail_msg("open: %s", err);
+    const uint32_t tray3[] = {9, 10, 11, 12, 0};
+    expect_pairs(&r, 16, tray3);
+    char *log = dh_read_log(&r.d);
+    assert_non_null(strstr(log, "2 of 18 NVSwitch chips unavailable (switch tray 2 (NVSwitch 3, "
+                                "4)): every GPU keeps its links to the other 16, NVLink bandwidth "
+                                "reduced to 16/18"));
+    assert_non_null(strstr(log, "68/72 GPUs with NVLink P2P"));
+    assert_non_null(strstr(log, "NVLink domain health: DEGRADED: 4 of 72 GPUs without NVLink: "
+                                "compute tray 3 (GPUs 9-12); 2 of 18 NVSwitch chips down: switch "
+                                "tray 2 (NVSwitch 3, 4); fewest NVLinks per GPU 16 of 18"));
+    free(log);
+    wait_domain(&r, "DEGRADED", "compute tray 3 (GPUs 9-12)");
+    char args[512];
+    snprintf(args, sizeof args, "status --socket '%s'", r.d.sock);
+    fmctl(&r, args);
+    assert_non_null(strstr(out, "NVLink Domain Health  : DEGRADED: 4 of 72 GPUs"));
+    rack_down(&r);
+}
+
+/* Bad tray arguments are refused with the reason. */
+static void test_inject_usage(void **state)
+{
+    (void)state;
+    rack r;
+    assert_int_equal(dh_init(&r.d, "gb200-nvl72"), 0);
+    char args[512];
+    snprintf(args, sizeof args, "emu inject switch-tray-failed --tray 10 --emu-dir '%s'", r.d.emu);
+    assert_int_equal(fmctl(&r, args), 1);
+    assert_non_null(strstr(out, "no switch tray 10 in gb200-nvl72"));
+    snprintf(args, sizeof args, "emu inject compute-tray-failed --emu-dir '%s'", r.d.emu);
+    assert_int_equal(fmctl(&r, args), 2);
+    assert_non_null(strstr(out, "missing --tray T"));
+    snprintf(args, sizeof args, "emu inject compute-tray-broken --tray 1 --emu-dir '%s'", r.d.emu);
+    assert_int_equal(fmctl(&r, args), 2);
+    assert_non_null(strstr(out, "unknown fault 'compute-tray-broken'"));
+    dh_cleanup(&r.d);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bringup_every_pair),
+        cmocka_unit_test(test_trays_down_at_start),
+        cmocka_unit_test(test_inject_usage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "fabric/fabric.h"
 #include "openfm/platform.h"
 
 static ofm_platform P;
@@ -190,6 +191,56 @@ static void test_tray_records(void **state)
     assert_non_null(strstr(m, "32767 is out of range 0-32766"));
 }
 
+/* ------------------------------------------------------------ HA policy */
+
+/* The rack runs degraded where an HGX board would abort: chips down cost
+ * every GPU the same links; a GPU without any link leaves the domain; only
+ * a domain with no chip at all stays uninitialised. */
+static void test_policy(void **state)
+{
+    (void)state;
+    static ofm_fabric_health obs;
+    static ofm_policy_decision d;
+    ofm_failure_modes modes = {0, 0, 0};
+    ofm_fabric_health_all_ok(&P, &obs);
+    ofm_policy_decide(&P, &obs, &modes, OFM_FABRIC_MODE_BARE_METAL, &d);
+    assert_false(d.abort);
+    assert_false(d.bandwidth_reduced);
+    assert_string_equal(d.reason, "");
+
+    /* switch tray 5: chips 9 and 10 */
+    obs.switch_ok[8] = obs.switch_ok[9] = false;
+    ofm_policy_decide(&P, &obs, &modes, OFM_FABRIC_MODE_BARE_METAL, &d);
+    assert_false(d.abort);
+    assert_true(d.bandwidth_reduced);
+    assert_non_null(strstr(d.reason, "switch tray 5 (NVSwitch 9, 10)"));
+    assert_non_null(strstr(d.reason, "bandwidth reduced to 16/18"));
+    for (size_t g = 0; g < P.ngpus; g++) {
+        assert_true(d.gpu_p2p[g]);
+        assert_int_equal(ofm_fabric_gpu_usable_links(&P, &d.effective, P.gpus[g].phys_id), 16);
+    }
+    /* the default partition survives a switch tray in shared mode */
+    ofm_policy_decide(&P, &obs, &modes, OFM_FABRIC_MODE_SHARED, &d);
+    assert_true(ofm_policy_partition_ok(&P, &d, &P.partitions[0]));
+
+    /* GPU 7 loses every other link too: it leaves the domain, the rest stay */
+    for (size_t a = 0; a < P.naccess; a++)
+        if (P.access[a].gpu == 7)
+            obs.access_ok[a] = false;
+    ofm_policy_decide(&P, &obs, &modes, OFM_FABRIC_MODE_BARE_METAL, &d);
+    assert_false(d.abort);
+    assert_false(d.gpu_p2p[6]);
+    assert_true(d.gpu_p2p[5]);
+    assert_non_null(strstr(d.reason, "GPU 7 has no usable NVLink"));
+
+    /* no chip at all: nothing to run */
+    for (size_t s = 0; s < P.nswitches; s++)
+        obs.switch_ok[s] = false;
+    ofm_policy_decide(&P, &obs, &modes, OFM_FABRIC_MODE_BARE_METAL, &d);
+    assert_true(d.abort);
+    assert_non_null(strstr(d.reason, "no NVSwitch of the NVLink domain is reachable"));
+}
+
 /* ------------------------------------------------------------ fmctl topo */
 
 static char out[1 << 20];
@@ -276,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_one_link_per_chip),
         cmocka_unit_test(test_default_partition_and_rule),
         cmocka_unit_test(test_tray_records),
+        cmocka_unit_test(test_policy),
         cmocka_unit_test(test_fmctl_topo_views),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

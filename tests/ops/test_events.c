@@ -3,63 +3,12 @@
  * in sequence, agreeing with the emulator's probe; --since resumes after a
  * sequence number; a --follow reader sees new events as they happen. */
 #include <fcntl.h>
-#include <json-c/json.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ops_fixture.h"
-
-typedef struct {
-    size_t n;
-    json_object *ev[512];
-    json_object *all;
-} evlist;
-
-static void events(const dh_daemon *d, uint64_t since, evlist *l)
-{
-    int rc = ops_fmctl("events --json --since %llu --socket %s", (unsigned long long)since, d->sock);
-    if (rc != 0)
-        fail_msg("fmctl events exited %d:\n%s", rc, ops_out);
-    l->all = json_object_new_array();
-    l->n = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(ops_out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        json_object *o = json_tokener_parse(line);
-        if (!o)
-            fail_msg("not JSON: %s", line);
-        json_object_array_add(l->all, o);
-        if (l->n < 512)
-            l->ev[l->n++] = o;
-    }
-}
-
-static const char *type_of(json_object *o) { return json_object_get_string(json_object_object_get(o, "type")); }
-static int64_t num(json_object *o, const char *k) { return json_object_get_int64(json_object_object_get(o, k)); }
-static const char *text_of(json_object *o) { return json_object_get_string(json_object_object_get(o, "text")); }
-
-static json_object *find(const evlist *l, const char *type, const char *text_part)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (!strcmp(type_of(l->ev[i]), type) && (!text_part || strstr(text_of(l->ev[i]), text_part)))
-            return l->ev[i];
-    return NULL;
-}
-
-/* Poll the log until an event of `type` containing `text` is there. */
-static void wait_event(const dh_daemon *d, evlist *l, const char *type, const char *text)
-{
-    uint64_t t0 = ops_now_ms();
-    for (;;) {
-        events(d, 0, l);
-        if (find(l, type, text))
-            return;
-        json_object_put(l->all);
-        if (ops_now_ms() - t0 > 20000)
-            fail_msg("no %s event with '%s' within 20 s:\n%s", type, text ? text : "", ops_out);
-    }
-}
+#include "ops_views.h"
 
 static void test_fabric_events(void **state)
 {
@@ -72,7 +21,7 @@ static void test_fabric_events(void **state)
     const ofm_platform *p = ofm_hal_platform(h);
     const ofm_access_link *a = &p->access[0];
     uint32_t other = p->gpus[0].phys_id == a->gpu ? p->gpus[1].phys_id : p->gpus[0].phys_id;
-    evlist l;
+    ops_evlist l;
 
     assert_int_equal(ops_fmctl("emu inject link-down --switch %u --port %u --emu-dir %s", a->sw,
                                a->sw_port, d.emu), 0);
@@ -80,39 +29,43 @@ static void test_fabric_events(void **state)
                                a->sw, a->sw_port + 1, d.emu), 0);
     char want[96];
     snprintf(want, sizeof want, "GPU %u: NVLinks usable 12 -> 11", a->gpu);
-    wait_event(&d, &l, "GpuState", want);
+    /* the link failure and the SXid may reach the daemon in different
+     * polls: wait for the later one's effect too */
+    ops_wait_event(&d, &l, "FabricManagerState", "READY -> DEGRADED");
+    json_object_put(l.all);
+    ops_wait_event(&d, &l, "GpuState", want);
     /* the status change agrees with what the hardware carries */
     ofm_emu_probe_result r;
     assert_int_equal(ofm_emu_probe(h, a->gpu, other, true, &r), 0);
     assert_int_equal(r.links, 11);
-    json_object *down = find(&l, "NVLinkDown", NULL);
+    json_object *down = ops_ev_find(&l, "NVLinkDown", NULL);
     assert_non_null(down);
-    assert_int_equal(num(down, "nvswitch"), a->sw);
-    assert_int_equal(num(down, "port"), a->sw_port);
-    assert_int_equal(num(down, "gpu"), a->gpu);
-    json_object *sx = find(&l, "SXid", NULL);
+    assert_int_equal(ops_ev_num(down, "nvswitch"), a->sw);
+    assert_int_equal(ops_ev_num(down, "port"), a->sw_port);
+    assert_int_equal(ops_ev_num(down, "gpu"), a->gpu);
+    json_object *sx = ops_ev_find(&l, "SXid", NULL);
     assert_non_null(sx);
-    assert_int_equal(num(sx, "code"), 12020);
-    assert_non_null(find(&l, "FabricManagerState", "READY -> DEGRADED"));
+    assert_int_equal(ops_ev_num(sx, "code"), 12020);
+    assert_non_null(ops_ev_find(&l, "FabricManagerState", "READY -> DEGRADED"));
     /* sequence numbers: 1, 2, 3, ... with no gap and no repeat */
     for (size_t i = 0; i < l.n; i++)
-        assert_int_equal(num(l.ev[i], "seq"), (int64_t)i + 1);
-    uint64_t last = (uint64_t)num(l.ev[l.n - 1], "seq");
+        assert_int_equal(ops_ev_num(l.ev[i], "seq"), (int64_t)i + 1);
+    uint64_t last = (uint64_t)ops_ev_num(l.ev[l.n - 1], "seq");
     json_object_put(l.all);
 
     /* MIG on an A100: its links go down, the GPU's state says so */
     assert_int_equal(ops_fmctl("mig --emu-dir %s -i 1 --mode 1", d.emu), 0);
     uint32_t g2 = p->gpus[1].phys_id;
     snprintf(want, sizeof want, "GPU %u: MIG mode Disabled -> Enabled", g2);
-    wait_event(&d, &l, "GpuState", want);
+    ops_wait_event(&d, &l, "GpuState", want);
     json_object_put(l.all);
 
     /* a reader resuming after `last` gets exactly what followed */
-    events(&d, last, &l);
+    ops_events(&d, last, &l);
     assert_true(l.n >= 1);
-    assert_int_equal(num(l.ev[0], "seq"), (int64_t)last + 1);
-    assert_non_null(find(&l, "GpuState", want));
-    assert_null(find(&l, "SXid", NULL));
+    assert_int_equal(ops_ev_num(l.ev[0], "seq"), (int64_t)last + 1);
+    assert_non_null(ops_ev_find(&l, "GpuState", want));
+    assert_null(ops_ev_find(&l, "SXid", NULL));
     json_object_put(l.all);
 
     /* the human view */

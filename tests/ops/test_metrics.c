@@ -3,56 +3,18 @@
  * /usr/bin/python3): the DCGM-named and openfm series agree with the
  * emulator's probe after a link failure, SXids are counted per switch,
  * /healthz answers 200 only while READY, and API calls are counted. */
-#include <json-c/json.h>
+#include "ops_views.h"
 
-#include "ops_fixture.h"
+static dh_daemon d;
 
-static unsigned metrics_port(const dh_daemon *d)
+/* A failed assertion must not leave a daemon holding ctest's pipe. */
+static int teardown(void **state)
 {
-    char *log = dh_read_log(d);
-    assert_non_null(log);
-    const char *at = strstr(log, "metrics: serving http://127.0.0.1:");
-    if (!at)
-        fail_msg("the log does not say where metrics are served:\n%s", log);
-    unsigned port = (unsigned)strtoul(at + strlen("metrics: serving http://127.0.0.1:"), NULL, 10);
-    free(log);
-    assert_true(port > 0);
-    return port;
-}
-
-/* Scrape and parse; the caller json_object_put()s the result. */
-static json_object *scrape(unsigned port)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/ops/scrape.py http://127.0.0.1:%u",
-             getenv("OPENFM_SOURCE_DIR") ? getenv("OPENFM_SOURCE_DIR") : ".", port);
-    int rc = dh_run(cmd, ops_out, sizeof ops_out);
-    if (rc != 0)
-        fail_msg("scrape failed (%d):\n%s", rc, ops_out);
-    json_object *o = json_tokener_parse(ops_out);
-    assert_non_null(o);
-    return o;
-}
-
-/* Value of the sample `name` whose labels include label=value (label NULL:
- * the first sample of that name); fails when absent. The parser names
- * counter samples NAME_total even where the exposition (DCGM's names) has
- * no suffix. */
-static double sample(json_object *o, const char *name, const char *label, const char *value)
-{
-    json_object *s = json_object_object_get(o, "samples");
-    for (size_t i = 0; i < json_object_array_length(s); i++) {
-        json_object *x = json_object_array_get_idx(s, i);
-        if (strcmp(json_object_get_string(json_object_array_get_idx(x, 0)), name))
-            continue;
-        json_object *labels = json_object_array_get_idx(x, 1), *v;
-        if (label && (!json_object_object_get_ex(labels, label, &v) ||
-                      strcmp(json_object_get_string(v), value)))
-            continue;
-        return json_object_get_double(json_object_array_get_idx(x, 2));
-    }
-    fail_msg("no sample %s{%s=\"%s\"} in the scrape", name, label ? label : "", value ? value : "");
-    return -1;
+    (void)state;
+    if (d.dir[0])
+        dh_cleanup(&d);
+    memset(&d, 0, sizeof d);
+    return 0;
 }
 
 static int healthz(json_object *o) { return json_object_get_int(json_object_object_get(o, "healthz")); }
@@ -60,11 +22,10 @@ static int healthz(json_object *o) { return json_object_get_int(json_object_obje
 static void test_metrics_follow_the_fabric(void **state)
 {
     (void)state;
-    dh_daemon d;
     assert_int_equal(dh_init(&d, "hgx-a100"), 0);
     assert_int_equal(dh_write_config(&d, "OPENFM_METRICS_LISTEN=127.0.0.1:0\n"), 0);
     assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
-    unsigned port = metrics_port(&d);
+    unsigned port = ops_metrics_port(&d);
     ofm_hal *h = ops_open(&d);
     const ofm_platform *p = ofm_hal_platform(h);
     const ofm_access_link *a = &p->access[0];
@@ -73,7 +34,7 @@ static void test_metrics_follow_the_fabric(void **state)
     snprintf(sw, sizeof sw, "%u", a->sw);
     uint32_t other = p->gpus[0].phys_id == a->gpu ? p->gpus[1].phys_id : p->gpus[0].phys_id;
 
-    json_object *o = scrape(port);
+    json_object *o = ops_scrape(port);
     assert_int_equal(healthz(o), 200);
     assert_non_null(strstr(json_object_get_string(json_object_object_get(o, "content_type")),
                            "text/plain; version=0.0.4"));
@@ -85,14 +46,14 @@ static void test_metrics_follow_the_fabric(void **state)
                         "counter");
     assert_string_equal(json_object_get_string(json_object_object_get(fam, "openfm_api_requests")),
                         "counter");
-    assert_true(sample(o, "openfm_fabric_manager_ready", NULL, NULL) == 1);
-    assert_true(sample(o, "openfm_fabric_manager_state", "state", "READY") == 1);
-    assert_true(sample(o, "DCGM_FI_DEV_FABRIC_MANAGER_STATUS", "physical_id", gpu) == 3);
-    assert_true(sample(o, "openfm_gpu_nvlinks_usable", "physical_id", gpu) == 12);
-    assert_true(sample(o, "openfm_partitions_supported", NULL, NULL) == 0);
-    assert_true(sample(o, "openfm_bringup_duration_seconds", NULL, NULL) > 0);
+    assert_true(ops_sample(o, "openfm_fabric_manager_ready", NULL, NULL) == 1);
+    assert_true(ops_sample(o, "openfm_fabric_manager_state", "state", "READY") == 1);
+    assert_true(ops_sample(o, "DCGM_FI_DEV_FABRIC_MANAGER_STATUS", "physical_id", gpu) == 3);
+    assert_true(ops_sample(o, "openfm_gpu_nvlinks_usable", "physical_id", gpu) == 12);
+    assert_true(ops_sample(o, "openfm_partitions_supported", NULL, NULL) == 0);
+    assert_true(ops_sample(o, "openfm_bringup_duration_seconds", NULL, NULL) > 0);
     /* the status call fmctl makes is counted and timed */
-    assert_true(sample(o, "openfm_api_requests_total", "call", "status") == 0);
+    assert_true(ops_sample(o, "openfm_api_requests_total", "call", "status") == 0);
     json_object_put(o);
     assert_int_equal(ops_fmctl("status --socket %s", d.sock), 0);
 
@@ -101,8 +62,8 @@ static void test_metrics_follow_the_fabric(void **state)
                                a->sw_port, d.emu), 0);
     uint64_t t0 = ops_now_ms();
     for (;;) {
-        o = scrape(port);
-        if (sample(o, "openfm_gpu_nvlinks_usable", "physical_id", gpu) == 11)
+        o = ops_scrape(port);
+        if (ops_sample(o, "openfm_gpu_nvlinks_usable", "physical_id", gpu) == 11)
             break;
         json_object_put(o);
         if (ops_now_ms() - t0 > 20000)
@@ -111,10 +72,49 @@ static void test_metrics_follow_the_fabric(void **state)
     ofm_emu_probe_result r;
     assert_int_equal(ofm_emu_probe(h, a->gpu, other, true, &r), 0);
     assert_int_equal(r.links, 11);
-    assert_true(sample(o, "openfm_nvswitch_nvlinks_active", "nvswitch", sw) ==
-                sample(o, "openfm_nvswitch_nvlinks_expected", "nvswitch", sw) - 1);
-    assert_true(sample(o, "openfm_api_requests_total", "call", "status") == 1);
-    assert_true(sample(o, "openfm_api_request_duration_seconds_count", "call", "status") == 1);
+    assert_true(ops_sample(o, "openfm_nvswitch_nvlinks_active", "nvswitch", sw) ==
+                ops_sample(o, "openfm_nvswitch_nvlinks_expected", "nvswitch", sw) - 1);
+    assert_true(ops_sample(o, "openfm_api_requests_total", "call", "status") == 1);
+    assert_true(ops_sample(o, "openfm_api_request_duration_seconds_count", "call", "status") == 1);
+    json_object_put(o);
+
+    /* NVLink error counters of a switch port (another access link of the
+     * same GPU): served per port under DCGM's per-link NVSwitch names and
+     * summed per GPU, from the daemon's cache (re-read about every second,
+     * not during the scrape), agreeing with what the hardware reports */
+    const ofm_access_link *b = &p->access[1];
+    assert_int_equal(b->gpu, a->gpu);
+    assert_int_equal(ops_fmctl("emu inject link-errors --switch %u --port %u --crc-flit 5 --crc-data 2 "
+                               "--replay 7 --recovery 1 --emu-dir %s", b->sw, b->sw_port, d.emu), 0);
+    char bsw[16], bport[16];
+    snprintf(bsw, sizeof bsw, "%u", b->sw);
+    snprintf(bport, sizeof bport, "%u", b->sw_port);
+    t0 = ops_now_ms();
+    for (;;) {
+        o = ops_scrape(port);
+        if (ops_sample2(o, "DCGM_FI_DEV_NVSWITCH_LINK_REPLAY_ERRORS_total", "nvswitch", bsw, "nvlink",
+                        bport) == 7)
+            break;
+        json_object_put(o);
+        if (ops_now_ms() - t0 > 20000)
+            fail_msg("metrics did not show the link's replay errors within 20 s");
+    }
+    ofm_hal_link_errors he;
+    assert_int_equal(h->ops->link_errors(h, b->sw, b->sw_port, &he), 0);
+    assert_true(ops_sample2(o, "DCGM_FI_DEV_NVSWITCH_LINK_FLIT_ERRORS_total", "nvswitch", bsw, "nvlink",
+                            bport) == he.crc_flit);
+    assert_true(ops_sample2(o, "DCGM_FI_DEV_NVSWITCH_LINK_CRC_ERRORS_total", "nvswitch", bsw, "nvlink",
+                            bport) == he.crc_data);
+    assert_true(ops_sample2(o, "DCGM_FI_DEV_NVSWITCH_LINK_RECOVERY_ERRORS_total", "nvswitch", bsw, "nvlink",
+                            bport) == he.recovery);
+    assert_true(he.crc_flit == 5 && he.crc_data == 2 && he.recovery == 1);
+    snprintf(bport, sizeof bport, "%u", a->sw_port);
+    snprintf(bsw, sizeof bsw, "%u", a->sw);
+    assert_true(ops_sample2(o, "DCGM_FI_DEV_NVSWITCH_LINK_REPLAY_ERRORS_total", "nvswitch", bsw, "nvlink",
+                            bport) == 0);
+    assert_true(ops_sample(o, "DCGM_FI_DEV_NVLINK_REPLAY_ERROR_COUNT_TOTAL_total", "physical_id", gpu) == 7);
+    assert_true(ops_sample(o, "DCGM_FI_DEV_NVLINK_CRC_FLIT_ERROR_COUNT_TOTAL_total", "physical_id", gpu) == 5);
+    assert_true(ops_gpu_sample(o, "DCGM_FI_DEV_NVLINK_REPLAY_ERROR_COUNT_TOTAL_total", other) == 0);
     json_object_put(o);
 
     /* a non-fatal then an always-fatal SXid: counted on that switch; the
@@ -125,17 +125,17 @@ static void test_metrics_follow_the_fabric(void **state)
                                a->sw, a->sw_port + 1, d.emu), 0);
     t0 = ops_now_ms();
     for (;;) {
-        o = scrape(port);
-        if (sample(o, "DCGM_FI_DEV_NVSWITCH_FATAL_ERRORS_total", "nvswitch", sw) == 1 &&
-            sample(o, "DCGM_FI_DEV_NVSWITCH_NON_FATAL_ERRORS_total", "nvswitch", sw) == 1)
+        o = ops_scrape(port);
+        if (ops_sample(o, "DCGM_FI_DEV_NVSWITCH_FATAL_ERRORS_total", "nvswitch", sw) == 1 &&
+            ops_sample(o, "DCGM_FI_DEV_NVSWITCH_NON_FATAL_ERRORS_total", "nvswitch", sw) == 1)
             break;
         json_object_put(o);
         if (ops_now_ms() - t0 > 20000)
             fail_msg("metrics did not count the SXids within 20 s");
     }
     assert_int_equal(healthz(o), 503);
-    assert_true(sample(o, "openfm_fabric_manager_state", "state", "DEGRADED") == 1);
-    assert_true(sample(o, "openfm_fabric_manager_ready", NULL, NULL) == 0);
+    assert_true(ops_sample(o, "openfm_fabric_manager_state", "state", "DEGRADED") == 1);
+    assert_true(ops_sample(o, "openfm_fabric_manager_ready", NULL, NULL) == 0);
     json_object_put(o);
 
     /* anything else is 404, not a crash */
@@ -147,12 +147,12 @@ static void test_metrics_follow_the_fabric(void **state)
     ofm_hal_close(h);
     assert_int_equal(dh_stop(&d, 0), 0);
     dh_cleanup(&d);
+    memset(&d, 0, sizeof d);
 }
 
 static void test_metrics_config(void **state)
 {
     (void)state;
-    dh_daemon d;
     /* off: nothing listens, the log says so */
     assert_int_equal(dh_init(&d, "hgx-h100"), 0);
     assert_int_equal(dh_write_config(&d, "OPENFM_METRICS_LISTEN=\n"), 0);
@@ -162,6 +162,7 @@ static void test_metrics_config(void **state)
     free(log);
     assert_int_equal(dh_stop(&d, 0), 0);
     dh_cleanup(&d);
+    memset(&d, 0, sizeof d);
     /* malformed: refused, naming the key and the value */
     assert_int_equal(dh_init(&d, "hgx-h100"), 0);
     assert_int_equal(dh_write_config(&d, "OPENFM_METRICS_LISTEN=localhost:99999\n"), 0);
@@ -173,13 +174,14 @@ static void test_metrics_config(void **state)
     free(log);
     dh_stop(&d, 0);
     dh_cleanup(&d);
+    memset(&d, 0, sizeof d);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_metrics_follow_the_fabric),
-        cmocka_unit_test(test_metrics_config),
+        cmocka_unit_test_teardown(test_metrics_follow_the_fabric, teardown),
+        cmocka_unit_test_teardown(test_metrics_config, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

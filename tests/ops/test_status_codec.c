@@ -52,6 +52,7 @@ static void fill(ofm_status_doc *d)
         g->partition = i ? 5 : -1;
         g->last_xid = 79;
         g->xids = 2;
+        g->link_retrains = 4;
     }
     st->nswitches = 1;
     st->switches[0] = (ofm_switch_status_entry){.id = 3, .status = OFM_SW_FAILED, .links_active = 30,
@@ -94,6 +95,7 @@ static void test_round_trip(void **state)
     assert_int_equal(b.fabric.gpus[1].partition, 5);
     assert_int_equal(b.fabric.gpus[0].partition, -1);
     assert_int_equal(b.fabric.gpus[1].mig, OFM_MIG_ENABLED);
+    assert_int_equal(b.fabric.gpus[1].link_retrains, 4);
     assert_int_equal(b.fabric.errors_total, 40);
     assert_int_equal(ofm_fabric_status_error(&b.fabric, 0)->seq, 9);
     assert_int_equal(ofm_fabric_status_error(&b.fabric, 31)->seq, 40);

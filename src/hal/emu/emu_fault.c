@@ -89,6 +89,39 @@ int ofm_emu_inject_port_repair(ofm_hal *h, uint32_t sw, uint32_t port)
     });
 }
 
+static const char *health_words(ofm_dev_health health, bool gpu)
+{
+    return health == OFM_DEV_OK        ? "healthy"
+           : health == OFM_DEV_MISSING ? (gpu ? "fell off the bus" : "missing from the bus")
+                                       : "failed";
+}
+
+/* Inside a write transaction: one switch's health; its links drop with it. */
+static void switch_health(emu_impl *e, size_t si, ofm_dev_health health)
+{
+    e->st.f.sw_health[si] = (uint8_t)health;
+    if (health != OFM_DEV_OK)
+        for (uint32_t p = 0; p < OFM_MAX_SWITCH_PORTS; p++)
+            if (e->port_access[si][p] >= 0 || e->port_trunk[si][p] >= 0)
+                set_link(e, si, p, OFM_LINK_OFF, e->st.f.port_fault[si][p]);
+}
+
+/* Inside a write transaction: one GPU's health; its links drop with it. A
+ * GPU falling off the bus raises Xid 79 as the driver would. */
+static void gpu_health(ofm_hal *h, emu_impl *e, size_t gi, ofm_dev_health health)
+{
+    uint32_t gpu = e->p->gpus[gi].phys_id;
+    e->st.f.gpu_health[gi] = (uint8_t)health;
+    if (health != OFM_DEV_OK)
+        for (size_t i = 0; i < e->p->naccess; i++)
+            if (e->p->access[i].gpu == gpu) {
+                int si = emu_sw_index(e->p, e->p->access[i].sw);
+                e->st.f.port_state[si][e->p->access[i].sw_port] = OFM_LINK_OFF;
+            }
+    if (health == OFM_DEV_MISSING)
+        emu_event(h, mk(OFM_EVT_XID, 79, true, 0, 0, gpu, "GPU has fallen off the bus."));
+}
+
 int ofm_emu_inject_switch(ofm_hal *h, uint32_t sw, ofm_dev_health health)
 {
     WRITE_TXN(h, {
@@ -96,13 +129,8 @@ int ofm_emu_inject_switch(ofm_hal *h, uint32_t sw, ofm_dev_health health)
         if (si < 0)
             rc_ = emu_fail(h, OFM_HAL_EINVAL, "no switch %u in %s", sw, e->p->name);
         else {
-            e->st.f.sw_health[si] = (uint8_t)health;
-            if (health != OFM_DEV_OK)
-                for (uint32_t p = 0; p < OFM_MAX_SWITCH_PORTS; p++)
-                    if (e->port_access[si][p] >= 0 || e->port_trunk[si][p] >= 0)
-                        set_link(e, (size_t)si, p, OFM_LINK_OFF, e->st.f.port_fault[si][p]);
-            emu_kmsg_line(e, 0, "openfm-emu: injected: switch %u %s", sw,
-                          health == OFM_DEV_OK ? "healthy" : health == OFM_DEV_MISSING ? "missing from the bus" : "failed");
+            switch_health(e, (size_t)si, health);
+            emu_kmsg_line(e, 0, "openfm-emu: injected: switch %u %s", sw, health_words(health, false));
         }
     });
 }
@@ -114,17 +142,48 @@ int ofm_emu_inject_gpu(ofm_hal *h, uint32_t gpu, ofm_dev_health health)
         if (gi < 0)
             rc_ = emu_fail(h, OFM_HAL_EINVAL, "no GPU %u in %s", gpu, e->p->name);
         else {
-            e->st.f.gpu_health[gi] = (uint8_t)health;
-            if (health != OFM_DEV_OK)
-                for (size_t i = 0; i < e->p->naccess; i++)
-                    if (e->p->access[i].gpu == gpu) {
-                        int si = emu_sw_index(e->p, e->p->access[i].sw);
-                        e->st.f.port_state[si][e->p->access[i].sw_port] = OFM_LINK_OFF;
-                    }
-            emu_kmsg_line(e, 0, "openfm-emu: injected: GPU %u %s", gpu,
-                          health == OFM_DEV_OK ? "healthy" : health == OFM_DEV_MISSING ? "fell off the bus" : "failed");
-            if (health == OFM_DEV_MISSING)
-                emu_event(h, mk(OFM_EVT_XID, 79, true, 0, 0, gpu, "GPU has fallen off the bus."));
+            emu_kmsg_line(e, 0, "openfm-emu: injected: GPU %u %s", gpu, health_words(health, true));
+            gpu_health(h, e, (size_t)gi, health);
+        }
+    });
+}
+
+/* Rack scale: a whole tray at once, in one transaction (a tray loses power
+ * or its cable cartridge as a unit). */
+int ofm_emu_inject_compute_tray(ofm_hal *h, uint32_t tray, ofm_dev_health health)
+{
+    WRITE_TXN(h, {
+        uint32_t ids[OFM_MAX_GPUS];
+        size_t n = ofm_platform_tray_gpus(e->p, tray, ids, OFM_MAX_GPUS);
+        if (!n)
+            rc_ = emu_fail(h, OFM_HAL_EINVAL, "no compute tray %u in %s%s", tray, e->p->name,
+                           ofm_platform_is_rack(e->p) ? "" : " (not a rack-scale system)");
+        else {
+            emu_kmsg_line(e, 0, "openfm-emu: injected: compute tray %u (GPUs %u-%u) %s", tray,
+                          ids[0], ids[n - 1], health_words(health, false));
+            for (size_t k = 0; k < n && k < OFM_MAX_GPUS; k++)
+                gpu_health(h, e, (size_t)emu_gpu_index(e->p, ids[k]), health);
+        }
+    });
+}
+
+int ofm_emu_inject_switch_tray(ofm_hal *h, uint32_t tray, ofm_dev_health health)
+{
+    WRITE_TXN(h, {
+        uint32_t ids[OFM_MAX_SWITCHES];
+        size_t n = ofm_platform_tray_switches(e->p, tray, ids, OFM_MAX_SWITCHES);
+        if (!n)
+            rc_ = emu_fail(h, OFM_HAL_EINVAL, "no switch tray %u in %s%s", tray, e->p->name,
+                           ofm_platform_is_rack(e->p) ? "" : " (not a rack-scale system)");
+        else {
+            char list[160] = "";
+            for (size_t k = 0; k < n && k < OFM_MAX_SWITCHES; k++) {
+                size_t l = strlen(list);
+                snprintf(list + l, sizeof list - l, "%s%u", k ? ", " : "", ids[k]);
+                switch_health(e, (size_t)emu_sw_index(e->p, ids[k]), health);
+            }
+            emu_kmsg_line(e, 0, "openfm-emu: injected: switch tray %u (NVSwitch %s) %s", tray, list,
+                          health_words(health, false));
         }
     });
 }
@@ -264,7 +323,11 @@ static void drop(walk *w, uint32_t sw, uint32_t port, uint32_t sxid, const char 
     snprintf(w->reason, sizeof w->reason, "%s", why);
 }
 
-/* Traffic for dst enters switch si on port. Returns true if any copy arrives. */
+/* Traffic for dst enters switch si on port. Returns true when all of it
+ * arrives: the switch sprays it over every egress port of the entry, so one
+ * copy lost on a dead or wrong port means the source link does not carry
+ * this traffic (the rule `fmctl audit` applies, docs/routing.md). Copies that
+ * do arrive still mark the destination links they reach. */
 static bool enter(walk *w, size_t si, uint32_t port, uint32_t hops)
 {
     emu_impl *e = w->e;
@@ -284,33 +347,35 @@ static bool enter(walk *w, size_t si, uint32_t port, uint32_t hops)
         drop(w, swid, port, 11004, "ingress invalid ACL");
         return false;
     }
-    bool arrived = false;
+    bool all = true;
     for (uint32_t out = 0; out < e->p->switches[si].nports; out++) {
         if (!ofm_portset_has(egress, out))
             continue;
         if (e->st.f.port_state[si][out] != OFM_LINK_ACTIVE) {
             drop(w, swid, out, 15002, "egress port link not active");
+            all = false;
             continue;
         }
         int a = e->port_access[si][out], t = e->port_trunk[si][out];
         if (a >= 0) {
             if (e->p->access[a].gpu == w->dst) {
                 w->dst_links_hit |= 1ull << e->p->access[a].gpu_link;
-                arrived = true;
             } else {
                 drop(w, swid, out, 12002, "egress to the wrong GPU");
+                all = false;
             }
         } else if (t >= 0) {
             const ofm_trunk_link *tl = &e->p->trunks[t];
             bool a_end = tl->sw_a == swid && tl->port_a == out;
             int osi = emu_sw_index(e->p, a_end ? tl->sw_b : tl->sw_a);
-            if (enter(w, (size_t)osi, a_end ? tl->port_b : tl->port_a, hops + 1))
-                arrived = true;
+            if (!enter(w, (size_t)osi, a_end ? tl->port_b : tl->port_a, hops + 1))
+                all = false;
         } else {
             drop(w, swid, out, 15002, "egress port not connected");
+            all = false;
         }
     }
-    return arrived;
+    return all;
 }
 
 /* One walk inside a transaction the caller holds; records the drop events

@@ -242,9 +242,11 @@ int ofm_emu_mig_mode_get(ofm_hal *h, uint32_t gpu, ofm_hal_mig_mode *out)
     });
 }
 
-/* Mode takes effect: instances go, and on Ampere the NVLinks follow the mode
- * (down when enabled; retrained on disable only while an FM runs to train
- * them). Hopper and later keep NVLink up in MIG mode. */
+/* Mode takes effect: instances go, and on Ampere the NVLinks go down when
+ * it is enabled and stay down when it is disabled (the reset that applies
+ * it leaves them untrained): training them again is the fabric manager's
+ * job, through train_port, as on the real system (FM §8.9, §13.9). Hopper
+ * and later keep NVLink up in MIG mode. */
 static int apply_mode(mig_txn *t, uint32_t gpu, gpu_rec *g, const ofm_mig_catalog *c)
 {
     bool was = g->current;
@@ -254,8 +256,6 @@ static int apply_mode(mig_txn *t, uint32_t gpu, gpu_rec *g, const ofm_mig_catalo
         return OFM_HAL_OK;
     if (g->current)
         return ofm_emu_set_gpu_links(t->h, gpu, false);
-    if (ofm_emu_fm_running(t->h))
-        return ofm_emu_set_gpu_links(t->h, gpu, true);
     return OFM_HAL_OK;
 }
 
@@ -299,12 +299,10 @@ int ofm_emu_gpu_reset(ofm_hal *h, uint32_t gpu)
             else
                 t.st->g[gi].ngi = 0; /* a GPU without MIG resets fine */
             /* A100-class NVSwitch systems (no ALI): the reset takes the
-             * switch-side links down. A fabric manager holding the system
-             * resets and retrains them as part of the reset (FM §13.9), so
-             * they are modelled as staying up; without one they stay down
-             * until someone trains them. */
-            if (rc == OFM_HAL_OK && !p->ali && p->nswitches && !(g && g->current) &&
-                !ofm_emu_fm_running(h))
+             * switch-side links down, and they stay down until someone
+             * trains them: a running fabric manager notices and retrains
+             * them (FM §13.9); the emulator does not do it for it. */
+            if (rc == OFM_HAL_OK && !p->ali && p->nswitches && !(g && g->current))
                 rc = ofm_emu_set_gpu_links_why(h, gpu, false, "GPU reset");
         }
     });
