@@ -72,6 +72,8 @@ static void randomized(const char *platform, unsigned seed, int rounds)
     memset(oracle, 0, sizeof oracle);
     srand(seed);
     static ofm_route_entry batch[4096];
+    static unsigned stamp[OFM_MAX_SWITCHES * OFM_MAX_SWITCH_PORTS * OFM_MAX_GPUS];
+    memset(stamp, 0, sizeof stamp);
     for (int round = 0; round < rounds; round++) {
         size_t n = 1 + (size_t)rand() % (sizeof batch / sizeof batch[0]);
         bool whole = rand() % 4 == 0; /* one (switch, GPU) on every port */
@@ -94,12 +96,10 @@ static void randomized(const char *platform, unsigned seed, int rounds)
             else
                 eg = ofm_portset_of((uint32_t)(pick + gi) % nports); /* 4 choices */
             /* a batch names each key once, as every writer does */
-            bool dup = false;
-            for (size_t j = 0; j < k && !dup; j++)
-                dup = batch[j].sw == p->switches[si].id && batch[j].in_port == port &&
-                      batch[j].dst_gpu == p->gpus[gi].phys_id;
-            if (dup)
+            size_t key = (si * OFM_MAX_SWITCH_PORTS + port) * OFM_MAX_GPUS + gi;
+            if (stamp[key] == (unsigned)round + 1)
                 continue;
+            stamp[key] = (unsigned)round + 1;
             batch[k++] = (ofm_route_entry){p->switches[si].id, port, p->gpus[gi].phys_id, eg};
             oracle[si][port][gi] = eg;
         }

@@ -392,11 +392,9 @@ static int probe_locked(ofm_hal *h, uint32_t src, uint32_t dst, bool quiet,
     walk w = {.e = e, .dst_gi = (size_t)dgi, .dst = dst};
     if (e->st.f.gpu_health[dgi] != OFM_DEV_OK)
         drop(&w, 0, 0, 0, "destination GPU not on the bus");
-    for (size_t i = 0; i < e->p->naccess && e->st.f.gpu_health[sgi] == OFM_DEV_OK; i++) {
-        const ofm_access_link *a = &e->p->access[i];
-        if (a->gpu != src)
-            continue;
-        int si = emu_sw_index(e->p, a->sw);
+    for (size_t k = 0; k < e->ngpu_access[sgi] && e->st.f.gpu_health[sgi] == OFM_DEV_OK; k++) {
+        const ofm_access_link *a = &e->p->access[e->gpu_access[sgi][k]];
+        int si = e->access_sw[e->gpu_access[sgi][k]];
         if (e->st.f.port_state[si][a->sw_port] != OFM_LINK_ACTIVE)
             continue; /* the GPU does not send over a dead link */
         if (enter(&w, (size_t)si, a->sw_port, 1))

@@ -56,12 +56,20 @@ typedef struct {
 } emu_route_exc;
 _Static_assert(sizeof(emu_route_exc) == 24, "emu_route_exc is stored as is");
 
+/* In memory, a route row's (one ingress port's) exceptions, sorted by key:
+ * a row has at most one per GPU, so changing one costs O(GPUs). */
+typedef struct {
+    emu_route_exc *v;
+    uint32_t n, cap;
+} emu_exc_row;
+
 /* The routing tables (emu_routes.c): see there for the form. */
 typedef struct {
     ofm_portset *common;  /* [switch index * ngpus + GPU index] */
     ofm_portset *valid;   /* [first route row of the switch + port]: bit = GPU index */
-    emu_route_exc *exc;   /* sorted by key */
-    size_t nexc, exc_cap;
+    emu_exc_row *rows;    /* [route row]: exceptions; on disk one list sorted by key */
+    size_t nrows;         /* route rows = the switches' ports */
+    size_t nexc;          /* exceptions in all rows */
     uint16_t *users;      /* in memory only: ports whose valid bit selects common[] */
 } emu_routes;
 
@@ -85,6 +93,11 @@ typedef struct {
     int16_t port_access[OFM_MAX_SWITCHES][OFM_MAX_SWITCH_PORTS]; /* access index or -1 */
     int16_t port_trunk[OFM_MAX_SWITCHES][OFM_MAX_SWITCH_PORTS];  /* trunk index or -1 */
     size_t route_base[OFM_MAX_SWITCHES]; /* first route row of each switch */
+    /* per GPU index: its access links (model indexes), and per access link the
+     * index of its switch - the probe walks them for every pair */
+    int16_t gpu_access[OFM_MAX_GPUS][OFM_MAX_GPU_LINKS];
+    uint8_t ngpu_access[OFM_MAX_GPUS];
+    int8_t access_sw[OFM_MAX_ACCESS_LINKS];
     char *iobuf;          /* state.bin image, reused across reads and writes */
     size_t iobuf_cap;
 } emu_impl;

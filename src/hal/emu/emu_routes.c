@@ -11,9 +11,10 @@
  *   common[switch][gpu]  the egress set toward each GPU (switches x GPUs),
  *   valid[port]          a bit per GPU: this ingress port's entry for that
  *                        GPU is common[switch][gpu] (one 128-bit set a port),
- *   exceptions           a sorted list of entries whose egress differs,
- * which holds any table exactly (an entry that does not fit the common form
- * becomes an exception) and is ~40 KiB on NVL72.
+ *   exceptions           the entries whose egress differs, per ingress port
+ *                        in memory (at most one per GPU, so a change costs
+ *                        O(GPUs) whatever the table), one sorted list on disk,
+ * which holds any table exactly and is ~40 KiB on NVL72.
  *
  * Canonical form, kept by every change: common is empty exactly when no port
  * uses it, and an exception is never empty nor equal to common. */
@@ -30,6 +31,17 @@ static size_t total_ports(const ofm_platform *p)
     return n;
 }
 
+void emu_routes_free(emu_routes *r)
+{
+    free(r->common);
+    free(r->valid);
+    free(r->users);
+    for (size_t i = 0; r->rows && i < r->nrows; i++)
+        free(r->rows[i].v);
+    free(r->rows);
+    memset(r, 0, sizeof *r);
+}
+
 int emu_routes_alloc(emu_routes *r, const ofm_platform *p)
 {
     memset(r, 0, sizeof *r);
@@ -37,20 +49,13 @@ int emu_routes_alloc(emu_routes *r, const ofm_platform *p)
     r->common = calloc(ncommon ? ncommon : 1, sizeof *r->common);
     r->valid = calloc(nports ? nports : 1, sizeof *r->valid);
     r->users = calloc(ncommon ? ncommon : 1, sizeof *r->users);
-    if (!r->common || !r->valid || !r->users) {
+    r->rows = calloc(nports ? nports : 1, sizeof *r->rows);
+    r->nrows = nports;
+    if (!r->common || !r->valid || !r->users || !r->rows) {
         emu_routes_free(r);
         return -1;
     }
     return 0;
-}
-
-void emu_routes_free(emu_routes *r)
-{
-    free(r->common);
-    free(r->valid);
-    free(r->users);
-    free(r->exc);
-    memset(r, 0, sizeof *r);
 }
 
 void emu_routes_clear(emu_impl *e)
@@ -60,28 +65,30 @@ void emu_routes_clear(emu_impl *e)
     if (!r->common)
         return; /* never allocated: nothing to clear */
     memset(r->common, 0, p->nswitches * p->ngpus * sizeof *r->common);
-    memset(r->valid, 0, total_ports(p) * sizeof *r->valid);
+    memset(r->valid, 0, r->nrows * sizeof *r->valid);
     memset(r->users, 0, p->nswitches * p->ngpus * sizeof *r->users);
+    for (size_t i = 0; i < r->nrows; i++)
+        r->rows[i].n = 0;
     r->nexc = 0;
 }
 
-static uint32_t key_of(const emu_impl *e, size_t si, uint32_t port, size_t gi)
+static uint32_t key_of(const emu_impl *e, size_t row, size_t gi)
 {
-    return (uint32_t)((e->route_base[si] + port) * e->p->ngpus + gi);
+    return (uint32_t)(row * e->p->ngpus + gi);
 }
 
-/* Index of the exception with `key`, or -(insertion point) - 1. */
-static long exc_find(const emu_routes *r, uint32_t key)
+/* Index of the exception with `key` in its row, or -(insertion point) - 1. */
+static long exc_find(const emu_exc_row *x, uint32_t key)
 {
-    size_t lo = 0, hi = r->nexc;
+    uint32_t lo = 0, hi = x->n;
     while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (r->exc[mid].key < key)
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (x->v[mid].key < key)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo < r->nexc && r->exc[lo].key == key)
+    if (lo < x->n && x->v[lo].key == key)
         return (long)lo;
     return -(long)lo - 1;
 }
@@ -89,42 +96,45 @@ static long exc_find(const emu_routes *r, uint32_t key)
 ofm_portset emu_route_get(const emu_impl *e, size_t si, uint32_t port, size_t gi)
 {
     const emu_routes *r = &e->st.r;
-    if (r->nexc) {
-        long k = exc_find(r, key_of(e, si, port, gi));
+    size_t row = e->route_base[si] + port;
+    if (r->rows[row].n) {
+        long k = exc_find(&r->rows[row], key_of(e, row, gi));
         if (k >= 0)
-            return r->exc[k].egress;
+            return r->rows[row].v[k].egress;
     }
-    if (ofm_portset_has(r->valid[e->route_base[si] + port], (uint32_t)gi))
+    if (ofm_portset_has(r->valid[row], (uint32_t)gi))
         return r->common[si * e->p->ngpus + gi];
     return ofm_portset_none();
 }
 
-static void exc_remove(emu_routes *r, long k)
+static void exc_remove(emu_routes *r, emu_exc_row *x, long k)
 {
-    memmove(&r->exc[k], &r->exc[k + 1], (r->nexc - (size_t)k - 1) * sizeof *r->exc);
+    memmove(&x->v[k], &x->v[k + 1], (x->n - (size_t)k - 1) * sizeof *x->v);
+    x->n--;
     r->nexc--;
 }
 
-static int exc_insert(emu_routes *r, long at, uint32_t key, ofm_portset egress)
+static int exc_insert(emu_routes *r, emu_exc_row *x, long at, uint32_t key, ofm_portset egress)
 {
-    if (r->nexc == r->exc_cap) {
-        size_t cap = r->exc_cap ? r->exc_cap * 2 : 64;
-        emu_route_exc *n = realloc(r->exc, cap * sizeof *n);
+    if (x->n == x->cap) {
+        uint32_t cap = x->cap ? x->cap * 2 : 4;
+        emu_route_exc *n = realloc(x->v, cap * sizeof *n);
         if (!n)
             return -1;
-        r->exc = n;
-        r->exc_cap = cap;
+        x->v = n;
+        x->cap = cap;
     }
-    memmove(&r->exc[at + 1], &r->exc[at], (r->nexc - (size_t)at) * sizeof *r->exc);
-    r->exc[at] = (emu_route_exc){.key = key, .egress = egress};
+    memmove(&x->v[at + 1], &x->v[at], (x->n - (size_t)at) * sizeof *x->v);
+    x->v[at] = (emu_route_exc){.key = key, .egress = egress};
+    x->n++;
     r->nexc++;
     return 0;
 }
 
-static void valid_set(emu_impl *e, size_t si, uint32_t port, size_t gi, bool on)
+static void valid_set(emu_impl *e, size_t si, size_t row, size_t gi, bool on)
 {
     emu_routes *r = &e->st.r;
-    ofm_portset *v = &r->valid[e->route_base[si] + port];
+    ofm_portset *v = &r->valid[row];
     uint64_t bit = UINT64_C(1) << (gi % 64);
     bool was = (v->w[gi / 64] & bit) != 0;
     if (was == on)
@@ -147,17 +157,19 @@ static void promote(emu_impl *e, size_t si, size_t gi)
     bool have = false;
     ofm_portset pick = ofm_portset_none();
     for (uint32_t port = 0; port < nports && r->nexc; port++) {
-        long k = exc_find(r, key_of(e, si, port, gi));
+        size_t row = e->route_base[si] + port;
+        emu_exc_row *x = &r->rows[row];
+        long k = x->n ? exc_find(x, key_of(e, row, gi)) : -1;
         if (k < 0)
             continue;
         if (!have) {
-            pick = r->exc[k].egress;
+            pick = x->v[k].egress;
             have = true;
             r->common[c] = pick;
         }
-        if (ofm_portset_eq(r->exc[k].egress, pick)) {
-            exc_remove(r, k);
-            valid_set(e, si, port, gi, true);
+        if (ofm_portset_eq(x->v[k].egress, pick)) {
+            exc_remove(r, x, k);
+            valid_set(e, si, row, gi, true);
         }
     }
 }
@@ -165,33 +177,35 @@ static void promote(emu_impl *e, size_t si, size_t gi)
 int emu_route_set(emu_impl *e, size_t si, uint32_t port, size_t gi, ofm_portset egress)
 {
     emu_routes *r = &e->st.r;
-    uint32_t key = key_of(e, si, port, gi);
+    size_t row = e->route_base[si] + port;
+    emu_exc_row *x = &r->rows[row];
+    uint32_t key = key_of(e, row, gi);
     size_t c = si * e->p->ngpus + gi;
-    long k = r->nexc ? exc_find(r, key) : -1;
+    long k = x->n ? exc_find(x, key) : -1;
     if (k >= 0) {
         if (!ofm_portset_empty(egress) && !ofm_portset_eq(egress, r->common[c])) {
-            r->exc[k].egress = egress; /* still an exception */
+            x->v[k].egress = egress; /* still an exception */
             return 0;
         }
-        exc_remove(r, k);
+        exc_remove(r, x, k);
     }
-    valid_set(e, si, port, gi, false);
+    valid_set(e, si, row, gi, false);
     if (!r->users[c])
         promote(e, si, gi); /* the remaining exceptions, if any, elect a new common egress */
     if (ofm_portset_empty(egress))
         return 0;
     if (!r->users[c] || ofm_portset_eq(egress, r->common[c])) {
         r->common[c] = egress;
-        valid_set(e, si, port, gi, true);
+        valid_set(e, si, row, gi, true);
         return 0;
     }
-    k = exc_find(r, key);
-    return exc_insert(r, -k - 1, key, egress);
+    k = exc_find(x, key);
+    return exc_insert(r, x, -k - 1, key, egress);
 }
 
 /* ------------------------------------------------------------ on disk */
 
-/* common[], valid[], then a uint64 count and that many exceptions */
+/* common[], valid[], then a uint64 count and that many exceptions, sorted */
 size_t emu_routes_bytes(const emu_impl *e)
 {
     const ofm_platform *p = e->p;
@@ -203,13 +217,18 @@ void emu_routes_write(const emu_impl *e, char *out)
 {
     const ofm_platform *p = e->p;
     const emu_routes *r = &e->st.r;
-    size_t nc = p->nswitches * p->ngpus * sizeof *r->common, nv = total_ports(p) * sizeof *r->valid;
+    size_t nc = p->nswitches * p->ngpus * sizeof *r->common, nv = r->nrows * sizeof *r->valid;
     memcpy(out, r->common, nc);
     memcpy(out + nc, r->valid, nv);
     uint64_t n = r->nexc;
     memcpy(out + nc + nv, &n, sizeof n);
-    if (n)
-        memcpy(out + nc + nv + sizeof n, r->exc, r->nexc * sizeof *r->exc);
+    char *w = out + nc + nv + sizeof n;
+    /* rows in order, each sorted: the whole list is sorted by key */
+    for (size_t i = 0; i < r->nrows; i++)
+        if (r->rows[i].n) {
+            memcpy(w, r->rows[i].v, r->rows[i].n * sizeof *r->rows[i].v);
+            w += r->rows[i].n * sizeof *r->rows[i].v;
+        }
 }
 
 size_t emu_routes_max_bytes(const ofm_platform *p)
@@ -225,7 +244,7 @@ const char *emu_routes_read(emu_impl *e, const char *buf, size_t len)
 {
     const ofm_platform *p = e->p;
     emu_routes *r = &e->st.r;
-    size_t ng = p->ngpus, nc = p->nswitches * ng, np = total_ports(p);
+    size_t ng = p->ngpus, nc = p->nswitches * ng, np = r->nrows;
     size_t fixed = (nc + np) * sizeof(ofm_portset) + sizeof(uint64_t);
     if (len < fixed)
         return "routing tables truncated";
@@ -233,18 +252,11 @@ const char *emu_routes_read(emu_impl *e, const char *buf, size_t len)
     memcpy(&n, buf + fixed - sizeof n, sizeof n);
     if (n > np * ng || len != fixed + n * sizeof(emu_route_exc))
         return "routing exception list has the wrong length";
-    if (n > r->exc_cap) {
-        emu_route_exc *x = realloc(r->exc, n * sizeof *x);
-        if (!x)
-            return "out of memory";
-        r->exc = x;
-        r->exc_cap = n;
-    }
     memcpy(r->common, buf, nc * sizeof *r->common);
     memcpy(r->valid, buf + nc * sizeof *r->common, np * sizeof *r->valid);
-    if (n)
-        memcpy(r->exc, buf + fixed, n * sizeof *r->exc);
-    r->nexc = n;
+    for (size_t i = 0; i < np; i++)
+        r->rows[i].n = 0;
+    r->nexc = 0;
     memset(r->users, 0, nc * sizeof *r->users);
     for (size_t si = 0; si < p->nswitches; si++)
         for (uint32_t port = 0; port < p->switches[si].nports; port++) {
@@ -262,19 +274,24 @@ const char *emu_routes_read(emu_impl *e, const char *buf, size_t len)
             if (ofm_portset_empty(c) != !r->users[si * ng + gi])
                 return "routing tables not in canonical form";
         }
+    uint32_t prev = 0;
     for (size_t i = 0; i < n; i++) {
-        const emu_route_exc *x = &r->exc[i];
-        if (x->key >= np * ng || (i && x->key <= r->exc[i - 1].key))
+        emu_route_exc x;
+        memcpy(&x, buf + fixed + i * sizeof x, sizeof x);
+        if (x.key >= np * ng || (i && x.key <= prev))
             return "routing exception list out of order";
-        size_t gi = x->key % ng, row = x->key / ng, si = 0;
+        prev = x.key;
+        size_t gi = x.key % ng, row = x.key / ng, si = 0;
         while (si + 1 < p->nswitches && e->route_base[si + 1] <= row)
             si++;
         size_t c = si * ng + gi;
-        uint32_t port = (uint32_t)(row - e->route_base[si]);
-        if (ofm_portset_empty(x->egress) || ofm_portset_beyond(x->egress, p->switches[si].nports) ||
-            ofm_portset_eq(x->egress, r->common[c]) || !r->users[c] ||
-            ofm_portset_has(r->valid[row], (uint32_t)gi) || port >= p->switches[si].nports)
+        if (ofm_portset_empty(x.egress) || ofm_portset_beyond(x.egress, p->switches[si].nports) ||
+            ofm_portset_eq(x.egress, r->common[c]) || !r->users[c] ||
+            ofm_portset_has(r->valid[row], (uint32_t)gi))
             return "routing exception not in canonical form";
+        emu_exc_row *xr = &r->rows[row];
+        if (exc_insert(r, xr, (long)xr->n, x.key, x.egress)) /* sorted input: append */
+            return "out of memory";
     }
     return NULL;
 }

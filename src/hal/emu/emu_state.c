@@ -334,8 +334,15 @@ static void build_port_maps(emu_impl *e)
         e->route_base[i] = base;
         base += p->switches[i].nports;
     }
-    for (size_t i = 0; i < p->naccess; i++)
-        e->port_access[emu_sw_index(p, p->access[i].sw)][p->access[i].sw_port] = (int16_t)i;
+    memset(e->ngpu_access, 0, sizeof e->ngpu_access);
+    for (size_t i = 0; i < p->naccess; i++) {
+        int si = emu_sw_index(p, p->access[i].sw), gi = emu_gpu_index(p, p->access[i].gpu);
+        e->port_access[si][p->access[i].sw_port] = (int16_t)i;
+        e->access_sw[i] = (int8_t)si;
+        /* the parser allows each GPU link once, so a GPU has at most nvlinks entries */
+        if (e->ngpu_access[gi] < OFM_MAX_GPU_LINKS)
+            e->gpu_access[gi][e->ngpu_access[gi]++] = (int16_t)i;
+    }
     for (size_t i = 0; i < p->ntrunks; i++) {
         e->port_trunk[emu_sw_index(p, p->trunks[i].sw_a)][p->trunks[i].port_a] = (int16_t)i;
         e->port_trunk[emu_sw_index(p, p->trunks[i].sw_b)][p->trunks[i].port_b] = (int16_t)i;
