@@ -38,7 +38,9 @@ static void read_range(ofm_daemon *d, size_t from, size_t to)
     for (size_t i = from; i < to && i < lc->n; i++) {
         ofm_hal_link_errors e;
         if (d->hal->ops->link_errors(d->hal, lc->sw[i], lc->port[i], &e) == OFM_HAL_OK) {
-            if (!lc->have[i] || memcmp(&e, &lc->e[i], sizeof e))
+            const ofm_hal_link_errors *o = &lc->e[i];
+            if (!lc->have[i] || e.crc_flit != o->crc_flit || e.crc_data != o->crc_data ||
+                e.replay != o->replay || e.recovery != o->recovery)
                 lc->changed = true;
             lc->e[i] = e;
             lc->have[i] = true;
