@@ -101,8 +101,8 @@ static struct {
     } gpu[OFM_MAX_GPUS];
     ofm_switch_status sw[OFM_MAX_SWITCHES];
     size_t np;
-    uint32_t pid[OFM_MAX_PARTITIONS];
-    bool pactive[OFM_MAX_PARTITIONS];
+    uint32_t pid[OFM_PM_MAX_PARTITIONS];
+    bool pactive[OFM_PM_MAX_PARTITIONS];
 } snap;
 
 static const char *health_word(ofm_dev_health h)
@@ -113,9 +113,9 @@ static const char *health_word(ofm_dev_health h)
 void ofm_eventlog_track(ofm_daemon *d)
 {
     const ofm_fabric_status *st = &d->status;
-    static ofm_pm_entry pe[OFM_MAX_PARTITIONS];
-    size_t np = d->pm ? ofm_pm_entries(d->pm, pe, OFM_MAX_PARTITIONS) : 0;
-    np = np > OFM_MAX_PARTITIONS ? OFM_MAX_PARTITIONS : np;
+    static ofm_pm_entry pe[OFM_PM_MAX_PARTITIONS];
+    size_t np = d->pm ? ofm_pm_entries(d->pm, pe, OFM_PM_MAX_PARTITIONS) : 0;
+    np = np > OFM_PM_MAX_PARTITIONS ? OFM_PM_MAX_PARTITIONS : np;
     if (snap.valid) {
         if (st->state != snap.state)
             ofm_eventlog_add(OFM_EV_FM_STATE, 0, -1, -1, -1, -1, st->state == OFM_SYS_DEGRADED,
@@ -143,7 +143,11 @@ void ofm_eventlog_track(ofm_daemon *d)
                                  ofm_switch_status_name(snap.sw[i]),
                                  ofm_switch_status_name(st->switches[i].status));
         for (size_t i = 0; i < np; i++) {
-            bool was = i < snap.np && snap.pid[i] == pe[i].id && snap.pactive[i];
+            /* by ID: defining or deleting a partition moves the others in the table */
+            bool was = false;
+            for (size_t k = 0; k < snap.np; k++)
+                if (snap.pid[k] == pe[i].id)
+                    was = snap.pactive[k];
             if (pe[i].active == was)
                 continue;
             char gpus[128] = "";

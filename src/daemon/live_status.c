@@ -20,9 +20,11 @@ static bool assign_partitions(ofm_daemon *d)
     for (size_t i = 0; i < OFM_MAX_GPUS; i++)
         part[i] = -1;
     if (d->pm) {
-        static ofm_pm_entry e[OFM_MAX_PARTITIONS];
-        size_t n = ofm_pm_entries(d->pm, e, OFM_MAX_PARTITIONS);
-        for (size_t i = 0; i < n && i < OFM_MAX_PARTITIONS; i++)
+        /* the whole table: an active partition may lie beyond what the
+         * status document lists */
+        static ofm_pm_entry e[OFM_PM_MAX_PARTITIONS];
+        size_t n = ofm_pm_entries(d->pm, e, OFM_PM_MAX_PARTITIONS);
+        for (size_t i = 0; i < n && i < OFM_PM_MAX_PARTITIONS; i++)
             for (uint32_t k = 0; e[i].active && k < e[i].ngpus; k++)
                 for (size_t g = 0; g < d->status.ngpus; g++)
                     if (d->status.gpus[g].phys_id == e[i].gpus[k])

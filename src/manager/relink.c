@@ -29,8 +29,11 @@ void ofm_relink_init(ofm_relink *r)
         r->armed[i] = true;
 }
 
-/* The GPU's access links the HA policy uses, as indexes into p->access. */
-static size_t used_links(const ofm_fabric_ctx *c, size_t gi, size_t *out)
+/* The GPU's access links the HA policy uses on switches that are up now, as
+ * indexes into p->access: links of a switch that failed since cannot train
+ * and are not the reset's doing. */
+static size_t used_links(const ofm_fabric_ctx *c, const ofm_fabric_status *st, size_t gi,
+                         size_t *out)
 {
     const ofm_platform *p = &c->platform;
     const ofm_policy_decision *d = &c->decision;
@@ -39,7 +42,8 @@ static size_t used_links(const ofm_fabric_ctx *c, size_t gi, size_t *out)
         if (p->access[a].gpu != p->gpus[gi].phys_id || !d->effective.access_ok[a])
             continue;
         int si = ofm_fabric_switch_index(p, p->access[a].sw);
-        if (si >= 0 && d->effective.switch_ok[si])
+        if (si >= 0 && d->effective.switch_ok[si] &&
+            ((size_t)si >= st->nswitches || st->switches[si].status == OFM_SW_OK))
             out[n++] = a;
     }
     return n;
@@ -173,7 +177,7 @@ size_t ofm_relink_scan(ofm_relink *r, ofm_hal *h, const ofm_fabric_ctx *c, const
             !c->decision.gpu_p2p[gi] || !c->decision.effective.gpu_ok[gi])
             continue;
         size_t links[OFM_MAX_ACCESS_LINKS];
-        size_t nl = used_links(c, gi, links);
+        size_t nl = used_links(c, st, gi, links);
         if (!nl)
             continue;
         relink_gpu(h, c, gi, links, nl, &out[n]);

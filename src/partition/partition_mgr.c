@@ -1128,7 +1128,7 @@ size_t ofm_pm_entries(const ofm_partition_mgr *pm, ofm_pm_entry *out, size_t cap
         e->id = d->id;
         e->supported = pm->supported[i];
         e->active = pm->active[i];
-        e->ngpus = d->ngpus < FM_MAX_NUM_GPUS ? d->ngpus : FM_MAX_NUM_GPUS;
+        e->ngpus = d->ngpus < OFM_MAX_GPUS ? d->ngpus : OFM_MAX_GPUS;
         for (uint32_t k = 0; k < e->ngpus; k++)
             e->gpus[k] = d->gpus[k];
         e->nvfs = pm->nvfs[i] < FM_MAX_NUM_GPUS ? pm->nvfs[i] : FM_MAX_NUM_GPUS;

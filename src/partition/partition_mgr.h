@@ -97,7 +97,7 @@ typedef struct {
     bool supported;                 /* not removed by the HA policy or MIG rules */
     bool active;
     uint32_t ngpus;
-    uint32_t gpus[FM_MAX_NUM_GPUS]; /* physical IDs */
+    uint32_t gpus[OFM_MAX_GPUS];    /* physical IDs */
     unsigned nvfs;                  /* vGPU: VFs in activation order */
     fmPciDevice_t vfs[FM_MAX_NUM_GPUS];
 } ofm_pm_entry;

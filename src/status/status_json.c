@@ -329,7 +329,7 @@ static void partition_from(dec *d, json_object *j, ofm_pm_entry *p)
     p->supported = boolean(d, j, "supported");
     p->active = boolean(d, j, "active");
     size_t n;
-    json_object *a = array(d, j, "gpus", FM_MAX_NUM_GPUS, &n);
+    json_object *a = array(d, j, "gpus", OFM_MAX_GPUS, &n);
     p->ngpus = (uint32_t)n;
     for (size_t k = 0; a && k < n; k++) {
         json_object *x = json_object_array_get_idx(a, k);

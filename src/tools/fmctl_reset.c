@@ -261,6 +261,12 @@ static int reset_gpu(ofm_hal *h, uint32_t id, const fmctl_conn_opts *co, unsigne
         printf("GPU %u reset; MIG mode is on, so its NVLinks stay untrained.\n", id);
         return 0;
     }
+    for (size_t i = 0; i < fm.doc.fabric.ngpus && i < OFM_MAX_GPUS; i++)
+        if (fm.doc.fabric.gpus[i].phys_id == id && !fm.doc.fabric.gpus[i].p2p) {
+            printf("GPU %u reset; the fabric manager gives it no NVLink peer access (HA policy at "
+                   "start), so its switch-side NVLinks stay down.\n", id);
+            return 0;
+        }
     size_t up = 0;
     if (!wait_links(h, ports, np, wait_s, &up)) {
         fprintf(stderr, "fmctl reset: GPU %u reset, but the fabric manager at %s did not retrain its "

@@ -22,6 +22,7 @@
 #include "fake_server.h"
 #include "mig/mig_ops.h"
 #include "openfm/platform.h"
+#include "partition/state_file.h"
 #include "pm_fixture.h"
 #include "sdk_util.h"
 #include "wire/wire.h"
@@ -304,6 +305,61 @@ static void test_partition_manager(void **state)
                   "points (%u refused at create)\n", n - 1, refused);
 }
 
+/* Partitions defined live: define, activate, deactivate, delete with each
+ * allocation failing once. Whatever the answers, the table, the probe and
+ * the state file on disk agree with them, and a refusal says why. */
+static void test_partition_definitions(void **state)
+{
+    (void)state;
+    unsigned long n;
+    for (n = 1; n < MAX_POINTS; n++) {
+        pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_SHARED, NULL);
+        ofm_error err;
+        assert_int_equal(pmfx_pm(f, false, &err), 0);
+        alloc_fail_at(n);
+        uint32_t g[] = {3, 1, 2};
+        unsigned id = 0;
+        char why[320] = "";
+        fmReturn_t def = ofm_pm_define(f->pm, g, 3, true, 20, &id, why, sizeof why);
+        fmReturn_t act = FM_ST_GENERIC_ERROR, deact = FM_ST_GENERIC_ERROR, del = FM_ST_GENERIC_ERROR;
+        if (def == FM_ST_SUCCESS) {
+            act = ofm_pm_activate(f->pm, 20, NULL, 0);
+            if (act == FM_ST_SUCCESS)
+                deact = ofm_pm_deactivate(f->pm, 20);
+            if (act != FM_ST_SUCCESS || deact == FM_ST_SUCCESS)
+                del = ofm_pm_undefine(f->pm, 20, why, sizeof why);
+        }
+        bool failed = alloc_failed();
+        alloc_fail_at(0);
+        if ((def != FM_ST_SUCCESS || (del != FM_ST_SUCCESS && def == FM_ST_SUCCESS &&
+                                      (act != FM_ST_SUCCESS || deact == FM_ST_SUCCESS))) &&
+            !why[0])
+            fail_msg("allocation %lu: a refusal without a reason", n);
+        ofm_partition_desc d;
+        bool defined = ofm_pm_definition(f->pm, 20, &d);
+        assert_int_equal(defined, def == FM_ST_SUCCESS && del != FM_ST_SUCCESS);
+        unsigned active[1], na = 0;
+        if (act == FM_ST_SUCCESS && deact != FM_ST_SUCCESS)
+            active[na++] = 20;
+        pmfx_check_isolation(f, active, na, 0);
+        static ofm_pm_state st;
+        assert_int_equal(ofm_pm_state_load(f->state, &st, &err), 0);
+        bool recorded = false;
+        for (size_t i = 0; i < st.npartitions; i++)
+            recorded |= st.part_id[i] == 20 && st.live[i];
+        assert_int_equal(recorded, defined);
+        if (!failed && (def != FM_ST_SUCCESS || act != FM_ST_SUCCESS || deact != FM_ST_SUCCESS ||
+                        del != FM_ST_SUCCESS))
+            fail_msg("calls failed without an injected failure: %d %d %d %d (%s)", def, act, deact,
+                     del, why);
+        pmfx_close(f);
+        if (!failed)
+            break;
+    }
+    print_message("partitions defined live (define, activate, deactivate, delete): %lu allocation "
+                  "failure points\n", n - 1);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -328,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_topology),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_mig_config),
+        cmocka_unit_test(test_partition_definitions),
         cmocka_unit_test(test_wire),
         cmocka_unit_test(test_server_request_path),
         cmocka_unit_test(test_partition_manager),

@@ -26,6 +26,7 @@
 #include "daemon_harness.h"
 #include "nv_fm_agent.h"
 #include "openfm/emu.h"
+#include "sdk/nvfm_ext.h"
 
 #define NOBODY 65534
 #define TEST_GID 4242
@@ -113,7 +114,7 @@ static bool reaches(const dh_daemon *d, uint32_t a, uint32_t b)
     return r.arrives;
 }
 
-enum { TRY_ACTIVATE, TRY_DEACTIVATE, TRY_SET_EMPTY };
+enum { TRY_ACTIVATE, TRY_DEACTIVATE, TRY_SET_EMPTY, TRY_CREATE, TRY_DELETE, TRY_ACTIVATE_ANY };
 
 /* In a child running as uid/gid NOBODY (with `groups`): connect, read the
  * partition list, then try `op` on `pid`. Exit status: 10 + the fmReturn_t
@@ -140,6 +141,15 @@ static int as_user(const dh_daemon *d, uint16_t port, uid_t uid, const gid_t *gr
             rc = fmActivateFabricPartition(h, part);
         } else if (op == TRY_DEACTIVATE) {
             rc = fmDeactivateFabricPartition(h, part);
+        } else if (op == TRY_CREATE) {
+            /* partitions defined live: GPUs 1, 2 and 3 as partition `part` */
+            unsigned g[] = {1, 2, 3};
+            fmFabricPartitionId_t nid;
+            rc = ofmCreateFabricPartition(h, g, 3, part, &nid);
+        } else if (op == TRY_DELETE) {
+            rc = ofmDeleteFabricPartition(h, part);
+        } else if (op == TRY_ACTIVATE_ANY) {
+            rc = ofmActivateFabricPartitionAny(h, part);
         } else {
             fmActivatedFabricPartitionList_t none;
             memset(&none, 0, sizeof none);
@@ -197,6 +207,29 @@ static void test_tcp_unprivileged_refused(void **state)
     assert_int_equal(as_user(&d, port, NOBODY, NULL, 0, TRY_SET_EMPTY, p), REFUSED);
     assert_true(reaches(&d, a, b));
 
+    /* the same for partitions defined live: nobody can neither define one
+     * nor delete or activate root's */
+    assert_int_equal(as_user(&d, port, NOBODY, NULL, 0, TRY_CREATE, 300), REFUSED);
+    unsigned g3[] = {1, 2, 3};
+    fmFabricPartitionId_t nid = 0;
+    assert_int_equal(fmDeactivateFabricPartition(root, p), FM_ST_SUCCESS);
+    assert_int_equal(ofmCreateFabricPartition(root, g3, 3, 301, &nid), FM_ST_SUCCESS);
+    assert_int_equal(as_user(&d, port, NOBODY, NULL, 0, TRY_ACTIVATE_ANY, 301), REFUSED);
+    assert_false(reaches(&d, 1, 2));
+    assert_int_equal(as_user(&d, port, NOBODY, NULL, 0, TRY_DELETE, 301), REFUSED);
+    assert_int_equal(ofmActivateFabricPartitionAny(root, 301), FM_ST_SUCCESS);
+    assert_true(reaches(&d, 1, 2));
+    ofm_wire_partition_defs *defs = calloc(1, sizeof *defs);
+    assert_int_equal(ofmListFabricPartitions(root, defs), FM_ST_SUCCESS);
+    bool have300 = false, have301 = false;
+    for (unsigned i = 0; i < defs->n; i++) {
+        have300 |= defs->def[i].id == 300;
+        have301 |= defs->def[i].id == 301;
+    }
+    assert_false(have300);
+    assert_true(have301);
+    free(defs);
+
     fmDisconnect(root);
     assert_int_equal(dh_stop(&d, SIGTERM), 0);
     dh_cleanup(&d);
@@ -231,6 +264,11 @@ static void test_unix_group_member_allowed(void **state)
     assert_true(log_has(&d, "refused", "uid 65534"));
     assert_int_equal(as_user(&d, 0, NOBODY, member, 1, TRY_DEACTIVATE, p), DONE);
     assert_false(reaches(&d, a, b));
+    /* a member may define and delete partitions too; others may not */
+    assert_int_equal(as_user(&d, 0, NOBODY, NULL, 0, TRY_CREATE, 300), REFUSED);
+    assert_int_equal(as_user(&d, 0, NOBODY, member, 1, TRY_CREATE, 300), DONE);
+    assert_int_equal(as_user(&d, 0, NOBODY, NULL, 0, TRY_DELETE, 300), REFUSED);
+    assert_int_equal(as_user(&d, 0, NOBODY, member, 1, TRY_DELETE, 300), DONE);
 
     assert_int_equal(dh_stop(&d, SIGTERM), 0);
     dh_cleanup(&d);

@@ -126,6 +126,16 @@ static void fmctl_create_activate_delete(void **state)
     check_owner(hal, owner, 18, "partition 15 deactivated");
     expect_fmctl(&d, "delete 15", 0, "delete partition: success", NULL);
     assert_int_equal(fmActivateFabricPartition(h, 15), FM_ST_BADPARAM);
+    /* deleting 15 moved 700 in the table: the event log still says it was
+     * activated once and never changed since */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "'%s' events --socket '%s' 2>&1", dh_bin("fmctl"), d.sock);
+    assert_int_equal(dh_run(cmd, out, sizeof out), 0);
+    int n700 = 0;
+    for (const char *p = out; (p = strstr(p, "partition 700 ")); p++)
+        n700++;
+    if (n700 != 1 || !strstr(out, "partition 700 activated (GPUs 5, 7, 8)"))
+        fail_msg("events for partition 700 (want one activation):\n%s", out);
     /* the extension calls say why */
     unsigned g[] = {4, 6};
     fmFabricPartitionId_t nid = 0;
