@@ -8,6 +8,8 @@
 
 #include "daemon/daemon.h"
 #include "daemon/metrics.h"
+#include "daemon/telemetry.h"
+#include "fabric/fabric.h"
 #include "openfm/log.h"
 #include "status/status.h"
 
@@ -36,7 +38,9 @@ static void read_range(ofm_daemon *d, size_t from, size_t to)
     for (size_t i = from; i < to && i < lc->n; i++) {
         ofm_hal_link_errors e;
         if (d->hal->ops->link_errors(d->hal, lc->sw[i], lc->port[i], &e) == OFM_HAL_OK) {
-            if (!lc->have[i] || memcmp(&e, &lc->e[i], sizeof e))
+            const ofm_hal_link_errors *o = &lc->e[i];
+            if (!lc->have[i] || e.crc_flit != o->crc_flit || e.crc_data != o->crc_data ||
+                e.replay != o->replay || e.recovery != o->recovery)
                 lc->changed = true;
             lc->e[i] = e;
             lc->have[i] = true;
@@ -115,8 +119,45 @@ static uint64_t value(const ofm_hal_link_errors *e, int k)
     }
 }
 
-static void build(FILE *f, const ofm_link_counters *lc, const ofm_status_doc *doc, const char *host)
+void ofm_daemon_link_counters_on_event(void *arg, const ofm_hal_event *e,
+                                       const ofm_fabric_error *rec)
 {
+    ofm_daemon *d = arg;
+    ofm_link_counters *lc = d->link_counters;
+    if (lc && e->kind == OFM_EVT_SXID)
+        for (size_t i = 0; i < lc->n; i++)
+            if (lc->sw[i] == e->sw && lc->port[i] == e->port) {
+                ofm_sxid_class cls = ofm_sxid_classify(e->code, e->fatal);
+                if (cls == OFM_SXID_FATAL || cls == OFM_SXID_ALWAYS_FATAL)
+                    lc->sxid_fatal[i]++;
+                else
+                    lc->sxid_nonfatal[i]++;
+                lc->changed = true;
+            }
+    ofm_daemon_on_hal_event(arg, e, rec);
+}
+
+static void sxid_ports(FILE *f, const ofm_link_counters *lc, const char *host, bool fatal)
+{
+    const char *name = fatal ? "DCGM_FI_DEV_NVSWITCH_LINK_FATAL_ERRORS"
+                             : "DCGM_FI_DEV_NVSWITCH_LINK_NON_FATAL_ERRORS";
+    ofm_metrics_head(f, name, "counter",
+                     fatal ? "fatal SXids on the NVSwitch port since the fabric manager started"
+                           : "non-fatal SXids on the NVSwitch port since the fabric manager started");
+    for (size_t i = 0; i < lc->n; i++) {
+        fprintf(f, "%s{nvswitch=\"%u\",nvlink=\"%u\",hostname=\"", name, lc->sw[i], lc->port[i]);
+        ofm_metrics_label_value(f, host);
+        fprintf(f, "\"} %" PRIu64 "\n", fatal ? lc->sxid_fatal[i] : lc->sxid_nonfatal[i]);
+    }
+}
+
+static void build(FILE *f, const ofm_link_counters *lc, const ofm_status_doc *doc, const char *host,
+                  bool with_sxid)
+{
+    if (with_sxid) {
+        sxid_ports(f, lc, host, true);
+        sxid_ports(f, lc, host, false);
+    }
     char help[200];
     for (int k = 0; k < 4; k++) {
         snprintf(help, sizeof help, "%s on the NVSwitch port since the driver loaded (cached, "
@@ -159,28 +200,29 @@ static void build(FILE *f, const ofm_link_counters *lc, const ofm_status_doc *do
 }
 
 void ofm_link_counters_render(FILE *f, ofm_link_counters *lc, const ofm_status_doc *doc,
-                              const char *host)
+                              const char *host, bool with_sxid)
 {
     if (!lc || !lc->n)
         return;
-    if (!lc->text || lc->changed || strcmp(host, lc->text_host)) {
+    if (!lc->text || lc->changed || strcmp(host, lc->text_host) || lc->text_sxid != with_sxid) {
         char *text = NULL;
         size_t len = 0;
         FILE *m = open_memstream(&text, &len);
         if (!m) {
-            build(f, lc, doc, host); /* no cache this time */
+            build(f, lc, doc, host, with_sxid); /* no cache this time */
             return;
         }
-        build(m, lc, doc, host);
+        build(m, lc, doc, host, with_sxid);
         if (fclose(m)) {
             free(text);
-            build(f, lc, doc, host);
+            build(f, lc, doc, host, with_sxid);
             return;
         }
         free(lc->text);
         lc->text = text;
         lc->text_len = len;
         lc->changed = false;
+        lc->text_sxid = with_sxid;
         snprintf(lc->text_host, sizeof lc->text_host, "%s", host);
     }
     fwrite(lc->text, 1, lc->text_len, f);

@@ -6,7 +6,10 @@
  * OFM_LINK_COUNTERS_BATCH ports per monitor tick, so the event loop is
  * never held for a whole large system (GB200 NVL72 has over a thousand
  * ports) and the values are at most about a period plus a sweep old.
- * The rendered text is cached too and rebuilt only after a sweep changed a
+ * It also counts SXids per port as the monitor reads them, served as DCGM's
+ * per-link NVSwitch fatal / non-fatal errors on switches that report SXids
+ * (fourth-generation switches count those in their telemetry instead,
+ * telemetry.c). The rendered text is cached too and rebuilt only after a sweep changed a
  * value: a scrape copies it (on HGX-2 the per-port series are most of the
  * /metrics text, and formatting them at every scrape doubled its cost). */
 #ifndef OPENFM_DAEMON_LINK_COUNTERS_H
@@ -35,7 +38,11 @@ typedef struct ofm_link_counters {
     bool sweeping;
     uint64_t sweep_start_ns;                   /* monotonic start of the last sweep */
     uint64_t sweeps;                           /* completed sweeps */
+    /* SXids per port (switches that report SXids, up to the third
+     * generation), counted as the monitor reads them */
+    uint64_t sxid_fatal[OFM_LINK_COUNTERS_MAX], sxid_nonfatal[OFM_LINK_COUNTERS_MAX];
     bool changed;                              /* a value moved since `text` was built */
+    bool text_sxid;                            /* `text` has the per-port SXid series */
     char *text;                                /* rendered series (malloc'd), NULL none yet */
     size_t text_len;
     char text_host[256];                       /* the hostname label `text` carries */
@@ -49,11 +56,16 @@ struct ofm_status_doc;
 void ofm_daemon_link_counters_init(struct ofm_daemon *d);
 /* One monitor tick's share of the background re-read. */
 void ofm_daemon_link_counters_tick(struct ofm_daemon *d);
+/* The monitor's event hook (ofm_monitor.on_event, arg = the daemon): count
+ * an SXid on its port, then hand the event on (ofm_daemon_on_hal_event). */
+void ofm_daemon_link_counters_on_event(void *arg, const ofm_hal_event *e,
+                                       const ofm_fabric_error *rec);
 /* The DCGM-named per-port series and per-GPU totals (metrics_text.c's
- * helpers name and escape them), from the cached text when nothing changed.
- * Nothing when lc is NULL. */
+ * helpers name and escape them), from the cached text when nothing changed;
+ * with `sxid_ports` also the per-port SXid counts (false where the switches'
+ * telemetry serves those names). Nothing when lc is NULL. */
 void ofm_link_counters_render(FILE *f, ofm_link_counters *lc, const struct ofm_status_doc *doc,
-                              const char *host);
+                              const char *host, bool sxid_ports);
 /* Free the table and its text. */
 void ofm_link_counters_free(ofm_link_counters *lc);
 

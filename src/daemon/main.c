@@ -546,7 +546,7 @@ int main(int argc, char **argv)
     ofm_eventlog_startup(&d);
     ofm_daemon_telemetry_init(&d);
     ofm_daemon_link_counters_init(&d);
-    d.monitor.on_event = ofm_daemon_on_hal_event;
+    d.monitor.on_event = ofm_daemon_link_counters_on_event; /* then ofm_daemon_on_hal_event */
     d.monitor.arg = &d;
     ofm_daemon_publish_status(&d);
     struct event *sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "daemon/link_counters.h"
+#include "daemon/telemetry.h"
 #include "daemon/daemon.h"
 #include "daemon/live_status.h"
 #include "openfm/log.h"
@@ -159,7 +160,11 @@ static void on_metrics(struct evhttp_request *req, void *arg)
     if (gethostname(host, sizeof host - 1))
         host[0] = '\0';
     ofm_metrics_render(f, doc, &d->metrics_stats, d->telemetry, host);
-    ofm_link_counters_render(f, d->link_counters, doc, host);
+    /* per-port SXid counts, unless the switches' telemetry serves those names */
+    bool tel_ports = false;
+    for (size_t i = 0; d->telemetry && i < d->telemetry->n; i++)
+        tel_ports |= d->telemetry->have[i];
+    ofm_link_counters_render(f, d->link_counters, doc, host, !tel_ports);
     fclose(f);
     ofm_metrics_stats *ms = &d->metrics_stats;
     ms->render_last_s = (double)(mono_ns() - t0) / 1e9;

@@ -23,7 +23,7 @@ static const struct {
     {"hw", fmctl_hw_main, "what the hardware backends see: driver, NVSwitches, GPUs (NVML)"},
     {"exclude", fmctl_exclude_main, "put a GPU/NVSwitch on the driver's exclusion list (after reboot)"},
     {"include", fmctl_include_main, "take a GPU/NVSwitch off the driver's exclusion list (after reboot)"},
-    {"reset", fmctl_reset_main, "reset a GPU and retrain its NVSwitch links (an NVSwitch alone: refused)"},
+    {"reset", fmctl_reset_main, "reset a GPU after checking the preconditions, wait for its NVLinks (FM §13.9)"},
     {"emu", fmctl_emu_main, "create, inspect and inject faults into emulated systems"},
     {"passthrough", fmctl_passthrough_main, "full-passthrough VM plans: GPUs, NVSwitches, links to disable"},
 };

@@ -10,10 +10,22 @@
 
 #include "ops_views.h"
 
+static dh_daemon d;
+
+/* A failed assertion must not leave the daemon running: it holds ctest's
+ * output pipe, and the run would hang until ctest's timeout. */
+static int teardown(void **state)
+{
+    (void)state;
+    if (d.dir[0])
+        dh_cleanup(&d);
+    memset(&d, 0, sizeof d);
+    return 0;
+}
+
 static void test_fabric_events(void **state)
 {
     (void)state;
-    dh_daemon d;
     assert_int_equal(dh_init(&d, "hgx-a100"), 0);
     assert_int_equal(dh_write_config(&d, "OPENFM_METRICS_LISTEN=\n"), 0);
     assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
@@ -75,12 +87,12 @@ static void test_fabric_events(void **state)
     ofm_hal_close(h);
     assert_int_equal(dh_stop(&d, 0), 0);
     dh_cleanup(&d);
+    memset(&d, 0, sizeof d);
 }
 
 static void test_follow_and_partitions(void **state)
 {
     (void)state;
-    dh_daemon d;
     assert_int_equal(dh_init(&d, "hgx-h100"), 0);
     assert_int_equal(dh_write_config(&d, "FABRIC_MODE=1\nOPENFM_METRICS_LISTEN=\n"), 0);
     assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
@@ -130,6 +142,7 @@ static void test_follow_and_partitions(void **state)
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     assert_int_equal(dh_stop(&d, 0), 0);
     dh_cleanup(&d);
+    memset(&d, 0, sizeof d);
 }
 
 static void test_usage(void **state)
@@ -143,9 +156,9 @@ static void test_usage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fabric_events),
-        cmocka_unit_test(test_follow_and_partitions),
-        cmocka_unit_test(test_usage),
+        cmocka_unit_test_teardown(test_fabric_events, teardown),
+        cmocka_unit_test_teardown(test_follow_and_partitions, teardown),
+        cmocka_unit_test_teardown(test_usage, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

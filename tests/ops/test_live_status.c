@@ -30,10 +30,22 @@ static uint32_t probe_links(ofm_hal *h, uint32_t src, uint32_t dst)
     return r.links;
 }
 
+static dh_daemon d;
+
+/* A failed assertion must not leave the daemon running: it holds ctest's
+ * output pipe, and the run would hang until ctest's timeout. */
+static int teardown(void **state)
+{
+    (void)state;
+    if (d.dir[0])
+        dh_cleanup(&d);
+    memset(&d, 0, sizeof d);
+    return 0;
+}
+
 static void test_link_failure(void **state)
 {
     (void)state;
-    dh_daemon d;
     assert_int_equal(dh_init(&d, "hgx-a100"), 0);
     assert_int_equal(dh_write_config(&d, NULL), 0);
     assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
@@ -86,12 +98,12 @@ static void test_link_failure(void **state)
     ofm_hal_close(h);
     assert_int_equal(dh_stop(&d, 0), 0);
     dh_cleanup(&d);
+    memset(&d, 0, sizeof d);
 }
 
 static void test_mig_enable_a100(void **state)
 {
     (void)state;
-    dh_daemon d;
     assert_int_equal(dh_init(&d, "hgx-a100"), 0);
     assert_int_equal(dh_write_config(&d, NULL), 0);
     assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
@@ -122,6 +134,7 @@ static void test_mig_enable_a100(void **state)
     ofm_hal_close(h);
     assert_int_equal(dh_stop(&d, 0), 0);
     dh_cleanup(&d);
+    memset(&d, 0, sizeof d);
 }
 
 static int gpu_in_partition(const ofm_status_doc *doc, const void *arg)
@@ -134,7 +147,6 @@ static int gpu_in_partition(const ofm_status_doc *doc, const void *arg)
 static void test_partition_shared(void **state)
 {
     (void)state;
-    dh_daemon d;
     assert_int_equal(dh_init(&d, "hgx-h100"), 0);
     assert_int_equal(dh_write_config(&d, "FABRIC_MODE=1\n"), 0);
     assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
@@ -161,14 +173,15 @@ static void test_partition_shared(void **state)
     ops_wait(&d, &doc, gpu_in_partition, arg, 20000, "the GPU out of any partition");
     assert_int_equal(dh_stop(&d, 0), 0);
     dh_cleanup(&d);
+    memset(&d, 0, sizeof d);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_link_failure),
-        cmocka_unit_test(test_mig_enable_a100),
-        cmocka_unit_test(test_partition_shared),
+        cmocka_unit_test_teardown(test_link_failure, teardown),
+        cmocka_unit_test_teardown(test_mig_enable_a100, teardown),
+        cmocka_unit_test_teardown(test_partition_shared, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

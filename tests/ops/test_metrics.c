@@ -136,6 +136,16 @@ static void test_metrics_follow_the_fabric(void **state)
     assert_int_equal(healthz(o), 503);
     assert_true(ops_sample(o, "openfm_fabric_manager_state", "state", "DEGRADED") == 1);
     assert_true(ops_sample(o, "openfm_fabric_manager_ready", NULL, NULL) == 0);
+    /* per port, under DCGM's per-link names: both on the port they hit */
+    char sxport[16];
+    snprintf(sxport, sizeof sxport, "%u", a->sw_port + 1);
+    assert_true(ops_sample2(o, "DCGM_FI_DEV_NVSWITCH_LINK_FATAL_ERRORS_total", "nvswitch", sw, "nvlink",
+                            sxport) == 1);
+    assert_true(ops_sample2(o, "DCGM_FI_DEV_NVSWITCH_LINK_NON_FATAL_ERRORS_total", "nvswitch", sw,
+                            "nvlink", sxport) == 1);
+    snprintf(sxport, sizeof sxport, "%u", a->sw_port);
+    assert_true(ops_sample2(o, "DCGM_FI_DEV_NVSWITCH_LINK_FATAL_ERRORS_total", "nvswitch", sw, "nvlink",
+                            sxport) == 0);
     json_object_put(o);
 
     /* anything else is 404, not a crash */
