@@ -20,7 +20,9 @@ static void round_trip(const ofm_wire_request *rq)
         abort();
     if (again.op != rq->op || again.request_id != rq->request_id ||
         again.partition_id != rq->partition_id || again.num_vfs != rq->num_vfs ||
-        again.num_ids != rq->num_ids ||
+        again.num_ids != rq->num_ids || again.has_id != rq->has_id ||
+        again.num_gpus != rq->num_gpus ||
+        memcmp(again.gpus, rq->gpus, rq->num_gpus * sizeof rq->gpus[0]) != 0 ||
         memcmp(again.vfs, rq->vfs, rq->num_vfs * sizeof rq->vfs[0]) != 0 ||
         memcmp(again.ids, rq->ids, rq->num_ids * sizeof rq->ids[0]) != 0)
         abort();
@@ -45,11 +47,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static fmFabricPartitionList_t partitions;
     static fmNvlinkFailedDevices_t failed;
     static fmUnsupportedFabricPartitionList_t unsupported;
+    static ofm_wire_events events;
+    static ofm_wire_partition_defs defs;
     if (size == 0)
         return 0;
-    ofm_wire_op op = (ofm_wire_op)(data[0] % (OFM_OP_GET_STATUS_JSON + 1));
+    ofm_wire_op op = (ofm_wire_op)(data[0] % (OFM_OP_DEACTIVATE_ANY + 1));
     ofm_wire_reply rp = {.partitions = &partitions, .failed = &failed,
-                         .unsupported = &unsupported};
+                         .unsupported = &unsupported, .events = &events, .defs = &defs};
     (void)ofm_wire_decode_reply(data + 1, size - 1, op, &rp, NULL);
     free(rp.json);
     return 0;

@@ -290,6 +290,14 @@ static int parse_undefine(ctx *c, const char *ln, ofm_pm_state *s)
 #undef SHIFT
     memmove(&c->awaiting_line[i], &c->awaiting_line[i + 1], rest * sizeof c->awaiting_line[0]);
     s->npartitions--;
+    /* the vacated slot reads as never used, as after a fresh parse */
+    size_t last = s->npartitions;
+    s->part_id[last] = 0;
+    s->supported[last] = s->active[last] = s->live[last] = false;
+    s->nvfs[last] = s->part_ngpus[last] = s->part_nvlinks[last] = 0;
+    memset(s->vfs[last], 0, sizeof s->vfs[last]);
+    memset(s->part_gpus[last], 0, sizeof s->part_gpus[last]);
+    c->awaiting_line[last] = false;
     return 0;
 }
 
