@@ -43,7 +43,8 @@ static size_t used_links(const ofm_fabric_ctx *c, const ofm_fabric_status *st, s
             continue;
         int si = ofm_fabric_switch_index(p, p->access[a].sw);
         if (si >= 0 && d->effective.switch_ok[si] &&
-            ((size_t)si >= st->nswitches || st->switches[si].status == OFM_SW_OK))
+            ((size_t)si >= st->nswitches || st->switches[si].status == OFM_SW_OK) &&
+            n < OFM_MAX_GPU_LINKS)
             out[n++] = a;
     }
     return n;
@@ -102,7 +103,7 @@ static void relink_gpu(ofm_hal *h, const ofm_fabric_ctx *c, size_t gi, const siz
     memset(res, 0, sizeof *res);
     res->gpu = p->gpus[gi].phys_id;
     /* Only links that are down (OFF): a FAILED one is a fault, not the reset. */
-    size_t todo[OFM_MAX_ACCESS_LINKS];
+    size_t todo[OFM_MAX_GPU_LINKS];
     size_t nt = 0;
     for (size_t i = 0; i < nl; i++) {
         ofm_hal_link l;
@@ -116,7 +117,7 @@ static void relink_gpu(ofm_hal *h, const ofm_fabric_ctx *c, size_t gi, const siz
     size_t ns = 0, scap = 0;
     bool oom = false;
     for (size_t si = 0; si < p->nswitches && !oom; si++) {
-        uint32_t ports[OFM_MAX_ACCESS_LINKS];
+        uint32_t ports[OFM_MAX_GPU_LINKS];
         size_t np = 0;
         for (size_t i = 0; i < nt; i++)
             if (p->access[todo[i]].sw == p->switches[si].id)
@@ -176,7 +177,7 @@ size_t ofm_relink_scan(ofm_relink *r, ofm_hal *h, const ofm_fabric_ctx *c, const
         if (!r->armed[gi] || g->health != OFM_DEV_OK || g->mig == OFM_MIG_ENABLED ||
             !c->decision.gpu_p2p[gi] || !c->decision.effective.gpu_ok[gi])
             continue;
-        size_t links[OFM_MAX_ACCESS_LINKS];
+        size_t links[OFM_MAX_GPU_LINKS];
         size_t nl = used_links(c, st, gi, links);
         if (!nl)
             continue;
