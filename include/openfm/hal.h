@@ -278,6 +278,12 @@ typedef struct {
     /* A switch's telemetry error counters (ofm_hal_switch_telemetry);
      * ENOTSUP for switches that report SXids instead. */
     int (*switch_telemetry)(ofm_hal *h, uint32_t sw, ofm_hal_switch_telemetry *out);
+    /* Optional: fabric_set for n GPUs at once, rcs[i] getting what
+     * fabric_set(gpus[i]) would return - one transaction instead of n, which
+     * a 72-GPU rack's bring-up feels (the emulator). Returns OFM_HAL_OK when
+     * every rcs[i] is filled, else the batch did not run at all. */
+    int (*fabric_set_many)(ofm_hal *h, const uint32_t *gpus, size_t n, ofm_fabric_state st,
+                           int status, int *rcs);
 } ofm_hal_ops;
 
 struct ofm_hal {

@@ -347,10 +347,16 @@ static void train(run *r)
 static int read_programmed(run *r, ofm_route_plan *cur)
 {
     const ofm_platform *p = &r->ctx->platform;
+    /* room for a full table of the largest switch: one read per switch */
     size_t cap = 1024;
+    for (size_t si = 0; si < p->nswitches; si++)
+        if ((size_t)p->switches[si].nports * p->ngpus > cap)
+            cap = (size_t)p->switches[si].nports * p->ngpus;
     ofm_route_entry *buf = malloc(cap * sizeof *buf);
     if (!buf)
         return -1;
+    ofm_route_plan all;
+    ofm_route_plan_init(&all);
     for (size_t si = 0; si < p->nswitches; si++) {
         if (r->obs_sw[si] < 0 || r->obs->switches[r->obs_sw[si]].health != OFM_DEV_OK)
             continue;
@@ -360,6 +366,7 @@ static int read_programmed(run *r, ofm_route_plan *cur)
             ofm_route_entry *nb = realloc(buf, n * sizeof *buf);
             if (!nb) {
                 free(buf);
+                ofm_route_plan_free(&all);
                 return -1;
             }
             buf = nb;
@@ -371,14 +378,28 @@ static int read_programmed(run *r, ofm_route_plan *cur)
                      ofm_hal_last_error(r->h));
             continue;
         }
-        ofm_route_plan one = {.e = buf, .n = n < cap ? n : cap, .cap = cap};
-        if (ofm_route_plan_merge(cur, &one) < 0) {
-            free(buf);
-            return -1;
+        n = n < cap ? n : cap;
+        if (all.n + n > all.cap) {
+            size_t ncap = all.cap ? all.cap : 1024;
+            while (ncap < all.n + n)
+                ncap *= 2;
+            ofm_route_entry *ne = realloc(all.e, ncap * sizeof *ne);
+            if (!ne) {
+                free(buf);
+                ofm_route_plan_free(&all);
+                return -1;
+            }
+            all.e = ne;
+            all.cap = ncap;
         }
+        memcpy(all.e + all.n, buf, n * sizeof *buf);
+        all.n += n;
     }
     free(buf);
-    return 0;
+    /* one merge of everything read: sorted and folded once */
+    int rc = ofm_route_plan_merge(cur, &all);
+    ofm_route_plan_free(&all);
+    return rc < 0 ? -1 : 0;
 }
 
 static int program_routes(run *r)
@@ -468,6 +489,29 @@ static size_t register_gpus(run *r)
     uint32_t budget = r->o->ali_wait_ms ? r->o->ali_wait_ms : 1000;
     uint64_t deadline = t0 + (uint64_t)budget * 1000000u;
     size_t ok = 0, failed = 0, lost = 0;
+    /* A backend that registers many GPUs in one transaction does so for
+     * every GPU the loop below would register (a rack: 72 writes -> 1). */
+    int batch_rc[OFM_MAX_GPUS];
+    bool batched = false;
+    if (r->h->ops->fabric_set_many) {
+        uint32_t ids[OFM_MAX_GPUS];
+        size_t idx[OFM_MAX_GPUS], n = 0;
+        for (size_t i = 0; i < p->ngpus && i < OFM_MAX_GPUS; i++) {
+            int k = r->obs_gpu[i];
+            if (k >= 0 && r->ctx->observed.gpu_ok[i] && !d->gpu_register_fail[i] &&
+                !r->obs->gpu_fail_registration[k]) {
+                idx[n] = i;
+                ids[n++] = p->gpus[i].phys_id;
+            }
+        }
+        int rcs[OFM_MAX_GPUS];
+        if (n && r->h->ops->fabric_set_many(r->h, ids, n, OFM_FABRIC_COMPLETED, 0, rcs) ==
+                     OFM_HAL_OK) {
+            batched = true;
+            for (size_t j = 0; j < n; j++)
+                batch_rc[idx[j]] = rcs[j];
+        }
+    }
     for (size_t i = 0; i < p->ngpus; i++) {
         int k = r->obs_gpu[i];
         ofm_gpu_status *g = &r->st->gpus[i];
@@ -487,6 +531,7 @@ static size_t register_gpus(run *r)
          * in-progress state is only visible for the length of this loop. */
         bool can = !d->gpu_register_fail[i] && !r->obs->gpu_fail_registration[k];
         int rc = !r->h->ops->fabric_set ? OFM_HAL_ENOTSUP
+                 : can && batched        ? batch_rc[i]
                  : can                   ? r->h->ops->fabric_set(r->h, id, OFM_FABRIC_COMPLETED, 0)
                                          : OFM_HAL_EIO;
         int status = -1;
@@ -513,6 +558,8 @@ static size_t register_gpus(run *r)
             g->fabric_status = 0;
             ok++;
             continue;
+        } else if (can && batched) {
+            snprintf(why, sizeof why, ": the registration returned %s", ofm_hal_strerror(rc));
         } else if (can) {
             snprintf(why, sizeof why, ": %s", ofm_hal_last_error(r->h));
         }

@@ -403,6 +403,25 @@ static int fabric_get(ofm_hal *h, uint32_t gpu, ofm_hal_fabric_info *out)
     return rc;
 }
 
+/* One GPU's registration inside a write transaction; sets h->last_error. */
+static int fabric_set_locked(ofm_hal *h, uint32_t gpu, ofm_fabric_state st, int status)
+{
+    emu_impl *e = emu_of(h);
+    int gi = emu_gpu_index(e->p, gpu);
+    if (gi < 0 || e->st.f.gpu_health[gi] != OFM_DEV_OK)
+        return emu_fail(h, gi < 0 ? OFM_HAL_EINVAL : OFM_HAL_ENODEV, "GPU %u is not usable", gpu);
+    if (st > OFM_FABRIC_COMPLETED)
+        return emu_fail(h, OFM_HAL_EINVAL, "bad fabric state %d", (int)st);
+    e->st.f.gpu_fabric_state[gi] = (uint8_t)st;
+    e->st.f.gpu_fabric_status[gi] = status;
+    if (st == OFM_FABRIC_COMPLETED && status == 0 && e->st.f.gpu_fail_reg[gi]) {
+        /* the GPU's in-band registration fails: it completes with an error */
+        e->st.f.gpu_fabric_status[gi] = 1;
+        return emu_fail(h, OFM_HAL_EIO, "GPU %u: fabric registration failed", gpu);
+    }
+    return OFM_HAL_OK;
+}
+
 static int fabric_set(ofm_hal *h, uint32_t gpu, ofm_fabric_state st, int status)
 {
     int rc = emu_manager_guard(h);
@@ -411,24 +430,32 @@ static int fabric_set(ofm_hal *h, uint32_t gpu, ofm_fabric_state st, int status)
     rc = emu_begin(h, true);
     if (rc)
         return rc;
-    emu_impl *e = emu_of(h);
-    int gi = emu_gpu_index(e->p, gpu);
-    if (gi < 0 || e->st.f.gpu_health[gi] != OFM_DEV_OK) {
-        rc = emu_fail(h, gi < 0 ? OFM_HAL_EINVAL : OFM_HAL_ENODEV, "GPU %u is not usable", gpu);
-    } else if (st > OFM_FABRIC_COMPLETED) {
-        rc = emu_fail(h, OFM_HAL_EINVAL, "bad fabric state %d", (int)st);
-    } else {
-        e->st.f.gpu_fabric_state[gi] = (uint8_t)st;
-        e->st.f.gpu_fabric_status[gi] = status;
-        if (st == OFM_FABRIC_COMPLETED && status == 0 && e->st.f.gpu_fail_reg[gi]) {
-            /* the GPU's in-band registration fails: it completes with an error */
-            e->st.f.gpu_fabric_status[gi] = 1;
-            rc = emu_fail(h, OFM_HAL_EIO, "GPU %u: fabric registration failed", gpu);
-        }
+    rc = fabric_set_locked(h, gpu, st, status);
+    /* a refused GPU changed nothing; a failed registration is recorded */
+    if (rc == OFM_HAL_OK || rc == OFM_HAL_EIO) {
         int crc = emu_commit(h);
         if (rc == OFM_HAL_OK)
             rc = crc;
     }
+    emu_end(h);
+    return rc;
+}
+
+static int fabric_set_many(ofm_hal *h, const uint32_t *gpus, size_t n, ofm_fabric_state st,
+                           int status, int *rcs)
+{
+    int rc = emu_manager_guard(h);
+    if (rc)
+        return rc;
+    rc = emu_begin(h, true);
+    if (rc)
+        return rc;
+    bool dirty = false;
+    for (size_t i = 0; i < n; i++) {
+        rcs[i] = fabric_set_locked(h, gpus[i], st, status);
+        dirty |= rcs[i] == OFM_HAL_OK || rcs[i] == OFM_HAL_EIO;
+    }
+    rc = dirty ? emu_commit(h) : OFM_HAL_OK;
     emu_end(h);
     return rc;
 }
@@ -491,6 +518,7 @@ const ofm_hal_ops ofm_emu_ops = {
     .read_events = read_events,
     .fabric_get = fabric_get,
     .fabric_set = fabric_set,
+    .fabric_set_many = fabric_set_many,
     .mig_mode_get = ofm_emu_mig_mode_get,
     .mig_mode_set = ofm_emu_mig_mode_set,
     .gpu_reset = ofm_emu_gpu_reset,
