@@ -59,6 +59,16 @@ static void test_fabric_events(void **state)
     assert_non_null(sx);
     assert_int_equal(ops_ev_num(sx, "code"), 12020);
     assert_non_null(ops_ev_find(&l, "FabricManagerState", "READY -> DEGRADED"));
+    /* the status counts the SXid on its switch, as the event log has it */
+    static ofm_status_doc doc;
+    ops_status(&d, &doc);
+    int si = -1;
+    for (size_t i = 0; i < doc.fabric.nswitches; i++)
+        if (doc.fabric.switches[i].id == a->sw)
+            si = (int)i;
+    assert_true(si >= 0);
+    assert_int_equal(doc.fabric.switches[si].sxid_fatal, 1);
+    assert_int_equal(doc.fabric.state, OFM_SYS_DEGRADED);
     /* sequence numbers: 1, 2, 3, ... with no gap and no repeat */
     for (size_t i = 0; i < l.n; i++)
         assert_int_equal(ops_ev_num(l.ev[i], "seq"), (int64_t)i + 1);
