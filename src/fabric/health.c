@@ -18,6 +18,9 @@ void ofm_fabric_health_all_ok(const ofm_platform *p, ofm_fabric_health *h)
 
 int ofm_fabric_gpu_index(const ofm_platform *p, uint32_t phys_id)
 {
+    /* models number GPUs 1..n in order: that slot first */
+    if (phys_id >= 1 && phys_id <= p->ngpus && p->gpus[phys_id - 1].phys_id == phys_id)
+        return (int)(phys_id - 1);
     for (size_t i = 0; i < p->ngpus; i++)
         if (p->gpus[i].phys_id == phys_id)
             return (int)i;

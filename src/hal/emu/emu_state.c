@@ -39,8 +39,12 @@ int emu_fail(ofm_hal *h, int code, const char *fmt, ...)
     return code;
 }
 
+/* Both lookups run once per routing entry (a rack's partition writes 92016
+ * entries): models number devices 1..n in order, so try that slot first. */
 int emu_sw_index(const ofm_platform *p, uint32_t id)
 {
+    if (id >= 1 && id <= p->nswitches && p->switches[id - 1].id == id)
+        return (int)(id - 1);
     for (size_t i = 0; i < p->nswitches; i++)
         if (p->switches[i].id == id)
             return (int)i;
@@ -49,6 +53,8 @@ int emu_sw_index(const ofm_platform *p, uint32_t id)
 
 int emu_gpu_index(const ofm_platform *p, uint32_t id)
 {
+    if (id >= 1 && id <= p->ngpus && p->gpus[id - 1].phys_id == id)
+        return (int)(id - 1);
     for (size_t i = 0; i < p->ngpus; i++)
         if (p->gpus[i].phys_id == id)
             return (int)i;
