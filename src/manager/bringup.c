@@ -379,6 +379,8 @@ static int read_programmed(run *r, ofm_route_plan *cur)
             continue;
         }
         n = n < cap ? n : cap;
+        if (!n)
+            continue;
         if (all.n + n > all.cap) {
             size_t ncap = all.cap ? all.cap : 1024;
             while (ncap < all.n + n)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -104,8 +105,14 @@ int dh_start_cmd(dh_daemon *d, const char *const *argv, int timeout_ms, int *exi
         if (d->nfd < 0 || bind(d->nfd, (struct sockaddr *)&a, sizeof a))
             return -1;
     }
+    pid_t parent = getpid();
     d->pid = fork();
     if (d->pid == 0) {
+        /* A failed assertion longjmps past dh_stop; a daemon outliving its
+         * test program would keep ctest's output pipe open until ctest's
+         * timeout. It dies with the program instead. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(127);
         setenv("NOTIFY_SOCKET", d->notify, 1);
         int null = open("/dev/null", O_RDWR);
         dup2(null, STDOUT_FILENO);
