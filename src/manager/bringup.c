@@ -394,7 +394,8 @@ static int read_programmed(run *r, ofm_route_plan *cur)
             all.e = ne;
             all.cap = ncap;
         }
-        memcpy(all.e + all.n, buf, n * sizeof *buf);
+        if (n) /* a switch with no entries: all.e may still be NULL */
+            memcpy(all.e + all.n, buf, n * sizeof *buf);
         all.n += n;
     }
     free(buf);

@@ -1180,12 +1180,17 @@ size_t ofm_pm_partitions_on_port(ofm_partition_mgr *pm, uint32_t sw, uint32_t po
         const ofm_partition_desc *d = &pm->parts[i];
         if (!pm->active[i] || d->ngpus < 2)
             continue;
-        ofm_partition_health(pm->p, &pm->fctx->decision.effective, d, &pm->scratch_health);
-        if (ofm_route_plan_build(pm->p, &pm->scratch_health, d->gpus, d->ngpus, &one))
-            continue;
-        for (size_t k = 0; k < one.n; k++)
-            if (one.e[k].sw == sw &&
-                (one.e[k].in_port == port || ofm_portset_has(one.e[k].egress, port))) {
+        /* the plan kept since activation, else built for this question */
+        const ofm_route_plan *pl = &pm->routes[i];
+        if (!pl->n) {
+            ofm_partition_health(pm->p, &pm->fctx->decision.effective, d, &pm->scratch_health);
+            if (ofm_route_plan_build(pm->p, &pm->scratch_health, d->gpus, d->ngpus, &one))
+                continue;
+            pl = &one;
+        }
+        for (size_t k = 0; k < pl->n; k++)
+            if (pl->e[k].sw == sw &&
+                (pl->e[k].in_port == port || ofm_portset_has(pl->e[k].egress, port))) {
                 ids[n++] = d->id;
                 break;
             }

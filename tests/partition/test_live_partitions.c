@@ -308,6 +308,32 @@ static void nvl72_any_set_of_gpus(void **s)
     pmfx_close(f);
 }
 
+/* vGPU mode: a live partition is activated with one VF per GPU, like a
+ * built-in one, and its VF order is recorded. */
+static void vgpu_live_partition_with_vfs(void **s)
+{
+    (void)s;
+    pmfx *f = pmfx_open("hgx-h100", OFM_FABRIC_MODE_VGPU, NULL);
+    ofm_error err;
+    assert_int_equal(pmfx_pm(f, false, &err), 0);
+    unsigned id = 0;
+    assert_int_equal(define(f, "2,7", -1, &id), FM_ST_SUCCESS);
+    assert_int_equal(ofm_pm_activate(f->pm, id, NULL, 0), FM_ST_NOT_SUPPORTED);
+    fmPciDevice_t wrong[] = {pmfx_vf(f, 2, 0), pmfx_vf(f, 3, 0)};
+    assert_int_equal(ofm_pm_activate(f->pm, id, wrong, 2), FM_ST_BADPARAM);
+    fmPciDevice_t vfs[] = {pmfx_vf(f, 7, 0), pmfx_vf(f, 2, 1)};
+    assert_int_equal(ofm_pm_activate(f->pm, id, vfs, 2), FM_ST_SUCCESS);
+    ISO(f, 15);
+    static ofm_pm_state st;
+    assert_int_equal(ofm_pm_state_load(f->state, &st, &err), 0);
+    assert_int_equal(st.part_id[15], 15);
+    assert_int_equal(st.nvfs[15], 2);
+    assert_int_equal(st.vfs[15][0].bus, vfs[0].bus); /* guest order kept */
+    assert_int_equal(ofm_pm_deactivate(f->pm, id), FM_ST_SUCCESS);
+    pmfx_check_isolation(f, NULL, 0, 0);
+    pmfx_close(f);
+}
+
 /* The GPU list syntax fmctl and the tests share. */
 static void gpu_lists_parse_strictly(void **s)
 {
@@ -339,6 +365,7 @@ int main(void)
         cmocka_unit_test(invalid_definitions_name_the_rule),
         cmocka_unit_test(public_calls_serve_what_their_structures_hold),
         cmocka_unit_test(nvl72_any_set_of_gpus),
+        cmocka_unit_test(vgpu_live_partition_with_vfs),
         cmocka_unit_test(gpu_lists_parse_strictly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
