@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "fabric/fabric.h"
+#include "manager/manager.h"
 #include "openfm/platform.h"
 
 static ofm_platform P;
@@ -241,6 +242,75 @@ static void test_policy(void **state)
     assert_non_null(strstr(d.reason, "no NVSwitch of the NVLink domain is reachable"));
 }
 
+/* ------------------------------------------------------------ domain health */
+
+/* A status as bring-up leaves it on a healthy rack. */
+static void healthy_status(ofm_fabric_status *st)
+{
+    ofm_fabric_status_init(st);
+    st->state = OFM_SYS_READY;
+    st->ngpus = P.ngpus;
+    st->nswitches = P.nswitches;
+    for (size_t i = 0; i < P.ngpus; i++) {
+        ofm_gpu_status *g = &st->gpus[i];
+        g->phys_id = P.gpus[i].phys_id;
+        g->present = g->p2p = true;
+        g->health = OFM_DEV_OK;
+        g->links_usable = g->links_active = g->links_expected = 18;
+    }
+    for (size_t i = 0; i < P.nswitches; i++)
+        st->switches[i].id = P.switches[i].id;
+}
+
+static void test_domain_health(void **state)
+{
+    (void)state;
+    static ofm_fabric_status st;
+    healthy_status(&st);
+    assert_true(ofm_domain_health_update(&P, &st));
+    assert_int_equal(st.domain_health, OFM_DOMAIN_HEALTHY);
+    assert_string_equal(st.domain_reason, "");
+    assert_false(ofm_domain_health_update(&P, &st)); /* nothing changed */
+
+    /* one GPU short of links: degraded, and said so */
+    st.gpus[4].links_usable = 17;
+    assert_true(ofm_domain_health_update(&P, &st));
+    assert_int_equal(st.domain_health, OFM_DOMAIN_DEGRADED);
+    assert_string_equal(st.domain_reason, "fewest NVLinks per GPU 17 of 18");
+    /* a whole compute tray out and one more GPU: the tray by name, the GPU by ID */
+    st.gpus[4].links_usable = 18;
+    for (size_t i = 8; i < 12; i++)
+        st.gpus[i].p2p = false;
+    st.gpus[40].health = OFM_DEV_FAILED;
+    st.switches[17].status = OFM_SW_FAILED;
+    ofm_domain_health_update(&P, &st);
+    assert_int_equal(st.domain_health, OFM_DOMAIN_DEGRADED);
+    assert_string_equal(st.domain_reason, "5 of 72 GPUs without NVLink: compute tray 3 (GPUs "
+                                          "9-12), GPU 41; 1 of 18 NVSwitch chips down: NVSwitch 18");
+    /* a fabric-fatal error stops CUDA work: unhealthy */
+    st.state = OFM_SYS_DEGRADED;
+    ofm_domain_health_update(&P, &st);
+    assert_int_equal(st.domain_health, OFM_DOMAIN_UNHEALTHY);
+    assert_non_null(strstr(st.domain_reason, "fabric DEGRADED; 5 of 72 GPUs"));
+    /* serving, but no pair of GPUs left */
+    healthy_status(&st);
+    for (size_t i = 1; i < P.ngpus; i++)
+        st.gpus[i].present = false;
+    ofm_domain_health_update(&P, &st);
+    assert_int_equal(st.domain_health, OFM_DOMAIN_UNHEALTHY);
+    assert_non_null(strstr(st.domain_reason, "1 GPU(s) with NVLink peer access"));
+    /* not a rack: no domain health at all */
+    static ofm_platform h100;
+    ofm_error err;
+    assert_int_equal(ofm_platform_load("hgx-h100", NULL, &h100, &err), 0);
+    healthy_status(&st);
+    st.ngpus = h100.ngpus;
+    st.nswitches = h100.nswitches;
+    ofm_domain_health_update(&h100, &st);
+    assert_int_equal(st.domain_health, OFM_DOMAIN_NONE);
+    assert_string_equal(ofm_domain_health_name(OFM_DOMAIN_NONE), "");
+}
+
 /* ------------------------------------------------------------ fmctl topo */
 
 static char out[1 << 20];
@@ -328,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_default_partition_and_rule),
         cmocka_unit_test(test_tray_records),
         cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_domain_health),
         cmocka_unit_test(test_fmctl_topo_views),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
