@@ -112,6 +112,13 @@ void ofm_metrics_render(FILE *f, const ofm_status_doc *doc, const ofm_metrics_st
     fprintf(f, "openfm_fabric_manager_ready %d\n", ofm_fabric_status_ready(st));
     head(f, "openfm_fabric_mode", "gauge", "FABRIC_MODE: 0 bare metal, 1 shared NVSwitch, 2 vGPU");
     fprintf(f, "openfm_fabric_mode %d\n", (int)st->mode);
+    if (st->domain_health != OFM_DOMAIN_NONE) { /* rack-scale domains only */
+        head(f, "openfm_nvlink_domain_health", "gauge",
+             "1 for the NVLink domain's current health (HEALTHY, DEGRADED, UNHEALTHY)");
+        for (int h = OFM_DOMAIN_HEALTHY; h <= OFM_DOMAIN_UNHEALTHY; h++)
+            fprintf(f, "openfm_nvlink_domain_health{state=\"%s\"} %d\n",
+                    ofm_domain_health_name((ofm_domain_health)h), st->domain_health == (ofm_domain_health)h);
+    }
     head(f, "openfm_bringup_duration_seconds", "gauge", "wall time of the last fabric bring-up");
     fprintf(f, "openfm_bringup_duration_seconds %.6f\n", (double)st->bringup_ns / 1e9);
     head(f, "openfm_status_generation_total", "counter", "changes of the live status since start");

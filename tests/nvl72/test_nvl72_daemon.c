@@ -145,7 +145,7 @@ static void test_bringup_every_pair(void **state)
 {
     (void)state;
     rack r;
-    rack_up(&r, NULL);
+    rack_up(&r, "OPENFM_METRICS_LISTEN=\n");
     char *log = dh_read_log(&r.d);
     assert_non_null(log);
     assert_non_null(strstr(log, "fabric ready on gb200-nvl72"));
@@ -193,7 +193,7 @@ static void test_trays_down_at_start(void **state)
     (void)state;
     rack r;
     assert_int_equal(dh_init(&r.d, "gb200-nvl72"), 0);
-    assert_int_equal(dh_write_config(&r.d, NULL), 0);
+    assert_int_equal(dh_write_config(&r.d, "OPENFM_METRICS_LISTEN=127.0.0.1:0\n"), 0);
     inject(&r, "switch-tray-failed --tray 2");
     inject(&r, "compute-tray-missing --tray 3");
     int st = -1;
@@ -218,6 +218,23 @@ static void test_trays_down_at_start(void **state)
     snprintf(args, sizeof args, "status --socket '%s'", r.d.sock);
     fmctl(&r, args);
     assert_non_null(strstr(out, "NVLink Domain Health  : DEGRADED: 4 of 72 GPUs"));
+    /* /metrics says it too */
+    log = dh_read_log(&r.d);
+    const char *at = strstr(log, "metrics: serving http://127.0.0.1:");
+    assert_non_null(at);
+    unsigned port = (unsigned)strtoul(at + strlen("metrics: serving http://127.0.0.1:"), NULL, 10);
+    free(log);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import urllib.request as u; "
+             "print(u.urlopen('http://127.0.0.1:%u/metrics', timeout=10).read().decode())\"",
+             port);
+    static char metrics[1 << 21]; /* 72 GPUs and 1296 links of samples */
+    int mrc = dh_run(cmd, metrics, sizeof metrics);
+    if (mrc != 0)
+        fail_msg("scrape failed (%d): %.300s", mrc, metrics);
+    assert_non_null(strstr(metrics, "openfm_nvlink_domain_health{state=\"DEGRADED\"} 1\n"));
+    assert_non_null(strstr(metrics, "openfm_nvlink_domain_health{state=\"HEALTHY\"} 0\n"));
     rack_down(&r);
 }
 
