@@ -284,6 +284,10 @@ typedef struct {
      * every rcs[i] is filled, else the batch did not run at all. */
     int (*fabric_set_many)(ofm_hal *h, const uint32_t *gpus, size_t n, ofm_fabric_state st,
                            int status, int *rcs);
+    /* Optional: switch_port for ports 0..cap-1 of one switch in one
+     * transaction (the emulator: one read instead of 72 on a fourth-generation
+     * chip); *n = the switch's port count. Same errors as switch_port. */
+    int (*switch_ports)(ofm_hal *h, uint32_t sw, ofm_hal_link *out, size_t cap, size_t *n);
 } ofm_hal_ops;
 
 struct ofm_hal {

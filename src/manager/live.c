@@ -9,6 +9,7 @@
  * re-run the policy (FM §9); they only make fewer links usable. */
 #include "manager/manager_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -104,12 +105,30 @@ bool ofm_fabric_status_refresh(ofm_hal *h, const struct ofm_fabric_ctx *ctx, ofm
         sw_up[si] = hl == OFM_DEV_OK;
     }
 
+    /* Active ports of each switch that is up: one read per switch where the
+     * backend can (a rack has 1296 access links to look at), else per port. */
+    ofm_portset act[OFM_MAX_SWITCHES];
+    bool batched[OFM_MAX_SWITCHES] = {false};
+    ofm_hal_link *buf = h->ops->switch_ports ? malloc(OFM_MAX_SWITCH_PORTS * sizeof *buf) : NULL;
+    for (size_t si = 0; buf && si < p->nswitches && si < OFM_MAX_SWITCHES; si++) {
+        size_t n = 0;
+        if (!sw_up[si] ||
+            h->ops->switch_ports(h, p->switches[si].id, buf, OFM_MAX_SWITCH_PORTS, &n) != OFM_HAL_OK)
+            continue;
+        act[si] = ofm_portset_none();
+        for (size_t port = 0; port < n && port < OFM_MAX_SWITCH_PORTS; port++)
+            if (buf[port].state == OFM_LINK_ACTIVE)
+                ofm_portset_add(&act[si], (uint32_t)port);
+        batched[si] = true;
+    }
+    free(buf);
+#define PORT_UP(si, sw, port) (batched[si] ? ofm_portset_has(act[si], (port)) : link_up(h, (sw), (port)))
     bool access_up[OFM_MAX_ACCESS_LINKS];
     uint32_t access_active = 0, trunk_active = 0;
     uint32_t sw_active[OFM_MAX_SWITCHES] = {0};
     for (size_t a = 0; a < p->naccess; a++) {
         int si = ofm_fabric_switch_index(p, p->access[a].sw);
-        access_up[a] = si >= 0 && sw_up[si] && link_up(h, p->access[a].sw, p->access[a].sw_port);
+        access_up[a] = si >= 0 && sw_up[si] && PORT_UP(si, p->access[a].sw, p->access[a].sw_port);
         access_active += access_up[a];
         if (si >= 0)
             sw_active[si] += access_up[a];
@@ -117,7 +136,7 @@ bool ofm_fabric_status_refresh(ofm_hal *h, const struct ofm_fabric_ctx *ctx, ofm
     for (size_t t = 0; t < p->ntrunks; t++) {
         const ofm_trunk_link *tl = &p->trunks[t];
         int sa = ofm_fabric_switch_index(p, tl->sw_a), sb = ofm_fabric_switch_index(p, tl->sw_b);
-        bool up = sa >= 0 && sb >= 0 && sw_up[sa] && sw_up[sb] && link_up(h, tl->sw_a, tl->port_a);
+        bool up = sa >= 0 && sb >= 0 && sw_up[sa] && sw_up[sb] && PORT_UP(sa, tl->sw_a, tl->port_a);
         trunk_active += up;
         if (up) {
             sw_active[sa]++;

@@ -41,6 +41,11 @@ int ofm_observe(ofm_hal *h, ofm_fabric_observed *obs, char *why, size_t len)
         uint32_t nports = sw->nports < OFM_MAX_SWITCH_PORTS ? sw->nports : OFM_MAX_SWITCH_PORTS;
         if (sw->health != OFM_DEV_OK || !h->ops->switch_port)
             continue;
+        size_t got = 0;
+        if (h->ops->switch_ports &&
+            h->ops->switch_ports(h, sw->phys_id, obs->ports[k], nports, &got) == OFM_HAL_OK &&
+            got >= nports)
+            continue; /* every port in one read */
         for (uint32_t port = 0; port < nports; port++) {
             ofm_hal_link *l = &obs->ports[k][port];
             if (h->ops->switch_port(h, sw->phys_id, port, l) != OFM_HAL_OK)

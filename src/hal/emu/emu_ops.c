@@ -166,6 +166,21 @@ static int switch_port(ofm_hal *h, uint32_t sw, uint32_t port, ofm_hal_link *out
     return rc;
 }
 
+static int switch_ports(ofm_hal *h, uint32_t sw, ofm_hal_link *out, size_t cap, size_t *n)
+{
+    int rc = emu_begin(h, false), si;
+    if (rc)
+        return rc;
+    if ((rc = check_port(h, sw, 0, &si)) == OFM_HAL_OK) {
+        emu_impl *e = emu_of(h);
+        *n = e->p->switches[si].nports;
+        for (uint32_t port = 0; port < *n && port < cap; port++)
+            port_view(e, (size_t)si, port, &out[port]);
+    }
+    emu_end(h);
+    return rc;
+}
+
 static int gpu_link(ofm_hal *h, uint32_t gpu, uint32_t link, ofm_hal_link *out)
 {
     int rc = emu_begin(h, false);
@@ -519,6 +534,7 @@ const ofm_hal_ops ofm_emu_ops = {
     .fabric_get = fabric_get,
     .fabric_set = fabric_set,
     .fabric_set_many = fabric_set_many,
+    .switch_ports = switch_ports,
     .mig_mode_get = ofm_emu_mig_mode_get,
     .mig_mode_set = ofm_emu_mig_mode_set,
     .gpu_reset = ofm_emu_gpu_reset,
