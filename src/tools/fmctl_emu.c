@@ -55,7 +55,7 @@ static void usage(FILE *f)
         "                                          compute tray T at once\n"
         "      switch-tray-failed|switch-tray-missing|switch-tray-ok --tray T\n"
         "                                          rack scale: both NVSwitch chips of switch\n"
-        "                                          tray T at once"
+        "                                          tray T at once\n"
         "      fabric-fail|fabric-ok --gpu G        GPU fabric registration will fail / succeed\n"
         "      driver-version VERSION\n"
         "      sxid --switch S --port P --code N [--fatal|--non-fatal]\n"

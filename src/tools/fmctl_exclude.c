@@ -36,6 +36,7 @@ static void usage(FILE *f, const char *verb)
             "  --modprobe-file F      default $OPENFM_MODPROBE_FILE, else " OFM_MODPROBE_DEFAULT_FILE "\n"
             FMCTL_BACKEND_HELP
             "  --emu-dir DIR          the emulated system (with the emulator backend)\n"
+            "  -h, --help             this text\n"
             "\n"
             "Exit status: 0 done (or nothing to do), 1 failed, 2 bad usage.\n",
             verb, !strcmp(verb, "exclude") ? "Add" : "Remove", !strcmp(verb, "exclude") ? "to" : "from");
