@@ -17,6 +17,7 @@
 #include "daemon/link_counters.h"
 #include "daemon/telemetry.h"
 #include "daemon/daemon.h"
+#include "api/peer_id.h"
 #include "daemon/live_status.h"
 #include "openfm/log.h"
 #include "status/status.h"
@@ -244,8 +245,16 @@ int ofm_metrics_start(ofm_daemon *d, ofm_error *err)
         int e = errno;
         evhttp_free(d->http);
         d->http = NULL;
-        return ofm_error_set(err, NULL, 0, "cannot listen on %s:%u for metrics: %s", ip, port,
-                             e ? strerror(e) : "address in use or not available");
+        char owner[200] = "";
+        if (e == EADDRINUSE && port) {
+            char who[160];
+            ofm_tcp_port_owner((uint16_t)port, who, sizeof who);
+            snprintf(owner, sizeof owner, " (port %u is %s)", port, who);
+        }
+        return ofm_error_set(err, NULL, 0,
+                             "cannot listen on %s:%u for metrics: %s%s; set OPENFM_METRICS_LISTEN to a "
+                             "free IPV4:PORT, or empty to turn the endpoint off",
+                             ip, port, e ? strerror(e) : "address in use or not available", owner);
     }
     struct sockaddr_in sa;
     socklen_t sl = sizeof sa;
