@@ -3,7 +3,8 @@
 # command that has one) names exactly the long options its parser accepts.
 # The parser's options are read from the `struct option` tables of the command's
 # source file (one table per file, src/tools/fmctl_<command>.c); the help text
-# is what the built binary prints. Usage: check_help.sh SOURCE_DIR BIN_DIR
+# is what the built binary prints. man/fmctl.1 lists exactly the commands of
+# `fmctl --help`. Usage: check_help.sh SOURCE_DIR BIN_DIR
 set -u
 src=$1
 bin=$2
@@ -28,13 +29,14 @@ bad() {
     fail=1
 }
 
-# check WHAT PARSER_OPTS_FILE TEXT_FILE SINGLE_DASH_OK
-check() {
-    what=$1 opts=$2 single=$4
+# shows WHAT PARSER_OPTS_FILE TEXT_FILE SINGLE_DASH_OK [SKIP]: every option
+# the parser accepts (but SKIP) is in the text
+shows() {
+    what=$1 opts=$2 single=$4 skip=${5:-}
     text=$tmp/text
     sed -e 's/\\f[BIRP]//g' -e 's/\\-/-/g' "$3" >"$text"
     while read -r o; do
-        [ -n "$o" ] || continue
+        [ -n "$o" ] && [ "$o" != "$skip" ] || continue
         if grep -qE -- "(^|[^A-Za-z0-9-])--$o([^A-Za-z0-9-]|\$)" "$text"; then continue; fi
         # nvidia-smi style single-dash words (fmctl mig -lgip, -f) count too
         if [ "$single" = 1 ] && grep -qE -- "(^|[^A-Za-z0-9-])-$o([^A-Za-z0-9-]|\$)" "$text"; then
@@ -42,14 +44,22 @@ check() {
         fi
         bad "$what does not show --$o, which the parser accepts"
     done <"$opts"
+}
+
+# check WHAT PARSER_OPTS_FILE TEXT_FILE SINGLE_DASH_OK: the text shows exactly
+# the options the parser accepts
+check() {
+    shows "$@"
     mentioned_opts "$text" >"$tmp/mentioned"
     while read -r o; do
         grep -qx -- "$o" "$opts" || bad "$what shows --$o, which the parser does not accept"
     done <"$tmp/mentioned"
 }
 
-# a man page of fmctl may refer to the daemon's own options (openfm --restart)
-parser_opts "$src/src/daemon/main.c" >"$tmp/openfm_opts"
+# a man page may refer to the options of the daemon or of another command
+# (openfm --restart, fmctl emu probe --all): any option some parser accepts
+cat "$src"/src/tools/fmctl_*.c "$src/src/daemon/main.c" >"$tmp/all_src"
+parser_opts "$tmp/all_src" >"$tmp/any_opts"
 
 for f in "$src"/src/tools/fmctl_*.c; do
     cmd=$(basename "$f" .c)
@@ -68,13 +78,29 @@ for f in "$src"/src/tools/fmctl_*.c; do
         check "fmctl $c --help" "$tmp/opts" "$tmp/help" $single
         man="$src/man/fmctl-$c.1"
         if [ -f "$man" ]; then
+            # its own options are all in it (-h aside); others only where they exist
+            shows "man/fmctl-$c.1" "$tmp/opts" "$man" $single help
             mentioned_opts "$man" >"$tmp/mentioned_man"
             while read -r o; do
-                grep -qx -- "$o" "$tmp/opts" || grep -qx -- "$o" "$tmp/openfm_opts" || bad "man/fmctl-$c.1 shows --$o, which the parser does not accept"
+                grep -qx -- "$o" "$tmp/any_opts" || bad "man/fmctl-$c.1 shows --$o, which the parser does not accept"
             done <"$tmp/mentioned_man"
         fi
     done
 done
+
+# fmctl(1) lists exactly the commands `fmctl --help` lists, and every option it
+# names exists
+"$bin/fmctl" --help | awk '/^commands:/ {p = 1; next} p && /^  [a-z]/ {print $1}' | sort >"$tmp/cmds"
+awk '/^\.SH COMMANDS/ {p = 1; next} /^\.SH/ {p = 0} p && prev == ".TP" {print} {prev = $0}' \
+    "$src/man/fmctl.1" | sed -e 's/^\.BR* //' -e 's/ *"*, *"* */\n/g' | tr -d '"' | grep . | sort >"$tmp/man_cmds"
+if ! cmp -s "$tmp/cmds" "$tmp/man_cmds"; then
+    bad "man/fmctl.1 COMMANDS and 'fmctl --help' differ (< --help, > man page):"
+    diff "$tmp/cmds" "$tmp/man_cmds"
+fi
+mentioned_opts "$src/man/fmctl.1" >"$tmp/mentioned_man"
+while read -r o; do
+    grep -qx -- "$o" "$tmp/any_opts" || bad "man/fmctl.1 shows --$o, which no parser accepts"
+done <"$tmp/mentioned_man"
 
 parser_opts "$src/src/daemon/main.c" >"$tmp/opts"
 if "$bin/openfm" --help >"$tmp/help" 2>"$tmp/err"; then
