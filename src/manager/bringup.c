@@ -337,8 +337,21 @@ static void train(run *r)
         if (n > CAP)
             n = CAP;
     }
-    if (n > 0)
-        OFM_WARN("ali: %zu link(s) still not active after %u ms", n, budget);
+    if (n > 0) {
+        /* name them (the first few): the operator greps the log for a port */
+        char list[256] = "";
+        size_t len = 0, shown = 0;
+        for (; shown < n && shown < 8; shown++) {
+            int w = snprintf(list + len, sizeof list - len, "%sswitch %u port %u", shown ? ", " : "",
+                             p->switches[sws[shown]].id, ports[shown]);
+            if (w < 0 || (size_t)w >= sizeof list - len)
+                break;
+            len += (size_t)w;
+        }
+        OFM_WARN("ali: %zu link(s) still not active after %u ms: %s%s; validation names the GPU "
+                 "link at each and what to do",
+                 n, budget, list, shown < n ? ", ..." : "");
+    }
     OFM_INFO("ali: waited %.2f ms for autonomous link training", ms_since(t0));
 }
 

@@ -187,6 +187,11 @@ static void h100_access_link_down(void **s)
     snprintf(want, sizeof want, "switch %u port %u: expected GPU %u link %u", a->sw, a->sw_port,
              a->gpu, a->gpu_link);
     assert_non_null(strstr(g_log, want));
+    /* the wait for ALI names the link it gave up on */
+    snprintf(want, sizeof want, "ali: 1 link(s) still not active after 50 ms: switch %u port %u;",
+             a->sw, a->sw_port);
+    if (!strstr(g_log, want))
+        fail_msg("expected '%s' in:\n%s", want, g_log);
     check_mesh(f, 18, a->gpu);
     ofm_hal_fabric_info fi;
     assert_int_equal(f->h->ops->fabric_get(f->h, a->gpu, &fi), 0);
