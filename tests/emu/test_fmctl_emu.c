@@ -208,6 +208,9 @@ static void test_injected_faults_show_up(void **state)
     /* unknown devices are refused with the reason */
     assert_int_equal(fmctl((const char *[]){"inject", "gpu-missing", "--gpu", "77", e[0], e[1], NULL}), 1);
     assert_non_null(strstr(errout, "no GPU 77"));
+    /* a port with no NVLink cannot go down (the daemon logged "NVLink down" for it) */
+    assert_int_equal(fmctl((const char *[]){"inject", "link-down", "--switch", "1", "--port", "0", e[0], e[1], NULL}), 1);
+    assert_non_null(strstr(errout, "switch 1 port 0 has no NVLink in hgx-h100"));
     remove_root(root, sys);
 }
 
