@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/listen_addr.h"
 #include "openfm/emu.h"
 #include "openfm/fileio.h"
 #include "openfm/hal.h"
@@ -100,6 +101,14 @@ int ofm_config_check(const ofm_config *cfg, const char *origin, const char *cli_
     char eb[700];
     if (ofm_hal_spec_check(spec, eb, sizeof eb)) {
         ofm_error_set(&e, origin, 0, "OPENFM_BACKEND: %s", eb);
+        report(errs, &n, &e);
+    }
+    char lip[64];
+    unsigned lport;
+    if (cfg->metrics_listen[0] && ofm_listen_addr_parse(cfg->metrics_listen, lip, sizeof lip, &lport, &e)) {
+        char msg[OFM_ERROR_MSG_LEN];
+        snprintf(msg, sizeof msg, "%s", e.msg);
+        ofm_error_set(&e, origin, 0, "%s", msg);
         report(errs, &n, &e);
     }
     ofm_platform *p = malloc(sizeof *p);

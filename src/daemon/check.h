@@ -11,7 +11,8 @@
 
 /* `cfg` is already parsed (a syntax error never gets here) and its paths made
  * absolute; `origin` names it in messages. Checks what the file cannot say
- * about itself: the backend spec, the mode/restart combination, the topology
+ * about itself: the backend spec, the metrics endpoint's IPV4:PORT, the
+ * mode/restart combination, the topology
  * named by OPENFM_EMULATE, every NAME.topo in TOPOLOGY_FILE_PATH, and the
  * emulated system's directory when one exists. Each problem is one line on
  * `errs` ("file:line: message" where a line is known); a summary goes to

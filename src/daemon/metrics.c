@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "daemon/link_counters.h"
+#include "daemon/listen_addr.h"
 #include "daemon/telemetry.h"
 #include "daemon/daemon.h"
+#include "api/peer_id.h"
 #include "daemon/live_status.h"
 #include "openfm/log.h"
 #include "status/status.h"
@@ -195,29 +197,6 @@ static void on_other(struct evhttp_request *req, void *arg)
     reply_text(req, 404, "Not Found", "text/plain; charset=utf-8", body, sizeof body - 1);
 }
 
-/* "IPV4:PORT" -> parts; the configuration names what is wrong. */
-static int parse_listen(const char *v, char *ip, size_t iplen, unsigned *port, ofm_error *err)
-{
-    const char *colon = strrchr(v, ':');
-    struct in_addr a;
-    char *end;
-    if (!colon || (size_t)(colon - v) >= iplen)
-        return ofm_error_set(err, NULL, 0, "OPENFM_METRICS_LISTEN=%s: expected IPV4:PORT, e.g. "
-                             "127.0.0.1:9469 (empty turns the endpoint off)", v);
-    memcpy(ip, v, (size_t)(colon - v));
-    ip[colon - v] = '\0';
-    errno = 0;
-    unsigned long p = strtoul(colon + 1, &end, 10);
-    if (inet_pton(AF_INET, ip, &a) != 1)
-        return ofm_error_set(err, NULL, 0, "OPENFM_METRICS_LISTEN=%s: '%s' is not an IPv4 address",
-                             v, ip);
-    if (!colon[1] || *end || errno || p > 65535)
-        return ofm_error_set(err, NULL, 0, "OPENFM_METRICS_LISTEN=%s: '%s' is not a port 0-65535",
-                             v, colon + 1);
-    *port = (unsigned)p;
-    return 0;
-}
-
 int ofm_metrics_start(ofm_daemon *d, ofm_error *err)
 {
     if (!d->cfg.metrics_listen[0]) {
@@ -226,7 +205,7 @@ int ofm_metrics_start(ofm_daemon *d, ofm_error *err)
     }
     char ip[64];
     unsigned port = 0;
-    if (parse_listen(d->cfg.metrics_listen, ip, sizeof ip, &port, err))
+    if (ofm_listen_addr_parse(d->cfg.metrics_listen, ip, sizeof ip, &port, err))
         return -2;
     d->http = evhttp_new(d->base);
     if (!d->http)
@@ -244,8 +223,16 @@ int ofm_metrics_start(ofm_daemon *d, ofm_error *err)
         int e = errno;
         evhttp_free(d->http);
         d->http = NULL;
-        return ofm_error_set(err, NULL, 0, "cannot listen on %s:%u for metrics: %s", ip, port,
-                             e ? strerror(e) : "address in use or not available");
+        char owner[200] = "";
+        if (e == EADDRINUSE && port) {
+            char who[160];
+            ofm_tcp_port_owner((uint16_t)port, who, sizeof who);
+            snprintf(owner, sizeof owner, " (port %u is %s)", port, who);
+        }
+        return ofm_error_set(err, NULL, 0,
+                             "cannot listen on %s:%u for metrics: %s%s; set OPENFM_METRICS_LISTEN to a "
+                             "free IPV4:PORT, or empty to turn the endpoint off",
+                             ip, port, e ? strerror(e) : "address in use or not available", owner);
     }
     struct sockaddr_in sa;
     socklen_t sl = sizeof sa;

@@ -55,12 +55,12 @@ bool ofm_daemon_log_sm_keys(const ofm_daemon *d)
     char why[240];
     snprintf(why, sizeof why, "on %s the fabric manager reaches the NVSwitches through the NVLink "
                               "subnet manager (FM_SM_IPC_INTERFACE)", p->name);
-    OFM_INFO("TOPOLOGY_FILE_PATH=%s: accepted, does not apply %s, which discovers the fabric: no "
+    OFM_INFO("TOPOLOGY_FILE_PATH=%s: accepted, does not apply: %s, which discovers the fabric: no "
              "topology file is read there; openfm took its model from %s",
              c->topology_file_path, why, d->status.topology_source[0] ? d->status.topology_source
                                                                     : "the backend");
-    OFM_INFO("BIND_INTERFACE_IP=%s: accepted, does not apply %s", c->bind_interface_ip, why);
-    OFM_INFO("STARTING_TCP_PORT=%ld: accepted, does not apply %s", c->starting_tcp_port, why);
-    OFM_INFO("UNIX_SOCKET_PATH=%s: accepted, does not apply %s", c->unix_socket_path, why);
+    OFM_INFO("BIND_INTERFACE_IP=%s: accepted, does not apply: %s", c->bind_interface_ip, why);
+    OFM_INFO("STARTING_TCP_PORT=%ld: accepted, does not apply: %s", c->starting_tcp_port, why);
+    OFM_INFO("UNIX_SOCKET_PATH=%s: accepted, does not apply: %s", c->unix_socket_path, why);
     return true;
 }

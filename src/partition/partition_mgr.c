@@ -615,14 +615,28 @@ fmReturn_t ofm_pm_get_supported(ofm_partition_mgr *pm, fmFabricPartitionList_t *
     return FM_ST_SUCCESS;
 }
 
+/* The refusals a hypervisor's mistake causes: one line each, so that the
+ * operator sees which partition a client asked for and why it was refused. */
+static fmReturn_t refuse_change(const char *what, unsigned id, fmReturn_t rc, const char *code,
+                         const char *why)
+{
+    OFM_WARN("%s of partition %u refused (%s): %s", what, id, code, why);
+    return rc;
+}
+
+#define AWAITING_WHY                                                                               \
+    "the fabric manager was started with --restart and waits for the hypervisor's "                 \
+    "fmSetActivatedFabricPartitions first"
+
 static fmReturn_t activate(ofm_partition_mgr *pm, unsigned id, const fmPciDevice_t *vfs,
                            unsigned nvfs, bool public_call)
 {
     if (pm->awaiting)
-        return FM_ST_NOT_CONFIGURED;
+        return refuse_change("activation", id, FM_ST_NOT_CONFIGURED, "FM_ST_NOT_CONFIGURED", AWAITING_WHY);
     int i = part_index(pm, id);
     if (i < 0)
-        return FM_ST_BADPARAM;
+        return refuse_change("activation", id, FM_ST_BADPARAM, "FM_ST_BADPARAM",
+                      "no such partition is defined (fmctl partition list shows the table)");
     const ofm_partition_desc *d = &pm->parts[i];
     if (!pm->supported[i]) {
         OFM_WARN("activation of partition %u refused: it is not supported on this system "
@@ -655,7 +669,7 @@ static fmReturn_t activate(ofm_partition_mgr *pm, unsigned id, const fmPciDevice
         }
     }
     if (pm->active[i])
-        return FM_ST_IN_USE;
+        return refuse_change("activation", id, FM_ST_IN_USE, "FM_ST_IN_USE", "it is already active");
     for (size_t k = 0; k < pm->nparts; k++) {
         if (!pm->active[k])
             continue;
@@ -710,14 +724,16 @@ fmReturn_t ofm_pm_activate_any(ofm_partition_mgr *pm, unsigned id, const fmPciDe
 static fmReturn_t deactivate(ofm_partition_mgr *pm, unsigned id, bool public_call)
 {
     if (pm->awaiting)
-        return FM_ST_NOT_CONFIGURED;
+        return refuse_change("deactivation", id, FM_ST_NOT_CONFIGURED, "FM_ST_NOT_CONFIGURED", AWAITING_WHY);
     int i = part_index(pm, id);
     if (i < 0)
-        return FM_ST_BADPARAM;
+        return refuse_change("deactivation", id, FM_ST_BADPARAM, "FM_ST_BADPARAM",
+                      "no such partition is defined (fmctl partition list shows the table)");
     if (public_call && !is_public(pm, (size_t)i) && pm->supported[i])
         return not_public(pm, (size_t)i, "fmDeactivateFabricPartition");
     if (!pm->active[i])
-        return FM_ST_UNINITIALIZED;
+        return refuse_change("deactivation", id, FM_ST_UNINITIALIZED, "FM_ST_UNINITIALIZED",
+                      "it is not active");
     pm_book before;
     book_save(pm, &before);
     fmReturn_t rc = write_routes(pm, (size_t)i, false);
@@ -978,13 +994,19 @@ static fmReturn_t confirm_active_list(ofm_partition_mgr *pm, const bool *want)
 
 fmReturn_t ofm_pm_set_activated(ofm_partition_mgr *pm, const fmActivatedFabricPartitionList_t *l)
 {
-    if (l->numPartitions > FM_MAX_FABRIC_PARTITIONS)
+    if (l->numPartitions > FM_MAX_FABRIC_PARTITIONS) {
+        OFM_WARN("fmSetActivatedFabricPartitions refused (FM_ST_BADPARAM): the list holds %u "
+                 "partitions, at most %d", l->numPartitions, FM_MAX_FABRIC_PARTITIONS);
         return FM_ST_BADPARAM;
+    }
     bool want[OFM_PM_MAX_PARTITIONS] = {false};
     for (unsigned k = 0; k < l->numPartitions; k++) {
         int i = part_index(pm, l->partitionIds[k]);
-        if (i < 0 || !pm->supported[i])
+        if (i < 0 || !pm->supported[i]) {
+            OFM_WARN("fmSetActivatedFabricPartitions refused (FM_ST_BADPARAM): partition %u %s",
+                     l->partitionIds[k], i < 0 ? "is not defined" : "is not supported on this system");
             return FM_ST_BADPARAM;
+        }
         want[i] = true;
     }
     /* overlapping partitions cannot both be running */

@@ -46,6 +46,10 @@ char *ofm_status_to_json(const ofm_status_doc *doc);
 int ofm_status_from_json(const char *json, ofm_status_doc *doc, ofm_error *err);
 /* The operator's view (fmctl status). */
 void ofm_status_print(FILE *f, const ofm_status_doc *doc);
+/* The same, with the per-GPU sections only for the GPUs (physical IDs) in
+ * only[0..nonly) and no switch, partition or error sections; only == NULL:
+ * everything, as ofm_status_print. */
+void ofm_status_print_gpus(FILE *f, const ofm_status_doc *doc, const uint32_t *only, size_t nonly);
 /* "Enabled, 2 GPU instances", "Disabled", "Enabled (pending disable: reset the GPU)". */
 void ofm_status_mig_text(const ofm_gpu_status *g, char *buf, size_t len);
 

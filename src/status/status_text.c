@@ -25,7 +25,60 @@ static const char *health_text(ofm_dev_health h)
     return h == OFM_DEV_OK ? "OK" : h == OFM_DEV_MISSING ? "missing from the bus" : "failed";
 }
 
+/* One line over every GPU: on a 72-GPU rack the per-GPU blocks run to
+ * hundreds of lines, and this is what an operator reads first. */
+static void gpu_summary(FILE *f, const ofm_fabric_status *st)
+{
+    size_t p2p = 0, full = 0, nout = 0;
+    uint32_t lo = UINT32_MAX, hi = 0, out[OFM_MAX_GPUS];
+    for (size_t i = 0; i < st->ngpus && i < OFM_MAX_GPUS; i++) {
+        const ofm_gpu_status *g = &st->gpus[i];
+        p2p += g->p2p;
+        full += g->links_expected && g->links_usable == g->links_expected;
+        if (g->links_usable < lo)
+            lo = g->links_usable;
+        if (g->links_usable > hi)
+            hi = g->links_usable;
+        if (!g->p2p)
+            out[nout++] = g->phys_id;
+    }
+    if (!st->ngpus)
+        return;
+    fprintf(f, "    GPUs                  : %zu, %zu with NVLink P2P, %zu with every NVLink usable",
+            st->ngpus, p2p, full);
+    if (lo != hi)
+        fprintf(f, " (%u-%u usable per GPU)", lo, hi);
+    if (nout)
+        fprintf(f, "; without P2P:");
+    for (size_t i = 0; i < nout; i++) { /* runs of three or more as a range */
+        size_t j = i;
+        while (j + 1 < nout && out[j + 1] == out[j] + 1)
+            j++;
+        if (j >= i + 2)
+            fprintf(f, "%s%u-%u", i ? "," : " ", out[i], out[j]);
+        else
+            fprintf(f, "%s%u", i ? "," : " ", out[j = i]);
+        i = j;
+    }
+    fputc('\n', f);
+}
+
 void ofm_status_print(FILE *f, const ofm_status_doc *doc)
+{
+    ofm_status_print_gpus(f, doc, NULL, 0);
+}
+
+static bool wanted(uint32_t id, const uint32_t *only, size_t nonly)
+{
+    if (!only)
+        return true;
+    for (size_t i = 0; i < nonly; i++)
+        if (only[i] == id)
+            return true;
+    return false;
+}
+
+void ofm_status_print_gpus(FILE *f, const ofm_status_doc *doc, const uint32_t *only, size_t nonly)
 {
     const ofm_fabric_status *st = &doc->fabric;
     fprintf(f, "Fabric Manager\n");
@@ -46,9 +99,12 @@ void ofm_status_print(FILE *f, const ofm_status_doc *doc)
                "entries\n",
             st->access_active, st->access_expected, st->trunk_active, st->trunk_expected,
             st->routes_programmed);
+    gpu_summary(f, st);
     fprintf(f, "    Status Generation     : %" PRIu64 "\n", st->generation);
     for (size_t i = 0; i < st->ngpus; i++) {
         const ofm_gpu_status *g = &st->gpus[i];
+        if (!wanted(g->phys_id, only, nonly))
+            continue;
         fprintf(f, "\nGPU %u  %s  %s\n", g->phys_id, g->pci_bdf, g->uuid);
         if (g->excluded)
             fprintf(f, "    Device                : excluded by the driver (NVreg_ExcludedGpus)\n");
@@ -76,6 +132,8 @@ void ofm_status_print(FILE *f, const ofm_status_doc *doc)
             fprintf(f, "    Links Retrained       : after %u GPU reset%s\n", g->link_retrains,
                     g->link_retrains == 1 ? "" : "s");
     }
+    if (only)
+        return; /* asked about some GPUs: the fabric-wide sections are noise */
     if (st->nswitches) {
         fprintf(f, "\nNVSwitches\n");
         for (size_t i = 0; i < st->nswitches; i++) {

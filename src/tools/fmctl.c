@@ -51,8 +51,13 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name))
+        if (!strcmp(argv[1], commands[i].name)) {
+            /* getopt prefixes its own messages ("invalid option") with argv[0] */
+            char prog[32];
+            snprintf(prog, sizeof prog, "fmctl %s", commands[i].name);
+            argv[1] = prog;
             return commands[i].fn(argc - 1, argv + 1);
+        }
     fprintf(stderr, "fmctl: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -18,6 +18,7 @@
 #include "tools/fmctl.h"
 #include "tools/fmctl_backend.h"
 #include "tools/fmctl_connect.h"
+#include "tools/fmctl_matrix.h"
 
 static void usage(FILE *f)
 {
@@ -26,10 +27,15 @@ static void usage(FILE *f)
                "\n"
                "Prints the GPU Reachability Matrix: for each pair of GPUs (by physical ID), the\n"
                "number of NVLinks the switches are programmed to carry from one to the other.\n"
+               "On a rack-scale domain the default is one row and column per compute tray (a\n"
+               "cell a-b: the fewest and most links over the trays' GPU pairs), followed by\n"
+               "the GPUs with no paths.\n"
                "\n"
                "  -v, --verbose          also dump every routing entry\n"
-               "  -f, --full             include GPUs that have no paths at all\n"
-               "  -c, --csv              comma-separated output\n"
+               "  -f, --full             include GPUs that have no paths at all; on a rack\n"
+               "                         (gb200-nvl72) print every GPU instead of the\n"
+               "                         compute tray x compute tray summary\n"
+               "  -c, --csv              comma-separated output, always one row per GPU\n"
                "  -s, --src GPU -d, --dst GPU\n"
                "                         print one number: links from GPU to GPU\n"
                "  --check-partitions     compare with the active partitions of the running\n"
@@ -70,6 +76,42 @@ static ofm_platform *recognise(ofm_hal *h, const char *dir)
         return NULL;
     }
     return p;
+}
+
+/* One row and column per GPU shown (nvswitch-audit's form). */
+static void print_gpu_matrix(const ofm_reach_matrix *m, const bool *show, bool csv)
+{
+    printf(csv ? "GPU" : "%-6s", csv ? "" : "GPU");
+    for (size_t j = 0; j < m->n; j++)
+        if (show[j])
+            printf(csv ? ",%" PRIu32 : "%5" PRIu32, m->gpu[j]);
+    printf("\n");
+    for (size_t i = 0; i < m->n; i++) {
+        if (!show[i])
+            continue;
+        printf(csv ? "%" PRIu32 : "%-6" PRIu32, m->gpu[i]);
+        for (size_t j = 0; j < m->n; j++)
+            if (show[j]) {
+                if (i == j)
+                    printf(csv ? ",X" : "%5s", "X");
+                else
+                    printf(csv ? ",%" PRIu32 : "%5" PRIu32, m->links[i][j]);
+            }
+        printf("\n");
+    }
+}
+
+/* The tray summary's view of the reachability matrix. */
+typedef struct {
+    const ofm_platform *p;
+    const ofm_reach_matrix *m;
+} audit_ctx;
+
+static uint32_t audit_links(const void *ctx, uint32_t src, uint32_t dst)
+{
+    const audit_ctx *c = ctx;
+    int i = ofm_fabric_gpu_index(c->p, src), j = ofm_fabric_gpu_index(c->p, dst);
+    return i < 0 || j < 0 ? 0 : c->m->links[i][j];
 }
 
 int fmctl_audit_main(int argc, char **argv)
@@ -195,23 +237,20 @@ int fmctl_audit_main(int argc, char **argv)
     if (!csv)
         printf("GPU Reachability Matrix (%s, %s)\n", p->name,
                h->prov == OFM_PROV_EMULATED ? "emulated" : "read back from the NVSwitch driver");
-    printf(csv ? "GPU" : "%-6s", csv ? "" : "GPU");
-    for (size_t j = 0; j < m.n; j++)
-        if (show[j])
-            printf(csv ? ",%" PRIu32 : "%5" PRIu32, m.gpu[j]);
-    printf("\n");
-    for (size_t i = 0; i < m.n; i++) {
-        if (!show[i])
-            continue;
-        printf(csv ? "%" PRIu32 : "%-6" PRIu32, m.gpu[i]);
-        for (size_t j = 0; j < m.n; j++)
-            if (show[j]) {
-                if (i == j)
-                    printf(csv ? ",X" : "%5s", "X");
-                else
-                    printf(csv ? ",%" PRIu32 : "%5" PRIu32, m.links[i][j]);
-            }
-        printf("\n");
+    if (!csv && fmctl_matrix_summarise(p, full)) {
+        const audit_ctx ac = {p, &m};
+        const fmctl_matrix_src msrc = {audit_links, &ac, false, "NVLinks programmed"};
+        fmctl_matrix_tray_text(p, &msrc, "-f/--full");
+        uint32_t none[OFM_MAX_GPUS];
+        size_t nn = 0;
+        for (size_t i = 0; i < m.n; i++)
+            if (!show[i])
+                none[nn++] = m.gpu[i];
+        char list[512];
+        fmctl_id_list(none, nn, list, sizeof list);
+        printf("  GPUs with no paths: %s\n", nn ? list : "none");
+    } else {
+        print_gpu_matrix(&m, show, csv);
     }
     if (check) {
         fmHandle_t fh;

@@ -16,6 +16,7 @@
 #include "openfm/fileio.h"
 #include "openfm/hal.h"
 #include "tools/fmctl.h"
+#include "tools/fmctl_matrix.h"
 
 static void usage(FILE *f)
 {
@@ -38,9 +39,12 @@ static void usage(FILE *f)
         "                                          " OFM_MODPROBE_DEFAULT_FILE ")\n"
         "                                          take effect (fmctl exclude)\n"
         "  routes --switch S                       dump the switch's valid routing entries\n"
-        "  probe SRC DST | probe --all             walk GPU SRC -> GPU DST (physical IDs) through\n"
+        "  probe SRC DST | probe --all [--full]    walk GPU SRC -> GPU DST (physical IDs) through\n"
         "                                          the routing tables; --all prints the matrix of\n"
-        "                                          arriving link counts, read as one snapshot.\n"
+        "                                          arriving link counts, read as one snapshot;\n"
+        "                                          on a rack (gb200-nvl72) a compute tray x\n"
+        "                                          compute tray summary unless --full (--json:\n"
+        "                                          always every pair).\n"
         "                                          A drop is logged (SXid on\n"
         "                                          the switch, Xid 45 on SRC) unless --quiet; a\n"
         "                                          fourth-generation NVSwitch counts it in its\n"
@@ -55,7 +59,7 @@ static void usage(FILE *f)
         "                                          compute tray T at once\n"
         "      switch-tray-failed|switch-tray-missing|switch-tray-ok --tray T\n"
         "                                          rack scale: both NVSwitch chips of switch\n"
-        "                                          tray T at once"
+        "                                          tray T at once\n"
         "      fabric-fail|fabric-ok --gpu G        GPU fabric registration will fail / succeed\n"
         "      driver-version VERSION\n"
         "      sxid --switch S --port P --code N [--fatal|--non-fatal]\n"
@@ -85,7 +89,7 @@ static void usage(FILE *f)
 
 typedef struct {
     const char *dir, *platform, *modprobe;
-    bool force, json, all, quiet, fatal_set, fatal;
+    bool force, json, all, full, quiet, fatal_set, fatal;
     long sw, port, gpu, code, since, tray;
     long crc_flit, crc_data, replay, recovery; /* link-errors amounts */
     long count;                                /* switch-error amount */
@@ -273,6 +277,47 @@ static json_object *probe_json(uint32_t s, uint32_t d, const ofm_emu_probe_resul
     return j;
 }
 
+/* The pairs of one probe --all snapshot, looked up by physical ID. */
+typedef struct {
+    const ofm_platform *p;
+    const ofm_emu_probe_result *res;
+} probe_ctx;
+
+static uint32_t probe_links(const void *ctx, uint32_t src, uint32_t dst)
+{
+    const probe_ctx *c = ctx;
+    int i = ofm_fabric_gpu_index(c->p, src), j = ofm_fabric_gpu_index(c->p, dst);
+    if (i < 0 || j < 0)
+        return 0;
+    const ofm_emu_probe_result *r = &c->res[(size_t)i * c->p->ngpus + (size_t)j];
+    return r->arrives ? r->links : 0;
+}
+
+/* Below a summary: how many pairs were dropped and the first few of them, so
+ * the reason is on screen without --full. */
+static void print_probe_drops(const ofm_platform *p, const ofm_emu_probe_result *res)
+{
+    size_t drops = 0, pairs = 0, shown = 0;
+    for (size_t i = 0; i < p->ngpus; i++)
+        for (size_t j = 0; j < p->ngpus; j++) {
+            if (i == j)
+                continue;
+            pairs++;
+            const ofm_emu_probe_result *r = &res[i * p->ngpus + j];
+            if (r->arrives)
+                continue;
+            if (drops++ < 4) {
+                printf("  ");
+                print_probe(p->gpus[i].phys_id, p->gpus[j].phys_id, r);
+                shown++;
+            }
+        }
+    printf("  %zu of %zu ordered GPU pairs arrive", pairs - drops, pairs);
+    if (drops > shown)
+        printf(" (%zu more dropped pairs not listed: --full or --json)", drops - shown);
+    printf("\n");
+}
+
 static int cmd_probe(ofm_hal *h, const opts *o, int argc, char **argv)
 {
     const ofm_platform *p = ofm_emu_platform(h);
@@ -291,6 +336,14 @@ static int cmd_probe(ofm_hal *h, const opts *o, int argc, char **argv)
         if (prc) {
             free(res);
             return hal_err(h, "probe", prc);
+        }
+        if (!o->json && fmctl_matrix_summarise(p, o->full)) {
+            probe_ctx pc = {p, res};
+            const fmctl_matrix_src src = {probe_links, &pc, true, "source NVLinks whose traffic arrives"};
+            fmctl_matrix_tray_text(p, &src, "--full");
+            print_probe_drops(p, res);
+            free(res);
+            return 0;
         }
         json_object *arr = o->json ? json_object_new_array() : NULL;
         if (!arr) {
@@ -627,6 +680,7 @@ int fmctl_emu_main(int argc, char **argv)
         {"replay", required_argument, NULL, 1003},   {"recovery", required_argument, NULL, 1004},
         {"modprobe-file", required_argument, NULL, 1005},
         {"tray", required_argument, NULL, 1007}, {"count", required_argument, NULL, 1006},
+        {"full", no_argument, NULL, 1008},
         {NULL, 0, NULL, 0}};
     opts o = {.sw = -1, .port = -1, .gpu = -1, .code = -1, .count = -1, .tray = -1};
     char *pos[8];
@@ -662,6 +716,7 @@ int fmctl_emu_main(int argc, char **argv)
         case 1003: if (parse_num("--replay", optarg, 1L << 40, &o.replay)) return 2; break;
         case 1004: if (parse_num("--recovery", optarg, 1L << 40, &o.recovery)) return 2; break;
         case 1005: o.modprobe = optarg; break;
+        case 1008: o.full = true; break;
         case 1007: if (parse_num("--tray", optarg, 1023, &o.tray)) return 2; break;
         case 1006:
             if (parse_num("--count", optarg, 1000000, &o.count))

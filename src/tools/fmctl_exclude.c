@@ -36,6 +36,7 @@ static void usage(FILE *f, const char *verb)
             "  --modprobe-file F      default $OPENFM_MODPROBE_FILE, else " OFM_MODPROBE_DEFAULT_FILE "\n"
             FMCTL_BACKEND_HELP
             "  --emu-dir DIR          the emulated system (with the emulator backend)\n"
+            "  -h, --help             this text\n"
             "\n"
             "Exit status: 0 done (or nothing to do), 1 failed, 2 bad usage.\n",
             verb, !strcmp(verb, "exclude") ? "Add" : "Remove", !strcmp(verb, "exclude") ? "to" : "from");
@@ -222,14 +223,25 @@ static int run(int argc, char **argv, bool add)
         default: usage(stderr, verb); return 2;
         }
     }
-    if (argc - optind != 2 || (strcmp(argv[optind], "gpu") && strcmp(argv[optind], "switch"))) {
+    if (argc - optind != 2) {
+        fprintf(stderr, "fmctl %s: expected 'gpu ID' or 'switch ID' (%d operand%s given)\n", verb,
+                argc - optind, argc - optind == 1 ? "" : "s");
         usage(stderr, verb);
+        return 2;
+    }
+    if (strcmp(argv[optind], "gpu") && strcmp(argv[optind], "switch")) {
+        fprintf(stderr, "fmctl %s: '%.40s' is not a device kind: gpu or switch\n", verb, argv[optind]);
         return 2;
     }
     bool sw = !strcmp(argv[optind], "switch");
     const char *id = argv[optind + 1];
-    if (strlen(id) >= OFM_MODPROBE_UUID_LEN || !*id) {
-        fprintf(stderr, "fmctl %s: ID '%.40s...' is too long\n", verb, id);
+    if (!*id) {
+        fprintf(stderr, "fmctl %s: the ID is empty\n", verb);
+        return 2;
+    }
+    if (strlen(id) >= OFM_MODPROBE_UUID_LEN) {
+        fprintf(stderr, "fmctl %s: ID '%.40s...' is too long (at most %d characters)\n", verb, id,
+                OFM_MODPROBE_UUID_LEN - 1);
         return 2;
     }
     const char *path = ofm_modprobe_default_path(modprobe);
@@ -243,7 +255,7 @@ static int run(int argc, char **argv, bool add)
         snprintf(d.uuid, sizeof d.uuid, "%s", id);
         /* name it by ID too when the backend knows it; not required */
         ofm_hal *h;
-        if (fmctl_open_backend(verb, backend, emu_dir, &h) == OFM_HAL_OK) {
+        if (fmctl_open_backend(add ? "fmctl exclude" : "fmctl include", backend, emu_dir, &h) == OFM_HAL_OK) {
             lookup(h, sw, id, &d);
             ofm_hal_close(h);
         }
@@ -251,7 +263,7 @@ static int run(int argc, char **argv, bool add)
             snprintf(d.uuid, sizeof d.uuid, "%s", id);
     } else {
         ofm_hal *h;
-        int rc = fmctl_open_backend(verb, backend, emu_dir, &h);
+        int rc = fmctl_open_backend(add ? "fmctl exclude" : "fmctl include", backend, emu_dir, &h);
         if (rc)
             return 1;
         rc = lookup(h, sw, id, &d);

@@ -76,6 +76,8 @@ static void usage(FILE *f)
         "                 $XDG_RUNTIME_DIR/openfm-emu/default or /tmp/openfm-emu-UID/default)\n"
         "  --backend SPEC the backend: nvml (real GPUs), emu:DIR, nvml+emu:DIR (default\n"
         "                 $OPENFM_BACKEND, else the emulated system of --emu-dir)\n"
+        "  -f FILE, --file FILE   apply/assert: the YAML config\n"
+        "  -c LABEL, --config LABEL  apply/assert/export: the config's label\n"
         "  --hooks FILE, -k FILE  services to stop before a MIG mode change (--mode,\n"
         "                 apply) and start again after (YAML, docs/mig.md \"MIG hooks\");\n"
         "                 default $OPENFM_MIG_HOOKS. On the emulator each service is an\n"

@@ -40,6 +40,8 @@ static void usage(FILE *f)
                "counters also show the fatal / non-fatal error counts of each link's switch port\n"
                "and of each switch chip, read from the switches' telemetry.\n"
                "Counters are totals since the driver loaded (an emulated reboot clears them).\n"
+               "The text ends with a summary line: GPUs and links shown, how many are active\n"
+               "and (errors, counters) how many have a non-zero count, naming the first ones.\n"
                "Exit status: 0 success, 1 a GPU could not be read, 2 usage or no backend.\n");
 }
 
@@ -88,6 +90,40 @@ static const ofm_hal_error_counts *port_tel(uint32_t sw, uint32_t port)
     return NULL;
 }
 
+/* Totals over the GPUs shown, for the closing summary line: on a 72-GPU rack
+ * the per-link lines run to over a thousand. */
+static struct {
+    size_t gpus, links, active, errored;
+    char first[160]; /* the first links with errors, "GPU i link l" */
+} sum;
+
+static void count_link(size_t idx, uint32_t l, bool active, const ofm_hal_link_errors *er,
+                       const ofm_hal_error_counts *pt)
+{
+    sum.links++;
+    sum.active += active;
+    if (!(er->crc_flit || er->crc_data || er->replay || er->recovery ||
+          (pt && (pt->fatal || pt->nonfatal))))
+        return;
+    if (sum.errored++ < 4) {
+        size_t off = strlen(sum.first);
+        snprintf(sum.first + off, sizeof sum.first - off, "%sGPU %zu link %u", off ? ", " : "",
+                 idx, l);
+    }
+}
+
+static void print_summary(view v)
+{
+    printf("Summary: %zu GPU%s, %zu link%s, %zu active", sum.gpus, sum.gpus == 1 ? "" : "s",
+           sum.links, sum.links == 1 ? "" : "s", sum.active);
+    if (v != V_STATUS) {
+        printf("; %zu with errors", sum.errored);
+        if (sum.errored)
+            printf(" (%s%s)", sum.first, sum.errored > 4 ? ", ..." : "");
+    }
+    printf("\n");
+}
+
 static int show_gpu(ofm_hal *h, size_t idx, const ofm_hal_gpu *g, view v, json_object *ja)
 {
     ofm_hal_mig_mode mm;
@@ -110,6 +146,7 @@ static int show_gpu(ofm_hal *h, size_t idx, const ofm_hal_gpu *g, view v, json_o
     } else {
         printf("GPU %zu: %s%s (UUID: %s)\n", idx, vendor, g->model, g->uuid);
     }
+    sum.gpus++;
     if (mig) {
         if (!ja)
             printf("\tNvlink queries are not supported for Devices in MIG mode\n");
@@ -133,6 +170,7 @@ static int show_gpu(ofm_hal *h, size_t idx, const ofm_hal_gpu *g, view v, json_o
             bad = 1;
         }
         const ofm_hal_error_counts *pt = to_switch ? port_tel(lk.remote_id, lk.remote_link) : NULL;
+        count_link(idx, l, active, &er, pt);
         char rate[32];
         rate_text(g->line_rate_mbps, rate, sizeof rate);
         if (ja) {
@@ -282,6 +320,8 @@ int fmctl_nvlink_main(int argc, char **argv)
         json_object_object_add(s, "nonfatal", json_object_new_int64((int64_t)tel.t[i].chip.nonfatal));
         json_object_array_add(js, s);
     }
+    if (!ja)
+        print_summary(v);
     if (ja) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "gpus", ja);

@@ -41,6 +41,7 @@ static void usage(FILE *f)
                "\n"
                FMCTL_CONN_HELP
                "  --json                        machine-readable output\n"
+               "  -h, --help                    this text\n"
                "\n"
                "Exit status: 0 success; 1 the call returned an error (its FM_ST_* name and the\n"
                "daemon's reason are printed); 2 usage error or no fabric manager answering.\n"

@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "openfm/partition_rules.h"
 #include "openfm/passthrough.h"
 #include "tools/fmctl.h"
 #include "tools/fmctl_backend.h"
@@ -293,37 +294,28 @@ static int libvirt(const ofm_platform *p, const ofm_pt_plan *pl, const addrs *a)
     return 0;
 }
 
-/* "4" -> size; "1,2,3,4" or "1-4" -> a GPU list */
-static int parse_gpus(const char *s, uint32_t *list, size_t *n, bool *is_list)
+/* "4" -> size; "1,2,3,4" or "1-4" -> a GPU list, in the syntax of fmctl
+ * partition create (one parser, so "1,,2" is refused the same way). */
+static int parse_gpus(const char *s, uint32_t *list, size_t *n, bool *is_list, char *why, size_t cap)
 {
-    char buf[256];
-    if (!*s || strlen(s) >= sizeof buf)
-        return -1;
-    snprintf(buf, sizeof buf, "%s", s);
-    *n = 0;
     *is_list = strchr(s, ',') || strchr(s, '-');
-    char *save = NULL;
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    if (!*is_list) {
         char *end;
         errno = 0;
-        unsigned long a = strtoul(t, &end, 10), b = a;
-        if (end == t || errno || a > 1023)
-            return -1;
-        if (*end == '-') {
-            char *e2;
-            b = strtoul(end + 1, &e2, 10);
-            if (e2 == end + 1 || *e2 || b < a || b > 1023)
-                return -1;
-        } else if (*end) {
+        unsigned long v = strtoul(s, &end, 10);
+        if (*s < '0' || *s > '9' || *end || errno || v > OFM_MAX_GPUS) {
+            snprintf(why, cap, "'%.40s' is not a VM size 1-%d", s, OFM_MAX_GPUS);
             return -1;
         }
-        for (unsigned long v = a; v <= b; v++) {
-            if (*n == OFM_MAX_GPUS)
-                return -1;
-            list[(*n)++] = (uint32_t)v;
-        }
+        list[0] = (uint32_t)v;
+        *n = 1;
+        return 0;
     }
-    return *n ? 0 : -1;
+    int k = ofm_partition_parse_gpu_list(s, list, OFM_MAX_GPUS, why, cap);
+    if (k < 0)
+        return -1;
+    *n = (size_t)k;
+    return 0;
 }
 
 int fmctl_passthrough_main(int argc, char **argv)
@@ -365,9 +357,10 @@ int fmctl_passthrough_main(int argc, char **argv)
     uint32_t list[OFM_MAX_GPUS];
     size_t nlist = 0;
     bool is_list = false;
-    if (gpus_arg && parse_gpus(gpus_arg, list, &nlist, &is_list)) {
-        fprintf(stderr, "fmctl passthrough: --gpus '%s' is neither a VM size nor a list of GPU "
-                        "physical IDs (1,2,3,4 or 1-4)\n", gpus_arg);
+    char gwhy[200];
+    if (gpus_arg && parse_gpus(gpus_arg, list, &nlist, &is_list, gwhy, sizeof gwhy)) {
+        fprintf(stderr, "fmctl passthrough: --gpus %s (a VM size, or GPU physical IDs like "
+                        "1,2,3,4 or 1-4)\n", gwhy);
         return 2;
     }
     static ofm_platform P;

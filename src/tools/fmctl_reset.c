@@ -53,6 +53,7 @@ static void usage(FILE *f)
             FMCTL_BACKEND_HELP
             "  --emu-dir DIR          the emulated system (with the emulator backend)\n"
             FMCTL_CONN_HELP
+            "  -h, --help             this text\n"
             "\n"
             "Exit status: 0 reset, 1 refused or failed (including links that did not come\n"
             "back), 2 bad usage.\n");

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "openfm/partition_rules.h"
 #include "sdk/nvfm_ext.h"
 #include "status/status.h"
 #include "tools/fmctl.h"
@@ -15,14 +16,20 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: fmctl status [--json] [--wait-ready [--wait-timeout S]] [connection options]\n"
+    fprintf(f, "usage: fmctl status [-i GPUS] [--json] [--wait-ready [--wait-timeout S]]\n"
+               "                    [connection options]\n"
                "\n"
                "Shows the fabric as it is now (the daemon follows link, GPU, switch, MIG and\n"
                "partition changes as they happen): state, mode, platform, per-GPU fabric\n"
                "registration (like the Fabric section of 'nvidia-smi -q'), usable NVLinks, MIG\n"
                "mode and partition, per-switch links and SXid counts, and the last errors.\n"
                "\n"
+               "  -i, --id GPUS       only these GPUs (physical IDs and ranges, e.g. 1,5,9-12):\n"
+               "                      the fabric lines, then those GPUs' sections; no switch,\n"
+               "                      partition or error sections (a 72-GPU rack's full view\n"
+               "                      runs to hundreds of lines; its 'GPUs' line sums them up)\n"
                "  --json              print the status document as JSON (schema: docs/status.md)\n"
+               "                      - always the whole document, -i does not filter it\n"
                "  --wait-ready        keep asking until the fabric is ready (or the wait times out)\n"
                "  --wait-timeout S    give up waiting after S seconds (default 60)\n"
                FMCTL_CONN_HELP
@@ -37,15 +44,24 @@ int fmctl_status_main(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},          {"wait-ready", no_argument, NULL, 'w'},
         {"wait-timeout", required_argument, NULL, 'W'}, {"address", required_argument, NULL, 'a'},
         {"socket", required_argument, NULL, 's'},  {"timeout", required_argument, NULL, 't'},
+        {"id", required_argument, NULL, 'i'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    uint32_t only[OFM_MAX_GPUS];
+    int nonly = -1;
     fmctl_conn_opts co = {0};
     bool json = false, wait = false;
     long wait_s = 60;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "hj", lo, NULL)) != -1) {
-        char *end;
+    while ((c = getopt_long(argc, argv, "hji:", lo, NULL)) != -1) {
+        char *end, why[160];
         switch (c) {
+        case 'i':
+            if ((nonly = ofm_partition_parse_gpu_list(optarg, only, OFM_MAX_GPUS, why, sizeof why)) < 0) {
+                fprintf(stderr, "fmctl status: -i '%s': %s\n", optarg, why);
+                return 2;
+            }
+            break;
         case 'j': json = true; break;
         case 'w': wait = true; break;
         case 'W':
@@ -95,6 +111,19 @@ int fmctl_status_main(int argc, char **argv)
                 char *out = ofm_status_to_json(&st);
                 printf("%s\n", out ? out : "{}");
                 free(out);
+            } else if (have && nonly >= 0) {
+                for (int k = 0; k < nonly; k++) {
+                    size_t g = 0;
+                    while (g < st.fabric.ngpus && st.fabric.gpus[g].phys_id != only[k])
+                        g++;
+                    if (g == st.fabric.ngpus) {
+                        fprintf(stderr, "fmctl status: -i: the fabric manager reports no GPU %u\n",
+                                only[k]);
+                        free(doc);
+                        return 2;
+                    }
+                }
+                ofm_status_print_gpus(stdout, &st, only, (size_t)nonly);
             } else if (have) {
                 ofm_status_print(stdout, &st);
             }

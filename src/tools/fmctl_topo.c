@@ -10,6 +10,7 @@
 
 #include "openfm/platform.h"
 #include "tools/fmctl.h"
+#include "tools/fmctl_matrix.h"
 
 static void usage(FILE *f)
 {
@@ -67,7 +68,6 @@ static void print_json(json_object *o)
     json_object_put(o);
 }
 
-static void id_list(const uint32_t *ids, size_t n, char *buf, size_t len);
 
 /* Trays of a rack-scale domain: compute trays with their GPUs (slot order),
  * switch trays with their chips. */
@@ -106,13 +106,13 @@ static void show_trays(const ofm_platform *p)
     printf("Compute trays (%zu)\n", p->ncompute_trays);
     for (size_t t = 0; t < p->ncompute_trays; t++) {
         size_t n = ofm_platform_tray_gpus(p, p->compute_trays[t], ids, OFM_MAX_GPUS);
-        id_list(ids, n < OFM_MAX_GPUS ? n : OFM_MAX_GPUS, list, sizeof list);
+        fmctl_id_list(ids, n < OFM_MAX_GPUS ? n : OFM_MAX_GPUS, list, sizeof list);
         printf("  tray %-3" PRIu32 " GPUs %s\n", p->compute_trays[t], list);
     }
     printf("Switch trays (%zu)\n", p->nswitch_trays);
     for (size_t t = 0; t < p->nswitch_trays; t++) {
         size_t n = ofm_platform_tray_switches(p, p->switch_trays[t], ids, OFM_MAX_GPUS);
-        id_list(ids, n < OFM_MAX_GPUS ? n : OFM_MAX_GPUS, list, sizeof list);
+        fmctl_id_list(ids, n < OFM_MAX_GPUS ? n : OFM_MAX_GPUS, list, sizeof list);
         printf("  tray %-3" PRIu32 " NVSwitches %s\n", p->switch_trays[t], list);
     }
     printf("\n");
@@ -243,106 +243,19 @@ static int cmd_show(const ofm_platform *p, bool json, bool full)
     return 0;
 }
 
-/* NVLinks between every GPU of compute tray a and every other GPU of tray b:
- * the smallest and largest count over those ordered pairs. */
-static void tray_links(const ofm_platform *p, uint32_t a, uint32_t b, uint32_t *lo, uint32_t *hi)
+static uint32_t model_links(const void *ctx, uint32_t src, uint32_t dst)
 {
-    uint32_t ga[OFM_MAX_GPUS], gb[OFM_MAX_GPUS];
-    size_t na = ofm_platform_tray_gpus(p, a, ga, OFM_MAX_GPUS),
-           nb = ofm_platform_tray_gpus(p, b, gb, OFM_MAX_GPUS);
-    bool any = false;
-    *lo = *hi = 0;
-    for (size_t i = 0; i < na && i < OFM_MAX_GPUS; i++)
-        for (size_t j = 0; j < nb && j < OFM_MAX_GPUS; j++) {
-            if (ga[i] == gb[j])
-                continue;
-            uint32_t n = ofm_platform_nvlinks_between(p, ga[i], gb[j]);
-            if (!any || n < *lo)
-                *lo = n;
-            if (!any || n > *hi)
-                *hi = n;
-            any = true;
-        }
-}
-
-static json_object *tray_matrix_json(const ofm_platform *p)
-{
-    json_object *rows = json_object_new_array();
-    for (size_t i = 0; i < p->ncompute_trays; i++) {
-        json_object *r = json_object_new_object(), *c = json_object_new_object();
-        json_object_object_add(r, "tray", json_object_new_int64(p->compute_trays[i]));
-        for (size_t j = 0; j < p->ncompute_trays; j++) {
-            uint32_t lo, hi;
-            tray_links(p, p->compute_trays[i], p->compute_trays[j], &lo, &hi);
-            json_object *cell = json_object_new_object();
-            json_object_object_add(cell, "min_nvlinks", json_object_new_int64(lo));
-            json_object_object_add(cell, "max_nvlinks", json_object_new_int64(hi));
-            char key[16];
-            snprintf(key, sizeof key, "%" PRIu32, p->compute_trays[j]);
-            json_object_object_add(c, key, cell);
-        }
-        json_object_object_add(r, "to_tray", c);
-        json_object_array_add(rows, r);
-    }
-    return rows;
-}
-
-/* The rack's readable form: one row and column per compute tray. */
-static void tray_matrix_text(const ofm_platform *p)
-{
-    size_t nt = p->ncompute_trays;
-    static char cell[OFM_MAX_TRAYS][OFM_MAX_TRAYS][16];
-    int w = 4; /* columns as narrow as the widest cell allows */
-    for (size_t i = 0; i < nt; i++)
-        for (size_t j = 0; j < nt; j++) {
-            uint32_t lo, hi;
-            tray_links(p, p->compute_trays[i], p->compute_trays[j], &lo, &hi);
-            char *c = cell[i][j];
-            if (!hi)
-                snprintf(c, 16, "-");
-            else if (lo == hi)
-                snprintf(c, 16, "NV%" PRIu32, lo);
-            else
-                snprintf(c, 16, "NV%" PRIu32 "-%" PRIu32, lo, hi);
-            char h[16];
-            int hl = snprintf(h, sizeof h, "T%" PRIu32, p->compute_trays[j]);
-            int l = (int)strlen(c) > hl ? (int)strlen(c) : hl;
-            if (l > w)
-                w = l;
-        }
-    printf("%-6s", "");
-    for (size_t j = 0; j < nt; j++) {
-        char h[16];
-        snprintf(h, sizeof h, "T%" PRIu32, p->compute_trays[j]);
-        printf("%-*s", w + 1, h);
-    }
-    printf("GPUs\n");
-    uint32_t ids[OFM_MAX_GPUS];
-    for (size_t i = 0; i < nt; i++) {
-        char h[16], list[512];
-        snprintf(h, sizeof h, "T%" PRIu32, p->compute_trays[i]);
-        printf("%-6s", h);
-        for (size_t j = 0; j < nt; j++)
-            printf("%-*s", w + 1, cell[i][j]);
-        size_t n = ofm_platform_tray_gpus(p, p->compute_trays[i], ids, OFM_MAX_GPUS);
-        id_list(ids, n < OFM_MAX_GPUS ? n : OFM_MAX_GPUS, list, sizeof list);
-        printf("%s\n", list);
-    }
-    printf("\nLegend:\n  T#      = compute tray #\n"
-           "  NV#     = every GPU of the row tray can use # NVLinks toward every other GPU of the\n"
-           "            column tray, through the NVSwitch trays (the diagonal: GPUs of one tray)\n"
-           "  NV#-#   = the counts differ between GPU pairs (fewest-most); --full shows each\n"
-           "  -       = No NVLink path\n"
-           "  %zu GPUs in %zu compute trays, %zu NVSwitches in %zu switch trays "
-           "(fmctl topo show %s)\n",
-           p->ngpus, p->ncompute_trays, p->nswitches, p->nswitch_trays, p->name);
+    return ofm_platform_nvlinks_between(ctx, src, dst);
 }
 
 static int cmd_matrix(const ofm_platform *p, bool json, bool full)
 {
     bool rack = ofm_platform_is_rack(p);
-    if (rack && !json && !full) {
-        tray_matrix_text(p);
+    const fmctl_matrix_src src = {model_links, p, true,
+                                  "NVLinks usable through the NVSwitch trays"};
+    if (!json && fmctl_matrix_summarise(p, full)) {
+        fmctl_matrix_tray_text(p, &src, "--full");
+        printf("  (fmctl topo show %s)\n", p->name);
         return 0;
     }
     if (json) {
@@ -377,7 +290,7 @@ static int cmd_matrix(const ofm_platform *p, bool json, bool full)
                                json_object_new_string("topology file (assumed for the board, "
                                                       "not read from this machine)"));
         if (rack)
-            json_object_object_add(o, "tray_matrix", tray_matrix_json(p));
+            json_object_object_add(o, "tray_matrix", fmctl_matrix_tray_json(p, &src));
         print_json(o);
         return 0;
     }
@@ -478,32 +391,9 @@ static int cmd_p2p(const ofm_platform *p, bool json, bool full)
     return 0;
 }
 
-static void id_list(const uint32_t *ids, size_t n, char *buf, size_t len)
-{
-    size_t off = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < n && off < len; i++) {
-        size_t j = i;
-        while (j + 1 < n && ids[j + 1] == ids[j] + 1)
-            j++;
-        int w;
-        if (j >= i + 2) /* three or more consecutive IDs read better as a range */
-            w = snprintf(buf + off, len - off, "%s%" PRIu32 "-%" PRIu32, off ? "," : "", ids[i],
-                         ids[j]);
-        else {
-            j = i;
-            w = snprintf(buf + off, len - off, "%s%" PRIu32, off ? "," : "", ids[i]);
-        }
-        if (w < 0)
-            break;
-        off += (size_t)w;
-        i = j;
-    }
-}
-
 static void gpu_list(const ofm_partition_desc *d, char *buf, size_t len)
 {
-    id_list(d->gpus, d->ngpus < OFM_MAX_GPUS ? d->ngpus : OFM_MAX_GPUS, buf, len);
+    fmctl_id_list(d->gpus, d->ngpus < OFM_MAX_GPUS ? d->ngpus : OFM_MAX_GPUS, buf, len);
 }
 
 static int cmd_partitions(const ofm_platform *p, bool json, bool full)

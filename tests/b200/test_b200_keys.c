@@ -148,11 +148,11 @@ static void test_startup_lines(void **s)
               "manager's IPC TCP endpoint");
     need(log, "FM_SM_MGMT_PORT_GUID=0x1122334455667788: applies on hgx-b200: the NVSwitch "
               "management port to use");
-    need(log, "TOPOLOGY_FILE_PATH=/usr/share/nvidia/nvswitch: accepted, does not apply on "
+    need(log, "TOPOLOGY_FILE_PATH=/usr/share/nvidia/nvswitch: accepted, does not apply: on "
               "hgx-b200 the fabric manager reaches the NVSwitches through the NVLink subnet manager");
-    need(log, "BIND_INTERFACE_IP=127.0.0.1: accepted, does not apply on hgx-b200");
-    need(log, "STARTING_TCP_PORT=16000: accepted, does not apply on hgx-b200");
-    need(log, "UNIX_SOCKET_PATH=: accepted, does not apply on hgx-b200");
+    need(log, "BIND_INTERFACE_IP=127.0.0.1: accepted, does not apply: on hgx-b200");
+    need(log, "STARTING_TCP_PORT=16000: accepted, does not apply: on hgx-b200");
+    need(log, "UNIX_SOCKET_PATH=: accepted, does not apply: on hgx-b200");
     /* the classic reason for those keys is not given on B200 */
     assert_null(strstr(log, "BIND_INTERFACE_IP=127.0.0.1: accepted, not applicable to openfm"));
     free(log);
@@ -162,7 +162,7 @@ static void test_startup_lines(void **s)
               "inert because hgx-h100's NVSwitches are managed by the fabric manager");
     need(log, "FM_SM_MGMT_PORT_GUID=0x0: accepted, inert because hgx-h100's");
     need(log, "BIND_INTERFACE_IP=127.0.0.1: accepted, not applicable to openfm because");
-    assert_null(strstr(log, "does not apply on"));
+    assert_null(strstr(log, "does not apply: on"));
     free(log);
 }
 

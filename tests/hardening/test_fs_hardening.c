@@ -500,6 +500,13 @@ static void test_check_mode(void **state)
     assert_int_equal(fclose(f), 0);
     snprintf(want, sizeof want, "openfm: %s:2: FABRIC_MODE: value '7' out of range 0-2", cfg);
     expect_out(cmd, 1, want);
+    /* a metrics endpoint the daemon would refuse at start-up is not "OK" */
+    f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f, "OPENFM_METRICS_LISTEN=127.0.0.1\n");
+    assert_int_equal(fclose(f), 0);
+    snprintf(want, sizeof want, "openfm: %s: OPENFM_METRICS_LISTEN=127.0.0.1: expected IPV4:PORT", cfg);
+    expect_out(cmd, 1, want);
     /* a broken topology file where the configuration looks for them */
     snprintf(topo, sizeof topo, "%s/topo", d.dir);
     assert_int_equal(mkdir(topo, 0755), 0);

@@ -96,7 +96,7 @@ static void expect_pairs(rack *r, uint32_t links, const uint32_t *out)
     assert_int_equal(good + dropped, 5112);
 }
 
-static char out[1 << 16];
+static char out[1 << 18]; /* nvlink errors on 68 GPUs: ~110 KB */
 
 static int fmctl(const rack *r, const char *args)
 {
@@ -187,6 +187,75 @@ static void test_bringup_every_pair(void **state)
     rack_down(&r);
 }
 
+static size_t lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* The rack's views stay readable: audit and probe --all print one row per
+ * compute tray unless asked for every GPU, status -i picks GPUs. Switch tray
+ * 2 is down (16 links per pair) and compute tray 3 is out. */
+static void rack_views(const rack *r)
+{
+    char args[512];
+    snprintf(args, sizeof args, "audit --emu-dir '%s'", r->d.emu);
+    assert_int_equal(fmctl(r, args), 0);
+    assert_non_null(strstr(out, "GPU Reachability Matrix (gb200-nvl72, emulated)\n"
+                                "      T1   T2   T3   T4   T5"));
+    assert_non_null(strstr(out, "\nT1    16   16   0    16   16"));
+    assert_non_null(strstr(out, "\nT3    0    0    0    0    0"));
+    assert_non_null(strstr(out, "0    9-12\n")); /* the row's last cell, then the tray's GPUs */
+    assert_non_null(strstr(out, "GPUs with no paths: 9-12\n"));
+    assert_true(lines(out) < 40);
+    snprintf(args, sizeof args, "audit --full --emu-dir '%s'", r->d.emu);
+    assert_int_equal(fmctl(r, args), 0);
+    assert_null(strstr(out, "T1 "));
+    assert_non_null(strstr(out, "\n72       16   16   16   16   16   16   16   16    0    0    0    0"));
+    assert_int_equal(lines(out), 1 + 1 + 72);
+    snprintf(args, sizeof args, "audit --csv --emu-dir '%s'", r->d.emu);
+    assert_int_equal(fmctl(r, args), 0);
+    assert_int_equal(lines(out), 1 + 68); /* CSV: per GPU, those without paths left out */
+    assert_non_null(strstr(out, "GPU,1,2,3,4,5,6,7,8,13,14"));
+
+    snprintf(args, sizeof args, "emu probe --all --quiet --emu-dir '%s'", r->d.emu);
+    assert_int_equal(fmctl(r, args), 0);
+    assert_non_null(strstr(out, "\nT1    NV16 NV16 -    NV16 NV16"));
+    assert_non_null(strstr(out, "\nT3    -    -    -    -    -"));
+    assert_non_null(strstr(out, "  GPU 1 -> GPU 9: dropped: "));
+    assert_non_null(strstr(out, "4556 of 5112 ordered GPU pairs arrive (552 more dropped pairs"));
+    assert_true(lines(out) < 40);
+    snprintf(args, sizeof args, "emu probe --all --full --quiet --emu-dir '%s'", r->d.emu);
+    assert_int_equal(fmctl(r, args), 0);
+    assert_non_null(strstr(out, "\nGPU72  NV16   NV16"));
+    assert_int_equal(lines(out), 1 + 72 + 2);
+
+    /* nvlink views end with one line over every link; -i picks one GPU */
+    inject(r, "link-errors --switch 5 --port 0 --replay 3");
+    snprintf(args, sizeof args, "nvlink errors --emu-dir '%s'", r->d.emu);
+    assert_int_equal(fmctl(r, args), 0);
+    assert_non_null(strstr(out, "\nSummary: 68 GPUs, 1224 links, 1088 active; 1 with errors "
+                                "(GPU 0 link 4)\n"));
+    snprintf(args, sizeof args, "nvlink status -i 67 --emu-dir '%s'", r->d.emu);
+    assert_int_equal(fmctl(r, args), 0);
+    assert_non_null(strstr(out, "\nSummary: 1 GPU, 18 links, 16 active\n"));
+    assert_int_equal(lines(out), 1 + 18 + 1);
+
+    snprintf(args, sizeof args, "status -i 8-9,70 --socket '%s'", r->d.sock);
+    fmctl(r, args);
+    assert_non_null(strstr(out, "\nGPU 8  "));
+    assert_non_null(strstr(out, "\nGPU 9  "));
+    assert_non_null(strstr(out, "\nGPU 70  "));
+    assert_null(strstr(out, "\nGPU 10  "));
+    assert_null(strstr(out, "NVSwitches"));
+    assert_true(lines(out) < 40);
+    snprintf(args, sizeof args, "status -i 73 --socket '%s'", r->d.sock);
+    assert_int_equal(fmctl(r, args), 2);
+    assert_non_null(strstr(out, "reports no GPU 73"));
+}
+
 /* Trays down before start-up: the HA policy runs the rack degraded. */
 static void test_trays_down_at_start(void **state)
 {
@@ -218,6 +287,9 @@ static void test_trays_down_at_start(void **state)
     snprintf(args, sizeof args, "status --socket '%s'", r.d.sock);
     fmctl(&r, args);
     assert_non_null(strstr(out, "NVLink Domain Health  : DEGRADED: 4 of 72 GPUs"));
+    assert_non_null(strstr(out, "GPUs                  : 72, 68 with NVLink P2P, 0 with every "
+                                "NVLink usable (0-16 usable per GPU); without P2P: 9-12\n"));
+    rack_views(&r);
     /* /metrics says it too */
     log = dh_read_log(&r.d);
     const char *at = strstr(log, "metrics: serving http://127.0.0.1:");

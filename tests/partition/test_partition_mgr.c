@@ -92,21 +92,32 @@ static void h100_lifecycle_return_codes_and_isolation(void **s)
     assert_int_equal(pmfx_pm(f, false, &err), 0);
     assert_int_equal(ofm_pm_activate(f->pm, 1, NULL, 0), FM_ST_SUCCESS);
     ISO(f, 1);
+    pmfx_log_clear();
     assert_int_equal(ofm_pm_activate(f->pm, 1, NULL, 0), FM_ST_IN_USE);  /* already active */
+    assert_non_null(strstr(pmfx_log(), "activation of partition 1 refused (FM_ST_IN_USE): it is "
+                                       "already active"));
     assert_int_equal(ofm_pm_activate(f->pm, 3, NULL, 0), FM_ST_IN_USE);  /* GPUs 1,3 in use */
     assert_int_equal(ofm_pm_activate(f->pm, 0, NULL, 0), FM_ST_IN_USE);
     assert_int_equal(ofm_pm_activate(f->pm, 7, NULL, 0), FM_ST_IN_USE);  /* GPU 1 alone */
     ISO(f, 1);
     assert_int_equal(ofm_pm_activate(f->pm, 2, NULL, 0), FM_ST_SUCCESS);
     ISO(f, 1, 2);
+    pmfx_log_clear();
     assert_int_equal(ofm_pm_activate(f->pm, 99, NULL, 0), FM_ST_BADPARAM);
     assert_int_equal(ofm_pm_deactivate(f->pm, 99), FM_ST_BADPARAM);
+    /* a hypervisor's wrong ID is in the log, by ID and reason */
+    assert_non_null(strstr(pmfx_log(), "activation of partition 99 refused (FM_ST_BADPARAM): no "
+                                       "such partition is defined"));
+    assert_non_null(strstr(pmfx_log(), "deactivation of partition 99 refused (FM_ST_BADPARAM)"));
     fmPciDevice_t vf = {0, 0x3b, 0, 1};
     assert_int_equal(ofm_pm_activate(f->pm, 11, &vf, 1), FM_ST_NOT_SUPPORTED); /* VFs: vGPU only */
     assert_int_equal(ofm_pm_deactivate(f->pm, 1), FM_ST_SUCCESS);
     ISO(f, 2);
     assert_int_equal(ofm_pm_deactivate(f->pm, 1), FM_ST_UNINITIALIZED);
+    pmfx_log_clear();
     assert_int_equal(ofm_pm_deactivate(f->pm, 4), FM_ST_UNINITIALIZED);
+    assert_non_null(strstr(pmfx_log(), "deactivation of partition 4 refused (FM_ST_UNINITIALIZED): "
+                                       "it is not active"));
     assert_int_equal(ofm_pm_activate(f->pm, 3, NULL, 0), FM_ST_SUCCESS);
     ISO(f, 2, 3);
     assert_int_equal(ofm_pm_activate(f->pm, 8, NULL, 0), FM_ST_SUCCESS); /* single GPU 2 */
@@ -286,7 +297,10 @@ static void set_activated_rejects_bad_lists(void **s)
     assert_int_equal(ofm_pm_activate(f->pm, 1, NULL, 0), FM_ST_SUCCESS);
     assert_int_equal(pmfx_pm(f, true, &err), 0);
     fmActivatedFabricPartitionList_t al = {.numPartitions = 1, .partitionIds = {77}};
+    pmfx_log_clear();
     assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_BADPARAM);
+    assert_non_null(strstr(pmfx_log(), "fmSetActivatedFabricPartitions refused (FM_ST_BADPARAM): "
+                                       "partition 77 is not defined"));
     al.numPartitions = FM_MAX_FABRIC_PARTITIONS + 1;
     assert_int_equal(ofm_pm_set_activated(f->pm, &al), FM_ST_BADPARAM);
     fmActivatedFabricPartitionList_t ov = {.numPartitions = 2, .partitionIds = {1, 3}};

@@ -96,8 +96,13 @@ static void test_plans_a100(void **state)
     has("supports full-passthrough VMs of 8, 4, 2, 1 GPUs, not 3");
     assert_int_equal(run("--gpus 16"), 1);
     has("16-GPU VMs need two baseboards");
-    assert_int_equal(run("--gpus 1,1"), 1);
+    assert_int_equal(run("--gpus 1,1"), 2); /* malformed list: a usage error */
     has("GPU 1 is listed twice");
+    /* an empty field used to be skipped, planning a VM of GPUs 1 and 2 */
+    assert_int_equal(run("--gpus 1,,2"), 2);
+    has("--gpus '1,,2': expected a GPU physical ID at ',2'");
+    assert_int_equal(run("--gpus 1,2,"), 2);
+    has("trailing ','");
     assert_int_equal(run("--gpus 4 --libvirt"), 2);
     has("needs one plan");
     assert_int_equal(run("--gpus x"), 2);
