@@ -285,6 +285,10 @@ typedef struct {
     /* NVLink error counters of a switch port (what nvidia-smi nvlink -e and
      * DCGM's per-link error fields show): totals since the driver loaded. */
     int (*link_errors)(ofm_hal *h, uint32_t sw, uint32_t port, ofm_hal_link_errors *out);
+    /* The same counters read at the GPU end of GPU link `link` (NVML's
+     * nvmlDeviceGetNvLinkErrorCounter): what a GPU-side backend has where the
+     * switch driver reports none. */
+    int (*gpu_link_errors)(ofm_hal *h, uint32_t gpu, uint32_t link, ofm_hal_link_errors *out);
     /* Devices excluded at the last boot (see ofm_hal_excluded); *n is the
      * count even when it exceeds cap. */
     int (*list_excluded)(ofm_hal *h, ofm_hal_excluded *out, size_t cap, size_t *n);

@@ -19,7 +19,7 @@
 #include "openfm/error.h"
 #include "partition/partition_mgr.h"
 
-#define OFM_STATUS_SCHEMA_VERSION 4
+#define OFM_STATUS_SCHEMA_VERSION 5
 
 typedef struct ofm_status_doc {
     uint32_t schema_version;

@@ -164,7 +164,7 @@ char *ofm_status_to_json(const ofm_status_doc *doc)
         ADD(j, "time_ns", I64(e->time_ns));
         ADD(j, "switch", I64(e->sw));
         ADD(j, "port", I64(e->port));
-        ADD(j, "gpu", I64(e->gpu));
+        ADD(j, "gpu", e->gpu == OFM_ERROR_NO_GPU ? NULL : I64(e->gpu)); /* null: on no GPU */
         ADD(j, "trunk", BOOL(e->trunk));
         ADD(j, "summary", STR(e->summary));
         json_object_array_add(a, j);
@@ -460,7 +460,11 @@ int ofm_status_from_json(const char *json, ofm_status_doc *doc, ofm_error *err)
         e->time_ns = u64(&d, x, "time_ns", INT64_MAX);
         e->sw = (uint32_t)u64(&d, x, "switch", UINT32_MAX);
         e->port = (uint32_t)u64(&d, x, "port", UINT32_MAX);
-        e->gpu = (uint32_t)u64(&d, x, "gpu", UINT32_MAX);
+        json_object *gv = NULL;
+        if (json_object_object_get_ex(x, "gpu", &gv) && !gv)
+            e->gpu = OFM_ERROR_NO_GPU;
+        else
+            e->gpu = (uint32_t)u64(&d, x, "gpu", OFM_ERROR_NO_GPU - 1);
         e->trunk = boolean(&d, x, "trunk");
         str(&d, x, "summary", e->summary, sizeof e->summary);
         d.where = "";

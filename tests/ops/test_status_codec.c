@@ -127,7 +127,7 @@ static void expect_reject(const char *from, const char *to, const char *msg_part
 static void test_rejects(void **state)
 {
     (void)state;
-    expect_reject("\"schema_version\":4", "\"schema_version\":9", "schema version 9");
+    expect_reject("\"schema_version\":5", "\"schema_version\":9", "schema version 9");
     expect_reject("\"state\":\"DEGRADED\"", "\"state\":\"SLEEPY\"", "state: unknown value");
     expect_reject("\"links_usable\":11", "\"links_usable\":99", "gpus[0].links_usable: out of range");
     expect_reject("\"links_usable\":11", "\"links_usable\":\"11\"", "links_usable: wrong type");
@@ -138,7 +138,7 @@ static void test_rejects(void **state)
     expect_reject("\"sxid_fatal\":1", "\"sxid_fatal\":-1", "sxid_fatal: negative");
     ofm_error err;
     assert_int_equal(ofm_status_from_json("[1,2]", &b, &err), -1);
-    assert_int_equal(ofm_status_from_json("{\"schema_version\":4", &b, &err), -1);
+    assert_int_equal(ofm_status_from_json("{\"schema_version\":5", &b, &err), -1);
     /* a platform name longer than the structure holds is refused, not cut */
     char big[400];
     memset(big, 'x', sizeof big - 1);
