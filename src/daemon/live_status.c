@@ -94,5 +94,5 @@ void ofm_daemon_partitions_changed(ofm_daemon *d)
     if (assign_partitions(d))
         ofm_fabric_status_touch(&d->status);
     ofm_eventlog_track(d);
-    ofm_daemon_publish_status(d);
+    ofm_daemon_publish_status_soon(d); /* after the answer */
 }

@@ -63,6 +63,7 @@ SIDE_OP(sw, switch_port, (ofm_hal *h, uint32_t sw, uint32_t p, ofm_hal_link *o),
 SIDE_OP(sw, train_port, (ofm_hal *h, uint32_t sw, uint32_t p), (s, sw, p))
 SIDE_OP(sw, reset_port, (ofm_hal *h, uint32_t sw, uint32_t p), (s, sw, p))
 SIDE_OP(sw, route_write, (ofm_hal *h, const ofm_route_entry *e, size_t n), (s, e, n))
+SIDE_OP(sw, route_write_groups, (ofm_hal *h, const ofm_route_group *g, size_t n), (s, g, n))
 SIDE_OP(sw, route_clear_switch, (ofm_hal *h, uint32_t sw), (s, sw))
 SIDE_OP(sw, route_read, (ofm_hal *h, uint32_t sw, ofm_route_entry *o, size_t cap, size_t *n),
         (s, sw, o, cap, n))
@@ -232,6 +233,7 @@ int ofm_hal_compose(const char *name, ofm_hal *switch_side, ofm_hal *gpu_side, o
         .train_port = c_train_port,
         .reset_port = c_reset_port,
         .route_write = c_route_write,
+        .route_write_groups = switch_side->ops->route_write_groups ? c_route_write_groups : NULL,
         .route_clear_switch = c_route_clear_switch,
         .route_read = c_route_read,
         .read_events = c_read_events,
