@@ -93,6 +93,19 @@ typedef struct {
     ofm_portset egress;
 } ofm_route_entry;
 
+/* Routing entries in group form: on switch `sw`, traffic entering any port
+ * of `in_ports` for GPU `dst_gpu` leaves on `egress` (empty: cleared). One
+ * group stands for one ofm_route_entry per port of in_ports. Plans are
+ * naturally in this form (the egress toward a GPU depends on the switch, not
+ * on the ingress port), and on a rack it is 72 times smaller: GB200 NVL72's
+ * whole domain is 1296 groups where it is 92016 entries. */
+typedef struct {
+    uint32_t sw;
+    uint32_t dst_gpu;
+    ofm_portset in_ports;
+    ofm_portset egress;
+} ofm_route_group;
+
 /* OFM_EVT_SWITCH_ERROR: a switch's telemetry error counter rose. Switches
  * managed through a subnet manager (fourth generation, HGX B200) report no
  * SXids: their errors are port and chip counters read through telemetry, and
@@ -272,6 +285,10 @@ typedef struct {
     /* NVLink error counters of a switch port (what nvidia-smi nvlink -e and
      * DCGM's per-link error fields show): totals since the driver loaded. */
     int (*link_errors)(ofm_hal *h, uint32_t sw, uint32_t port, ofm_hal_link_errors *out);
+    /* The same counters read at the GPU end of GPU link `link` (NVML's
+     * nvmlDeviceGetNvLinkErrorCounter): what a GPU-side backend has where the
+     * switch driver reports none. */
+    int (*gpu_link_errors)(ofm_hal *h, uint32_t gpu, uint32_t link, ofm_hal_link_errors *out);
     /* Devices excluded at the last boot (see ofm_hal_excluded); *n is the
      * count even when it exceeds cap. */
     int (*list_excluded)(ofm_hal *h, ofm_hal_excluded *out, size_t cap, size_t *n);
@@ -288,6 +305,10 @@ typedef struct {
      * transaction (the emulator: one read instead of 72 on a fourth-generation
      * chip); *n = the switch's port count. Same errors as switch_port. */
     int (*switch_ports)(ofm_hal *h, uint32_t sw, ofm_hal_link *out, size_t cap, size_t *n);
+    /* Optional: route_write of the entries n groups stand for, atomically,
+     * without expanding them (the emulator stores routes in this form). Use
+     * ofm_hal_route_write_groups, which expands for backends without it. */
+    int (*route_write_groups)(ofm_hal *h, const ofm_route_group *g, size_t n);
 } ofm_hal_ops;
 
 struct ofm_hal {
@@ -338,6 +359,15 @@ int ofm_hal_resolve_auto(const ofm_hal_open_opts *opts, const char **spec, char 
 /* The device directory the real backends and `auto` look in. */
 const char *ofm_hal_dev_root(const ofm_hal_open_opts *opts);
 void ofm_hal_close(ofm_hal *h);
+
+/* Write routing groups atomically: through the backend's route_write_groups
+ * when it has one, else as the entries they stand for, in one route_write
+ * (src/hal/route_groups.c). */
+int ofm_hal_route_write_groups(ofm_hal *h, const ofm_route_group *g, size_t n);
+/* The entries n groups stand for, ordered by (switch, ingress port) in the
+ * groups' switch order, then by group order; *out is malloc'ed (NULL when
+ * *nout is 0). Returns -1 on allocation failure. */
+int ofm_route_groups_expand(const ofm_route_group *g, size_t n, ofm_route_entry **out, size_t *nout);
 const char *ofm_hal_last_error(const ofm_hal *h);
 const char *ofm_hal_strerror(int code);
 const char *ofm_link_state_name(ofm_link_state s);

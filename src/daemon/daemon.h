@@ -53,6 +53,11 @@ typedef struct ofm_daemon {
 /* Rewrite the status document after a state change; a failure is logged
  * when it starts and when it ends, and shown in the status over the SDK. */
 void ofm_daemon_publish_status(ofm_daemon *d);
+/* The same, once the request being served has been answered (before the
+ * loop polls again); ofm_daemon_publish_stop drops a pending one (before the
+ * event base is freed). */
+void ofm_daemon_publish_status_soon(ofm_daemon *d);
+void ofm_daemon_publish_stop(void);
 /* Free what publishing keeps (at exit). */
 void ofm_daemon_publish_forget(void);
 /* The monitor's poll result (< 0: the backend cannot be read): the fabric

@@ -51,13 +51,19 @@ fmReturn_t ofm_eventlog_get(void *ctx, uint64_t after_seq, unsigned max, ofm_wir
     return FM_ST_SUCCESS;
 }
 
+/* The event's GPU: -1 (none) for a trunk port, an unused port or the chip. */
+static int32_t gpu_of(const ofm_fabric_error *rec)
+{
+    return rec && rec->gpu != OFM_ERROR_NO_GPU && rec->gpu <= INT32_MAX ? (int32_t)rec->gpu : -1;
+}
+
 void ofm_eventlog_on_hal_event(void *arg, const ofm_hal_event *e, const ofm_fabric_error *rec)
 {
     (void)arg;
     uint64_t before = next_seq;
     switch (e->kind) {
     case OFM_EVT_SXID:
-        ofm_eventlog_add(OFM_EV_SXID, e->code, rec ? (int32_t)rec->gpu : -1, (int32_t)e->sw,
+        ofm_eventlog_add(OFM_EV_SXID, e->code, gpu_of(rec), (int32_t)e->sw,
                          (int32_t)e->port, -1, e->fatal, "%s", rec ? rec->summary : e->detail);
         break;
     case OFM_EVT_XID:
@@ -65,13 +71,12 @@ void ofm_eventlog_on_hal_event(void *arg, const ofm_hal_event *e, const ofm_fabr
                          rec ? rec->summary : e->detail);
         break;
     case OFM_EVT_LINK_DOWN:
-        ofm_eventlog_add(OFM_EV_LINK_DOWN, 0, rec ? (int32_t)rec->gpu : -1, (int32_t)e->sw,
+        ofm_eventlog_add(OFM_EV_LINK_DOWN, 0, gpu_of(rec), (int32_t)e->sw,
                          (int32_t)e->port, -1, false, "%s",
                          rec ? rec->summary : "NVLink down");
         break;
     case OFM_EVT_SWITCH_ERROR:
-        /* GPU IDs start at 1: 0 means the error is on no GPU's port */
-        ofm_eventlog_add(OFM_EV_SWITCH_ERROR, e->code, rec && rec->gpu ? (int32_t)rec->gpu : -1,
+        ofm_eventlog_add(OFM_EV_SWITCH_ERROR, e->code, gpu_of(rec),
                          (int32_t)e->sw,
                          e->port == OFM_HAL_PORT_CHIP ? -1 : (int32_t)e->port, -1, e->fatal, "%s",
                          rec ? rec->summary : e->detail);

@@ -574,6 +574,7 @@ int main(int argc, char **argv)
     event_free(mon);
     ofm_hal_release(d.hal);
     ofm_hal_close(d.hal);
+    ofm_daemon_publish_stop();
     event_base_free(d.base);
     free(d.fctx);
     free(d.telemetry);

@@ -204,6 +204,20 @@ void ofm_route_plan_free(ofm_route_plan *pl);
 int ofm_route_plan_build(const ofm_platform *p, const ofm_fabric_health *h,
                          const uint32_t *gpus, size_t n, ofm_route_plan *out);
 
+/* The same plan in group form (ofm_route_group, hal.h): one group per
+ * (switch, destination GPU) that has entries, its ingress ports and their
+ * common egress - a plan sends traffic for a GPU out of a switch the same
+ * way whatever port it came in on. Ordered by switch, then GPU, both indexed
+ * like the platform. ofm_route_plan_build is this, expanded. */
+typedef struct {
+    ofm_route_group *g;
+    size_t n;
+} ofm_route_groups;
+
+void ofm_route_groups_free(ofm_route_groups *gs);
+int ofm_route_groups_build(const ofm_platform *p, const ofm_fabric_health *h,
+                           const uint32_t *gpus, size_t n, ofm_route_groups *out);
+
 /* Union of two plans (for several active partitions). Entries with the same
  * key have their egress sets OR-ed. Returns 0 or -1 (allocation). */
 int ofm_route_plan_merge(ofm_route_plan *dst, const ofm_route_plan *src);

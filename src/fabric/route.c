@@ -69,19 +69,35 @@ typedef struct {
     bool inset[OFM_MAX_GPUS];
     ofm_portset direct[OFM_MAX_SWITCHES][OFM_MAX_GPUS];  /* usable access ports of s to d */
     bool has_src[OFM_MAX_SWITCHES][OFM_MAX_GPUS];      /* s has an access port of a set GPU other than d */
+    ofm_portset src_ports[OFM_MAX_GPUS];   /* this switch's usable access ports of set GPU g */
 } build_scratch;
 
-int ofm_route_plan_build(const ofm_platform *p, const ofm_fabric_health *h, const uint32_t *gpus,
-                         size_t n, ofm_route_plan *out)
+void ofm_route_groups_free(ofm_route_groups *gs)
 {
-    out->n = 0;
+    free(gs->g);
+    gs->g = NULL;
+    gs->n = 0;
+}
+
+/* For each switch and destination d of the set, the egress toward d:
+ * d's direct ports, else trunks to a switch that has direct ports to d
+ * (documented boards need one hop at most). Its ingress ports: every usable
+ * access port of another GPU of the set, and every trunk whose far switch
+ * sends traffic for d this way (d has no direct port there, and some other
+ * GPU of the set is attached there). Traffic arriving over a trunk is only
+ * delivered locally. */
+int ofm_route_groups_build(const ofm_platform *p, const ofm_fabric_health *h, const uint32_t *gpus,
+                           size_t n, ofm_route_groups *out)
+{
+    ofm_route_groups_free(out);
     ofm_portmap *m = ofm_portmap_build(p);
     build_scratch *s = calloc(1, sizeof *s);
-    if (!m || !s)
-        goto fail;
-
     size_t ngpus = p->ngpus < OFM_MAX_GPUS ? p->ngpus : OFM_MAX_GPUS;
     size_t nsw = p->nswitches < OFM_MAX_SWITCHES ? p->nswitches : OFM_MAX_SWITCHES;
+    out->g = malloc((nsw * ngpus > 0 ? nsw * ngpus : 1) * sizeof *out->g);
+    if (!m || !s || !out->g)
+        goto fail;
+
     if (!gpus) {
         for (size_t i = 0; i < ngpus; i++)
             s->inset[i] = true;
@@ -111,66 +127,101 @@ int ofm_route_plan_build(const ofm_platform *p, const ofm_fabric_health *h, cons
     }
 
     for (size_t si = 0; si < nsw; si++) {
-        uint32_t sw = p->switches[si].id;
         uint32_t nports = p->switches[si].nports < OFM_MAX_SWITCH_PORTS ? p->switches[si].nports
                                                                         : OFM_MAX_SWITCH_PORTS;
         if (h && !h->switch_ok[si])
             continue;
-        /* Egress per destination: direct ports, else trunks to a switch that
-         * has direct ports to it (documented boards need one hop at most). */
-        ofm_portset egress[OFM_MAX_GPUS] = {{{0, 0}}};
+        /* the ingress side, once per switch: access ports by source GPU */
+        ofm_portset all_src = ofm_portset_none();
+        memset(s->src_ports, 0, sizeof s->src_ports);
+        for (uint32_t port = 0; port < nports; port++) {
+            int a = m->access[si][port];
+            if (a < 0 || !ofm_portmap_access_usable(m, h, a) || !s->inset[m->gpu_of_access[a]])
+                continue;
+            ofm_portset_add(&s->src_ports[m->gpu_of_access[a]], port);
+            ofm_portset_add(&all_src, port);
+        }
+        /* and its usable trunk ports with the switch at the far end */
+        uint32_t tport[OFM_MAX_SWITCH_PORTS];
+        int tother[OFM_MAX_SWITCH_PORTS];
+        size_t ntr = 0;
+        for (uint32_t port = 0; port < nports; port++) {
+            int t = m->trunk[si][port];
+            if (t < 0 || !ofm_portmap_trunk_usable(m, h, t))
+                continue;
+            tport[ntr] = port;
+            tother[ntr++] = m->trunk_sw_a[t] == (int)si ? m->trunk_sw_b[t] : m->trunk_sw_a[t];
+        }
         for (size_t d = 0; d < ngpus; d++) {
             if (!s->inset[d])
                 continue;
-            egress[d] = s->direct[si][d];
-            if (!ofm_portset_empty(egress[d]))
+            ofm_portset egress = s->direct[si][d];
+            bool local = !ofm_portset_empty(egress);
+            ofm_portset in = {{all_src.w[0] & ~s->src_ports[d].w[0],
+                               all_src.w[1] & ~s->src_ports[d].w[1]}};
+            for (size_t k = 0; k < ntr; k++) {
+                int other = tother[k];
+                if (!local && !ofm_portset_empty(s->direct[other][d]))
+                    ofm_portset_add(&egress, tport[k]);
+                if (local && m->access[si][tport[k]] < 0 && ofm_portset_empty(s->direct[other][d]) &&
+                    s->has_src[other][d])
+                    ofm_portset_add(&in, tport[k]);
+            }
+            if (ofm_portset_empty(egress) || ofm_portset_empty(in))
                 continue;
-            for (uint32_t port = 0; port < nports; port++) {
-                int t = m->trunk[si][port];
-                if (!ofm_portmap_trunk_usable(m, h, t))
-                    continue;
-                int other = m->trunk_sw_a[t] == (int)si ? m->trunk_sw_b[t] : m->trunk_sw_a[t];
-                if (!ofm_portset_empty(s->direct[other][d]))
-                    ofm_portset_add(&egress[d], port);
-            }
-        }
-        for (uint32_t port = 0; port < nports; port++) {
-            int a = m->access[si][port];
-            int t = m->trunk[si][port];
-            if (a >= 0) {
-                if (!ofm_portmap_access_usable(m, h, a))
-                    continue;
-                int src = m->gpu_of_access[a];
-                if (!s->inset[src])
-                    continue;
-                for (size_t d = 0; d < ngpus; d++)
-                    if ((int)d != src && s->inset[d] && !ofm_portset_empty(egress[d]) &&
-                        plan_push(out, sw, port, p->gpus[d].phys_id, egress[d]) < 0)
-                        goto fail;
-            } else if (t >= 0) {
-                /* Traffic arriving over a trunk is delivered locally; only
-                 * destinations the far switch sends this way get an entry. */
-                if (!ofm_portmap_trunk_usable(m, h, t))
-                    continue;
-                int other = m->trunk_sw_a[t] == (int)si ? m->trunk_sw_b[t] : m->trunk_sw_a[t];
-                for (size_t d = 0; d < ngpus; d++)
-                    if (s->inset[d] && !ofm_portset_empty(s->direct[si][d]) &&
-                        ofm_portset_empty(s->direct[other][d]) &&
-                        s->has_src[other][d] &&
-                        plan_push(out, sw, port, p->gpus[d].phys_id, s->direct[si][d]) < 0)
-                        goto fail;
-            }
+            out->g[out->n++] = (ofm_route_group){.sw = p->switches[si].id,
+                                                 .dst_gpu = p->gpus[d].phys_id,
+                                                 .in_ports = in, .egress = egress};
         }
     }
-    plan_normalise(out, false);
     free(m);
     free(s);
     return 0;
 fail:
     free(m);
     free(s);
-    out->n = 0;
+    ofm_route_groups_free(out);
     return -1;
+}
+
+int ofm_route_plan_build(const ofm_platform *p, const ofm_fabric_health *h, const uint32_t *gpus,
+                         size_t n, ofm_route_plan *out)
+{
+    out->n = 0;
+    ofm_route_groups gs = {0};
+    if (ofm_route_groups_build(p, h, gpus, n, &gs))
+        return -1;
+    /* per switch (groups are by switch), in ingress port order */
+    size_t total = 0;
+    for (size_t i = 0; i < gs.n; i++)
+        total += ofm_portset_count(gs.g[i].in_ports);
+    if (total > out->cap) {
+        ofm_route_entry *e = realloc(out->e, total * sizeof *e);
+        if (!e) {
+            ofm_route_groups_free(&gs);
+            return -1;
+        }
+        out->e = e;
+        out->cap = total;
+    }
+    int rc = 0;
+    for (size_t run = 0; run < gs.n && !rc;) {
+        size_t end = run + 1;
+        while (end < gs.n && gs.g[end].sw == gs.g[run].sw)
+            end++;
+        for (uint32_t port = 0; port < OFM_PORTSET_BITS && !rc; port++)
+            for (size_t i = run; i < end && !rc; i++)
+                if (ofm_portset_has(gs.g[i].in_ports, port))
+                    rc = plan_push(out, gs.g[i].sw, port, gs.g[i].dst_gpu, gs.g[i].egress);
+        run = end;
+    }
+    ofm_route_groups_free(&gs);
+    if (rc) {
+        out->n = 0;
+        return -1;
+    }
+    plan_normalise(out, false);
+    return 0;
 }
 
 int ofm_route_plan_merge(ofm_route_plan *dst, const ofm_route_plan *src)

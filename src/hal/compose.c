@@ -13,7 +13,9 @@
  * and gpu_hold (emulated GPU clients) comes from whichever side has it, so an
  * emulator standing in for the switch driver in tests keeps its test hooks.
  * The platform hint is never forwarded: a real machine names no model, and
- * bring-up matches what discovery saw. */
+ * bring-up matches what discovery saw. NVLink error counters are the GPU
+ * side's per GPU link; per switch port they come from the switch side when it
+ * has them, else from the GPU side at the port's far end (c_link_errors). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +63,7 @@ SIDE_OP(sw, switch_port, (ofm_hal *h, uint32_t sw, uint32_t p, ofm_hal_link *o),
 SIDE_OP(sw, train_port, (ofm_hal *h, uint32_t sw, uint32_t p), (s, sw, p))
 SIDE_OP(sw, reset_port, (ofm_hal *h, uint32_t sw, uint32_t p), (s, sw, p))
 SIDE_OP(sw, route_write, (ofm_hal *h, const ofm_route_entry *e, size_t n), (s, e, n))
+SIDE_OP(sw, route_write_groups, (ofm_hal *h, const ofm_route_group *g, size_t n), (s, g, n))
 SIDE_OP(sw, route_clear_switch, (ofm_hal *h, uint32_t sw), (s, sw))
 SIDE_OP(sw, route_read, (ofm_hal *h, uint32_t sw, ofm_route_entry *o, size_t cap, size_t *n),
         (s, sw, o, cap, n))
@@ -152,6 +155,37 @@ static int c_list_excluded(ofm_hal *h, ofm_hal_excluded *o, size_t cap, size_t *
     return OFM_HAL_OK;
 }
 
+/* NVLink error counters (nvidia-smi nvlink -e; metrics per switch port):
+ * per GPU link from the GPU side, which is where a real machine has them
+ * (NVML; the NVSwitch driver reports none). Per switch port from the switch
+ * side when it has them, else from the GPU at the port's far end, which the
+ * switch side names. */
+static int c_gpu_link_errors(ofm_hal *h, uint32_t gpu, uint32_t link, ofm_hal_link_errors *out)
+{
+    ofm_hal *s = co(h)->gpu;
+    return relay(h, s, s->ops->gpu_link_errors(s, gpu, link, out));
+}
+
+static int c_link_errors(ofm_hal *h, uint32_t sw, uint32_t port, ofm_hal_link_errors *out)
+{
+    ofm_hal *s = co(h)->sw;
+    if (s->ops->link_errors)
+        return relay(h, s, s->ops->link_errors(s, sw, port, out));
+    ofm_hal_link lk;
+    if (!s->ops->switch_port)
+        return ofm_hal_fail(h, OFM_HAL_ENOTSUP, "%s: switch_port is not available from the %s backend",
+                            co(h)->name, s->ops->name);
+    int rc = s->ops->switch_port(s, sw, port, &lk);
+    if (rc != OFM_HAL_OK)
+        return relay(h, s, rc);
+    if (lk.remote_type != OFM_REMOTE_GPU || lk.remote_link == UINT32_MAX)
+        return ofm_hal_fail(h, OFM_HAL_ENOTSUP,
+                            "%s: NVSwitch %u port %u: no GPU at its far end to read NVLink error "
+                            "counters from, and the %s backend reports none",
+                            co(h)->name, sw, port, s->ops->name);
+    return c_gpu_link_errors(h, lk.remote_id, lk.remote_link, out);
+}
+
 /* A switch side without a claim has nothing to lock: claiming succeeds. */
 static int c_claim(ofm_hal *h)
 {
@@ -199,6 +233,7 @@ int ofm_hal_compose(const char *name, ofm_hal *switch_side, ofm_hal *gpu_side, o
         .train_port = c_train_port,
         .reset_port = c_reset_port,
         .route_write = c_route_write,
+        .route_write_groups = switch_side->ops->route_write_groups ? c_route_write_groups : NULL,
         .route_clear_switch = c_route_clear_switch,
         .route_read = c_route_read,
         .read_events = c_read_events,
@@ -218,6 +253,10 @@ int ofm_hal_compose(const char *name, ofm_hal *switch_side, ofm_hal *gpu_side, o
         .gpu_hold = c_gpu_hold,
         /* only the GPU side names MIG devices; without it openfm derives names */
         .mig_device_uuid = gpu_side->ops->mig_device_uuid ? c_mig_device_uuid : NULL,
+        .gpu_link_errors = gpu_side->ops->gpu_link_errors ? c_gpu_link_errors : NULL,
+        .link_errors = switch_side->ops->link_errors || gpu_side->ops->gpu_link_errors
+                           ? c_link_errors
+                           : NULL,
         .list_excluded = gpu_side->ops->list_excluded || switch_side->ops->list_excluded
                              ? c_list_excluded
                              : NULL,

@@ -99,9 +99,14 @@ typedef struct {
     uint32_t code;            /* SXid / Xid number */
     ofm_sxid_class cls;       /* SXid only */
     bool trunk;               /* SXid hit a trunk port */
-    uint32_t sw, port, gpu;
+    uint32_t sw, port;
+    uint32_t gpu;             /* the GPU the error is on; OFM_ERROR_NO_GPU for none */
     char summary[256];        /* the logged line, without recovery text */
 } ofm_fabric_error;
+
+/* An error on no GPU's port: a trunk port, an unused port, the switch chip.
+ * Not 0: nothing forbids a topology from numbering a GPU 0. */
+#define OFM_ERROR_NO_GPU UINT32_MAX
 
 #define OFM_STATUS_MAX_ERRORS 32
 

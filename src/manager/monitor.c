@@ -295,7 +295,7 @@ static void handle_link(ofm_monitor *m, const ofm_hal_event *e, ofm_fabric_error
     else
         snprintf(scope, sizeof scope, "link");
     rec->trunk = t >= 0;
-    rec->gpu = a >= 0 ? p->access[a].gpu : 0;
+    rec->gpu = a >= 0 ? p->access[a].gpu : OFM_ERROR_NO_GPU;
     snprintf(rec->summary, sizeof rec->summary, "NVLink down: NVSwitch %u port %u (%s)", e->sw,
              e->port, scope);
     OFM_WARN("%s; runtime link failures do not trigger the HA failure modes (FM §9): if "
@@ -334,7 +334,9 @@ int ofm_monitor_poll(ofm_monitor *m, ofm_hal *h, ofm_fabric_status *st)
             rec->code = e->code;
             rec->sw = e->sw;
             rec->port = e->port;
-            rec->gpu = e->gpu;
+            /* only an Xid names its GPU; switch-side events find theirs
+             * from the port (access ports only) */
+            rec->gpu = e->kind == OFM_EVT_XID ? e->gpu : OFM_ERROR_NO_GPU;
             switch (e->kind) {
             case OFM_EVT_SXID: handle_sxid(m, e, st, rec); break;
             case OFM_EVT_XID: handle_xid(m, e, st, rec); break;

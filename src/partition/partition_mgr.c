@@ -38,7 +38,7 @@ struct ofm_partition_mgr {
     /* what the switches held when --restart read them back, until the
      * hypervisor's list is applied; afterwards every change is per partition */
     ofm_route_plan current;
-    ofm_route_plan routes[OFM_PM_MAX_PARTITIONS]; /* of each active partition, once built */
+    ofm_route_groups routes[OFM_PM_MAX_PARTITIONS]; /* of each active partition, once built */
     uint32_t usable_links[OFM_MAX_GPUS];    /* per GPU (platform index), fixed after bring-up */
     ofm_fabric_health scratch_health;       /* one partition's links (large: not on the stack) */
 };
@@ -207,27 +207,31 @@ static void rollback_failed(const char *what)
  * partition holds that GPU, so a change writes exactly this partition's
  * entries and never reads, merges or rewrites anyone else's (the cost is
  * the partition's size, not the fabric's). The plan is kept while the
- * partition is active, so deactivation only writes its clears. */
+ * partition is active, so deactivation only writes its clears. It is kept
+ * in group form (one egress per switch and destination, with the ingress
+ * ports that use it): GB200 NVL72's whole domain is 1296 groups where it is
+ * 92016 entries, and a backend that stores routes that way (the emulator)
+ * takes them as they are. */
 static fmReturn_t write_routes(ofm_partition_mgr *pm, size_t i, bool on)
 {
     const ofm_partition_desc *d = &pm->parts[i];
     if (d->ngpus < 2)
         return FM_ST_SUCCESS; /* a lone GPU has no routes */
-    ofm_route_plan *pl = &pm->routes[i];
-    if (!pl->n) {
+    ofm_route_groups *gs = &pm->routes[i];
+    if (!gs->n) {
         /* each partition over its own link count (FM §11.1) */
         ofm_partition_health(pm->p, &pm->fctx->decision.effective, d, &pm->scratch_health);
-        if (ofm_route_plan_build(pm->p, &pm->scratch_health, d->gpus, d->ngpus, pl)) {
+        if (ofm_route_groups_build(pm->p, &pm->scratch_health, d->gpus, d->ngpus, gs)) {
             OFM_ERR("cannot compute the routes of partition %" PRIu32 " (out of memory)", d->id);
             return FM_ST_GENERIC_ERROR;
         }
     }
     if (!on)
-        for (size_t k = 0; k < pl->n; k++)
-            pl->e[k].egress = ofm_portset_none();
-    int rc = pl->n ? pm->hal->ops->route_write(pm->hal, pl->e, pl->n) : OFM_HAL_OK;
+        for (size_t k = 0; k < gs->n; k++)
+            gs->g[k].egress = ofm_portset_none();
+    int rc = gs->n ? ofm_hal_route_write_groups(pm->hal, gs->g, gs->n) : OFM_HAL_OK;
     if (!on || rc != OFM_HAL_OK)
-        ofm_route_plan_free(pl); /* built again when next needed */
+        ofm_route_groups_free(gs); /* built again when next needed */
     if (rc != OFM_HAL_OK) {
         OFM_ERR("programming NVSwitch routing failed: %s (%s); the previous routing stays in place",
                 ofm_hal_last_error(pm->hal), ofm_hal_strerror(rc));
@@ -528,7 +532,7 @@ void ofm_pm_destroy(ofm_partition_mgr *pm)
         return;
     ofm_route_plan_free(&pm->current);
     for (size_t i = 0; i < OFM_PM_MAX_PARTITIONS; i++)
-        ofm_route_plan_free(&pm->routes[i]);
+        ofm_route_groups_free(&pm->routes[i]);
     ofm_pm_journal_close(pm->journal);
     free(pm);
 }
@@ -888,7 +892,7 @@ fmReturn_t ofm_pm_undefine(ofm_partition_mgr *pm, unsigned id, char *why, size_t
     size_t rest = pm->nparts - (size_t)i - 1;
 #define SHIFT(a, dir)                                                                              \
     memmove(&pm->a[(size_t)i + (dir)], &pm->a[(size_t)i + 1 - (dir)], rest * sizeof pm->a[0])
-    ofm_route_plan_free(&pm->routes[i]);
+    ofm_route_groups_free(&pm->routes[i]);
     SHIFT(routes, 0);
     memset(&pm->routes[pm->nparts - 1], 0, sizeof pm->routes[0]);
     SHIFT(parts, 0);
@@ -1196,28 +1200,27 @@ size_t ofm_pm_partitions_on_port(ofm_partition_mgr *pm, uint32_t sw, uint32_t po
      * link a partition leaves out (HGX-2, FM §11.1) or a trunk it does not
      * cross is not its problem. */
     size_t n = 0;
-    ofm_route_plan one;
-    ofm_route_plan_init(&one);
+    ofm_route_groups one = {0};
     for (size_t i = 0; i < pm->nparts && n < cap; i++) {
         const ofm_partition_desc *d = &pm->parts[i];
         if (!pm->active[i] || d->ngpus < 2)
             continue;
         /* the plan kept since activation, else built for this question */
-        const ofm_route_plan *pl = &pm->routes[i];
-        if (!pl->n) {
+        const ofm_route_groups *gs = &pm->routes[i];
+        if (!gs->n) {
             ofm_partition_health(pm->p, &pm->fctx->decision.effective, d, &pm->scratch_health);
-            if (ofm_route_plan_build(pm->p, &pm->scratch_health, d->gpus, d->ngpus, &one))
+            if (ofm_route_groups_build(pm->p, &pm->scratch_health, d->gpus, d->ngpus, &one))
                 continue;
-            pl = &one;
+            gs = &one;
         }
-        for (size_t k = 0; k < pl->n; k++)
-            if (pl->e[k].sw == sw &&
-                (pl->e[k].in_port == port || ofm_portset_has(pl->e[k].egress, port))) {
+        for (size_t k = 0; k < gs->n; k++)
+            if (gs->g[k].sw == sw &&
+                (ofm_portset_has(gs->g[k].in_ports, port) || ofm_portset_has(gs->g[k].egress, port))) {
                 ids[n++] = d->id;
                 break;
             }
     }
-    ofm_route_plan_free(&one);
+    ofm_route_groups_free(&one);
     return n;
 }
 

@@ -163,9 +163,14 @@ static int show_gpu(ofm_hal *h, size_t idx, const ofm_hal_gpu *g, view v, json_o
         bool active = lk.state == OFM_LINK_ACTIVE;
         bool to_switch = lk.remote_type == OFM_REMOTE_SWITCH;
         ofm_hal_link_errors er = {0};
-        bool have_err = v != V_STATUS && to_switch && h->ops->link_errors &&
-                        h->ops->link_errors(h, lk.remote_id, lk.remote_link, &er) == OFM_HAL_OK;
-        if (v != V_STATUS && !have_err && to_switch && h->ops->link_errors) {
+        /* at the GPU end where the backend reads them there (NVML), else at
+         * the switch port the link ends on */
+        bool gpu_side = h->ops->gpu_link_errors != NULL, can = gpu_side || (to_switch && h->ops->link_errors);
+        bool have_err = v != V_STATUS && can &&
+                        (gpu_side ? h->ops->gpu_link_errors(h, g->phys_id, l, &er)
+                                  : h->ops->link_errors(h, lk.remote_id, lk.remote_link, &er)) == OFM_HAL_OK;
+        /* NVML may have no counters for a link that is down: not a failure */
+        if (v != V_STATUS && !have_err && can && (active || !gpu_side)) {
             fprintf(stderr, "fmctl nvlink: GPU %zu link %u: %s\n", idx, l, ofm_hal_last_error(h));
             bad = 1;
         }

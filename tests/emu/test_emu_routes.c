@@ -3,7 +3,8 @@
  * reads state.bin from disk - whatever the mix of entries that share their
  * switch's egress toward a GPU and entries that do not; and state.bin grows
  * with the links, not with ports x GPUs. A state directory of format 2 (the
- * dense table) is refused with the reason. */
+ * dense table) is refused with the reason. Routing groups written through
+ * route_write_groups give the table their expanded entries give. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -63,7 +64,39 @@ static void expect_oracle(ofm_hal *h, const ofm_platform *p)
 /* Random batches over a small pool of egress sets per (switch, GPU), so
  * entries keep moving between "common" and "exception", including every
  * port of a (switch, GPU) changing at once and entries being cleared. */
-static void randomized(const char *platform, unsigned seed, int rounds)
+/* A batch of route_write_groups: random (switch, GPU) pairs, each once, a
+ * random subset of the switch's ports, an egress from the same small pool
+ * (or none). The oracle gets one entry per port of the group. */
+static size_t group_batch(const ofm_platform *p, ofm_route_group *g, size_t cap, unsigned round,
+                          unsigned *stamp)
+{
+    size_t n = 1 + (size_t)rand() % cap, k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t si = (size_t)rand() % p->nswitches, gi = (size_t)rand() % p->ngpus;
+        uint32_t nports = p->switches[si].nports;
+        if (stamp[si * OFM_MAX_GPUS + gi] == round + 1)
+            continue;
+        stamp[si * OFM_MAX_GPUS + gi] = round + 1;
+        ofm_portset in = ofm_portset_none();
+        unsigned density = 1 + (unsigned)rand() % 4; /* a few ports to all of them */
+        for (uint32_t port = 0; port < nports; port++)
+            if ((unsigned)rand() % 4 < density)
+                ofm_portset_add(&in, port);
+        int pick = rand() % 5;
+        ofm_portset eg = pick ? ofm_portset_of((uint32_t)(pick + gi) % nports) : ofm_portset_none();
+        g[k++] = (ofm_route_group){.sw = p->switches[si].id, .dst_gpu = p->gpus[gi].phys_id,
+                                   .in_ports = in, .egress = eg};
+        for (uint32_t port = 0; port < nports; port++)
+            if (ofm_portset_has(in, port))
+                oracle[si][port][gi] = eg;
+    }
+    return k;
+}
+
+/* mode 0: route_write only; 1: route_write and route_write_groups
+ * alternating; 2: route_write_groups only (its path without exceptions,
+ * until groups overlap with other egress sets). */
+static void randomized_mode(const char *platform, unsigned seed, int rounds, int mode)
 {
     char dir[64];
     ofm_hal *h = fixture_open(platform, dir, sizeof dir);
@@ -74,7 +107,24 @@ static void randomized(const char *platform, unsigned seed, int rounds)
     static ofm_route_entry batch[4096];
     static unsigned stamp[OFM_MAX_SWITCHES * OFM_MAX_SWITCH_PORTS * OFM_MAX_GPUS];
     memset(stamp, 0, sizeof stamp);
+    static ofm_route_group groups[256];
+    static unsigned gstamp[OFM_MAX_SWITCHES * OFM_MAX_GPUS];
+    memset(gstamp, 0, sizeof gstamp);
+    assert_non_null(h->ops->route_write_groups);
     for (int round = 0; round < rounds; round++) {
+        if (mode == 2 || (mode == 1 && round % 2)) {
+            size_t k = group_batch(p, groups, sizeof groups / sizeof groups[0], (unsigned)round,
+                                   gstamp);
+            assert_int_equal(ofm_hal_route_write_groups(h, groups, k), OFM_HAL_OK);
+            if (round % 8 == 7) {
+                char err[512];
+                ofm_hal *h2 = NULL;
+                assert_int_equal(ofm_emu_open(dir, &h2, err, sizeof err), OFM_HAL_OK);
+                expect_oracle(h2, p);
+                ofm_hal_close(h2);
+            }
+            continue;
+        }
         size_t n = 1 + (size_t)rand() % (sizeof batch / sizeof batch[0]);
         bool whole = rand() % 4 == 0; /* one (switch, GPU) on every port */
         size_t wsi = (size_t)rand() % p->nswitches, wgi = (size_t)rand() % p->ngpus;
@@ -120,6 +170,22 @@ static void randomized(const char *platform, unsigned seed, int rounds)
     memset(oracle, 0, sizeof oracle);
     expect_oracle(h, p);
     fixture_close(h, dir);
+}
+
+static void randomized(const char *platform, unsigned seed, int rounds)
+{
+    randomized_mode(platform, seed, rounds, 0);
+}
+
+/* route_write_groups gives the table route_write of the expanded entries
+ * gives, from any table (with and without exceptions) */
+static void test_groups_random(void **state)
+{
+    (void)state;
+    randomized_mode("hgx-h100", 11, 40, 1);
+    randomized_mode("hgx-a100-2b", 12, 40, 2);
+    randomized_mode("gb200-nvl72", 13, 24, 1);
+    randomized_mode("gb200-nvl72", 14, 24, 2);
 }
 
 static void test_random_h100(void **state)
@@ -201,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_random_h100),
         cmocka_unit_test(test_random_a100_2b),
         cmocka_unit_test(test_random_nvl72),
+        cmocka_unit_test(test_groups_random),
         cmocka_unit_test(test_size_is_linear),
         cmocka_unit_test(test_format_2_refused),
     };

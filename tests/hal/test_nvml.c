@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "common/daemon_harness.h"
+#include "hal/backend_int.h"
 #include "hal/nvml/nvml_backend.h"
 #include "openfm/emu.h"
 #include "openfm/hal.h"
@@ -245,6 +246,73 @@ static void test_excluded_through_nvml(void **state)
     ofm_hal_close(e);
 }
 
+/* NVLink error counters on the real machine's backend: NVML reads them at the
+ * GPU end of each link (nvmlDeviceGetNvLinkErrorCounter), so `fmctl nvlink
+ * errors` over nvml+SWITCH shows what the link counted, and per switch port
+ * (what /metrics serves) a switch side without counters - the NVSwitch
+ * driver - is answered from the GPU at the port's far end. */
+static void test_link_errors_through_nvml(void **state)
+{
+    (void)state;
+    char err[600];
+    ofm_hal *e;
+    assert_int_equal(ofm_emu_open(dir, &e, err, sizeof err), 0);
+    ofm_hal_gpu g[OFM_MAX_GPUS];
+    size_t ng;
+    assert_int_equal(e->ops->list_gpus(e, g, OFM_MAX_GPUS, &ng), 0);
+    ofm_hal_link lk;
+    assert_int_equal(e->ops->gpu_link(e, g[1].phys_id, 2, &lk), 0); /* GPU index 1, link 2 */
+    assert_int_equal(lk.remote_type, OFM_REMOTE_SWITCH);
+    ofm_hal_link_errors add = {.crc_flit = 5, .crc_data = 2, .replay = 3, .recovery = 1};
+    assert_int_equal(ofm_emu_inject_link_errors(e, lk.remote_id, lk.remote_link, &add), 0);
+
+    char args[300];
+    snprintf(args, sizeof args, "nvlink errors -i 1 --backend nvml+emu:%s", dir);
+    assert_int_equal(fmctl(model("libnvidia-ml"), args), 0);
+    has("\t Link 2: Replay Errors: 3\n");
+    has("\t Link 2: Recovery Errors: 1\n");
+    has("\t Link 2: CRC Errors: 7\n");
+    has("Summary: 1 GPU, 18 links, 18 active; 1 with errors (GPU 1 link 2)\n");
+    snprintf(args, sizeof args, "nvlink counters --json --backend nvml+emu:%s", dir);
+    assert_int_equal(fmctl(model("libnvidia-ml"), args), 0);
+    has("\"crc_flit\":5");
+
+    /* a switch side without counters, as the NVSwitch driver: the composed
+     * backend asks NVML at the far end of the port */
+    ofm_hal *sw, *gpu, *c;
+    assert_int_equal(ofm_emu_open(dir, &sw, err, sizeof err), 0);
+    static ofm_hal_ops no_counters;
+    no_counters = *sw->ops;
+    no_counters.link_errors = NULL;
+    no_counters.platform_hint = NULL;
+    sw->ops = &no_counters;
+    ofm_hal_open_opts o = {.nvml_library = model("libnvidia-ml")};
+    assert_int_equal(ofm_hal_open("nvml", &o, &gpu, err, sizeof err), 0);
+    assert_int_equal(ofm_hal_compose("nvml+nocounters", sw, gpu, &c, err, sizeof err), 0);
+    assert_non_null(c->ops->link_errors);
+    ofm_hal_link_errors got;
+    assert_int_equal(c->ops->link_errors(c, lk.remote_id, lk.remote_link, &got), 0);
+    assert_int_equal(got.crc_flit, 5);
+    assert_int_equal(got.crc_data, 2);
+    assert_int_equal(got.replay, 3);
+    assert_int_equal(got.recovery, 1);
+    assert_int_equal(got.prov, OFM_PROV_EMULATED); /* the NVML model marks its records */
+    ofm_hal_close(c);
+
+    /* neither side has them: the error names the NVML function */
+    assert_int_equal(ofm_emu_open(dir, &sw, err, sizeof err), 0);
+    sw->ops = &no_counters;
+    o.nvml_library = model("without-nvmlDeviceGetNvLinkErrorCounter");
+    assert_int_equal(ofm_hal_open("nvml", &o, &gpu, err, sizeof err), 0);
+    assert_int_equal(ofm_hal_compose("nvml+nocounters", sw, gpu, &c, err, sizeof err), 0);
+    assert_int_equal(c->ops->link_errors(c, lk.remote_id, lk.remote_link, &got), OFM_HAL_ENOTSUP);
+    assert_non_null(strstr(ofm_hal_last_error(c), "nvmlDeviceGetNvLinkErrorCounter: not available"));
+    ofm_hal_close(c);
+
+    assert_int_equal(ofm_emu_link_errors_reset(e), 0);
+    ofm_hal_close(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_required_function_missing),
         cmocka_unit_test(test_each_optional_function_missing),
         cmocka_unit_test(test_excluded_through_nvml),
+        cmocka_unit_test(test_link_errors_through_nvml),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

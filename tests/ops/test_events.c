@@ -120,6 +120,73 @@ static void test_fabric_events(void **state)
     memset(&d, 0, sizeof d);
 }
 
+/* An SXid or a link failure on a trunk port (two-board A100: the boards are
+ * joined by trunks) is on no GPU: the event, the status's last_errors and the
+ * text say so, never "GPU 0"; an access port's still names its GPU. */
+static void test_trunk_port_names_no_gpu(void **state)
+{
+    (void)state;
+    assert_int_equal(dh_init(&d, "hgx-a100-2b"), 0);
+    assert_int_equal(dh_write_config(&d, "OPENFM_METRICS_LISTEN=\n"), 0);
+    assert_int_equal(dh_start(&d, NULL, 20000, NULL), 0);
+    ofm_hal *h = ops_open(&d);
+    const ofm_platform *p = ofm_hal_platform(h);
+    assert_true(p->ntrunks > 1);
+    const ofm_trunk_link *t = &p->trunks[0], *t2 = &p->trunks[1];
+    const ofm_access_link *a = &p->access[0];
+    assert_int_equal(ops_fmctl("emu inject sxid --switch %u --port %u --code 12021 --non-fatal "
+                               "--emu-dir %s", t->sw_a, t->port_a, d.emu), 0);
+    assert_int_equal(ops_fmctl("emu inject link-down --switch %u --port %u --emu-dir %s",
+                               t2->sw_a, t2->port_a, d.emu), 0);
+    assert_int_equal(ops_fmctl("emu inject sxid --switch %u --port %u --code 12021 --non-fatal "
+                               "--emu-dir %s", a->sw, a->sw_port, d.emu), 0);
+    ops_evlist l;
+    char want[64];
+    snprintf(want, sizeof want, "port %u (trunk", t2->port_a);
+    ops_wait_event(&d, &l, "NVLinkDown", want);
+    json_object_put(l.all);
+    snprintf(want, sizeof want, "access port (GPU %u", a->gpu);
+    ops_wait_event(&d, &l, "SXid", want);
+    json_object *trunk_sx = ops_ev_find(&l, "SXid", "trunk port");
+    json_object *trunk_down = ops_ev_find(&l, "NVLinkDown", "trunk link");
+    json_object *access_sx = ops_ev_find(&l, "SXid", want);
+    assert_non_null(trunk_sx);
+    assert_non_null(trunk_down);
+    json_object *g = NULL;
+    assert_true(json_object_object_get_ex(trunk_sx, "gpu", &g));
+    assert_null(g); /* JSON null: no GPU */
+    assert_true(json_object_object_get_ex(trunk_down, "gpu", &g));
+    assert_null(g);
+    assert_int_equal(ops_ev_num(trunk_sx, "nvswitch"), t->sw_a);
+    assert_int_equal(ops_ev_num(trunk_sx, "port"), t->port_a);
+    assert_int_equal(ops_ev_num(access_sx, "gpu"), a->gpu);
+    json_object_put(l.all);
+
+    /* the status document: gpu null on the trunk errors, the GPU on the access one */
+    assert_int_equal(ops_fmctl("status --json --socket %s", d.sock) <= 1, 1);
+    if (!strstr(ops_out, "\"gpu\":null") && !strstr(ops_out, "\"gpu\": null"))
+        fail_msg("no \"gpu\": null in last_errors:\n%s", ops_out);
+    static ofm_status_doc doc;
+    ops_status(&d, &doc);
+    size_t none = 0, on_gpu = 0;
+    for (size_t i = 0; i < ofm_fabric_status_error_count(&doc.fabric); i++) {
+        const ofm_fabric_error *e = ofm_fabric_status_error(&doc.fabric, i);
+        if (e->trunk)
+            none += e->gpu == OFM_ERROR_NO_GPU;
+        else if (e->kind == OFM_EVT_SXID)
+            on_gpu += e->gpu == a->gpu;
+    }
+    assert_int_equal(none, 2);
+    assert_int_equal(on_gpu, 1);
+    /* the human view of the events names no GPU 0 */
+    assert_int_equal(ops_fmctl("events --socket %s", d.sock), 0);
+    assert_null(strstr(ops_out, "GPU 0"));
+    ofm_hal_close(h);
+    assert_int_equal(dh_stop(&d, 0), 0);
+    dh_cleanup(&d);
+    memset(&d, 0, sizeof d);
+}
+
 static void test_follow_and_partitions(void **state)
 {
     (void)state;
@@ -187,6 +254,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_fabric_events, teardown),
+        cmocka_unit_test_teardown(test_trunk_port_names_no_gpu, teardown),
         cmocka_unit_test_teardown(test_follow_and_partitions, teardown),
         cmocka_unit_test_teardown(test_usage, teardown),
     };

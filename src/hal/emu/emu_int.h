@@ -112,6 +112,9 @@ void emu_routes_clear(emu_impl *e);
 ofm_portset emu_route_get(const emu_impl *e, size_t sw_idx, uint32_t port, size_t gpu_idx);
 /* Set one entry (empty egress: no entry). -1 only when out of memory. */
 int emu_route_set(emu_impl *e, size_t sw_idx, uint32_t port, size_t gpu_idx, ofm_portset egress);
+/* emu_route_set for every port of `ports` (< the switch's port count). */
+int emu_route_set_group(emu_impl *e, size_t sw_idx, ofm_portset ports, size_t gpu_idx,
+                        ofm_portset egress);
 /* Serialised size, the largest a platform can need, write, and a strict read
  * (NULL, or why the bytes are refused). */
 size_t emu_routes_bytes(const emu_impl *e);

@@ -330,6 +330,47 @@ static int route_write(ofm_hal *h, const ofm_route_entry *ents, size_t n)
     return rc;
 }
 
+/* The same table as route_write of the expanded entries, in one
+ * transaction, without expanding: the store is in this form already. */
+static int route_write_groups(ofm_hal *h, const ofm_route_group *g, size_t n)
+{
+    int rc = emu_manager_guard(h);
+    if (rc)
+        return rc;
+    rc = emu_begin(h, true);
+    if (rc)
+        return rc;
+    emu_impl *e = emu_of(h);
+    /* the checks route_write makes of the entries a group stands for (a
+     * group with no ingress port stands for none) */
+    for (size_t i = 0; i < n && rc == OFM_HAL_OK; i++) {
+        if (ofm_portset_empty(g[i].in_ports))
+            continue;
+        uint32_t first = g[i].in_ports.w[0] ? (uint32_t)__builtin_ctzll(g[i].in_ports.w[0])
+                                            : 64 + (uint32_t)__builtin_ctzll(g[i].in_ports.w[1]);
+        int si, gi = emu_gpu_index(e->p, g[i].dst_gpu);
+        rc = check_port(h, g[i].sw, first, &si);
+        if (rc != OFM_HAL_OK)
+            break;
+        if (gi < 0)
+            rc = emu_fail(h, OFM_HAL_EINVAL, "group %zu: unknown destination GPU %u", i,
+                          g[i].dst_gpu);
+        else if (ofm_portset_beyond(g[i].in_ports, e->p->switches[si].nports) ||
+                 ofm_portset_beyond(g[i].egress, e->p->switches[si].nports))
+            rc = emu_fail(h, OFM_HAL_EINVAL, "group %zu: port set names ports beyond %u", i,
+                          e->p->switches[si].nports);
+    }
+    for (size_t i = 0; i < n && rc == OFM_HAL_OK; i++)
+        if (!ofm_portset_empty(g[i].in_ports) &&
+            emu_route_set_group(e, (size_t)emu_sw_index(e->p, g[i].sw), g[i].in_ports,
+                                (size_t)emu_gpu_index(e->p, g[i].dst_gpu), g[i].egress))
+            rc = emu_fail(h, OFM_HAL_ENOSPC, "out of memory for routing entries");
+    if (rc == OFM_HAL_OK)
+        rc = emu_commit(h); /* else the uncommitted copy is dropped by emu_end */
+    emu_end(h);
+    return rc;
+}
+
 static int route_clear_switch(ofm_hal *h, uint32_t sw)
 {
     int rc = emu_manager_guard(h), si;
@@ -535,6 +576,7 @@ const ofm_hal_ops ofm_emu_ops = {
     .fabric_set = fabric_set,
     .fabric_set_many = fabric_set_many,
     .switch_ports = switch_ports,
+    .route_write_groups = route_write_groups,
     .mig_mode_get = ofm_emu_mig_mode_get,
     .mig_mode_set = ofm_emu_mig_mode_set,
     .gpu_reset = ofm_emu_gpu_reset,

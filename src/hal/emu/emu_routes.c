@@ -203,6 +203,43 @@ int emu_route_set(emu_impl *e, size_t si, uint32_t port, size_t gi, ofm_portset 
     return exc_insert(r, x, -k - 1, key, egress);
 }
 
+/* Every port of `ports` gets `egress` toward GPU gi: the same table as one
+ * emu_route_set per port, in O(ports) bit operations rather than O(ports)
+ * searches when the switch holds no exceptions (what openfm's own plans
+ * leave: one egress per destination). */
+int emu_route_set_group(emu_impl *e, size_t si, ofm_portset ports, size_t gi, ofm_portset egress)
+{
+    emu_routes *r = &e->st.r;
+    size_t c = si * e->p->ngpus + gi;
+    uint32_t nports = e->p->switches[si].nports;
+    if (r->nexc) {
+        for (uint32_t port = 0; port < nports; port++)
+            if (ofm_portset_has(ports, port) && emu_route_set(e, si, port, gi, egress))
+                return -1;
+        return 0;
+    }
+    /* no exceptions: each port's entry is common[c] where its valid bit is set */
+    for (uint32_t port = 0; port < nports; port++)
+        if (ofm_portset_has(ports, port))
+            valid_set(e, si, e->route_base[si] + port, gi, false);
+    if (!r->users[c])
+        r->common[c] = ofm_portset_none();
+    if (ofm_portset_empty(egress))
+        return 0;
+    if (r->users[c] && !ofm_portset_eq(egress, r->common[c])) {
+        /* other ports keep another egress: these become exceptions */
+        for (uint32_t port = 0; port < nports; port++)
+            if (ofm_portset_has(ports, port) && emu_route_set(e, si, port, gi, egress))
+                return -1;
+        return 0;
+    }
+    r->common[c] = egress;
+    for (uint32_t port = 0; port < nports; port++)
+        if (ofm_portset_has(ports, port))
+            valid_set(e, si, e->route_base[si] + port, gi, true);
+    return 0;
+}
+
 /* ------------------------------------------------------------ on disk */
 
 /* common[], valid[], then a uint64 count and that many exceptions, sorted */

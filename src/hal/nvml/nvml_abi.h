@@ -44,6 +44,15 @@ typedef enum {
     NVML_NVLINK_DEVICE_TYPE_UNKNOWN = 0xFF,
 } nvmlIntNvLinkDeviceType_t;
 
+/* Which NVLink data-link-layer error counter nvmlDeviceGetNvLinkErrorCounter
+ * reads (the counters nvidia-smi nvlink -e prints). */
+typedef enum {
+    NVML_NVLINK_ERROR_DL_REPLAY = 0,   /* data-link replays */
+    NVML_NVLINK_ERROR_DL_RECOVERY = 1, /* link recoveries */
+    NVML_NVLINK_ERROR_DL_CRC_FLIT = 2, /* flits that failed their CRC */
+    NVML_NVLINK_ERROR_DL_CRC_DATA = 3, /* data CRC errors */
+} nvmlNvLinkErrorCounter_t;
+
 #define NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE 32
 #define NVML_DEVICE_PCI_BUS_ID_BUFFER_V2_SIZE 16
 #define NVML_DEVICE_UUID_V2_BUFFER_SIZE 96
@@ -197,6 +206,9 @@ static_assert(sizeof(nvmlComputeInstanceInfo_t) == 32, "nvmlComputeInstanceInfo_
     X(nvmlDeviceGetNvLinkRemoteDeviceType,                                                        \
       (nvmlDevice_t device, unsigned int link, nvmlIntNvLinkDeviceType_t *type))                  \
     X(nvmlDeviceGetNvLinkVersion, (nvmlDevice_t device, unsigned int link, unsigned int *version)) \
+    X(nvmlDeviceGetNvLinkErrorCounter, (nvmlDevice_t device, unsigned int link,                  \
+                                        nvmlNvLinkErrorCounter_t counter,                         \
+                                        unsigned long long *counterValue))                        \
     X(nvmlDeviceGetGpuFabricInfo, (nvmlDevice_t device, nvmlGpuFabricInfo_t *info))               \
     X(nvmlDeviceGetGpuFabricInfoV, (nvmlDevice_t device, nvmlGpuFabricInfo_v3_t *info))           \
     X(nvmlDeviceGetMigMode, (nvmlDevice_t device, unsigned int *current, unsigned int *pending))  \

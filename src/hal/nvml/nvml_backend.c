@@ -275,6 +275,32 @@ int ofm_nvml_link_version(ofm_hal *h, uint32_t gpu, uint32_t link, uint32_t *ver
     return OFM_HAL_OK;
 }
 
+/* nvidia-smi nvlink -e's counters, at the GPU end of the link. */
+static int gpu_link_errors(ofm_hal *h, uint32_t gpu, uint32_t link, ofm_hal_link_errors *out)
+{
+    nvmlDevice_t d = NULL;
+    int rc = dev_of(h, gpu, &d, NULL);
+    if (rc)
+        return rc;
+    NEED(h, nvmlDeviceGetNvLinkErrorCounter);
+    static const nvmlNvLinkErrorCounter_t which[4] = {
+        NVML_NVLINK_ERROR_DL_CRC_FLIT, NVML_NVLINK_ERROR_DL_CRC_DATA, NVML_NVLINK_ERROR_DL_REPLAY,
+        NVML_NVLINK_ERROR_DL_RECOVERY};
+    unsigned long long v[4];
+    for (int i = 0; i < 4; i++) {
+        nvmlReturn_t r = nv_of(h)->nvmlDeviceGetNvLinkErrorCounter(d, link, which[i], &v[i]);
+        if (r)
+            return nfail(h, r, "nvmlDeviceGetNvLinkErrorCounter");
+    }
+    memset(out, 0, sizeof *out);
+    out->prov = h->prov;
+    out->crc_flit = v[0];
+    out->crc_data = v[1];
+    out->replay = v[2];
+    out->recovery = v[3];
+    return OFM_HAL_OK;
+}
+
 static void uuid_text(const unsigned char *u, char *out, size_t len)
 {
     snprintf(out, len,
@@ -748,6 +774,7 @@ static const ofm_hal_ops nvml_ops = {
     .list_switches = list_switches,
     .list_gpus = list_gpus,
     .gpu_link = gpu_link,
+    .gpu_link_errors = gpu_link_errors,
     .fabric_get = fabric_get,
     .mig_mode_get = mig_mode_get,
     .mig_mode_set = mig_mode_set,

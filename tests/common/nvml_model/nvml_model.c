@@ -378,6 +378,32 @@ nvmlReturn_t nvmlDeviceGetNvLinkVersion(nvmlDevice_t d, unsigned int link, unsig
     return NVML_SUCCESS;
 }
 
+/* The emulator keeps the counters per link, keyed by the switch port at its
+ * far end: NVML reads them at the GPU end of the same link. */
+nvmlReturn_t nvmlDeviceGetNvLinkErrorCounter(nvmlDevice_t d, unsigned int link,
+                                             nvmlNvLinkErrorCounter_t counter,
+                                             unsigned long long *value)
+{
+    DEV(d);
+    ofm_hal_link l;
+    nvmlReturn_t r = link_of(d, link, &l);
+    if (r)
+        return r;
+    if (l.remote_type != OFM_REMOTE_SWITCH)
+        return NVML_ERROR_NOT_SUPPORTED;
+    ofm_hal_link_errors e;
+    if ((r = of_hal(ofm_emu_link_errors(H, l.remote_id, l.remote_link, &e))) != NVML_SUCCESS)
+        return r;
+    switch (counter) {
+    case NVML_NVLINK_ERROR_DL_REPLAY: *value = e.replay; break;
+    case NVML_NVLINK_ERROR_DL_RECOVERY: *value = e.recovery; break;
+    case NVML_NVLINK_ERROR_DL_CRC_FLIT: *value = e.crc_flit; break;
+    case NVML_NVLINK_ERROR_DL_CRC_DATA: *value = e.crc_data; break;
+    default: return NVML_ERROR_INVALID_ARGUMENT;
+    }
+    return NVML_SUCCESS;
+}
+
 static nvmlReturn_t fabric(nvmlDevice_t d, unsigned char *uuid, nvmlReturn_t *status,
                            unsigned *clique, nvmlGpuFabricState_t *state)
 {
