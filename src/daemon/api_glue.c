@@ -188,7 +188,7 @@ static fmReturn_t h_deactivate_any(void *ctx, fmFabricPartitionId_t id)
 
 static fmReturn_t h_status(void *ctx, char **json)
 {
-    *json = ofm_daemon_status_json(ctx, true);
+    *json = ofm_daemon_status_json(ctx, true, true); /* compact: the wire's JSON limit */
     return *json ? FM_ST_SUCCESS : FM_ST_GENERIC_ERROR;
 }
 

@@ -58,8 +58,8 @@ static ofm_status_doc *build(ofm_daemon *d, bool with_file_error)
     doc->fabric = d->status;
     if (d->pm) {
         doc->have_partitions = true;
-        size_t n = ofm_pm_entries(d->pm, doc->partitions, OFM_MAX_PARTITIONS);
-        doc->npartitions = n < OFM_MAX_PARTITIONS ? n : OFM_MAX_PARTITIONS;
+        size_t n = ofm_pm_entries(d->pm, doc->partitions, OFM_PM_MAX_PARTITIONS);
+        doc->npartitions = n < OFM_PM_MAX_PARTITIONS ? n : OFM_PM_MAX_PARTITIONS;
     }
     return doc;
 }
@@ -69,10 +69,10 @@ ofm_status_doc *ofm_daemon_status_doc(ofm_daemon *d, bool with_file_error)
     return build(d, with_file_error);
 }
 
-char *ofm_daemon_status_json(ofm_daemon *d, bool with_file_error)
+char *ofm_daemon_status_json(ofm_daemon *d, bool with_file_error, bool compact)
 {
     ofm_status_doc *doc = build(d, with_file_error);
-    return doc ? ofm_status_to_json(doc) : NULL;
+    return !doc ? NULL : compact ? ofm_status_to_json_compact(doc) : ofm_status_to_json(doc);
 }
 
 bool ofm_daemon_refresh(ofm_daemon *d)

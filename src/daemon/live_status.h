@@ -10,8 +10,9 @@ struct ofm_daemon;
 
 /* The status document as JSON (malloc'd; NULL when out of memory). The
  * file leaves out why the file itself cannot be written (with_file_error
- * false); the SDK's answer includes it. */
-char *ofm_daemon_status_json(struct ofm_daemon *d, bool with_file_error);
+ * false); the SDK's answer includes it. compact: no layout whitespace (the
+ * SDK reply, bounded by OFM_WIRE_MAX_JSON), else pretty-printed (the file). */
+char *ofm_daemon_status_json(struct ofm_daemon *d, bool with_file_error, bool compact);
 /* The typed document itself (owned by the daemon, valid until the next
  * call); NULL when out of memory. */
 struct ofm_status_doc *ofm_daemon_status_doc(struct ofm_daemon *d, bool with_file_error);

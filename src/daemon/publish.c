@@ -31,7 +31,7 @@ void ofm_daemon_publish_status(ofm_daemon *d)
     if (publish_ev)
         event_del(publish_ev); /* this one covers it */
     /* a document that was written needs no word about its own failure */
-    char *json = ofm_daemon_status_json(d, false);
+    char *json = ofm_daemon_status_json(d, false, false);
     ofm_error err;
     if (json && last_written && !strcmp(json, last_written) && !d->status_file_error[0]) {
         free(json);

@@ -19,7 +19,7 @@
 #include "openfm/error.h"
 #include "partition/partition_mgr.h"
 
-#define OFM_STATUS_SCHEMA_VERSION 5
+#define OFM_STATUS_SCHEMA_VERSION 6
 
 typedef struct ofm_status_doc {
     uint32_t schema_version;
@@ -32,7 +32,8 @@ typedef struct ofm_status_doc {
     ofm_fabric_status fabric;
     bool have_partitions;                /* shared NVSwitch / vGPU with a partition manager */
     size_t npartitions;
-    ofm_pm_entry partitions[OFM_MAX_PARTITIONS];
+    /* the whole partition table: as many as the partition manager holds */
+    ofm_pm_entry partitions[OFM_PM_MAX_PARTITIONS];
 } ofm_status_doc;
 
 /* Mode names used by every view: "bare metal", "shared NVSwitch", "vGPU". */
@@ -40,6 +41,10 @@ const char *ofm_status_mode_name(ofm_fabric_mode m);
 
 /* JSON (pretty-printed, malloc'd; NULL on allocation failure). */
 char *ofm_status_to_json(const ofm_status_doc *doc);
+/* The same without layout whitespace: what the SDK socket carries, so a
+ * rack's 72 GPUs and a full partition table stay well inside
+ * OFM_WIRE_MAX_JSON. */
+char *ofm_status_to_json_compact(const ofm_status_doc *doc);
 /* Strict decode of ofm_status_to_json's output: unknown schema versions,
  * missing keys, wrong types and out-of-range values are errors naming the
  * key. Returns 0 or -1 with err set. */

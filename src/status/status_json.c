@@ -106,7 +106,19 @@ static json_object *partition_json(const ofm_pm_entry *p)
     return j;
 }
 
+static char *encode(const ofm_status_doc *doc, int flags);
+
 char *ofm_status_to_json(const ofm_status_doc *doc)
+{
+    return encode(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+char *ofm_status_to_json_compact(const ofm_status_doc *doc)
+{
+    return encode(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+static char *encode(const ofm_status_doc *doc, int flags)
 {
     const ofm_fabric_status *st = &doc->fabric;
     json_object *o = json_object_new_object();
@@ -177,7 +189,7 @@ char *ofm_status_to_json(const ofm_status_doc *doc)
             json_object_array_add(a, partition_json(&doc->partitions[i]));
         ADD(o, "partitions", a);
     }
-    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *s = json_object_to_json_string_ext(o, flags);
     char *out = s ? strdup(s) : NULL;
     json_object_put(o);
     return out;
@@ -478,7 +490,7 @@ int ofm_status_from_json(const char *json, ofm_status_doc *doc, ofm_error *err)
     json_object *p;
     if (!d.bad && json_object_object_get_ex(o, "partitions", &p)) {
         doc->have_partitions = true;
-        a = array(&d, o, "partitions", OFM_MAX_PARTITIONS, &n);
+        a = array(&d, o, "partitions", OFM_PM_MAX_PARTITIONS, &n);
         doc->npartitions = n;
         for (size_t i = 0; a && i < n && !d.bad; i++) {
             snprintf(where, sizeof where, "partitions[%zu]", i);

@@ -14,6 +14,11 @@
 #include "mig/mig_ops.h"
 #include "tools/fmctl.h"
 #include "tools/fmctl_backend.h"
+#include "tools/fmctl_connect.h"
+#include "tools/fmctl_linkwait.h"
+#include "openfm/emu.h"
+#include "sdk/nvfm_ext.h"
+#include "status/status.h"
 
 #define MAX_GPUS OFM_MAX_GPUS
 #define MAX_ITEMS 16
@@ -56,6 +61,12 @@ static void usage(FILE *f)
         "                         pending. Needs CAP_SYS_ADMIN (root), as on real GPUs;\n"
         "                         on an emulated system, a process that can never hold\n"
         "                         it (non-root, or a container without it) is exempt\n"
+        "                         On an A100-class NVSwitch system disabling MIG resets\n"
+        "                         the GPU and leaves its switch-side NVLinks down until\n"
+        "                         the fabric manager retrains them (FM §13.9): when one\n"
+        "                         manages the system, fmctl waits for that (at most\n"
+        "                         --wait-timeout S seconds, default 30) and fails if the\n"
+        "                         links do not come back; without one it says so\n"
         "  apply -f FILE -c LABEL apply a mig-parted style YAML config (version: v1,\n"
         "                         mig-configs, devices, mig-enabled, mig-devices,\n"
         "                         device-filter; see docs/mig.md). GPUs that already match\n"
@@ -82,6 +93,11 @@ static void usage(FILE *f)
         "                 apply) and start again after (YAML, docs/mig.md \"MIG hooks\");\n"
         "                 default $OPENFM_MIG_HOOKS. On the emulator each service is an\n"
         "                 emulated client: stopping it releases the GPUs it holds\n"
+        "  --wait-timeout S  --mode 0: how long to wait for the fabric manager to\n"
+        "                 retrain the GPU's NVLinks (1-3600 s, default 30)\n"
+        "  --socket PATH, --address HOST[:PORT], --timeout MS  --mode 0 on real\n"
+        "                 hardware: where to ask whether a fabric manager runs (as for\n"
+        "                 fmctl status; on the emulator its lock on the system says so)\n"
         "  --json         JSON output for every action except apply/assert (text\n"
         "                 report) and export (YAML)\n"
         "  -h, --help     this help\n"
@@ -124,6 +140,8 @@ typedef struct {
     const char *file, *label;
     const char *hooks_file;      /* --hooks, else $OPENFM_MIG_HOOKS */
     ofm_mig_hooks *hooks;
+    fmctl_conn_opts co;          /* --mode 0: the fabric manager to wait for */
+    unsigned wait_s;
     ofm_hal *h;
     ofm_hal_gpu gpus[MAX_GPUS];
     size_t ngpus;
@@ -786,6 +804,71 @@ static void mode_json(json_object *arr, size_t idx, const char *bdf, ofm_hal *h,
     json_object_array_add(arr, j);
 }
 
+/* Whether a fabric manager runs on the system o->h drives: on the emulator
+ * its lock on the system directory says so; elsewhere whether one answers at
+ * the connection options (and its status, when it does, goes to *doc). */
+static bool fm_manages(mig_opts *o, char *where, size_t len, ofm_status_doc *doc, bool *have_doc)
+{
+    *have_doc = false;
+    snprintf(where, len, "the emulated system");
+    if (!strcmp(o->h->ops->name, "emu"))
+        return ofm_emu_fm_running(o->h);
+    fmHandle_t fh = NULL;
+    if (fmctl_try_connect(&o->co, &fh, where, len) != FM_ST_SUCCESS)
+        return false;
+    char *json = NULL;
+    ofm_error err;
+    if (ofmGetStatusJson(fh, &json) == FM_ST_SUCCESS && json && !ofm_status_from_json(json, doc, &err))
+        *have_doc = true;
+    free(json);
+    fmctl_disconnect(fh);
+    return true;
+}
+
+/* MIG disabled on an A100-class NVSwitch system: the GPU reset that applied
+ * it left the GPU's switch-side NVLinks down; wait (with the deadline) until
+ * the fabric manager has retrained them, as fmctl reset does. 0 done or
+ * nothing to wait for, 1 the links did not come back (printed). */
+static int wait_relink(mig_opts *o, uint32_t gpu, const char *bdf, const fmctl_sw_port *ports,
+                       size_t np, FILE *out)
+{
+    bool has_switches;
+    if (!np || fmctl_links_autonomous(o->h, &has_switches) || !has_switches)
+        return 0;
+    char where[300];
+    static ofm_status_doc doc;
+    bool have_doc;
+    if (!fm_manages(o, where, sizeof where, &doc, &have_doc)) {
+        fprintf(out, "Note: GPU %s: its %zu switch-side NVLinks stay down until a fabric manager "
+                     "resets and retrains them (FM §13.9); none runs on %s. Start it, or reset "
+                     "all GPUs and NVSwitches connected over NVLink together\n", bdf, np, where);
+        return 0;
+    }
+    for (size_t i = 0; have_doc && i < doc.fabric.ngpus && i < OFM_MAX_GPUS; i++)
+        if (doc.fabric.gpus[i].phys_id == gpu && !doc.fabric.gpus[i].p2p) {
+            fprintf(out, "Note: GPU %s: the fabric manager gives it no NVLink peer access (HA "
+                         "policy at start), so its switch-side NVLinks stay down\n", bdf);
+            return 0;
+        }
+    size_t up = 0;
+    if (!fmctl_wait_links(o->h, ports, np, o->wait_s, &up)) {
+        fprintf(stderr, "Unable to bring back the NVLinks of GPU %s: MIG mode is disabled, but the "
+                        "fabric manager did not retrain its switch-side NVLinks within %u s (%zu of "
+                        "%zu up); see 'fmctl events' and the fabric manager's log\n",
+                bdf, o->wait_s, up, np);
+        return 1;
+    }
+    if (up < np) {
+        fprintf(stderr, "Unable to bring back all NVLinks of GPU %s: MIG mode is disabled, but only "
+                        "%zu of its %zu switch-side NVLinks came back (the others failed to "
+                        "train); see 'fmctl events' and the fabric manager's log\n", bdf, up, np);
+        return 1;
+    }
+    fprintf(out, "GPU %s: the fabric manager reset and retrained its %zu switch-side NVLinks\n",
+            bdf, np);
+    return 0;
+}
+
 static int act_mode(mig_opts *o)
 {
     int rc = 0;
@@ -835,8 +918,15 @@ static int act_mode(mig_opts *o)
             continue;
         }
         ofm_hal_mig_mode m;
+        fmctl_sw_port ports[FMCTL_GPU_MAX_PORTS];
+        size_t np = 0;
+        bool reset = false;
         if (o->h->ops->mig_mode_get(o->h, gpu, &m) == 0 && m.current != m.pending) {
+            /* known before the reset: a backend without a model reads them
+             * from the links, which the reset takes down */
+            np = fmctl_gpu_switch_ports(o->h, &o->gpus[idx], ports, FMCTL_GPU_MAX_PORTS);
             r = o->h->ops->gpu_reset(o->h, gpu);
+            reset = r == 0;
             if (r) {
                 if (o->json)
                     mode_json(arr, idx, bdf, o->h, gpu, "pending: In use by another client");
@@ -854,6 +944,8 @@ static int act_mode(mig_opts *o)
             mode_json(arr, idx, bdf, o->h, gpu, o->mode ? "enabled" : "disabled");
         else
             printf("%s MIG Mode for GPU %s\n", o->mode ? "Enabled" : "Disabled", bdf);
+        if (reset && o->mode == 0 && wait_relink(o, gpu, bdf, ports, np, hlog))
+            rc = 1;
     }
     if (any && o->hooks &&
         ofm_mig_hooks_start(o->hooks, o->h, o->gpus, o->ngpus, changing, o->mode == 1, hlog))
@@ -1089,8 +1181,10 @@ int fmctl_mig_main(int argc, char **argv)
         {"c", required_argument, NULL, 'c'},       {"config", required_argument, NULL, 'c'},
         {"list-gpus", no_argument, NULL, 'L'},
         {"hooks", required_argument, NULL, 'k'},   {"k", required_argument, NULL, 'k'},
+        {"wait-timeout", required_argument, NULL, 1012}, {"socket", required_argument, NULL, 1013},
+        {"address", required_argument, NULL, 1014}, {"timeout", required_argument, NULL, 1015},
         {NULL, 0, NULL, 0}};
-    mig_opts o = {.mode = -1};
+    mig_opts o = {.mode = -1, .wait_s = 30};
     char *pos[8];
     int npos = 0, c;
     optind = 1;
@@ -1132,6 +1226,19 @@ int fmctl_mig_main(int argc, char **argv)
             if (parse_num("--mode", optarg, 1, &v) || set_action(&o, A_MODE))
                 return 2;
             o.mode = (int)v;
+            break;
+        case 1012:
+            if (parse_num("--wait-timeout", optarg, 3600, &v) || !v) {
+                fprintf(stderr, "fmctl mig: --wait-timeout: give 1-3600 seconds\n");
+                return 2;
+            }
+            o.wait_s = (unsigned)v;
+            break;
+        case 1013: o.co.socket = optarg; break;
+        case 1014: o.co.address = optarg; break;
+        case 1015:
+            if (fmctl_parse_timeout("fmctl mig", optarg, &o.co.timeout_ms))
+                return 2;
             break;
         default: usage(stderr); return 2;
         }

@@ -23,8 +23,7 @@
 #include "tools/fmctl.h"
 #include "tools/fmctl_backend.h"
 #include "tools/fmctl_connect.h"
-
-#define RESET_MAX_PORTS 64
+#include "tools/fmctl_linkwait.h"
 
 static void usage(FILE *f)
 {
@@ -70,50 +69,6 @@ static bool parse_id(const char *s, uint32_t *out)
     return true;
 }
 
-typedef struct {
-    uint32_t sw, port;
-} sw_port;
-
-/* The GPU's switch-side ports: from the platform model when the backend has
- * one (they are known even while down), else from the links' far ends now,
- * before the reset takes them down. */
-static size_t gpu_ports(ofm_hal *h, const ofm_hal_gpu *g, sw_port *out, size_t cap)
-{
-    size_t n = 0;
-    const ofm_platform *p = ofm_hal_platform(h);
-    if (p) {
-        for (size_t i = 0; i < p->naccess && n < cap; i++)
-            if (p->access[i].gpu == g->phys_id)
-                out[n++] = (sw_port){p->access[i].sw, p->access[i].sw_port};
-        return n;
-    }
-    for (uint32_t l = 0; h->ops->gpu_link && l < g->nvlinks && n < cap; l++) {
-        ofm_hal_link k;
-        if (h->ops->gpu_link(h, g->phys_id, l, &k) == OFM_HAL_OK && k.remote_type == OFM_REMOTE_SWITCH &&
-            k.remote_link != UINT32_MAX)
-            out[n++] = (sw_port){k.remote_id, k.remote_link};
-    }
-    return n;
-}
-
-/* Links train autonomously (ALI) from the third NVSwitch generation on. */
-static bool links_autonomous(ofm_hal *h, bool *has_switches)
-{
-    const ofm_platform *p = ofm_hal_platform(h);
-    if (p) {
-        *has_switches = p->nswitches > 0;
-        return p->ali;
-    }
-    ofm_hal_switch s[OFM_MAX_SWITCHES];
-    size_t n = 0;
-    if (!h->ops->list_switches || h->ops->list_switches(h, s, OFM_MAX_SWITCHES, &n) || n == 0) {
-        *has_switches = false;
-        return true;
-    }
-    *has_switches = true;
-    return s[0].gen >= OFM_SWITCH_GEN3;
-}
-
 /* What the running fabric manager says, if one answers. */
 typedef struct {
     bool running;
@@ -155,39 +110,6 @@ static int64_t active_partition(const ofm_status_doc *doc, uint32_t gpu)
     return -1;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Wait until none of the ports is down any more (each up, or failed): the
- * fabric manager has handled the reset. Counts the ports up. */
-static bool wait_links(ofm_hal *h, const sw_port *ports, size_t np, unsigned wait_s, size_t *up)
-{
-    uint64_t t0 = now_ms();
-    for (;;) {
-        size_t down = 0;
-        *up = 0;
-        for (size_t i = 0; i < np; i++) {
-            ofm_hal_link k;
-            if (h->ops->switch_port(h, ports[i].sw, ports[i].port, &k) != OFM_HAL_OK)
-                continue;
-            if (k.state == OFM_LINK_ACTIVE)
-                (*up)++;
-            else if (k.state != OFM_LINK_FAILED)
-                down++;
-        }
-        if (!down)
-            return true;
-        if (now_ms() - t0 >= (uint64_t)wait_s * 1000u)
-            return false;
-        struct timespec pause = {0, 50 * 1000 * 1000}; /* operator-facing poll */
-        nanosleep(&pause, NULL);
-    }
-}
-
 static int reset_gpu(ofm_hal *h, uint32_t id, const fmctl_conn_opts *co, unsigned wait_s)
 {
     ofm_hal_gpu gpus[OFM_MAX_GPUS], *g = NULL;
@@ -225,7 +147,7 @@ static int reset_gpu(ofm_hal *h, uint32_t id, const fmctl_conn_opts *co, unsigne
         return 1;
     }
     bool has_switches;
-    bool ali = links_autonomous(h, &has_switches);
+    bool ali = fmctl_links_autonomous(h, &has_switches);
     if (has_switches && !ali && !fm.running) {
         const ofm_platform *p = ofm_hal_platform(h);
         fprintf(stderr, "fmctl reset: GPU %u not reset: on an A100-class NVSwitch system%s%s%s a single "
@@ -237,8 +159,8 @@ static int reset_gpu(ofm_hal *h, uint32_t id, const fmctl_conn_opts *co, unsigne
                 id, p ? " (" : "", p ? p->name : "", p ? ")" : "", fm.where);
         return 1;
     }
-    sw_port ports[RESET_MAX_PORTS];
-    size_t np = has_switches && !ali ? gpu_ports(h, g, ports, RESET_MAX_PORTS) : 0;
+    fmctl_sw_port ports[FMCTL_GPU_MAX_PORTS];
+    size_t np = has_switches && !ali ? fmctl_gpu_switch_ports(h, g, ports, FMCTL_GPU_MAX_PORTS) : 0;
 
     if (h->ops->gpu_reset(h, id)) {
         fprintf(stderr, "fmctl reset: GPU %u not reset: %s\n", id, h->last_error);
@@ -269,7 +191,7 @@ static int reset_gpu(ofm_hal *h, uint32_t id, const fmctl_conn_opts *co, unsigne
             return 0;
         }
     size_t up = 0;
-    if (!wait_links(h, ports, np, wait_s, &up)) {
+    if (!fmctl_wait_links(h, ports, np, wait_s, &up)) {
         fprintf(stderr, "fmctl reset: GPU %u reset, but the fabric manager at %s did not retrain its "
                         "switch-side NVLinks within %u s (%zu of %zu up); see 'fmctl events' and its "
                         "log\n", id, fm.where, wait_s, up, np);

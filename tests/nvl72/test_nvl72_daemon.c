@@ -20,6 +20,7 @@
 
 #include "common/daemon_harness.h"
 #include "openfm/emu.h"
+#include "status/status.h"
 
 #define NGPUS 72
 
@@ -311,6 +312,76 @@ static void test_trays_down_at_start(void **state)
 }
 
 /* Bad tray arguments are refused with the reason. */
+/* More partitions than the public structures' 64: the status document,
+ * `fmctl status` and /metrics carry the whole table (81 here), and a
+ * partition past the 64th activates and shows as active everywhere. */
+static void test_partition_table_past_64(void **state)
+{
+    (void)state;
+    rack r;
+    rack_up(&r, "FABRIC_MODE=1\nOPENFM_METRICS_LISTEN=127.0.0.1:0\n");
+    char args[512];
+    for (unsigned k = 1; k <= 80; k++) {
+        char gpus[32];
+        if (k <= 72)
+            snprintf(gpus, sizeof gpus, "%u", k);
+        else
+            snprintf(gpus, sizeof gpus, "%u,%u", (k - 72) * 2 - 1, (k - 72) * 2);
+        snprintf(args, sizeof args, "partition create %s --socket '%s'", gpus, r.d.sock);
+        if (fmctl(&r, args) != 0)
+            fail_msg("fmctl %s: %s", args, out);
+        assert_int_equal(strtoul(out, NULL, 10), k); /* the lowest free ID */
+    }
+    snprintf(args, sizeof args, "partition activate 80 --socket '%s'", r.d.sock);
+    if (fmctl(&r, args) != 0)
+        fail_msg("fmctl %s: %s", args, out);
+
+    snprintf(args, sizeof args, "status --json --socket '%s'", r.d.sock);
+    fmctl(&r, args);
+    static ofm_status_doc doc;
+    ofm_error err;
+    if (ofm_status_from_json(out, &doc, &err))
+        fail_msg("status: %s", err.msg);
+    assert_int_equal(doc.schema_version, 6);
+    assert_int_equal(doc.npartitions, 81); /* 32766 and the 80 defined */
+    size_t active = 0;
+    for (size_t i = 0; i < doc.npartitions; i++)
+        if (doc.partitions[i].active) {
+            active++;
+            assert_int_equal(doc.partitions[i].id, 80);
+            assert_int_equal(doc.partitions[i].ngpus, 2);
+            assert_int_equal(doc.partitions[i].gpus[0], 15);
+        }
+    assert_int_equal(active, 1);
+    for (size_t g = 0; g < doc.fabric.ngpus; g++)
+        if (doc.fabric.gpus[g].phys_id == 16)
+            assert_int_equal(doc.fabric.gpus[g].partition, 80);
+    snprintf(args, sizeof args, "status --socket '%s'", r.d.sock);
+    fmctl(&r, args);
+    assert_non_null(strstr(out, "Partitions (active)\n    80: GPUs [15, 16]\n"));
+
+    char *log = dh_read_log(&r.d);
+    const char *at = strstr(log, "metrics: serving http://127.0.0.1:");
+    assert_non_null(at);
+    unsigned port = (unsigned)strtoul(at + strlen("metrics: serving http://127.0.0.1:"), NULL, 10);
+    free(log);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import urllib.request as u; "
+             "print(u.urlopen('http://127.0.0.1:%u/metrics', timeout=10).read().decode())\"",
+             port);
+    static char metrics[1 << 21];
+    if (dh_run(cmd, metrics, sizeof metrics) != 0)
+        fail_msg("scrape failed: %.300s", metrics);
+    assert_non_null(strstr(metrics, "\nopenfm_partitions_supported 81\n"));
+    assert_non_null(strstr(metrics, "\nopenfm_partitions_active 1\n"));
+    assert_non_null(strstr(metrics, "\nopenfm_partition_active{partition_id=\"80\",gpus=\"2\","
+                                    "supported=\"1\"} 1\n"));
+    assert_non_null(strstr(metrics, "\nopenfm_partition_active{partition_id=\"79\",gpus=\"2\","
+                                    "supported=\"1\"} 0\n"));
+    rack_down(&r);
+}
+
 static void test_inject_usage(void **state)
 {
     (void)state;
@@ -334,6 +405,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bringup_every_pair),
         cmocka_unit_test(test_trays_down_at_start),
+        cmocka_unit_test(test_partition_table_past_64),
         cmocka_unit_test(test_inject_usage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

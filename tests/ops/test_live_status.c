@@ -126,13 +126,30 @@ static void test_mig_enable_a100(void **state)
         !strstr(ops_out, "MIG Mode              : Enabled, 0 GPU instances"))
         fail_msg("human status does not show the MIG GPU:\n%s", ops_out);
 
+    /* disabling resets the GPU; fmctl returns once the fabric manager has
+     * retrained its links, so traffic arrives over all 12 at once */
     assert_int_equal(ops_fmctl("mig --emu-dir %s -i 0 --mode 0", d.emu), 0);
+    if (!strstr(ops_out, "the fabric manager reset and retrained its 12 switch-side NVLinks"))
+        fail_msg("fmctl mig --mode 0 did not wait for the links:\n%s", ops_out);
+    assert_int_equal(probe_links(h, gpu, other), 12);
+    assert_int_equal(probe_links(h, other, gpu), 12);
     want_links w = {gpu, 12};
     ops_wait(&d, &doc, gpu_usable_is, &w, 20000, "12 usable links after MIG is disabled");
     assert_int_equal(ops_gpu(&doc, gpu)->mig, OFM_MIG_DISABLED);
     assert_int_equal(probe_links(h, gpu, other), 12);
-    ofm_hal_close(h);
     assert_int_equal(dh_stop(&d, 0), 0);
+
+    /* without a fabric manager nobody retrains them: fmctl says so, no wait */
+    assert_int_equal(ops_fmctl("mig --emu-dir %s -i 0 --mode 1", d.emu), 0);
+    uint64_t t0 = ops_now_ms();
+    assert_int_equal(ops_fmctl("mig --emu-dir %s -i 0 --mode 0 --wait-timeout 60", d.emu), 0);
+    assert_true(ops_now_ms() - t0 < 30000);
+    if (!strstr(ops_out, "its 12 switch-side NVLinks stay down until a fabric manager resets and "
+                         "retrains them"))
+        fail_msg("no note about the links:\n%s", ops_out);
+    assert_int_equal(probe_links(h, gpu, other), 0);
+    assert_int_equal(ops_fmctl("mig --emu-dir %s -i 0 --mode 0 --wait-timeout 0", d.emu), 2);
+    ofm_hal_close(h);
     dh_cleanup(&d);
     memset(&d, 0, sizeof d);
 }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "status/status.h"
+#include "wire/wire.h"
 
 static ofm_status_doc a, b;
 
@@ -105,6 +106,56 @@ static void test_round_trip(void **state)
     free(j2);
 }
 
+/* The worst case the SDK socket carries: a 72-GPU rack, a full error ring of
+ * the longest summaries and the partition manager's whole table (256) of
+ * 72-GPU partitions. It round-trips, past the 64 of the public structures,
+ * and the compact form fits the wire's status limit. */
+static void test_full_table_fits_the_wire(void **state)
+{
+    (void)state;
+    fill(&a);
+    ofm_fabric_status *st = &a.fabric;
+    st->ngpus = OFM_MAX_GPUS;
+    for (size_t i = 0; i < OFM_MAX_GPUS; i++) {
+        st->gpus[i] = st->gpus[0];
+        st->gpus[i].phys_id = (uint32_t)i + 1;
+        st->gpus[i].partition = 32766;
+        snprintf(st->gpus[i].uuid, sizeof st->gpus[i].uuid,
+                 "GPU-%08zx-9d9e-7056-08b6-52be267d5758", i);
+    }
+    for (size_t i = 0; i < OFM_STATUS_MAX_ERRORS; i++) {
+        memset(st->errors[i].summary, 'e', sizeof st->errors[i].summary - 1);
+        st->errors[i].summary[sizeof st->errors[i].summary - 1] = '\0';
+    }
+    a.npartitions = OFM_PM_MAX_PARTITIONS;
+    for (size_t i = 0; i < OFM_PM_MAX_PARTITIONS; i++) {
+        ofm_pm_entry *p = &a.partitions[i];
+        memset(p, 0, sizeof *p);
+        p->id = i ? (uint32_t)i : 32766;
+        p->supported = true;
+        p->active = i == 200;
+        p->ngpus = OFM_MAX_GPUS;
+        for (uint32_t k = 0; k < OFM_MAX_GPUS; k++)
+            p->gpus[k] = k + 1;
+    }
+    char *j = ofm_status_to_json_compact(&a);
+    assert_non_null(j);
+    if (strlen(j) >= OFM_WIRE_MAX_JSON)
+        fail_msg("compact status of %zu bytes exceeds the wire's %u", strlen(j), OFM_WIRE_MAX_JSON);
+    ofm_error err;
+    if (ofm_status_from_json(j, &b, &err))
+        fail_msg("decode failed: %s", err.msg);
+    assert_int_equal(b.npartitions, OFM_PM_MAX_PARTITIONS);
+    assert_int_equal(b.partitions[255].id, 255);
+    assert_int_equal(b.partitions[255].gpus[71], 72);
+    assert_true(b.partitions[200].active);
+    char *pretty = ofm_status_to_json(&b), *again = ofm_status_to_json(&a);
+    assert_string_equal(pretty, again); /* compact and pretty carry the same document */
+    free(pretty);
+    free(again);
+    free(j);
+}
+
 /* Replace the first occurrence of `from` in the encoded document. */
 static void expect_reject(const char *from, const char *to, const char *msg_part)
 {
@@ -127,7 +178,7 @@ static void expect_reject(const char *from, const char *to, const char *msg_part
 static void test_rejects(void **state)
 {
     (void)state;
-    expect_reject("\"schema_version\":5", "\"schema_version\":9", "schema version 9");
+    expect_reject("\"schema_version\":6", "\"schema_version\":9", "schema version 9");
     expect_reject("\"state\":\"DEGRADED\"", "\"state\":\"SLEEPY\"", "state: unknown value");
     expect_reject("\"links_usable\":11", "\"links_usable\":99", "gpus[0].links_usable: out of range");
     expect_reject("\"links_usable\":11", "\"links_usable\":\"11\"", "links_usable: wrong type");
@@ -138,7 +189,7 @@ static void test_rejects(void **state)
     expect_reject("\"sxid_fatal\":1", "\"sxid_fatal\":-1", "sxid_fatal: negative");
     ofm_error err;
     assert_int_equal(ofm_status_from_json("[1,2]", &b, &err), -1);
-    assert_int_equal(ofm_status_from_json("{\"schema_version\":5", &b, &err), -1);
+    assert_int_equal(ofm_status_from_json("{\"schema_version\":6", &b, &err), -1);
     /* a platform name longer than the structure holds is refused, not cut */
     char big[400];
     memset(big, 'x', sizeof big - 1);
@@ -153,6 +204,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_full_table_fits_the_wire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
