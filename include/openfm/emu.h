@@ -79,6 +79,9 @@ int ofm_emu_inject_xid(ofm_hal *h, uint32_t gpu, uint32_t code, const char *deta
 int ofm_emu_inject_link_errors(ofm_hal *h, uint32_t sw, uint32_t port, const ofm_hal_link_errors *add);
 /* The counters (also the HAL's link_errors operation). */
 int ofm_emu_link_errors(ofm_hal *h, uint32_t sw, uint32_t port, ofm_hal_link_errors *out);
+/* The same for n ports, reading the counters once (the HAL's link_errors_many). */
+int ofm_emu_link_errors_many(ofm_hal *h, const uint32_t *sw, const uint32_t *port, size_t n,
+                             ofm_hal_link_errors *out, int *rcs);
 /* Zero every counter (emulated reboot). */
 int ofm_emu_link_errors_reset(ofm_hal *h);
 

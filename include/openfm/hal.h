@@ -309,6 +309,18 @@ typedef struct {
      * without expanding them (the emulator stores routes in this form). Use
      * ofm_hal_route_write_groups, which expands for backends without it. */
     int (*route_write_groups)(ofm_hal *h, const ofm_route_group *g, size_t n);
+    /* Optional: link_errors for n (switch, port) pairs in one read, rcs[i]
+     * getting what link_errors(sw[i], port[i]) would return (the daemon
+     * re-reads a rack's 1296 ports every sweep). Returns OFM_HAL_OK when
+     * every rcs[i] is filled, else the batch did not run at all. */
+    int (*link_errors_many)(ofm_hal *h, const uint32_t *sw, const uint32_t *port, size_t n,
+                            ofm_hal_link_errors *out, int *rcs);
+    /* Optional: fabric_get for n GPUs in one transaction, rcs[i] getting
+     * what fabric_get(gpus[i]) would return (the live refresh reads every
+     * GPU's registration). Returns OFM_HAL_OK when every rcs[i] is filled,
+     * else the batch did not run at all. */
+    int (*fabric_get_many)(ofm_hal *h, const uint32_t *gpus, size_t n, ofm_hal_fabric_info *out,
+                           int *rcs);
 } ofm_hal_ops;
 
 struct ofm_hal {

@@ -35,9 +35,20 @@ static void add(ofm_link_counters *lc, uint32_t sw, uint32_t port, int32_t gpu)
 static void read_range(ofm_daemon *d, size_t from, size_t to)
 {
     ofm_link_counters *lc = d->link_counters;
-    for (size_t i = from; i < to && i < lc->n; i++) {
+    to = to < lc->n ? to : lc->n;
+    /* in one read where the backend can (the emulator: one file read instead
+     * of an open, lock and read per port), else port by port */
+    static ofm_hal_link_errors got[OFM_LINK_COUNTERS_MAX];
+    static int rcs[OFM_LINK_COUNTERS_MAX];
+    bool many = from < to && d->hal->ops->link_errors_many &&
+                d->hal->ops->link_errors_many(d->hal, lc->sw + from, lc->port + from, to - from,
+                                              got, rcs) == OFM_HAL_OK;
+    for (size_t i = from; i < to; i++) {
         ofm_hal_link_errors e;
-        if (d->hal->ops->link_errors(d->hal, lc->sw[i], lc->port[i], &e) == OFM_HAL_OK) {
+        int rc = many ? rcs[i - from] : d->hal->ops->link_errors(d->hal, lc->sw[i], lc->port[i], &e);
+        if (many)
+            e = got[i - from];
+        if (rc == OFM_HAL_OK) {
             const ofm_hal_link_errors *o = &lc->e[i];
             if (!lc->have[i] || e.crc_flit != o->crc_flit || e.crc_data != o->crc_data ||
                 e.replay != o->replay || e.recovery != o->recovery)
@@ -86,7 +97,8 @@ void ofm_daemon_link_counters_tick(ofm_daemon *d)
         lc->sweep_start_ns = now;
         lc->next = 0;
     }
-    size_t to = lc->next + OFM_LINK_COUNTERS_BATCH;
+    /* a backend that reads many ports at once does the sweep in one call */
+    size_t to = lc->next + (d->hal->ops->link_errors_many ? lc->n : OFM_LINK_COUNTERS_BATCH);
     read_range(d, lc->next, to);
     lc->next = to;
     if (lc->next >= lc->n) {

@@ -5,7 +5,9 @@
  * starts every OFM_LINK_COUNTERS_PERIOD_NS and reads at most
  * OFM_LINK_COUNTERS_BATCH ports per monitor tick, so the event loop is
  * never held for a whole large system (GB200 NVL72 has over a thousand
- * ports) and the values are at most about a period plus a sweep old.
+ * ports) and the values are at most about a period plus a sweep old. A
+ * backend with the link_errors_many hook (the emulator: one file read for
+ * any number of ports) is swept in one call per period instead.
  * It also counts SXids per port as the monitor reads them, served as DCGM's
  * per-link NVSwitch fatal / non-fatal errors on switches that report SXids
  * (fourth-generation switches count those in their telemetry instead,

@@ -166,6 +166,11 @@ static int c_gpu_link_errors(ofm_hal *h, uint32_t gpu, uint32_t link, ofm_hal_li
     return relay(h, s, s->ops->gpu_link_errors(s, gpu, link, out));
 }
 
+SIDE_OP(sw, link_errors_many,
+        (ofm_hal *h, const uint32_t *sw, const uint32_t *port, size_t n, ofm_hal_link_errors *out,
+         int *rcs),
+        (s, sw, port, n, out, rcs))
+
 static int c_link_errors(ofm_hal *h, uint32_t sw, uint32_t port, ofm_hal_link_errors *out)
 {
     ofm_hal *s = co(h)->sw;
@@ -254,6 +259,7 @@ int ofm_hal_compose(const char *name, ofm_hal *switch_side, ofm_hal *gpu_side, o
         /* only the GPU side names MIG devices; without it openfm derives names */
         .mig_device_uuid = gpu_side->ops->mig_device_uuid ? c_mig_device_uuid : NULL,
         .gpu_link_errors = gpu_side->ops->gpu_link_errors ? c_gpu_link_errors : NULL,
+        .link_errors_many = switch_side->ops->link_errors_many ? c_link_errors_many : NULL,
         .link_errors = switch_side->ops->link_errors || gpu_side->ops->gpu_link_errors
                            ? c_link_errors
                            : NULL,

@@ -149,6 +149,28 @@ bool ofm_fabric_status_refresh(ofm_hal *h, const struct ofm_fabric_ctx *ctx, ofm
     for (size_t si = 0; si < p->nswitches; si++)
         SET(st->switches[si].links_active, sw_active[si]);
 
+    /* each GPU's active and usable access links, in one pass over the links */
+    uint32_t gpu_active[OFM_MAX_GPUS] = {0}, gpu_usable[OFM_MAX_GPUS] = {0};
+    for (size_t a = 0; a < p->naccess; a++) {
+        int gi = access_up[a] ? ofm_fabric_gpu_index(p, p->access[a].gpu) : -1;
+        if (gi < 0 || gi >= OFM_MAX_GPUS)
+            continue;
+        gpu_active[gi]++;
+        int si = ofm_fabric_switch_index(p, p->access[a].sw);
+        if (d->gpu_p2p[gi] && d->effective.gpu_ok[gi] && d->effective.access_ok[a] && si >= 0 &&
+            d->effective.switch_ok[si])
+            gpu_usable[gi]++;
+    }
+    /* every GPU's registration in one transaction where the backend can */
+    ofm_hal_fabric_info fis[OFM_MAX_GPUS];
+    int fi_rc[OFM_MAX_GPUS];
+    uint32_t ids[OFM_MAX_GPUS];
+    size_t nids = p->ngpus < OFM_MAX_GPUS ? p->ngpus : OFM_MAX_GPUS;
+    for (size_t gi = 0; gi < nids; gi++)
+        ids[gi] = st->gpus[gi].phys_id;
+    bool fi_many = h->ops->fabric_get_many &&
+                   h->ops->fabric_get_many(h, ids, nids, fis, fi_rc) == OFM_HAL_OK;
+
     for (size_t gi = 0; gi < p->ngpus; gi++) {
         ofm_gpu_status *g = &st->gpus[gi];
         ofm_dev_health hl = OFM_DEV_MISSING;
@@ -157,24 +179,18 @@ bool ofm_fabric_status_refresh(ofm_hal *h, const struct ofm_fabric_ctx *ctx, ofm
                 hl = gpus[k].health;
         SET(g->health, hl);
         SET(g->present, hl == OFM_DEV_OK && ctx->observed.gpu_ok[gi]);
-        uint32_t active = 0, usable = 0;
-        for (size_t a = 0; a < p->naccess; a++) {
-            if (p->access[a].gpu != g->phys_id || !access_up[a])
-                continue;
-            active++;
-            int si = ofm_fabric_switch_index(p, p->access[a].sw);
-            if (d->gpu_p2p[gi] && d->effective.gpu_ok[gi] && d->effective.access_ok[a] &&
-                si >= 0 && d->effective.switch_ok[si])
-                usable++;
-        }
+        uint32_t active = gpu_active[gi], usable = gpu_usable[gi];
         if (hl != OFM_DEV_OK)
             active = usable = 0;
         SET(g->links_active, active);
         SET(g->links_usable, usable);
 
         ofm_hal_fabric_info fi;
-        if (hl == OFM_DEV_OK && h->ops->fabric_get &&
-            h->ops->fabric_get(h, g->phys_id, &fi) == OFM_HAL_OK) {
+        if (fi_many && hl == OFM_DEV_OK && fi_rc[gi] == OFM_HAL_OK) {
+            SET(g->fabric_state, fis[gi].state);
+            SET(g->fabric_status, fis[gi].status);
+        } else if (!fi_many && hl == OFM_DEV_OK && h->ops->fabric_get &&
+                   h->ops->fabric_get(h, g->phys_id, &fi) == OFM_HAL_OK) {
             SET(g->fabric_state, fi.state);
             SET(g->fabric_status, fi.status);
         }

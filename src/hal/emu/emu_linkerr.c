@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -82,6 +83,40 @@ int ofm_emu_link_errors(ofm_hal *h, uint32_t sw, uint32_t port, ofm_hal_link_err
 }
 
 static uint64_t sat_add(uint64_t a, uint64_t b) { return a + b < a ? UINT64_MAX : a + b; }
+
+int ofm_emu_link_errors_many(ofm_hal *h, const uint32_t *sw, const uint32_t *port, size_t n,
+                             ofm_hal_link_errors *out, int *rcs)
+{
+    int fd, rc = open_file(h, LOCK_SH, &fd);
+    if (rc)
+        return rc;
+    rec *all = calloc(NRECS, sizeof *all);
+    if (!all) {
+        close(fd);
+        return emu_fail(h, OFM_HAL_ENOSPC, "nvlink_errors: out of memory");
+    }
+    /* one read of the whole file (empty until the first error is counted) */
+    ssize_t got = pread(fd, all, NRECS * sizeof *all, 0);
+    close(fd);
+    if (got != 0 && got != (ssize_t)(NRECS * sizeof *all)) {
+        free(all);
+        return emu_fail(h, OFM_HAL_ECORRUPT, "nvlink_errors: short read");
+    }
+    for (size_t i = 0; i < n; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        out[i].prov = OFM_PROV_EMULATED;
+        size_t k;
+        rcs[i] = slot(h, sw[i], port[i], &k);
+        if (rcs[i] == OFM_HAL_OK) {
+            out[i].crc_flit = all[k].crc_flit;
+            out[i].crc_data = all[k].crc_data;
+            out[i].replay = all[k].replay;
+            out[i].recovery = all[k].recovery;
+        }
+    }
+    free(all);
+    return OFM_HAL_OK;
+}
 
 int ofm_emu_inject_link_errors(ofm_hal *h, uint32_t sw, uint32_t port, const ofm_hal_link_errors *add)
 {

@@ -234,6 +234,16 @@ static gi_rec *find_gi(gpu_rec *g, uint32_t id)
 
 int ofm_emu_mig_mode_get(ofm_hal *h, uint32_t gpu, ofm_hal_mig_mode *out)
 {
+    /* a GPU without MIG is answered from the model, without the MIG files:
+     * the live refresh asks about every GPU several times a second (a GB200
+     * NVL72 rack: 72 GPUs, none in the MIG catalog) */
+    const ofm_platform *p = emu_of(h)->p;
+    int gi = emu_gpu_index(p, gpu);
+    if (gi < 0)
+        return emu_fail(h, OFM_HAL_EINVAL, "no GPU %u in %s", gpu, p->name);
+    if (!ofm_mig_catalog_for_model(p->gpus[gi].model))
+        return emu_fail(h, OFM_HAL_ENOTSUP, "GPU %u (%s) does not support MIG", gpu,
+                        p->gpus[gi].model);
     TXN(h, false, {
         gpu_rec *g = NULL;
         const ofm_mig_catalog *c;

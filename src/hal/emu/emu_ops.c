@@ -434,29 +434,46 @@ static int read_events(ofm_hal *h, uint64_t *cursor, ofm_hal_event *out, size_t 
     return OFM_HAL_OK;
 }
 
+static int fabric_get_locked(ofm_hal *h, uint32_t gpu, ofm_hal_fabric_info *out)
+{
+    emu_impl *e = emu_of(h);
+    int gi = emu_gpu_index(e->p, gpu);
+    if (gi < 0 || e->st.f.gpu_health[gi] == OFM_DEV_MISSING)
+        return emu_fail(h, gi < 0 ? OFM_HAL_EINVAL : OFM_HAL_ENODEV, "no GPU %u", gpu);
+    memset(out, 0, sizeof *out);
+    out->prov = OFM_PROV_EMULATED;
+    out->state = (ofm_fabric_state)e->st.f.gpu_fabric_state[gi];
+    out->status = e->st.f.gpu_fabric_status[gi];
+    if (!e->p->nswitches) /* NVLink bridge / PCIe cards: no fabric to join */
+        out->state = OFM_FABRIC_NOT_SUPPORTED, out->status = 0;
+    out->clique_id = out->state == OFM_FABRIC_COMPLETED && !out->status ? 1 : 0;
+    if (out->clique_id)
+        snprintf(out->cluster_uuid, sizeof out->cluster_uuid,
+                 "00000000-0000-0000-0000-000000000000");
+    return OFM_HAL_OK;
+}
+
 static int fabric_get(ofm_hal *h, uint32_t gpu, ofm_hal_fabric_info *out)
 {
     int rc = emu_begin(h, false);
     if (rc)
         return rc;
-    emu_impl *e = emu_of(h);
-    int gi = emu_gpu_index(e->p, gpu);
-    if (gi < 0 || e->st.f.gpu_health[gi] == OFM_DEV_MISSING)
-        rc = emu_fail(h, gi < 0 ? OFM_HAL_EINVAL : OFM_HAL_ENODEV, "no GPU %u", gpu);
-    else {
-        memset(out, 0, sizeof *out);
-        out->prov = OFM_PROV_EMULATED;
-        out->state = (ofm_fabric_state)e->st.f.gpu_fabric_state[gi];
-        out->status = e->st.f.gpu_fabric_status[gi];
-        if (!e->p->nswitches) /* NVLink bridge / PCIe cards: no fabric to join */
-            out->state = OFM_FABRIC_NOT_SUPPORTED, out->status = 0;
-        out->clique_id = out->state == OFM_FABRIC_COMPLETED && !out->status ? 1 : 0;
-        if (out->clique_id)
-            snprintf(out->cluster_uuid, sizeof out->cluster_uuid,
-                     "00000000-0000-0000-0000-000000000000");
-    }
+    rc = fabric_get_locked(h, gpu, out);
     emu_end(h);
     return rc;
+}
+
+/* The live refresh reads every GPU's registration: one transaction. */
+static int fabric_get_many(ofm_hal *h, const uint32_t *gpus, size_t n, ofm_hal_fabric_info *out,
+                           int *rcs)
+{
+    int rc = emu_begin(h, false);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        rcs[i] = fabric_get_locked(h, gpus[i], &out[i]);
+    emu_end(h);
+    return OFM_HAL_OK;
 }
 
 /* One GPU's registration inside a write transaction; sets h->last_error. */
@@ -575,6 +592,7 @@ const ofm_hal_ops ofm_emu_ops = {
     .fabric_get = fabric_get,
     .fabric_set = fabric_set,
     .fabric_set_many = fabric_set_many,
+    .fabric_get_many = fabric_get_many,
     .switch_ports = switch_ports,
     .route_write_groups = route_write_groups,
     .mig_mode_get = ofm_emu_mig_mode_get,
@@ -593,6 +611,7 @@ const ofm_hal_ops ofm_emu_ops = {
     .gpu_hold = gpu_hold,
     .gpu_vfs = gpu_vfs,
     .link_errors = ofm_emu_link_errors,
+    .link_errors_many = ofm_emu_link_errors_many,
     .list_excluded = ofm_emu_list_excluded,
     .switch_telemetry = ofm_emu_switch_telemetry,
 };
