@@ -1,7 +1,8 @@
 #!/bin/sh
 # docs/ARCHITECTURE.md names every source, test and top-level folder that
 # exists (so a new module cannot land undocumented) and every folder it names
-# as a path exists. Usage: check_layout.sh SOURCE_DIR
+# as a path exists; README.md lists every page of docs/.
+# Usage: check_layout.sh SOURCE_DIR
 set -u
 cd "$1" || exit 1
 doc=docs/ARCHITECTURE.md
@@ -21,5 +22,9 @@ done
 for d in $(grep -oE '`(src|tests|share|include)/[A-Za-z0-9_/.-]*/?`' "$doc" | tr -d '`' | grep -v '<' | sort -u); do
     [ -e "$d" ] || { echo "FAIL: $doc names $d, which does not exist"; fail=1; }
 done
-[ $fail = 0 ] && echo "docs/ARCHITECTURE.md matches the folder layout"
+# and README.md's documentation list names every page in docs/
+for f in docs/*.md; do
+    grep -qF -- "$f" README.md || { echo "FAIL: README.md does not list $f"; fail=1; }
+done
+[ $fail = 0 ] && echo "docs/ARCHITECTURE.md matches the folder layout; README.md lists every page"
 exit $fail
