@@ -14,6 +14,11 @@
  *     building one /metrics answer (openfm_metrics_render_* as the daemon
  *     measures it around the handler), against the issue's 1 ms budget and
  *     the daemon's own time for one SDK status call.
+ *  4. GPU reset to links back (hgx-a100 under a running daemon, FM §13.9):
+ *     from exec of `fmctl reset gpu ID` until the SDK status shows the GPU's
+ *     switch-side links retrained (its link_retrains count up by one) and all
+ *     12 usable again. Baselines on the same daemon: event -> status of a
+ *     plain link failure (as in 1), and `fmctl --version` (the exec alone).
  *
  *   bench_ops [--build DIR] [-n SCRAPES] [-e EVENTS]
  */
@@ -98,6 +103,14 @@ static fmHandle_t sdk(const dh_daemon *d)
     return fmConnect(&cp, &h) == FM_ST_SUCCESS ? h : NULL;
 }
 
+static const ofm_gpu_status *gpu_of(const ofm_status_doc *doc, uint32_t gpu)
+{
+    for (size_t i = 0; i < doc->fabric.ngpus; i++)
+        if (doc->fabric.gpus[i].phys_id == gpu)
+            return &doc->fabric.gpus[i];
+    return NULL;
+}
+
 static int usable(fmHandle_t h, uint32_t gpu, ofm_status_doc *doc)
 {
     char *js = NULL;
@@ -111,6 +124,101 @@ static int usable(fmHandle_t h, uint32_t gpu, ofm_status_doc *doc)
         if (doc->fabric.gpus[i].phys_id == gpu)
             return (int)doc->fabric.gpus[i].links_usable;
     return -1;
+}
+
+/* 4. GPU reset -> links back on an A100 board under a running daemon. */
+static void bench_reset(int rounds)
+{
+    static dh_daemon d;
+    if (dh_init(&d, "hgx-a100") || dh_write_config(&d, "OPENFM_METRICS_LISTEN=\n") ||
+        dh_start(&d, NULL, 60000, NULL)) {
+        fprintf(stderr, "bench_ops: cannot start openfm on an emulated hgx-a100\n");
+        return;
+    }
+    ofm_hal *h = NULL;
+    char err[512];
+    fmHandle_t sh = sdk(&d);
+    if (!sh || ofm_emu_open(d.emu, &h, err, sizeof err)) {
+        fprintf(stderr, "bench_ops: reset setup failed\n");
+        if (sh)
+            fmDisconnect(sh);
+        dh_stop(&d, 0);
+        dh_cleanup(&d);
+        return;
+    }
+    const ofm_platform *p = ofm_hal_platform(h);
+    static ofm_status_doc doc;
+    static char out[8192];
+    char cmd[1024];
+    size_t n = 0, cap = (size_t)rounds * p->ngpus;
+    double *rs = calloc(cap, sizeof *rs), *ex = calloc(cap, sizeof *ex);
+    for (int r = 0; r < rounds && rs && ex; r++)
+        for (size_t g = 0; g < p->ngpus; g++) {
+            uint32_t id = p->gpus[g].phys_id;
+            if (usable(sh, id, &doc) < 0 || !gpu_of(&doc, id))
+                goto out;
+            uint32_t before = gpu_of(&doc, id)->link_retrains, want = gpu_of(&doc, id)->links_expected;
+            snprintf(cmd, sizeof cmd, "'%s' --version >/dev/null", dh_bin("fmctl"));
+            double t0 = now_ms();
+            dh_run(cmd, out, sizeof out);
+            ex[n] = now_ms() - t0;
+            snprintf(cmd, sizeof cmd, "'%s' reset gpu %u --emu-dir '%s' --socket '%s'",
+                     dh_bin("fmctl"), id, d.emu, d.sock);
+            t0 = now_ms();
+            if (dh_run(cmd, out, sizeof out) != 0) {
+                fprintf(stderr, "bench_ops: fmctl reset gpu %u failed: %s\n", id, out);
+                goto out;
+            }
+            const ofm_gpu_status *s = NULL;
+            while (now_ms() - t0 < 10000) {
+                if (usable(sh, id, &doc) >= 0 && (s = gpu_of(&doc, id)) &&
+                    s->link_retrains > before && s->links_usable == want)
+                    break;
+                s = NULL;
+            }
+            if (!s) {
+                fprintf(stderr, "bench_ops: GPU %u: status did not show its links back within 10 s\n", id);
+                goto out;
+            }
+            rs[n++] = now_ms() - t0;
+        }
+out:;
+    /* baseline: a plain link failure, event -> status, one link per GPU */
+    double lat[OFM_MAX_GPUS];
+    size_t nl = 0;
+    for (size_t g = 0; g < p->ngpus; g++) {
+        const ofm_access_link *a = NULL;
+        for (size_t i = 0; i < p->naccess && !a; i++)
+            if (p->access[i].gpu == p->gpus[g].phys_id)
+                a = &p->access[i];
+        int before = a ? usable(sh, a->gpu, &doc) : -1;
+        if (before < 0)
+            break;
+        double t0 = now_ms();
+        if (ofm_emu_inject_port_down(h, a->sw, a->sw_port))
+            break;
+        int u;
+        while ((u = usable(sh, a->gpu, &doc)) == before && now_ms() - t0 < 5000)
+            ;
+        if (u == before)
+            break;
+        lat[nl++] = now_ms() - t0;
+    }
+    if (n >= 2 && nl >= 2) {
+        double r50 = pct(rs, n, 0.5), rmax = pct(rs, n, 1.0), l50 = pct(lat, nl, 0.5);
+        double e50 = pct(ex, n, 0.5);
+        printf("GPU reset -> links back (%s, %zu resets): p50 %.1f ms, max %.1f ms; baselines: "
+               "link failure -> status p50 %.1f ms (ratio p50 %.2f), fmctl exec alone p50 %.1f ms\n",
+               p->name, n, r50, rmax, l50, r50 / l50, e50);
+    } else {
+        fprintf(stderr, "bench_ops: GPU reset bench incomplete (%zu resets, %zu failures)\n", n, nl);
+    }
+    free(rs);
+    free(ex);
+    fmDisconnect(sh);
+    ofm_hal_close(h);
+    dh_stop(&d, 0);
+    dh_cleanup(&d);
 }
 
 int main(int argc, char **argv)
@@ -241,9 +349,11 @@ int main(int argc, char **argv)
     free(sm);
     free(sh_);
     fmDisconnect(sh);
-    fmLibShutdown();
     ofm_hal_close(h);
     dh_stop(&d, 0);
     dh_cleanup(&d);
+
+    bench_reset(2);
+    fmLibShutdown();
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "daemon/daemon.h"
+#include "openfm/log.h"
 #include "partition/partition_mgr.h"
 
 static ofm_wire_event ring[OFM_EVENTLOG_SIZE];
@@ -115,6 +116,40 @@ static const char *health_word(ofm_dev_health h)
     return h == OFM_DEV_OK ? "OK" : h == OFM_DEV_MISSING ? "missing" : "failed";
 }
 
+/* A device that changed state at run time gets a log line an operator can
+ * act on, not only an entry in `fmctl events`: the monitor logs the errors
+ * the hardware reports, but a switch or GPU that goes away (or comes back)
+ * may report none. */
+static void log_gpu_change(const ofm_gpu_status *g, ofm_dev_health was)
+{
+    if (g->health != OFM_DEV_OK)
+        OFM_WARN("GPU %u (pci bus id %s) is %s at run time (was %s): it has no NVLink peer access "
+                 "now; recovery: reset the GPU (nvidia-smi -r) or reboot, then restart the fabric "
+                 "manager so that it rejoins the fabric",
+                 g->phys_id, g->pci_bdf[0] ? g->pci_bdf : "unknown", health_word(g->health),
+                 health_word(was));
+    else
+        OFM_INFO("GPU %u (pci bus id %s) reports OK again (was %s); 'fmctl status' shows whether it "
+                 "has NVLink peer access (a GPU that left the fabric rejoins it when the fabric "
+                 "manager restarts)",
+                 g->phys_id, g->pci_bdf[0] ? g->pci_bdf : "unknown", health_word(was));
+}
+
+static void log_switch_change(const ofm_switch_status_entry *s, ofm_switch_status was)
+{
+    if (s->status != OFM_SW_OK)
+        OFM_ERR("NVSwitch %u (pci bus id %s, UUID %s) is %s at run time (was %s): traffic over its "
+                "NVLinks is lost, and routes are not re-planned at run time (the HA failure modes "
+                "of FM §9 apply at start-up); recovery: stop the jobs on the affected GPUs, reset "
+                "all GPUs and NVSwitches (or reboot), then restart the fabric manager",
+                s->id, s->pci_bdf[0] ? s->pci_bdf : "unknown", s->uuid[0] ? s->uuid : "unknown",
+                ofm_switch_status_name(s->status), ofm_switch_status_name(was));
+    else
+        OFM_INFO("NVSwitch %u (pci bus id %s) reports OK again (was %s); 'fmctl audit' shows "
+                 "whether its routing is intact (restart the fabric manager if not)",
+                 s->id, s->pci_bdf[0] ? s->pci_bdf : "unknown", ofm_switch_status_name(was));
+}
+
 void ofm_eventlog_track(ofm_daemon *d)
 {
     const ofm_fabric_status *st = &d->status;
@@ -128,10 +163,12 @@ void ofm_eventlog_track(ofm_daemon *d)
                              ofm_system_state_name(st->state), st->message);
         for (size_t i = 0; i < st->ngpus && i < OFM_MAX_GPUS; i++) {
             const ofm_gpu_status *g = &st->gpus[i];
-            if (g->health != snap.gpu[i].health)
+            if (g->health != snap.gpu[i].health) {
                 ofm_eventlog_add(OFM_EV_GPU_STATE, 0, (int32_t)g->phys_id, -1, -1, -1, false,
                                  "GPU %u: device %s -> %s", g->phys_id,
                                  health_word(snap.gpu[i].health), health_word(g->health));
+                log_gpu_change(g, snap.gpu[i].health);
+            }
             if (g->links_usable != snap.gpu[i].usable)
                 ofm_eventlog_add(OFM_EV_GPU_STATE, 0, (int32_t)g->phys_id, -1, -1, -1, false,
                                  "GPU %u: NVLinks usable %u -> %u of %u", g->phys_id,
@@ -142,11 +179,13 @@ void ofm_eventlog_track(ofm_daemon *d)
                                  ofm_gpu_mig_name(snap.gpu[i].mig), ofm_gpu_mig_name(g->mig));
         }
         for (size_t i = 0; i < st->nswitches && i < OFM_MAX_SWITCHES; i++)
-            if (st->switches[i].status != snap.sw[i])
+            if (st->switches[i].status != snap.sw[i]) {
                 ofm_eventlog_add(OFM_EV_SWITCH_STATE, 0, -1, (int32_t)st->switches[i].id, -1, -1,
                                  false, "NVSwitch %u: %s -> %s", st->switches[i].id,
                                  ofm_switch_status_name(snap.sw[i]),
                                  ofm_switch_status_name(st->switches[i].status));
+                log_switch_change(&st->switches[i], snap.sw[i]);
+            }
         for (size_t i = 0; i < np; i++) {
             /* by ID: defining or deleting a partition moves the others in the table */
             bool was = false;

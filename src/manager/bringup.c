@@ -337,8 +337,21 @@ static void train(run *r)
         if (n > CAP)
             n = CAP;
     }
-    if (n > 0)
-        OFM_WARN("ali: %zu link(s) still not active after %u ms", n, budget);
+    if (n > 0) {
+        /* name them (the first few): the operator greps the log for a port */
+        char list[256] = "";
+        size_t len = 0, shown = 0;
+        for (; shown < n && shown < 8; shown++) {
+            int w = snprintf(list + len, sizeof list - len, "%sswitch %u port %u", shown ? ", " : "",
+                             p->switches[sws[shown]].id, ports[shown]);
+            if (w < 0 || (size_t)w >= sizeof list - len)
+                break;
+            len += (size_t)w;
+        }
+        OFM_WARN("ali: %zu link(s) still not active after %u ms: %s%s; validation names the GPU "
+                 "link at each and what to do",
+                 n, budget, list, shown < n ? ", ..." : "");
+    }
     OFM_INFO("ali: waited %.2f ms for autonomous link training", ms_since(t0));
 }
 
@@ -692,6 +705,24 @@ static void log_findings(run *r, const ofm_validation_report *rep)
 
 /* ------------------------------------------------------------- pipeline */
 
+/* The monitor starts after the events the HAL already held when bring-up
+ * began: what failed before is what bring-up itself finds and reports (a
+ * missing GPU, a link down), and replaying it after "ready" as new runtime
+ * errors, with runtime advice, misleads the operator. Events raised during
+ * bring-up are still the monitor's. */
+static void skip_old_events(run *r)
+{
+    ofm_hal_event ev[64];
+    size_t n = 0;
+    uint64_t c = 0;
+    /* the ring is bounded; the cap only guards against a backend that never ends */
+    for (int i = 0; i < 4096; i++) {
+        if (r->h->ops->read_events(r->h, &c, ev, sizeof ev / sizeof ev[0], &n) != OFM_HAL_OK || !n)
+            break;
+    }
+    r->ctx->event_cursor = c;
+}
+
 int ofm_bringup(ofm_hal *h, const ofm_bringup_opts *opts, ofm_fabric_status *st,
                 ofm_fabric_ctx *ctx_out)
 {
@@ -711,6 +742,7 @@ int ofm_bringup(ofm_hal *h, const ofm_bringup_opts *opts, ofm_fabric_status *st,
     }
     memset(r.ctx, 0, sizeof *r.ctx);
     r.ctx->mode = opts->mode;
+    skip_old_events(&r);
     OFM_INFO("fabric bring-up: mode %d (%s), system not ready until it completes", (int)opts->mode,
              opts->mode == OFM_FABRIC_MODE_BARE_METAL ? "bare metal"
              : opts->mode == OFM_FABRIC_MODE_SHARED   ? "shared NVSwitch"

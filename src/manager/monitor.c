@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 void ofm_monitor_init(ofm_monitor *m, const ofm_fabric_ctx *ctx)
 {
@@ -259,10 +260,17 @@ static void handle_xid(ofm_monitor *m, const ofm_hal_event *e, const ofm_fabric_
     pci_long(g ? g->pci_bdf : NULL, gpci, sizeof gpci);
     partition_list(m, false, 0, 0, e->gpu, parts, sizeof parts);
     rec->gpu = e->gpu;
-    if (snprintf(rec->summary, sizeof rec->summary, "Xid %u (%s) on GPU %u%s%s%s", e->code,
+    /* the driver's text without its final '.', and not at all when it only
+     * repeats the code's meaning ("GPU has fallen off the bus.") */
+    int dlen = (int)strnlen(e->detail, sizeof e->detail);
+    while (dlen > 0 && (e->detail[dlen - 1] == '.' || e->detail[dlen - 1] == ' '))
+        dlen--;
+    if (info && (size_t)dlen == strlen(info->meaning) && !strncasecmp(e->detail, info->meaning, (size_t)dlen))
+        dlen = 0;
+    if (snprintf(rec->summary, sizeof rec->summary, "Xid %u (%s) on GPU %u%s%s%.*s", e->code,
                  info ? info->meaning : "unlisted GPU error", e->gpu,
                  info && info->exclusion_candidate ? ", GPU is an exclusion candidate" : "",
-                 e->detail[0] ? ": " : "", e->detail) >= (int)sizeof rec->summary)
+                 dlen ? ": " : "", dlen, e->detail) >= (int)sizeof rec->summary)
         OFM_DEBUG("monitor: summary of Xid %u truncated", e->code);
     char line[1600];
     snprintf(line, sizeof line, "%s; GPU pci bus id %s, UUID %s%s. Recovery: %s", rec->summary,

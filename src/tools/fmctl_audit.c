@@ -136,8 +136,17 @@ int fmctl_audit_main(int argc, char **argv)
         case 'v': verbose = true; break;
         case 'f': full = true; break;
         case 'c': csv = true; break;
-        case 's': src = strtol(optarg, &end, 10); if (*end || src < 0) src = -2; break;
-        case 'd': dst = strtol(optarg, &end, 10); if (*end || dst < 0) dst = -2; break;
+        case 's':
+        case 'd': {
+            long v = strtol(optarg, &end, 10);
+            if (*end || optarg[0] < '0' || optarg[0] > '9' || v > 1023) {
+                fprintf(stderr, "fmctl audit: -%c: '%.40s' is not a GPU physical ID (0-1023)\n", c,
+                        optarg);
+                return 2;
+            }
+            *(c == 's' ? &src : &dst) = v;
+            break;
+        }
         case 'P': check = true; break;
         case 'E': emu_dir = optarg; break;
         case 'B': backend = optarg; break;
@@ -154,10 +163,6 @@ int fmctl_audit_main(int argc, char **argv)
     }
     if (optind < argc) {
         fprintf(stderr, "fmctl audit: unexpected argument '%s'\n", argv[optind]);
-        return 2;
-    }
-    if (src == -2 || dst == -2) {
-        fprintf(stderr, "fmctl audit: -s/-d take a GPU physical ID\n");
         return 2;
     }
     if ((src >= 0) != (dst >= 0)) {

@@ -111,7 +111,7 @@ static int parse_num(const char *what, const char *s, long max, long *out)
 static int open_hal(const opts *o, ofm_hal **h, char *dir, size_t len)
 {
     if (ofm_emu_resolve_dir(o->dir, dir, len)) {
-        fprintf(stderr, "fmctl emu: emulator directory path too long\n");
+        fprintf(stderr, "fmctl emu: emulator directory path longer than %zu characters\n", len - 1);
         return 2;
     }
     char err[512];
@@ -757,8 +757,11 @@ int fmctl_emu_main(int argc, char **argv)
             fprintf(stderr, "fmctl emu create: --platform NAME|FILE is required\n");
             return 2;
         }
-        if (ofm_emu_resolve_dir(o.dir, dir, sizeof dir))
+        if (ofm_emu_resolve_dir(o.dir, dir, sizeof dir)) {
+            fprintf(stderr, "fmctl emu %s: emulator directory path longer than %zu characters\n", cmd,
+                    sizeof dir - 1);
             return 2;
+        }
         if (ofm_emu_create(dir, o.platform, o.force, err, sizeof err) != OFM_HAL_OK) {
             fprintf(stderr, "fmctl emu create: %s\n", err);
             return 1;
@@ -767,8 +770,11 @@ int fmctl_emu_main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "destroy")) {
-        if (ofm_emu_resolve_dir(o.dir, dir, sizeof dir))
+        if (ofm_emu_resolve_dir(o.dir, dir, sizeof dir)) {
+            fprintf(stderr, "fmctl emu %s: emulator directory path longer than %zu characters\n", cmd,
+                    sizeof dir - 1);
             return 2;
+        }
         if (ofm_emu_destroy(dir, err, sizeof err) != OFM_HAL_OK) {
             fprintf(stderr, "fmctl emu destroy: %s\n", err);
             return 1;

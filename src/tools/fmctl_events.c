@@ -4,6 +4,7 @@
  * reading; a follower that loses the daemon reconnects and resumes after the
  * last sequence number it printed, so it misses nothing still retained (and
  * says so when events it never saw were already dropped). */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -86,9 +87,10 @@ int fmctl_events_main(int argc, char **argv)
         case 'f': follow = true; break;
         case 'j': json = true; break;
         case 'S':
+            errno = 0;
             cursor = strtoull(optarg, &end, 10);
-            if (!*optarg || *end || optarg[0] == '-') {
-                fprintf(stderr, "fmctl events: --since: '%s' is not a sequence number\n", optarg);
+            if (!*optarg || *end || optarg[0] < '0' || optarg[0] > '9' || errno) {
+                fprintf(stderr, "fmctl events: --since: '%.40s' is not a sequence number\n", optarg);
                 return 2;
             }
             break;

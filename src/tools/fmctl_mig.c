@@ -958,6 +958,36 @@ static int act_mode(mig_opts *o)
     return rc;
 }
 
+/* apply, then for each GPU whose MIG mode it turned off the same wait for
+ * the fabric manager as --mode 0 (wait_relink). */
+static int act_apply(mig_opts *o, const ofm_mig_cfg *cfg, const ofm_mig_cfg_label *label)
+{
+    static fmctl_sw_port ports[MAX_GPUS][FMCTL_GPU_MAX_PORTS];
+    size_t np[MAX_GPUS] = {0};
+    bool was_on[MAX_GPUS] = {false};
+    for (size_t i = 0; i < o->ngpus && i < MAX_GPUS; i++) {
+        ofm_hal_mig_mode m;
+        if (o->h->ops->mig_mode_get && o->h->ops->mig_mode_get(o->h, o->gpus[i].phys_id, &m) == 0 &&
+            m.current) {
+            was_on[i] = true;
+            np[i] = fmctl_gpu_switch_ports(o->h, &o->gpus[i], ports[i], FMCTL_GPU_MAX_PORTS);
+        }
+    }
+    int rc = ofm_mig_apply_hooked(o->h, cfg, label, o->hooks, stdout);
+    if (rc < 0)
+        return 2;
+    for (size_t i = 0; i < o->ngpus && i < MAX_GPUS; i++) {
+        ofm_hal_mig_mode m;
+        if (!was_on[i] || o->h->ops->mig_mode_get(o->h, o->gpus[i].phys_id, &m) || m.current)
+            continue;
+        char bdf[40];
+        bdf_upper(o->gpus[i].pci_bdf, bdf, sizeof bdf);
+        if (wait_relink(o, o->gpus[i].phys_id, bdf, ports[i], np[i], stdout))
+            rc = 1;
+    }
+    return rc;
+}
+
 static int act_hold(mig_opts *o, int delta)
 {
     if (!o->any_sel) {
@@ -1368,9 +1398,10 @@ int fmctl_mig_main(int argc, char **argv)
     case A_HOLD: rc = act_hold(&o, 1); break;
     case A_RELEASE: rc = act_hold(&o, -1); break;
     case A_APPLY:
+        rc = act_apply(&o, cfg, label);
+        break;
     case A_ASSERT:
-        rc = o.action == A_APPLY ? ofm_mig_apply_hooked(o.h, cfg, label, o.hooks, stdout)
-                                 : ofm_mig_assert(o.h, cfg, label, stdout);
+        rc = ofm_mig_assert(o.h, cfg, label, stdout);
         rc = rc < 0 ? 2 : rc;
         break;
     case A_EXPORT: rc = ofm_mig_export(o.h, o.label ? o.label : "current", stdout) ? 1 : 0; break;

@@ -413,6 +413,31 @@ static void test_corruption_reported(void **state)
     }
 }
 
+/* Every emulated GPU address is one lspci could print (8-bit bus) and no two
+ * are the same: a 72-GPU rack ran past bus 0xff (0000:106:00.0). */
+static void test_gpu_addresses_valid_at_rack_scale(void **state)
+{
+    (void)state;
+    char dir[64];
+    ofm_hal *h = fixture_open("gb200-nvl72", dir, sizeof dir);
+    assert_non_null(h);
+    static ofm_hal_gpu g[OFM_MAX_GPUS];
+    size_t n = 0;
+    assert_int_equal(h->ops->list_gpus(h, g, OFM_MAX_GPUS, &n), OFM_HAL_OK);
+    assert_int_equal(n, 72);
+    for (size_t i = 0; i < n; i++) {
+        unsigned dom, bus, dev, fn;
+        char tail;
+        if (sscanf(g[i].pci_bdf, "%4x:%2x:%2x.%1x%c", &dom, &bus, &dev, &fn, &tail) != 4 ||
+            strlen(g[i].pci_bdf) != 12)
+            fail_msg("GPU %u: '%s' is not DDDD:BB:DD.F", g[i].phys_id, g[i].pci_bdf);
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(g[k].pci_bdf, g[i].pci_bdf))
+                fail_msg("GPUs %u and %u share %s", g[k].phys_id, g[i].phys_id, g[i].pci_bdf);
+    }
+    fixture_close(h, dir);
+}
+
 static void test_create_refuses_existing(void **state)
 {
     (void)state;
@@ -443,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_trunk_link_down),
         cmocka_unit_test(test_corruption_reported),
         cmocka_unit_test(test_create_refuses_existing),
+        cmocka_unit_test(test_gpu_addresses_valid_at_rack_scale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,6 +110,18 @@ static void test_help_and_usage_errors(void **state)
     assert_non_null(strstr(errout, "--port: '99' is not a number in 0-71"));
     assert_int_equal(fmctl((const char *[]){"show", "--emu-dir", "/nonexistent/openfm", NULL}), 2);
     assert_non_null(strstr(errout, "no emulated system here"));
+    /* an overlong directory is named as such (create and destroy exited 2 silently) */
+    static char longdir[5000];
+    memset(longdir, 'd', sizeof longdir - 1);
+    longdir[0] = '/';
+    const char *verbs[] = {"create", "destroy", "show"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(fmctl((const char *[]){verbs[i], "--platform", "hgx-h100", "--emu-dir",
+                                                longdir, NULL}),
+                         2);
+        if (!strstr(errout, "emulator directory path longer than 4095 characters"))
+            fail_msg("emu %s with a 4999-character directory: '%s'", verbs[i], errout);
+    }
 }
 
 static void test_probe_drop_logged_then_arrives(void **state)
@@ -196,6 +208,9 @@ static void test_injected_faults_show_up(void **state)
     /* unknown devices are refused with the reason */
     assert_int_equal(fmctl((const char *[]){"inject", "gpu-missing", "--gpu", "77", e[0], e[1], NULL}), 1);
     assert_non_null(strstr(errout, "no GPU 77"));
+    /* a port with no NVLink cannot go down (the daemon logged "NVLink down" for it) */
+    assert_int_equal(fmctl((const char *[]){"inject", "link-down", "--switch", "1", "--port", "0", e[0], e[1], NULL}), 1);
+    assert_non_null(strstr(errout, "switch 1 port 0 has no NVLink in hgx-h100"));
     remove_root(root, sys);
 }
 

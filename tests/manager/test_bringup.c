@@ -187,6 +187,11 @@ static void h100_access_link_down(void **s)
     snprintf(want, sizeof want, "switch %u port %u: expected GPU %u link %u", a->sw, a->sw_port,
              a->gpu, a->gpu_link);
     assert_non_null(strstr(g_log, want));
+    /* the wait for ALI names the link it gave up on */
+    snprintf(want, sizeof want, "ali: 1 link(s) still not active after 50 ms: switch %u port %u;",
+             a->sw, a->sw_port);
+    if (!strstr(g_log, want))
+        fail_msg("expected '%s' in:\n%s", want, g_log);
     check_mesh(f, 18, a->gpu);
     ofm_hal_fabric_info fi;
     assert_int_equal(f->h->ops->fabric_get(f->h, a->gpu, &fi), 0);
@@ -310,6 +315,33 @@ static void a100_2b_trunk_mode0_aborts(void **s)
 }
 
 /* Runtime: an injected fatal SXid is logged with class, scope and recovery. */
+/* What failed before the fabric manager started is what bring-up reports
+ * (validation, registration); the monitor must not replay it after ready as
+ * new runtime errors. Events after the start are the monitor's. */
+static void old_events_not_replayed(void **s)
+{
+    (void)s;
+    fx *f = open_sys("hgx-h100");
+    ofm_platform p;
+    ofm_error err;
+    assert_int_equal(ofm_platform_load("hgx-h100", NULL, &p, &err), 0);
+    const ofm_access_link *a = &p.access[3];
+    assert_int_equal(ofm_emu_inject_port_down(f->h, a->sw, a->sw_port), 0);
+    assert_int_equal(ofm_emu_inject_sxid(f->h, a->sw, a->sw_port, 12028, false, "priv"), 0);
+    assert_int_equal(ofm_emu_inject_xid(f->h, 2, 79, "fallen off the bus"), 0);
+    assert_int_equal(ofm_bringup(f->h, &f->o, &f->st, &f->ctx), 0);
+    ofm_monitor m;
+    ofm_monitor_init(&m, &f->ctx);
+    g_log[0] = '\0';
+    assert_int_equal(ofm_monitor_poll(&m, f->h, &f->st), 0);
+    if (strstr(g_log, "NVLink down") || strstr(g_log, "12028") || strstr(g_log, "Xid 79"))
+        fail_msg("events from before bring-up logged as new:\n%s", g_log);
+    assert_int_equal(ofm_emu_inject_xid(f->h, 2, 79, "fallen off the bus"), 0);
+    assert_int_equal(ofm_monitor_poll(&m, f->h, &f->st), 1);
+    assert_non_null(strstr(g_log, "Xid 79"));
+    close_sys(f);
+}
+
 static void monitor_after_bringup(void **s)
 {
     (void)s;
@@ -363,6 +395,7 @@ int main(void)
         cmocka_unit_test(h100_switch_missing_aborts), cmocka_unit_test(a100_2b_trunk_mode1),
         cmocka_unit_test(a100_2b_trunk_mode0_aborts), cmocka_unit_test(monitor_after_bringup),
         cmocka_unit_test(h100_driver_managed_registration_failure),
+        cmocka_unit_test(old_events_not_replayed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

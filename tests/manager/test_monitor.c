@@ -200,7 +200,9 @@ static void non_fatal_and_unknown(void **state)
 static void xid_and_link_events(void **state)
 {
     fx *f = *state;
-    g_events[0] = (ofm_hal_event){.seq = 1, .kind = OFM_EVT_XID, .code = 79, .gpu = 4};
+    /* the driver's own text of Xid 79 repeats the meaning: said once */
+    g_events[0] = (ofm_hal_event){.seq = 1, .kind = OFM_EVT_XID, .code = 79, .gpu = 4,
+                                  .detail = "GPU has fallen off the bus."};
     g_events[1] = (ofm_hal_event){.seq = 2, .kind = OFM_EVT_LINK_DOWN, .sw = 7, .port = 16};
     g_nevents = 2;
     assert_int_equal(ofm_monitor_poll(&f->mon, &f->hal, &f->st), 2);

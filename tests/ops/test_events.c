@@ -90,6 +90,26 @@ static void test_fabric_events(void **state)
     assert_null(ops_ev_find(&l, "SXid", NULL));
     json_object_put(l.all);
 
+    /* an NVSwitch failing at run time reports no error of its own: the
+     * state change is still in the daemon's log, with what to do */
+    uint32_t sw2 = p->switches[p->nswitches - 1].id;
+    assert_int_equal(ops_fmctl("emu inject switch-failed --switch %u --emu-dir %s", sw2, d.emu), 0);
+    snprintf(want, sizeof want, "NVSwitch %u: OK -> FAILED", sw2);
+    ops_wait_event(&d, &l, "SwitchState", want);
+    json_object_put(l.all);
+    char *log = dh_read_log(&d);
+    assert_non_null(log);
+    snprintf(want, sizeof want, "] NVSwitch %u (pci bus id ", sw2);
+    const char *line = strstr(log, want);
+    const char *bol = line;
+    while (bol && bol > log && bol[-1] != '\n')
+        bol--;
+    if (!line || strncmp(strstr(bol, "] [") + 3, "ERROR]", 6) ||
+        !strstr(line, "is FAILED at run time (was OK): traffic over its NVLinks is lost") ||
+        !strstr(line, "reset all GPUs and NVSwitches (or reboot), then restart the fabric manager"))
+        fail_msg("no actionable line for NVSwitch %u failing in:\n%s", sw2, log);
+    free(log);
+
     /* the human view */
     assert_int_equal(ops_fmctl("events --socket %s", d.sock), 0);
     if (!strstr(ops_out, "NVLinkDown") || !strstr(ops_out, "SXid 12020"))

@@ -137,7 +137,38 @@ static void test_mig_enable_a100(void **state)
     ops_wait(&d, &doc, gpu_usable_is, &w, 20000, "12 usable links after MIG is disabled");
     assert_int_equal(ops_gpu(&doc, gpu)->mig, OFM_MIG_DISABLED);
     assert_int_equal(probe_links(h, gpu, other), 12);
+
+    /* a mig-parted config turning MIG off waits the same way */
+    assert_int_equal(ops_fmctl("mig --emu-dir %s -i 0 --mode 1", d.emu), 0);
+    ops_wait(&d, &doc, gpu_mig_enabled, &gpu, 20000, "MIG enabled before apply");
+    char cfg[sizeof d.dir + 32];
+    snprintf(cfg, sizeof cfg, "%s/off.yaml", d.dir);
+    FILE *cf = fopen(cfg, "w");
+    assert_non_null(cf);
+    fputs("version: v1\nmig-configs:\n  off:\n    - devices: [0]\n      mig-enabled: false\n"
+          "      mig-devices: {}\n", cf);
+    fclose(cf);
+    assert_int_equal(ops_fmctl("mig --emu-dir %s apply -f %s -c off", d.emu, cfg), 0);
+    if (!strstr(ops_out, "the fabric manager reset and retrained its 12 switch-side NVLinks"))
+        fail_msg("fmctl mig apply did not wait for the links:\n%s", ops_out);
+    assert_int_equal(probe_links(h, gpu, other), 12);
+
+    /* a link that cannot train: fmctl mig names what did not come back */
+    assert_int_equal(ops_fmctl("mig --emu-dir %s -i 0 --mode 1", d.emu), 0);
+    ops_wait(&d, &doc, gpu_mig_enabled, &gpu, 20000, "MIG enabled again");
+    const ofm_access_link *bad = NULL;
+    for (size_t i = 0; i < p->naccess && !bad; i++)
+        if (p->access[i].gpu == gpu)
+            bad = &p->access[i];
+    assert_non_null(bad);
+    assert_int_equal(ofm_emu_inject_port_down(h, bad->sw, bad->sw_port), 0);
+    assert_int_equal(ops_fmctl("mig --emu-dir %s -i 0 --mode 0 --wait-timeout 20", d.emu), 1);
+    if (!strstr(ops_out, "MIG mode is disabled, but only 11 of its 12 switch-side NVLinks came back"))
+        fail_msg("no word about the link that did not come back:\n%s", ops_out);
+    assert_int_equal(probe_links(h, gpu, other), 11);
     assert_int_equal(dh_stop(&d, 0), 0);
+    assert_int_equal(ops_fmctl("emu inject link-repair --switch %u --port %u --emu-dir %s", bad->sw,
+                               bad->sw_port, d.emu), 0);
 
     /* without a fabric manager nobody retrains them: fmctl says so, no wait */
     assert_int_equal(ops_fmctl("mig --emu-dir %s -i 0 --mode 1", d.emu), 0);

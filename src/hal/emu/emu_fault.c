@@ -47,6 +47,19 @@ static int port_args(ofm_hal *h, uint32_t sw, uint32_t port, int *si)
     return OFM_HAL_OK;
 }
 
+/* A link fault needs a link: a port the topology wires to nothing cannot go
+ * down (the daemon would report "NVLink down" on a port that has none). */
+static int link_port_args(ofm_hal *h, uint32_t sw, uint32_t port, int *si)
+{
+    int rc = port_args(h, sw, port, si);
+    emu_impl *e = emu_of(h);
+    if (rc == OFM_HAL_OK && e->port_access[*si][port] < 0 && e->port_trunk[*si][port] < 0)
+        rc = emu_fail(h, OFM_HAL_EINVAL, "switch %u port %u has no NVLink in %s (neither an access "
+                      "nor a trunk link is wired to it; fmctl topo show lists them)",
+                      sw, port, e->p->name);
+    return rc;
+}
+
 /* Set both ends of whatever link sits on (si, port). */
 static void set_link(emu_impl *e, size_t si, uint32_t port, uint8_t state, uint8_t fault)
 {
@@ -67,7 +80,7 @@ int ofm_emu_inject_port_down(ofm_hal *h, uint32_t sw, uint32_t port)
 {
     WRITE_TXN(h, {
         int si;
-        rc_ = port_args(h, sw, port, &si);
+        rc_ = link_port_args(h, sw, port, &si);
         if (rc_ == OFM_HAL_OK) {
             set_link(e, (size_t)si, port, OFM_LINK_FAILED, 1);
             emu_event(h, mk(OFM_EVT_LINK_DOWN, 0, false, sw, port, 0, "injected fault"));
@@ -79,7 +92,7 @@ int ofm_emu_inject_port_repair(ofm_hal *h, uint32_t sw, uint32_t port)
 {
     WRITE_TXN(h, {
         int si;
-        rc_ = port_args(h, sw, port, &si);
+        rc_ = link_port_args(h, sw, port, &si);
         if (rc_ == OFM_HAL_OK) {
             /* repaired cables still need training on gen1/gen2 */
             set_link(e, (size_t)si, port, e->p->ali ? OFM_LINK_ACTIVE : OFM_LINK_OFF, 0);

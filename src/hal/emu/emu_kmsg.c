@@ -29,11 +29,13 @@ static uint64_t mix(uint64_t z)
 }
 
 /* Deterministic, distinct bus numbers: GPUs spread over the tree, switches
- * grouped below them. */
+ * grouped below them. A bus number has 8 bits: past 16 GPUs (a rack-scale
+ * domain) each further group of 16 sits in the next PCI domain, at the same
+ * buses, so every address is one lspci could print. */
 void emu_gpu_bdf(const ofm_platform *p, size_t gi, char *out, size_t len)
 {
     (void)p;
-    snprintf(out, len, "0000:%02zx:00.0", 0x18 + gi * 0x0e); /* up to 16 GPUs: 0x18-0xe0 */
+    snprintf(out, len, "%04zx:%02zx:00.0", gi / 16, 0x18 + (gi % 16) * 0x0e); /* 0x18-0xf2 */
 }
 
 void emu_switch_bdf(const ofm_platform *p, size_t si, char *out, size_t len)
