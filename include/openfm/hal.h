@@ -321,6 +321,12 @@ typedef struct {
      * else the batch did not run at all. */
     int (*fabric_get_many)(ofm_hal *h, const uint32_t *gpus, size_t n, ofm_hal_fabric_info *out,
                            int *rcs);
+    /* Optional: the read_events cursor after every event the backend holds
+     * now, without reading them (the emulator's event ring outlives every
+     * process). Bring-up starts the monitor there, so that what failed before
+     * the start is reported by bring-up, not replayed as new. Backends that
+     * keep their own read position (the NVSwitch driver's) leave it NULL. */
+    int (*event_cursor_now)(ofm_hal *h, uint64_t *cursor);
 } ofm_hal_ops;
 
 struct ofm_hal {

@@ -122,32 +122,36 @@ static const char *health_word(ofm_dev_health h)
  * may report none. */
 static void log_gpu_change(const ofm_gpu_status *g, ofm_dev_health was)
 {
+    char pci[48];
+    ofm_pci_bus_id_long(g->pci_bdf, pci, sizeof pci);
     if (g->health != OFM_DEV_OK)
         OFM_WARN("GPU %u (pci bus id %s) is %s at run time (was %s): it has no NVLink peer access "
                  "now; recovery: reset the GPU (nvidia-smi -r) or reboot, then restart the fabric "
                  "manager so that it rejoins the fabric",
-                 g->phys_id, g->pci_bdf[0] ? g->pci_bdf : "unknown", health_word(g->health),
+                 g->phys_id, pci, health_word(g->health),
                  health_word(was));
     else
         OFM_INFO("GPU %u (pci bus id %s) reports OK again (was %s); 'fmctl status' shows whether it "
                  "has NVLink peer access (a GPU that left the fabric rejoins it when the fabric "
                  "manager restarts)",
-                 g->phys_id, g->pci_bdf[0] ? g->pci_bdf : "unknown", health_word(was));
+                 g->phys_id, pci, health_word(was));
 }
 
 static void log_switch_change(const ofm_switch_status_entry *s, ofm_switch_status was)
 {
+    char pci[48];
+    ofm_pci_bus_id_long(s->pci_bdf, pci, sizeof pci);
     if (s->status != OFM_SW_OK)
         OFM_ERR("NVSwitch %u (pci bus id %s, UUID %s) is %s at run time (was %s): traffic over its "
                 "NVLinks is lost, and routes are not re-planned at run time (the HA failure modes "
                 "of FM §9 apply at start-up); recovery: stop the jobs on the affected GPUs, reset "
                 "all GPUs and NVSwitches (or reboot), then restart the fabric manager",
-                s->id, s->pci_bdf[0] ? s->pci_bdf : "unknown", s->uuid[0] ? s->uuid : "unknown",
+                s->id, pci, s->uuid[0] ? s->uuid : "unknown",
                 ofm_switch_status_name(s->status), ofm_switch_status_name(was));
     else
         OFM_INFO("NVSwitch %u (pci bus id %s) reports OK again (was %s); 'fmctl audit' shows "
                  "whether its routing is intact (restart the fabric manager if not)",
-                 s->id, s->pci_bdf[0] ? s->pci_bdf : "unknown", ofm_switch_status_name(was));
+                 s->id, pci, ofm_switch_status_name(was));
 }
 
 void ofm_eventlog_track(ofm_daemon *d)

@@ -709,18 +709,14 @@ static void log_findings(run *r, const ofm_validation_report *rep)
  * began: what failed before is what bring-up itself finds and reports (a
  * missing GPU, a link down), and replaying it after "ready" as new runtime
  * errors, with runtime advice, misleads the operator. Events raised during
- * bring-up are still the monitor's. */
+ * bring-up are still the monitor's. Only a backend that can say where its
+ * events end without reading them (the optional event_cursor_now) is asked:
+ * reading events has side effects on the NVSwitch driver's backend. */
 static void skip_old_events(run *r)
 {
-    ofm_hal_event ev[64];
-    size_t n = 0;
     uint64_t c = 0;
-    /* the ring is bounded; the cap only guards against a backend that never ends */
-    for (int i = 0; i < 4096; i++) {
-        if (r->h->ops->read_events(r->h, &c, ev, sizeof ev / sizeof ev[0], &n) != OFM_HAL_OK || !n)
-            break;
-    }
-    r->ctx->event_cursor = c;
+    if (r->h->ops->event_cursor_now && r->h->ops->event_cursor_now(r->h, &c) == OFM_HAL_OK)
+        r->ctx->event_cursor = c;
 }
 
 int ofm_bringup(ofm_hal *h, const ofm_bringup_opts *opts, ofm_fabric_status *st,

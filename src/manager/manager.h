@@ -247,6 +247,10 @@ typedef struct {
     void *arg;
 } ofm_monitor;
 
+/* A PCI address as NVIDIA's logs print it, with the 8-digit domain
+ * ("00000000:18:00.0"); "unknown" for an empty one. */
+void ofm_pci_bus_id_long(const char *bdf, char *out, size_t len);
+
 /* Start reading events after those already seen by bring-up (ctx->event_cursor). */
 void ofm_monitor_init(ofm_monitor *m, const ofm_fabric_ctx *ctx);
 /* Read and handle every new event. Returns the number handled (>= 0) or a

@@ -67,7 +67,7 @@ static void gpu_list(const ofm_fabric_ctx *c, bool all, uint32_t one, char *buf,
 
 /* PCI bus id in the 8-digit domain form NVIDIA FM prints
  * ("00000000:86:00.0"); "unknown" when the backend gave none. */
-static void pci_long(const char *bdf, char *out, size_t len)
+void ofm_pci_bus_id_long(const char *bdf, char *out, size_t len)
 {
     const char *colon = bdf ? strchr(bdf, ':') : NULL;
     if (!bdf || !bdf[0])
@@ -128,7 +128,7 @@ static void handle_sxid(ofm_monitor *m, const ofm_hal_event *e, ofm_fabric_statu
     char scope[200], gpus[160] = "", gpci[40];
     if (a >= 0) {
         const ofm_gpu_status *g = gpu_entry(st, p->access[a].gpu);
-        pci_long(g ? g->pci_bdf : NULL, gpci, sizeof gpci);
+        ofm_pci_bus_id_long(g ? g->pci_bdf : NULL, gpci, sizeof gpci);
         snprintf(scope, sizeof scope, "access port (GPU %u link %u, GPU pci bus id %s)",
                  p->access[a].gpu, p->access[a].gpu_link, gpci);
         gpu_list(c, false, p->access[a].gpu, gpus, sizeof gpus);
@@ -151,7 +151,7 @@ static void handle_sxid(ofm_monitor *m, const ofm_hal_event *e, ofm_fabric_statu
     ofm_sxid_advice(e->code, e->fatal, t >= 0, c->mode, &impact, &recovery);
     const ofm_switch_status_entry *se = switch_entry(st, e->sw);
     char spci[40], parts[400];
-    pci_long(se ? se->pci_bdf : NULL, spci, sizeof spci);
+    ofm_pci_bus_id_long(se ? se->pci_bdf : NULL, spci, sizeof spci);
     partition_list(m, true, e->sw, e->port, 0, parts, sizeof parts);
     if (snprintf(rec->summary, sizeof rec->summary,
              "SXid %u (%s), %s, on NVSwitch %u port %u, %s, affected: %s", e->code,
@@ -211,7 +211,7 @@ static void handle_switch_error(ofm_monitor *m, const ofm_hal_event *e, const of
         snprintf(where, sizeof where, "NVSwitch %u port %u", e->sw, e->port);
     if (a >= 0) {
         const ofm_gpu_status *g = gpu_entry(st, p->access[a].gpu);
-        pci_long(g ? g->pci_bdf : NULL, gpci, sizeof gpci);
+        ofm_pci_bus_id_long(g ? g->pci_bdf : NULL, gpci, sizeof gpci);
         snprintf(scope, sizeof scope, "access port (GPU %u link %u, GPU pci bus id %s)",
                  p->access[a].gpu, p->access[a].gpu_link, gpci);
         gpu_list(c, false, p->access[a].gpu, gpus, sizeof gpus);
@@ -231,7 +231,7 @@ static void handle_switch_error(ofm_monitor *m, const ofm_hal_event *e, const of
         OFM_DEBUG("monitor: summary of a telemetry error truncated");
     const ofm_switch_status_entry *se = switch_entry(st, e->sw);
     char spci[40], parts[400];
-    pci_long(se ? se->pci_bdf : NULL, spci, sizeof spci);
+    ofm_pci_bus_id_long(se ? se->pci_bdf : NULL, spci, sizeof spci);
     if (chip)
         parts[0] = '\0';
     else
@@ -257,7 +257,7 @@ static void handle_xid(ofm_monitor *m, const ofm_hal_event *e, const ofm_fabric_
     const ofm_xid_info *info = ofm_xid_lookup(e->code);
     const ofm_gpu_status *g = gpu_entry(st, e->gpu);
     char gpci[40], parts[400];
-    pci_long(g ? g->pci_bdf : NULL, gpci, sizeof gpci);
+    ofm_pci_bus_id_long(g ? g->pci_bdf : NULL, gpci, sizeof gpci);
     partition_list(m, false, 0, 0, e->gpu, parts, sizeof parts);
     rec->gpu = e->gpu;
     /* the driver's text without its final '.', and not at all when it only

@@ -99,7 +99,7 @@ static void test_fabric_events(void **state)
     json_object_put(l.all);
     char *log = dh_read_log(&d);
     assert_non_null(log);
-    snprintf(want, sizeof want, "] NVSwitch %u (pci bus id ", sw2);
+    snprintf(want, sizeof want, "] NVSwitch %u (pci bus id 00000000:", sw2);
     const char *line = strstr(log, want);
     const char *bol = line;
     while (bol && bol > log && bol[-1] != '\n')

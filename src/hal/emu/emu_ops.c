@@ -453,6 +453,16 @@ static int fabric_get_locked(ofm_hal *h, uint32_t gpu, ofm_hal_fabric_info *out)
     return OFM_HAL_OK;
 }
 
+static int event_cursor_now(ofm_hal *h, uint64_t *cursor)
+{
+    int rc = emu_begin(h, false);
+    if (rc)
+        return rc;
+    *cursor = emu_of(h)->st.f.event_seq;
+    emu_end(h);
+    return OFM_HAL_OK;
+}
+
 static int fabric_get(ofm_hal *h, uint32_t gpu, ofm_hal_fabric_info *out)
 {
     int rc = emu_begin(h, false);
@@ -589,6 +599,7 @@ const ofm_hal_ops ofm_emu_ops = {
     .route_clear_switch = route_clear_switch,
     .route_read = route_read,
     .read_events = read_events,
+    .event_cursor_now = event_cursor_now,
     .fabric_get = fabric_get,
     .fabric_set = fabric_set,
     .fabric_set_many = fabric_set_many,
