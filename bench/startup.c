@@ -20,7 +20,13 @@
  * The H100 is measured a second time through the real NVSwitch backend under
  * the driver model (scripts/with-driver-model; not in ASan builds, which have
  * no model), beside the emulator backend in the same run: the daemon then
- * programs the LS10 tables with ioctls and answers each GPU's probe. */
+ * programs the LS10 tables with ioctls and answers each GPU's probe.
+ *
+ * After the last run on each emulator platform the daemon is left idle for
+ * --idle SECONDS (default 5; 0 skips it) and the CPU time it used meanwhile
+ * is read from /proc/PID/schedstat (nanoseconds, where /proc/PID/stat
+ * counts 10 ms ticks): the cost of its periodic monitor polls and status
+ * refresh, reported per second of wall time and as a ratio to hgx-h100's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -41,10 +47,11 @@
 #define READY_TIMEOUT_MS 10000
 
 static const char *bin_dir = "build/bin";
+static int idle_secs = 5;
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bench_startup [--bin DIR] [--runs N] [--platform NAME]...\n"
+    fprintf(f, "usage: bench_startup [--bin DIR] [--runs N] [--idle SECONDS] [--platform NAME]...\n"
                "\n"
                "Times exec -> READY=1 (sd_notify) of the openfm daemon on emulated systems,\n"
                "relative to exec -> exit of 'openfm --version' measured in the same run, and\n"
@@ -52,6 +59,8 @@ static void usage(FILE *f)
                "\n"
                "  --bin DIR        directory holding the openfm binary (default build/bin)\n"
                "  --runs N         runs per measurement, 1-%d (default 30)\n"
+               "  --idle SECONDS   CPU time of the idle daemon after the last run, 0-60\n"
+               "                   (default 5; 0: not measured)\n"
                "  --platform NAME  emulated platform to measure; repeatable\n"
                "                   (default: hgx-h100, hgx-a100-2b and gb200-nvl72;\n"
                "                   gb200-nvl72 is always measured with hgx-h100 before it)\n"
@@ -163,9 +172,38 @@ static double baseline(const char *openfm, int runs, double *v)
 }
 
 /* One platform: create the emulated system once, then `runs` starts. */
-static int measure(const char *openfm, const char *platform, bool model, int runs, double *v,
-                   long *hwm_kib)
+/* CPU time the process has used, in ns (scheduler accounting); -1 if unknown. */
+static long long cpu_ns(pid_t pid)
 {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/schedstat", (long)pid);
+    FILE *f = fopen(path, "r");
+    long long ns = -1;
+    if (f) {
+        if (fscanf(f, "%lld", &ns) != 1)
+            ns = -1;
+        fclose(f);
+    }
+    return ns;
+}
+
+/* The idle daemon's CPU use over idle_secs, in ms per s; -1 if unknown. */
+static double idle_cpu(pid_t pid)
+{
+    long long a = cpu_ns(pid);
+    double t0 = now_ms();
+    struct timespec ts = {idle_secs, 0};
+    while (nanosleep(&ts, &ts) && errno == EINTR) {
+    }
+    long long b = cpu_ns(pid);
+    double wall_s = (now_ms() - t0) / 1000.0;
+    return a < 0 || b < a || wall_s <= 0 ? -1 : (double)(b - a) / 1e6 / wall_s;
+}
+
+static int measure(const char *openfm, const char *platform, bool model, int runs, double *v,
+                   long *hwm_kib, double *idle_ms_per_s)
+{
+    *idle_ms_per_s = -1;
     char dir[] = "/tmp/ofm-bench-XXXXXX";
     if (!mkdtemp(dir)) {
         perror("bench_startup: mkdtemp");
@@ -241,6 +279,8 @@ static int measure(const char *openfm, const char *platform, bool model, int run
         long kib = vm_hwm_kib(pid);
         if (kib > *hwm_kib)
             *hwm_kib = kib;
+        if (i == runs - 1 && !model && idle_secs > 0)
+            *idle_ms_per_s = idle_cpu(pid);
         kill(pid, SIGTERM);
         if (reap(pid) != 0) {
             fprintf(stderr, "bench_startup: openfm on %s did not exit cleanly; see %s/fm.log\n",
@@ -285,6 +325,14 @@ int main(int argc, char **argv)
                 return 2;
             }
             runs = (int)n;
+        } else if (!strcmp(argv[i], "--idle") && i + 1 < argc) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || n < 0 || n > 60) {
+                fprintf(stderr, "bench_startup: --idle '%s': expected 0-60 seconds\n", argv[i]);
+                return 2;
+            }
+            idle_secs = (int)n;
         } else if (!strcmp(argv[i], "--platform") && i + 1 < argc) {
             if (np == (int)(sizeof platforms / sizeof platforms[0])) {
                 fprintf(stderr, "bench_startup: too many --platform options\n");
@@ -339,7 +387,7 @@ int main(int argc, char **argv)
     char model_lib[4300];
     snprintf(model_lib, sizeof model_lib, "%s/lib/libofm_drvmodel.so", build_dir);
     bool have_model = access(model_lib, R_OK) == 0;
-    double emu_h100 = 0;
+    double emu_h100 = 0, idle_h100 = -1;
     for (int p = 0, pass = 0; p < np; pass = !pass, p += !pass) {
         bool model = pass == 1;
         if (model && (strcmp(platforms[p], "hgx-h100") || !have_model)) {
@@ -347,7 +395,8 @@ int main(int argc, char **argv)
             continue;
         }
         long hwm = 0;
-        if (measure(openfm, platforms[p], model, runs, v, &hwm)) {
+        double idle = -1;
+        if (measure(openfm, platforms[p], model, runs, v, &hwm, &idle)) {
             failed = 1;
             continue;
         }
@@ -371,7 +420,13 @@ int main(int argc, char **argv)
             continue;
         }
         if (!strcmp(platforms[p], "hgx-h100"))
-            emu_h100 = med;
+            emu_h100 = med, idle_h100 = idle;
+        if (idle >= 0) {
+            printf("  %-28s idle: %.2f ms CPU per s over %d s", "", idle, idle_secs);
+            if (strcmp(platforms[p], "hgx-h100") && idle_h100 > 0)
+                printf(" (x%.1f hgx-h100's %.2f)", idle / idle_h100, idle_h100);
+            printf("\n");
+        }
         if (!strcmp(platforms[p], "hgx-h100"))
             printf("  %-28s targets: median < 20 ms: %s; VmHWM < 8 MiB: %s\n", "",
                    med < 20.0 ? "met" : "MISSED", hwm < 8 * 1024 ? "met" : "MISSED");

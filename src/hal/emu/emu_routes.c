@@ -204,39 +204,52 @@ int emu_route_set(emu_impl *e, size_t si, uint32_t port, size_t gi, ofm_portset 
 }
 
 /* Every port of `ports` gets `egress` toward GPU gi: the same table as one
- * emu_route_set per port, in O(ports) bit operations rather than O(ports)
- * searches when the switch holds no exceptions (what openfm's own plans
- * leave: one egress per destination). */
+ * emu_route_set per port, in two passes over the ports' valid bits rather
+ * than O(ports) searches, when the switch holds no exceptions (what openfm's
+ * own plans leave: one egress per destination). */
 int emu_route_set_group(emu_impl *e, size_t si, ofm_portset ports, size_t gi, ofm_portset egress)
 {
     emu_routes *r = &e->st.r;
     size_t c = si * e->p->ngpus + gi;
     uint32_t nports = e->p->switches[si].nports;
-    if (r->nexc) {
+    bool set = !ofm_portset_empty(egress);
+    ofm_portset *valid = &r->valid[e->route_base[si]];
+    const uint64_t bit = UINT64_C(1) << (gi % 64);
+    const size_t w = gi / 64;
+    /* pass 1 (no exceptions only): how many of the ports select common now */
+    uint32_t was = 0, count = 0;
+    for (unsigned k = 0; !r->nexc && k < 2; k++)
+        for (uint64_t m = ports.w[k]; m; m &= m - 1) {
+            uint32_t port = k * 64 + (uint32_t)__builtin_ctzll(m);
+            if (port >= nports)
+                break;
+            was += (valid[port].w[w] & bit) != 0;
+            count++;
+        }
+    uint32_t rest = r->nexc ? 0 : r->users[c] - was; /* other ports using common */
+    if (r->nexc || (set && rest && !ofm_portset_eq(egress, r->common[c]))) {
+        /* exceptions exist or arise: port by port */
         for (uint32_t port = 0; port < nports; port++)
             if (ofm_portset_has(ports, port) && emu_route_set(e, si, port, gi, egress))
                 return -1;
         return 0;
     }
-    /* no exceptions: each port's entry is common[c] where its valid bit is set */
-    for (uint32_t port = 0; port < nports; port++)
-        if (ofm_portset_has(ports, port))
-            valid_set(e, si, e->route_base[si] + port, gi, false);
-    if (!r->users[c])
+    /* pass 2: every port selects common (set) or has no entry (clear) */
+    for (unsigned k = 0; k < 2; k++)
+        for (uint64_t m = ports.w[k]; m; m &= m - 1) {
+            uint32_t port = k * 64 + (uint32_t)__builtin_ctzll(m);
+            if (port >= nports)
+                break;
+            if (set)
+                valid[port].w[w] |= bit;
+            else
+                valid[port].w[w] &= ~bit;
+        }
+    r->users[c] = (uint16_t)(rest + (set ? count : 0));
+    if (set)
+        r->common[c] = egress;
+    else if (!rest)
         r->common[c] = ofm_portset_none();
-    if (ofm_portset_empty(egress))
-        return 0;
-    if (r->users[c] && !ofm_portset_eq(egress, r->common[c])) {
-        /* other ports keep another egress: these become exceptions */
-        for (uint32_t port = 0; port < nports; port++)
-            if (ofm_portset_has(ports, port) && emu_route_set(e, si, port, gi, egress))
-                return -1;
-        return 0;
-    }
-    r->common[c] = egress;
-    for (uint32_t port = 0; port < nports; port++)
-        if (ofm_portset_has(ports, port))
-            valid_set(e, si, e->route_base[si] + port, gi, true);
     return 0;
 }
 
