@@ -162,7 +162,7 @@ int fmctl_audit_main(int argc, char **argv)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "fmctl audit: unexpected argument '%s'\n", argv[optind]);
+        fprintf(stderr, "fmctl audit: unexpected argument '%.60s'\n", argv[optind]);
         return 2;
     }
     if ((src >= 0) != (dst >= 0)) {

@@ -13,7 +13,7 @@ int fmctl_parse_timeout(const char *prog, const char *arg, unsigned *out)
     errno = 0;
     unsigned long v = strtoul(arg, &end, 10);
     if (!*arg || *end || errno || v == 0 || v > 3600000 || arg[0] == '-') {
-        fprintf(stderr, "%s: --timeout: '%s' is not a number of milliseconds in 1-3600000\n", prog, arg);
+        fprintf(stderr, "%s: --timeout: '%.60s' is not a number of milliseconds in 1-3600000\n", prog, arg);
         return -1;
     }
     *out = (unsigned)v;

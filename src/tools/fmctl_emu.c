@@ -101,7 +101,7 @@ static int parse_num(const char *what, const char *s, long max, long *out)
     errno = 0;
     long v = strtol(s, &end, 10);
     if (!*s || *end || errno || v < 0 || v > max) {
-        fprintf(stderr, "fmctl emu: %s: '%s' is not a number in 0-%ld\n", what, s, max);
+        fprintf(stderr, "fmctl emu: %s: '%.60s' is not a number in 0-%ld\n", what, s, max);
         return -1;
     }
     *out = v;
@@ -323,7 +323,7 @@ static int cmd_probe(ofm_hal *h, const opts *o, int argc, char **argv)
     const ofm_platform *p = ofm_emu_platform(h);
     if (o->all) {
         if (argc) {
-            fprintf(stderr, "fmctl emu probe: --all takes no GPU IDs (got '%s')\n", argv[0]);
+            fprintf(stderr, "fmctl emu probe: --all takes no GPU IDs (got '%.60s')\n", argv[0]);
             return 2;
         }
         /* one snapshot: a manager changing routes meanwhile cannot tear the matrix */
@@ -546,7 +546,7 @@ static int cmd_inject(ofm_hal *h, opts *o, int argc, char **argv)
     /* driver-version takes its VERSION operand; no fault takes more */
     int want = !strcmp(f, "driver-version") ? 2 : 1;
     if (argc > want) {
-        fprintf(stderr, "fmctl emu inject %s: unexpected argument '%s'\n", f, argv[want]);
+        fprintf(stderr, "fmctl emu inject %s: unexpected argument '%.60s'\n", f, argv[want]);
         return 2;
     }
     bool tray = !strncmp(f, "compute-tray-", 13) || !strncmp(f, "switch-tray-", 12);
@@ -562,7 +562,7 @@ static int cmd_inject(ofm_hal *h, opts *o, int argc, char **argv)
                             : !strcmp(what, "ok")      ? OFM_DEV_OK
                                                        : (ofm_dev_health)-1;
         if ((int)hl < 0) {
-            fprintf(stderr, "fmctl emu inject: unknown fault '%s'\n", f);
+            fprintf(stderr, "fmctl emu inject: unknown fault '%.60s'\n", f);
             return 2;
         }
         int trc = compute ? ofm_emu_inject_compute_tray(h, (uint32_t)o->tray, hl)
@@ -634,7 +634,7 @@ static int cmd_inject(ofm_hal *h, opts *o, int argc, char **argv)
         const ofm_xid_info *info = ofm_xid_lookup(code);
         rc = ofm_emu_inject_xid(h, gpu, code, info ? info->meaning : "injected error");
     } else {
-        fprintf(stderr, "fmctl emu inject: unknown fault '%s'\n", f);
+        fprintf(stderr, "fmctl emu inject: unknown fault '%.60s'\n", f);
         return 2;
     }
     if (rc)
@@ -747,7 +747,7 @@ int fmctl_emu_main(int argc, char **argv)
     /* only probe and inject take operands: anything else is a mistake to
      * report, not to ignore */
     if (npos > 1 && strcmp(cmd, "probe") && strcmp(cmd, "inject")) {
-        fprintf(stderr, "fmctl emu %s: unexpected argument '%s'\n", cmd, pos[1]);
+        fprintf(stderr, "fmctl emu %s: unexpected argument '%.60s'\n", cmd, pos[1]);
         return 2;
     }
     if (!strcmp(cmd, "list"))
@@ -797,7 +797,7 @@ int fmctl_emu_main(int argc, char **argv)
         rc = cmd_inject(h, &o, npos - 1, pos + 1);
     else if (!strcmp(cmd, "reboot"))
         rc = cmd_reboot(h, &o); else {
-        fprintf(stderr, "fmctl emu: unknown command '%s'\n", cmd);
+        fprintf(stderr, "fmctl emu: unknown command '%.60s'\n", cmd);
         usage(stderr);
         rc = 2;
     }

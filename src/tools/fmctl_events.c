@@ -105,7 +105,7 @@ int fmctl_events_main(int argc, char **argv)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "fmctl events: unexpected argument '%s'\n", argv[optind]);
+        fprintf(stderr, "fmctl events: unexpected argument '%.60s'\n", argv[optind]);
         return 2;
     }
     if (follow) {

@@ -249,7 +249,7 @@ static int run(int argc, char **argv, bool add)
     bool by_uuid = !all_digits(id) && !strchr(id, ':');
     if (by_uuid) {
         if (!ofm_modprobe_uuid_valid(id)) {
-            fprintf(stderr, "fmctl %s: '%s' is not a physical ID, PCI address or UUID\n", verb, id);
+            fprintf(stderr, "fmctl %s: '%.60s' is not a physical ID, PCI address or UUID\n", verb, id);
             return 2;
         }
         snprintf(d.uuid, sizeof d.uuid, "%s", id);
@@ -273,7 +273,7 @@ static int run(int argc, char **argv, bool add)
         if (rc)
             return 1;
         if (!d.found) {
-            fprintf(stderr, "fmctl %s: no %s '%s' on this system (neither enumerated nor excluded); give its "
+            fprintf(stderr, "fmctl %s: no %s '%.60s' on this system (neither enumerated nor excluded); give its "
                             "UUID\n", verb, sw ? "NVSwitch" : "GPU", id);
             return 1;
         }

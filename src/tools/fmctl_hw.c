@@ -265,7 +265,7 @@ int fmctl_hw_main(int argc, char **argv)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "fmctl hw: unexpected argument '%s'\n", argv[optind]);
+        fprintf(stderr, "fmctl hw: unexpected argument '%.60s'\n", argv[optind]);
         return 2;
     }
     char err[300];

@@ -157,7 +157,7 @@ static int parse_num(const char *what, const char *s, long max, long *out)
     errno = 0;
     long v = strtol(s, &end, 10);
     if (!*s || *end || errno || v < 0 || v > max) {
-        fprintf(stderr, "fmctl mig: %s: '%s' is not a number in 0-%ld\n", what, s, max);
+        fprintf(stderr, "fmctl mig: %s: '%.60s' is not a number in 0-%ld\n", what, s, max);
         return -1;
     }
     *out = v;
@@ -1109,7 +1109,7 @@ static int parse_ids(const char *what, const char *s, id_set *out)
     }
     snprintf(buf, sizeof buf, "%s", s);
     if (!*buf || buf[strlen(buf) - 1] == ',' || buf[0] == ',' || strstr(buf, ",,")) {
-        fprintf(stderr, "fmctl mig: %s: '%s' is not a comma-separated list of IDs\n", what, s);
+        fprintf(stderr, "fmctl mig: %s: '%.60s' is not a comma-separated list of IDs\n", what, s);
         return -1;
     }
     char *save = NULL;
@@ -1184,7 +1184,7 @@ static int resolve_gpus(mig_opts *o)
                 return -1;
             }
         } else {
-            fprintf(stderr, "fmctl mig: -i: '%s' is not a GPU index, PCI bus ID "
+            fprintf(stderr, "fmctl mig: -i: '%.60s' is not a GPU index, PCI bus ID "
                             "(00000000:18:00.0) or GPU UUID (GPU-...)%s\n", t,
                     strncasecmp(t, "MIG-", 4) ? "" : "; a MIG device is not a GPU: select its GPU "
                                                     "and use -gi/-ci");
@@ -1308,7 +1308,7 @@ int fmctl_mig_main(int argc, char **argv)
             if (set_action(&o, A_RELEASE))
                 return 2;
         } else {
-            fprintf(stderr, "fmctl mig: unexpected argument '%s'\n", w);
+            fprintf(stderr, "fmctl mig: unexpected argument '%.60s'\n", w);
             usage(stderr);
             return 2;
         }
@@ -1343,7 +1343,7 @@ int fmctl_mig_main(int argc, char **argv)
             return 2;
         }
         if (!(label = ofm_mig_cfg_find(cfg, o.label))) {
-            fprintf(stderr, "fmctl mig: %s: no label '%s' under mig-configs\n", o.file, o.label);
+            fprintf(stderr, "fmctl mig: %s: no label '%.60s' under mig-configs\n", o.file, o.label);
             free(cfg);
             return 2;
         }

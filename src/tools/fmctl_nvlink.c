@@ -258,7 +258,7 @@ int fmctl_nvlink_main(int argc, char **argv)
         case 'i':
             only = strtol(optarg, &end, 10);
             if (!*optarg || *end || only < 0 || only >= OFM_MAX_GPUS) {
-                fprintf(stderr, "fmctl nvlink: -i: '%s' is not a GPU index\n", optarg);
+                fprintf(stderr, "fmctl nvlink: -i: '%.60s' is not a GPU index\n", optarg);
                 return 2;
             }
             break;
@@ -271,7 +271,7 @@ int fmctl_nvlink_main(int argc, char **argv)
     }
     /* GNU getopt moved the view (and anything else) behind the options */
     if (argc - optind > 1) {
-        fprintf(stderr, "fmctl nvlink: unexpected argument '%s'\n", argv[optind + 1]);
+        fprintf(stderr, "fmctl nvlink: unexpected argument '%.60s'\n", argv[optind + 1]);
         return 2;
     }
     const char *what = optind < argc ? argv[optind] : NULL;
@@ -286,7 +286,7 @@ int fmctl_nvlink_main(int argc, char **argv)
     } else if (!strcmp(what, "counters")) {
         v = V_COUNTERS;
     } else {
-        fprintf(stderr, "fmctl nvlink: unknown view '%s' (status, errors or counters)\n", what);
+        fprintf(stderr, "fmctl nvlink: unknown view '%.60s' (status, errors or counters)\n", what);
         return 2;
     }
     ofm_hal *h;

@@ -54,7 +54,7 @@ static int parse_id(const char *s, unsigned *out)
     char *end;
     unsigned long v = strtoul(s, &end, 10);
     if (!*s || *s < '0' || *s > '9' || *end || v >= 0xffffffffUL) {
-        fprintf(stderr, "fmctl partition: '%s' is not a partition ID\n", s);
+        fprintf(stderr, "fmctl partition: '%.60s' is not a partition ID\n", s);
         return -1;
     }
     *out = (unsigned)v;
@@ -158,7 +158,7 @@ static int parse_bdf(const char *s, fmPciDevice_t *d)
     char extra;
     if (sscanf(s, "%x:%x:%x.%x%c", &dom, &bus, &dev, &fn, &extra) != 4 || dom > 0xffff ||
         bus > 0xff || dev > 0x1f || fn > 7) {
-        fprintf(stderr, "fmctl partition: --vf '%s' is not a PCI address DDDD:BB:DD.F\n", s);
+        fprintf(stderr, "fmctl partition: --vf '%.60s' is not a PCI address DDDD:BB:DD.F\n", s);
         return -1;
     }
     *d = (fmPciDevice_t){dom, bus, dev, fn};
@@ -264,11 +264,11 @@ int fmctl_partition_main(int argc, char **argv)
                 return 2;
     } else if (!needs_id && strcmp(cmd, "list") && strcmp(cmd, "failed-devices") &&
                strcmp(cmd, "unsupported") && strcmp(cmd, "create")) {
-        fprintf(stderr, "fmctl partition: unknown command '%s'\n", cmd);
+        fprintf(stderr, "fmctl partition: unknown command '%.60s'\n", cmd);
         usage(stderr);
         return 2;
     } else if (!needs_id && npos > 1 && strcmp(cmd, "create")) {
-        fprintf(stderr, "fmctl partition %s: unexpected argument '%s'\n", cmd, pos[1]);
+        fprintf(stderr, "fmctl partition %s: unexpected argument '%.60s'\n", cmd, pos[1]);
         return 2;
     }
     fmHandle_t h;

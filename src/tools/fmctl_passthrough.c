@@ -345,7 +345,7 @@ int fmctl_passthrough_main(int argc, char **argv)
     }
     if (optind >= argc || strcmp(argv[optind], "plan") || optind + 1 != argc) {
         if (optind < argc && strcmp(argv[optind], "plan"))
-            fprintf(stderr, "fmctl passthrough: unknown command '%s'\n", argv[optind]);
+            fprintf(stderr, "fmctl passthrough: unknown command '%.60s'\n", argv[optind]);
         usage(stderr);
         return 2;
     }

@@ -58,7 +58,7 @@ int fmctl_status_main(int argc, char **argv)
         switch (c) {
         case 'i':
             if ((nonly = ofm_partition_parse_gpu_list(optarg, only, OFM_MAX_GPUS, why, sizeof why)) < 0) {
-                fprintf(stderr, "fmctl status: -i '%s': %s\n", optarg, why);
+                fprintf(stderr, "fmctl status: -i '%.60s': %s\n", optarg, why);
                 return 2;
             }
             break;
@@ -67,7 +67,7 @@ int fmctl_status_main(int argc, char **argv)
         case 'W':
             wait_s = strtol(optarg, &end, 10);
             if (*end || wait_s < 0 || wait_s > 86400) {
-                fprintf(stderr, "fmctl status: --wait-timeout: '%s' is not 0-86400 seconds\n", optarg);
+                fprintf(stderr, "fmctl status: --wait-timeout: '%.60s' is not 0-86400 seconds\n", optarg);
                 return 2;
             }
             break;
@@ -82,7 +82,7 @@ int fmctl_status_main(int argc, char **argv)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "fmctl status: unexpected argument '%s'\n", argv[optind]);
+        fprintf(stderr, "fmctl status: unexpected argument '%.60s'\n", argv[optind]);
         return 2;
     }
     struct timespec t0;

@@ -482,11 +482,11 @@ int fmctl_topo_main(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (!opts_done && a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "fmctl topo: unknown option '%s'\n", a);
+            fprintf(stderr, "fmctl topo: unknown option '%.60s'\n", a);
             usage(stderr);
             return 2;
         } else if (name) {
-            fprintf(stderr, "fmctl topo: too many arguments: '%s' after '%s'\n", a, name);
+            fprintf(stderr, "fmctl topo: too many arguments: '%.60s' after '%.60s'\n", a, name);
             return 2;
         } else {
             name = a;
@@ -504,7 +504,7 @@ int fmctl_topo_main(int argc, char **argv)
     else if (!strcmp(sub, "partitions"))
         fn = cmd_partitions;
     else {
-        fprintf(stderr, "fmctl topo: unknown subcommand '%s'\n", sub);
+        fprintf(stderr, "fmctl topo: unknown subcommand '%.60s'\n", sub);
         usage(stderr);
         return 2;
     }
