@@ -290,10 +290,14 @@ static void handle_link(ofm_monitor *m, const ofm_hal_event *e, ofm_fabric_error
     if (a >= 0)
         snprintf(scope, sizeof scope, "access link to GPU %u link %u", p->access[a].gpu,
                  p->access[a].gpu_link);
-    else if (t >= 0)
-        snprintf(scope, sizeof scope, "trunk link");
-    else
-        snprintf(scope, sizeof scope, "link");
+    else if (t >= 0) {
+        const ofm_trunk_link *tl = &p->trunks[t];
+        bool at_a = tl->sw_a == e->sw && tl->port_a == e->port;
+        snprintf(scope, sizeof scope, "trunk link to NVSwitch %u port %u", at_a ? tl->sw_b : tl->sw_a,
+                 at_a ? tl->port_b : tl->port_a);
+    } else {
+        snprintf(scope, sizeof scope, "a port the topology wires to nothing");
+    }
     rec->trunk = t >= 0;
     rec->gpu = a >= 0 ? p->access[a].gpu : OFM_ERROR_NO_GPU;
     snprintf(rec->summary, sizeof rec->summary, "NVLink down: NVSwitch %u port %u (%s)", e->sw,
