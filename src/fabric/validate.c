@@ -98,17 +98,30 @@ size_t ofm_fabric_validate(const ofm_platform *p, const ofm_fabric_observed *obs
     for (size_t i = 0; i < p->nswitches && i < OFM_MAX_SWITCHES; i++) {
         uint32_t id = p->switches[i].id;
         int k = obs_sw[i] = find_obs_switch(obs, id);
+        /* fourth-generation chips hang off the NVLink subnet manager, not the
+         * PCIe bus, and no kernel module parameter excludes them */
+        bool sm = p->switches[i].gen >= OFM_SWITCH_GEN4;
+        char tray[32] = "";
+        if (p->switches[i].tray)
+            snprintf(tray, sizeof tray, ", switch tray %u", p->switches[i].tray);
         if (k < 0 || obs->switches[k].health == OFM_DEV_MISSING) {
             health->switch_ok[i] = false;
             obs_sw[i] = -1;
             add(rep, OFM_FIND_SWITCH_MISSING, OFM_SEV_ERROR, id, 0, 0, 0,
-                "check the switch on the PCIe bus (lspci) and whether it is excluded (NvSwitchExcludelist)",
-                "switch %u: expected by the topology, not found", id);
+                sm ? "check the switch's power and its link to the NVLink subnet manager (the NIC "
+                     "bridge); NvSwitchExcludelist does not apply to fourth-generation NVSwitches"
+                   : "check the switch on the PCIe bus (lspci) and whether it is excluded "
+                     "(NvSwitchExcludelist)",
+                "switch %u%s%s%s: expected by the topology, not found", id, tray[0] ? " (" : "",
+                tray[0] ? tray + 2 : "", tray[0] ? ")" : "");
         } else if (obs->switches[k].health != OFM_DEV_OK) {
             health->switch_ok[i] = false;
             add(rep, OFM_FIND_SWITCH_FAILED, OFM_SEV_ERROR, id, 0, 0, 0,
-                "reset the switch or reboot; if it keeps failing, exclude it (NvSwitchExcludelist) and RMA the board",
-                "switch %u (%s): enumerated but failed", id, obs->switches[k].pci_bdf);
+                sm ? "power-cycle the switch (its tray) or reboot; if it keeps failing, RMA it "
+                     "(fourth-generation NVSwitches cannot be excluded by a kernel module parameter)"
+                   : "reset the switch or reboot; if it keeps failing, exclude it "
+                     "(NvSwitchExcludelist) and RMA the board",
+                "switch %u (%s%s): enumerated but failed", id, obs->switches[k].pci_bdf, tray);
         } else if (obs->switches[k].gen != p->switches[i].gen) {
             add(rep, OFM_FIND_SWITCH_FAILED, OFM_SEV_WARNING, id, 0, 0, 0, ACT_WIRING,
                 "switch %u: generation %d, the topology says %d", id, (int)obs->switches[k].gen,

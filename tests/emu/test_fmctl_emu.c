@@ -214,6 +214,31 @@ static void test_injected_faults_show_up(void **state)
     remove_root(root, sys);
 }
 
+/* create --force replaces the whole system: the old one's MIG layout and
+ * error counters went on into the new one; destroy left them behind (and the
+ * directory with them). */
+static void test_force_and_destroy_leave_nothing(void **state)
+{
+    (void)state;
+    char root[64], sys[96], path[160];
+    make_root(root, sizeof root, sys, sizeof sys);
+    const char *e[] = {"--emu-dir", sys};
+    assert_int_equal(fmctl((const char *[]){"create", "--platform", "hgx-h100", e[0], e[1], NULL}), 0);
+    assert_int_equal(fmctl((const char *[]){"inject", "link-errors", "--switch", "1", "--port", "40",
+                                            "--replay", "7", e[0], e[1], NULL}),
+                     0);
+    snprintf(path, sizeof path, "%s/nvlink_errors", sys);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(fmctl((const char *[]){"create", "--platform", "hgx-h100", "--force", e[0], e[1], NULL}), 0);
+    assert_int_not_equal(access(path, F_OK), 0);
+    assert_int_equal(fmctl((const char *[]){"inject", "link-errors", "--switch", "1", "--port", "40",
+                                            "--replay", "7", e[0], e[1], NULL}),
+                     0);
+    assert_int_equal(fmctl((const char *[]){"destroy", e[0], e[1], NULL}), 0);
+    assert_int_not_equal(access(sys, F_OK), 0); /* the directory itself is gone */
+    rmdir(root);
+}
+
 static void test_list_shows_systems_and_damage(void **state)
 {
     (void)state;
@@ -246,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_probe_drop_logged_then_arrives),
         cmocka_unit_test(test_injected_faults_show_up),
         cmocka_unit_test(test_list_shows_systems_and_damage),
+        cmocka_unit_test(test_force_and_destroy_leave_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,6 +102,28 @@ static void switch_missing(void **state)
     assert_true(f->h.switch_ok[11]);
 }
 
+/* A fourth-generation NVSwitch (GB200 NVL72) is named with its tray, and the
+ * advice is not a kernel module parameter that cannot exclude it. */
+static void rack_switch_failed(void **state)
+{
+    (void)state;
+    fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    ofm_error err;
+    assert_int_equal(ofm_platform_load("gb200-nvl72", NULL, &f->p, &err), 0);
+    synth_observe(&f->p, &f->o);
+    f->o.switches[4].health = OFM_DEV_FAILED; /* switch 5, in switch tray 3 */
+    ofm_fabric_validate(&f->p, &f->o, &f->h, &f->r);
+    const ofm_finding *x = find(f, OFM_FIND_SWITCH_FAILED);
+    assert_non_null(x);
+    if (!strstr(x->msg, "switch 5 (") || !strstr(x->msg, ", switch tray 3): enumerated but failed"))
+        fail_msg("message: %s", x->msg);
+    assert_null(strstr(x->action, "exclude it (NvSwitchExcludelist)"));
+    assert_non_null(strstr(x->action, "cannot be excluded by a kernel module parameter"));
+    assert_false(f->h.switch_ok[4]);
+    free(f);
+}
+
 static void gpu_failed_and_extra(void **state)
 {
     fx *f = *state;
@@ -138,6 +160,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(trunk_down, setup, teardown),
         cmocka_unit_test_setup_teardown(switch_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(gpu_failed_and_extra, setup, teardown),
+        cmocka_unit_test(rack_switch_failed),
         cmocka_unit_test_setup_teardown(extra_link, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,7 +25,7 @@ static int open_file(ofm_hal *h, int lock, int *fd)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/nvlink_errors", ofm_emu_dir(h));
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (*fd < 0)
         return emu_fail(h, OFM_HAL_EIO, "%s: cannot open: %s", path, strerror(errno));
     if (flock(*fd, lock)) {

@@ -489,6 +489,12 @@ static bool fm_held(const char *dir, char *msg, size_t len, const char *what)
     return held;
 }
 
+/* What a system accumulates while it runs, besides state.bin: MIG layout,
+ * NVLink error and telemetry counters, the devices excluded at the last
+ * boot. A replaced system starts without them; destroy removes them. */
+static const char *const run_files[] = {"mig.state", "nvlink_errors", "switch_telemetry",
+                                        "excluded"};
+
 int ofm_emu_create(const char *dir, const char *platform, bool force, char *errbuf, size_t errlen)
 {
     if (!dir || strlen(dir) >= 4000) {
@@ -529,6 +535,17 @@ int ofm_emu_create(const char *dir, const char *platform, bool force, char *errb
             snprintf(errbuf, errlen, "%s", ofm_error_format(&err, b, sizeof b));
         free(p);
         return OFM_HAL_EBUSY;
+    }
+    /* a replaced system keeps nothing of the old one's run */
+    for (size_t i = 0; i < sizeof run_files / sizeof run_files[0]; i++) {
+        path_in(dir, run_files[i], path, sizeof path);
+        if (unlink(path) && errno != ENOENT) {
+            snprintf(errbuf, errlen, "%s: cannot remove the old system's file: %s", path,
+                     strerror(errno));
+            free(p);
+            close(fmfd);
+            return OFM_HAL_EIO;
+        }
     }
     /* the topology text goes in verbatim so the system opens with no other file */
     size_t len;
@@ -607,11 +624,15 @@ int ofm_emu_destroy(const char *dir, char *errbuf, size_t errlen)
         path_in(dir, files[i], path, sizeof path);
         unlink(path);
     }
+    for (size_t i = 0; i < sizeof run_files / sizeof run_files[0]; i++) {
+        path_in(dir, run_files[i], path, sizeof path);
+        unlink(path);
+    }
     /* temp files a writer killed before its rename() left behind */
     DIR *d = opendir(dir);
     for (struct dirent *de; d && (de = readdir(d));)
         if (!strncmp(de->d_name, "state.bin.tmp", 13) || !strcmp(de->d_name, "mig.state.tmp") ||
-            !strcmp(de->d_name, "topology.topo.tmp")) {
+            !strcmp(de->d_name, "topology.topo.tmp") || !strcmp(de->d_name, "excluded.tmp")) {
             path_in(dir, de->d_name, path, sizeof path);
             unlink(path);
         }
