@@ -95,8 +95,10 @@ void ofm_status_print_gpus(FILE *f, const ofm_status_doc *doc, const uint32_t *o
                 st->domain_reason[0] ? ": " : "", st->domain_reason);
     if (doc->status_file_error[0])
         fprintf(f, "    Status File           : not written: %s\n", doc->status_file_error);
+    /* The count is the bring-up write only: partition changes come later and
+     * are shown per partition, so the label says which write it counts. */
     fprintf(f, "    NVLinks               : access %u/%u active, trunk %u/%u active, %zu routing "
-               "entries\n",
+               "entries written at bring-up\n",
             st->access_active, st->access_expected, st->trunk_active, st->trunk_expected,
             st->routes_programmed);
     gpu_summary(f, st);
