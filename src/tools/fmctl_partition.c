@@ -72,6 +72,91 @@ static int report(fmReturn_t rc, const char *what, bool json)
     return rc == FM_ST_SUCCESS ? 0 : 1;
 }
 
+/* One device of fmGetNvlinkFailedDevices as JSON. */
+static json_object *failed_device_json(const fmNvlinkFailedDeviceInfo_t *d)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "uuid", json_object_new_string(d->uuid));
+    json_object_object_add(o, "pci_bus_id", json_object_new_string(d->pciBusId));
+    json_object *ports = json_object_new_array();
+    for (unsigned k = 0; k < d->numPorts && k < FM_MAX_NUM_NVLINK_PORTS; k++)
+        json_object_array_add(ports, json_object_new_int64(d->portNum[k]));
+    json_object_object_add(o, "failed_ports", ports);
+    return o;
+}
+
+static void print_json(json_object *o)
+{
+    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+    json_object_put(o);
+}
+
+static int do_failed_devices(fmHandle_t h, bool json)
+{
+    fmNvlinkFailedDevices_t *fd = calloc(1, sizeof *fd);
+    if (!fd) {
+        fprintf(stderr, "fmctl partition: out of memory\n");
+        return 1;
+    }
+    fd->version = fmNvlinkFailedDevices_version;
+    fmReturn_t r = fmGetNvlinkFailedDevices(h, fd);
+    if (r != FM_ST_SUCCESS || !json) {
+        int rc = report(r, "fmGetNvlinkFailedDevices", json);
+        for (unsigned i = 0; r == FM_ST_SUCCESS && i < fd->numGpus && i < FM_MAX_NUM_GPUS; i++)
+            printf("GPU %s %s: %u failed NVLink(s)\n", fd->gpuInfo[i].pciBusId, fd->gpuInfo[i].uuid,
+                   fd->gpuInfo[i].numPorts);
+        for (unsigned i = 0; r == FM_ST_SUCCESS && i < fd->numSwitches && i < FM_MAX_NUM_NVSWITCHES; i++)
+            printf("NVSwitch %s: %u failed port(s)\n", fd->switchInfo[i].pciBusId,
+                   fd->switchInfo[i].numPorts);
+        free(fd);
+        return rc;
+    }
+    json_object *o = json_object_new_object(), *g = json_object_new_array(),
+                *sw = json_object_new_array();
+    for (unsigned i = 0; i < fd->numGpus && i < FM_MAX_NUM_GPUS; i++)
+        json_object_array_add(g, failed_device_json(&fd->gpuInfo[i]));
+    for (unsigned i = 0; i < fd->numSwitches && i < FM_MAX_NUM_NVSWITCHES; i++)
+        json_object_array_add(sw, failed_device_json(&fd->switchInfo[i]));
+    json_object_object_add(o, "gpus", g);
+    json_object_object_add(o, "nvswitches", sw);
+    print_json(o);
+    free(fd);
+    return 0;
+}
+
+static int do_unsupported(fmHandle_t h, bool json)
+{
+    fmUnsupportedFabricPartitionList_t *u = calloc(1, sizeof *u);
+    if (!u) {
+        fprintf(stderr, "fmctl partition: out of memory\n");
+        return 1;
+    }
+    u->version = fmUnsupportedFabricPartitionList_version;
+    fmReturn_t r = fmGetUnsupportedFabricPartitions(h, u);
+    unsigned n = u->numPartitions < FM_MAX_FABRIC_PARTITIONS ? u->numPartitions : FM_MAX_FABRIC_PARTITIONS;
+    if (r != FM_ST_SUCCESS || !json) {
+        int rc = report(r, "fmGetUnsupportedFabricPartitions", json);
+        for (unsigned i = 0; r == FM_ST_SUCCESS && i < n; i++)
+            printf("partition %u (%u GPUs) is not supported\n", u->partitionInfo[i].partitionId,
+                   u->partitionInfo[i].numGpus);
+        free(u);
+        return rc;
+    }
+    json_object *a = json_object_new_array();
+    for (unsigned i = 0; i < n; i++) {
+        const fmUnsupportedFabricPartitionInfo_t *pi = &u->partitionInfo[i];
+        json_object *o = json_object_new_object(), *g = json_object_new_array();
+        json_object_object_add(o, "id", json_object_new_int64(pi->partitionId));
+        for (unsigned k = 0; k < pi->numGpus && k < FM_MAX_NUM_GPUS; k++)
+            json_object_array_add(g, json_object_new_int64(pi->gpuPhysicalIds[k]));
+        json_object_object_add(o, "gpus", g);
+        json_object_array_add(a, o);
+    }
+    print_json(a);
+    free(u);
+    return 0;
+}
+
 /* "1-4,9" */
 static void gpu_ranges(const uint32_t *g, unsigned n, char *buf, size_t cap)
 {
@@ -289,30 +374,10 @@ int fmctl_partition_main(int argc, char **argv)
         rc = report(ofmDeactivateFabricPartitionAny(h, id), "deactivate partition", json);
     else if (!strcmp(cmd, "set-active"))
         rc = report(fmSetActivatedFabricPartitions(h, &act), "fmSetActivatedFabricPartitions", json);
-    else if (!strcmp(cmd, "failed-devices")) {
-        fmNvlinkFailedDevices_t *fd = calloc(1, sizeof *fd);
-        fd->version = fmNvlinkFailedDevices_version;
-        fmReturn_t r = fmGetNvlinkFailedDevices(h, fd);
-        rc = report(r, "fmGetNvlinkFailedDevices", false);
-        if (r == FM_ST_SUCCESS) {
-            for (unsigned i = 0; i < fd->numGpus && i < FM_MAX_NUM_GPUS; i++)
-                printf("GPU %s %s: %u failed NVLink(s)\n", fd->gpuInfo[i].pciBusId, fd->gpuInfo[i].uuid,
-                       fd->gpuInfo[i].numPorts);
-            for (unsigned i = 0; i < fd->numSwitches && i < FM_MAX_NUM_NVSWITCHES; i++)
-                printf("NVSwitch %s: %u failed port(s)\n", fd->switchInfo[i].pciBusId,
-                       fd->switchInfo[i].numPorts);
-        }
-        free(fd);
-    } else {
-        fmUnsupportedFabricPartitionList_t *u = calloc(1, sizeof *u);
-        u->version = fmUnsupportedFabricPartitionList_version;
-        fmReturn_t r = fmGetUnsupportedFabricPartitions(h, u);
-        rc = report(r, "fmGetUnsupportedFabricPartitions", false);
-        for (unsigned i = 0; r == FM_ST_SUCCESS && i < u->numPartitions && i < FM_MAX_FABRIC_PARTITIONS; i++)
-            printf("partition %u (%u GPUs) is not supported\n", u->partitionInfo[i].partitionId,
-                   u->partitionInfo[i].numGpus);
-        free(u);
-    }
+    else if (!strcmp(cmd, "failed-devices"))
+        rc = do_failed_devices(h, json);
+    else
+        rc = do_unsupported(h, json);
     fmctl_disconnect(h);
     return rc;
 }

@@ -210,6 +210,19 @@ static void test_follow_and_partitions(void **state)
     close(pfd[1]);
     assert_int_equal(ops_fmctl("partition activate 1 --socket %s", d.sock), 0);
     assert_int_equal(ops_fmctl("partition deactivate 1 --socket %s", d.sock), 0);
+    /* --json is JSON for every partition command (these two printed
+     * "...: success"); on H100 both lists are empty (FM §5.11) */
+    assert_int_equal(ops_fmctl("partition failed-devices --json --socket %s", d.sock), 0);
+    json_object *fj = json_tokener_parse(ops_out);
+    json_object *fg = NULL;
+    if (!fj || !json_object_object_get_ex(fj, "gpus", &fg) || json_object_array_length(fg) != 0)
+        fail_msg("failed-devices --json: %s", ops_out);
+    json_object_put(fj);
+    assert_int_equal(ops_fmctl("partition unsupported --json --socket %s", d.sock), 0);
+    fj = json_tokener_parse(ops_out);
+    if (!fj || !json_object_is_type(fj, json_type_array) || json_object_array_length(fj) != 0)
+        fail_msg("unsupported --json: %s", ops_out);
+    json_object_put(fj);
     /* read until both partition events arrived, with a deadline */
     static char buf[1 << 16];
     size_t got = 0;
