@@ -499,12 +499,27 @@ int ofm_pm_create(const ofm_pm_opts *o, ofm_partition_mgr **out, ofm_error *err)
 
     pm->nparts = p->npartitions;
     memcpy(pm->parts, p->partitions, p->npartitions * sizeof p->partitions[0]);
+    char first_why[256] = "", ids[160] = "";
+    size_t nunsup = 0, idlen = 0;
     for (size_t i = 0; i < p->npartitions; i++) {
         char why[256];
         pm->supported[i] = usable(pm, &pm->parts[i], why, sizeof why);
         if (!pm->supported[i] && is_vgpu(pm) && strstr(why, "MIG"))
             OFM_WARN("%s; disable MIG and restart the fabric manager to get it back", why);
+        if (pm->supported[i])
+            continue;
+        if (!nunsup++)
+            snprintf(first_why, sizeof first_why, "%s", why);
+        int w = snprintf(ids + idlen, sizeof ids - idlen, "%s%" PRIu32, idlen ? ", " : "",
+                         pm->parts[i].id);
+        idlen = w < 0 || (size_t)w >= sizeof ids - idlen ? sizeof ids - 1 : idlen + (size_t)w;
     }
+    /* which ones, and why: the count alone leaves the operator guessing */
+    if (nunsup)
+        OFM_WARN("%zu default partition(s) not supported in this run: %s (first: %s); they cannot "
+                 "be activated until the failed device is repaired and the fabric manager restarts "
+                 "('fmctl partition unsupported' lists them)",
+                 nunsup, ids, first_why);
     size_t ncarried = carry_over_definitions(pm);
     /* isolation first: no GPU reaches another until a partition is activated */
     for (size_t s = 0; s < p->nswitches; s++)

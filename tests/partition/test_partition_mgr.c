@@ -597,6 +597,11 @@ static void a100_failed_gpu_removes_its_partitions(void **s)
     for (unsigned g = 0; g < un.partitionInfo[0].numGpus; g++)
         has3 |= un.partitionInfo[0].gpuPhysicalIds[g] == 3;
     assert_true(has3);
+    /* the log names the unsupported partitions and why, not only a count */
+    char want[96];
+    snprintf(want, sizeof want, "default partition(s) not supported in this run: %u", bad);
+    if (!strstr(pmfx_log(), want) || !strstr(pmfx_log(), "(first: partition "))
+        fail_msg("expected '%s' in:\n%s", want, pmfx_log());
     /* FM §5.7: an unsupported partition id is a bad parameter */
     assert_int_equal(ofm_pm_activate(f->pm, bad, NULL, 0), FM_ST_BADPARAM);
     /* a supported multi-GPU partition still works and is isolated */
