@@ -164,11 +164,14 @@ static void decide_hopper(const ofm_platform *p, const ofm_fabric_health *obs, o
     for (size_t si = 0; si < p->nswitches && si < OFM_MAX_SWITCHES; si++)
         if (!obs->switch_ok[si])
             abort_with(d,
-                       "NVSwitch %u is missing or failed: every NVSwitch of an HGX H100 baseboard "
-                       "must be reachable, so initialisation aborts and the system stays "
-                       "uninitialised; check the switch (lspci), reset or power-cycle the system "
-                       "(FM §13.8)",
-                       p->switches[si].id);
+                       "NVSwitch %u is missing or failed: every NVSwitch of an %s baseboard must "
+                       "be reachable, so initialisation aborts and the system stays "
+                       "uninitialised; %s, reset or power-cycle the system (FM §13.8)",
+                       p->switches[si].id,
+                       p->switches[si].gen >= OFM_SWITCH_GEN4 ? "HGX B200-class" : "HGX H100-class",
+                       p->switches[si].gen >= OFM_SWITCH_GEN4
+                           ? "check the switch's link to the NVLink subnet manager (NIC bridge)"
+                           : "check the switch (lspci)");
     if (d->abort)
         return;
     for (size_t a = 0; a < p->naccess && a < OFM_MAX_ACCESS_LINKS; a++) {

@@ -310,6 +310,25 @@ static void h100_switch_missing_aborts(void **state)
     assert_true(f->d.abort);
 }
 
+/* B200: the same abort, in the words of a subnet-managed board (it has no
+ * PCIe NVSwitch for lspci to list, and it is not an H100). */
+static void b200_switch_missing_aborts(void **state)
+{
+    (void)state;
+    fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    ofm_error err;
+    assert_int_equal(ofm_platform_load("hgx-b200", NULL, &f->p, &err), 0);
+    ofm_fabric_health_all_ok(&f->p, &f->h);
+    f->h.switch_ok[1] = false;
+    decide(f, 0, 0, 0, OFM_FABRIC_MODE_BARE_METAL);
+    assert_true(f->d.abort);
+    if (!strstr(f->d.reason, "NVSwitch 2 is missing or failed: every NVSwitch of an HGX B200-class") ||
+        !strstr(f->d.reason, "NVLink subnet manager") || strstr(f->d.reason, "lspci"))
+        fail_msg("reason: %s", f->d.reason);
+    free(f);
+}
+
 /* H100: an access-link failure leaves the GPU unable to register; keys ignored. */
 static void h100_access_failure_no_register(void **state)
 {
@@ -376,6 +395,7 @@ int main(void)
         T(switch0_bare), T(switch0_shared), T(switch1_bare), T(switch1_shared),
         T(switch1_two_pairs_aborts), T(switch1_same_pair_ok), T(gpu_missing),
         H(h100_switch_missing_aborts), H(h100_access_failure_no_register), T(deterministic),
+        cmocka_unit_test(b200_switch_missing_aborts),
         T(mig_links_off_not_a_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
