@@ -324,8 +324,9 @@ typedef struct {
     /* Optional: the read_events cursor after every event the backend holds
      * now, without reading them (the emulator's event ring outlives every
      * process). Bring-up starts the monitor there, so that what failed before
-     * the start is reported by bring-up, not replayed as new. Backends that
-     * keep their own read position (the NVSwitch driver's) leave it NULL. */
+     * the start is reported by bring-up, not replayed as new. The NVSwitch
+     * backend moves its per-switch position in the driver's error buffers
+     * past what they hold (GET_ERRORS only, nothing else read_events does). */
     int (*event_cursor_now)(ofm_hal *h, uint64_t *cursor);
 } ofm_hal_ops;
 

@@ -69,6 +69,7 @@ SIDE_OP(sw, route_read, (ofm_hal *h, uint32_t sw, ofm_route_entry *o, size_t cap
         (s, sw, o, cap, n))
 SIDE_OP(sw, read_events, (ofm_hal *h, uint64_t *c, ofm_hal_event *o, size_t cap, size_t *n),
         (s, c, o, cap, n))
+SIDE_OP(sw, event_cursor_now, (ofm_hal *h, uint64_t *c), (s, c))
 SIDE_OP(sw, fabric_set, (ofm_hal *h, uint32_t g, ofm_fabric_state st, int status), (s, g, st, status))
 /* The GPU inventory also tells the switch side who sits at which PCI address. */
 static int c_list_gpus(ofm_hal *h, ofm_hal_gpu *o, size_t cap, size_t *n)
@@ -260,6 +261,8 @@ int ofm_hal_compose(const char *name, ofm_hal *switch_side, ofm_hal *gpu_side, o
         .mig_device_uuid = gpu_side->ops->mig_device_uuid ? c_mig_device_uuid : NULL,
         .gpu_link_errors = gpu_side->ops->gpu_link_errors ? c_gpu_link_errors : NULL,
         .link_errors_many = switch_side->ops->link_errors_many ? c_link_errors_many : NULL,
+        /* events are the switch side's (read_events above), so is their end */
+        .event_cursor_now = switch_side->ops->event_cursor_now ? c_event_cursor_now : NULL,
         .link_errors = switch_side->ops->link_errors || gpu_side->ops->gpu_link_errors
                            ? c_link_errors
                            : NULL,

@@ -541,6 +541,27 @@ static void vgpu_refused_on_hgx2_only(void **s)
     stop(&d);
 }
 
+/* An SXid the switch recorded before the fabric manager started (kernel log,
+ * driver error buffer) is history: the monitor must not report it after
+ * "ready" as a new runtime error with runtime advice. One raised after the
+ * start is reported. Under the driver model this runs on the real NVSwitch
+ * backend, whose read position lives in the driver's error buffer. */
+static void hgx_h100_sxid_before_start(void **s)
+{
+    (void)s;
+    daemon_fx d;
+    start(&d, "hgx-h100", NULL);
+    const ofm_access_link *a = &d.p.access[5];
+    assert_int_equal(ofm_emu_inject_sxid(d.h, a->sw, a->sw_port, 12028, false, "before start"), 0);
+    assert_int_equal(run_daemon(&d), 0);
+    assert_int_equal(ofm_emu_inject_sxid(d.h, a->sw, a->sw_port, 20001, false, "after start"), 0);
+    char *log = wait_log(&d, "error 20001");
+    if (strstr(log, "error 12028"))
+        fail_msg("an SXid from before the start was reported as new:\n%s", log);
+    free(log);
+    stop(&d);
+}
+
 static void hgx_h100_sxid(void **s)
 {
     (void)s;
@@ -587,7 +608,7 @@ int main(void)
 {
     mm_apply_filter();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(hgx_h100), cmocka_unit_test(hgx_h100_sxid), cmocka_unit_test(hgx_h800), cmocka_unit_test(hgx_h200), cmocka_unit_test(hgx_b200), cmocka_unit_test(hgx_a100),
+        cmocka_unit_test(hgx_h100), cmocka_unit_test(hgx_h100_sxid), cmocka_unit_test(hgx_h100_sxid_before_start), cmocka_unit_test(hgx_h800), cmocka_unit_test(hgx_h200), cmocka_unit_test(hgx_b200), cmocka_unit_test(hgx_a100),
         cmocka_unit_test(hgx_a800), cmocka_unit_test(hgx_a100_2b), cmocka_unit_test(hgx_2),
         cmocka_unit_test(trunk_failure_mode0_not_ready),
         cmocka_unit_test(a100_mig_at_startup_keeps_links_down),

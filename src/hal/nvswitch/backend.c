@@ -3,6 +3,7 @@
  * messages, the driver heartbeat and error queues, all through ioctl.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -978,6 +979,46 @@ static int read_events(ofm_hal *h, uint64_t *cursor, ofm_hal_event *out, size_t 
     return OFM_HAL_OK;
 }
 
+/* Where the monitor starts: after every error the driver's buffers hold now.
+ * Those were raised before this manager ran (they are in the kernel log
+ * already); bring-up reports the fabric as it finds it, and replaying them
+ * after "ready" as new errors, with runtime advice, would mislead. Only
+ * GET_ERRORS is called: no heartbeat, probe answer or link baseline, which
+ * read_events also does and which belong to the monitor's first poll. */
+static int event_cursor_now(ofm_hal *h, uint64_t *cursor)
+{
+    nv_impl *n = nv_of(h);
+    nvsw_get_errors *ge = malloc(sizeof *ge);
+    if (!ge)
+        return nv_fail(h, OFM_HAL_ENOSPC, "out of memory");
+    uint64_t skipped = 0;
+    for (size_t i = 0; i < n->nsw; i++) {
+        sw_rec *s = &n->sw[i];
+        if (s->fd < 0)
+            continue;
+        for (uint32_t sev = 0; sev < 2; sev++)
+            /* bounded: the driver's buffer is finite; a driver that kept
+             * answering would otherwise hold bring-up forever */
+            for (int round = 0; round < 1024; round++) {
+                memset(ge, 0, sizeof *ge);
+                ge->severity = sev;
+                ge->index = s->err_cursor[sev];
+                if (DEV_CALL(h, s, NVSW_CMD_GET_ERRORS, ge) != OFM_HAL_OK || ge->count == 0 ||
+                    ge->next_index <= s->err_cursor[sev])
+                    break;
+                skipped += ge->count < NVSW_ERRORS_PER_CALL ? ge->count : NVSW_ERRORS_PER_CALL;
+                s->err_cursor[sev] = ge->next_index;
+            }
+    }
+    free(ge);
+    if (skipped)
+        OFM_INFO("nvswitch: %" PRIu64 " SXid(s) recorded by the driver before this start are "
+                 "not reported again (they are in the kernel log); monitoring starts after them",
+                 skipped);
+    *cursor = n->ev_seq;
+    return OFM_HAL_OK;
+}
+
 /* ---------------------------------------------------------- identity */
 
 static int driver_version(ofm_hal *h, char *buf, size_t len)
@@ -1070,6 +1111,7 @@ static const ofm_hal_ops nv_ops = {
     .route_clear_switch = route_clear_switch,
     .route_read = route_read,
     .read_events = read_events,
+    .event_cursor_now = event_cursor_now,
     .fabric_get = fabric_get,
     .fabric_set = fabric_set,
     .mig_mode_get = mig_mode_get,
