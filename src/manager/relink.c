@@ -16,7 +16,8 @@
  * Resetting a switch port may drop its routing entries (the emulator and
  * the driver's reset-and-drain both can), so the entries of the reset
  * ingress ports are read before and written back, in one batch, after the
- * links train: what was programmed stays programmed, in every fabric mode. */
+ * reset and before the links train: what was programmed stays programmed, in
+ * every fabric mode, and is in place by the time a link reads ACTIVE. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,21 +133,16 @@ static void relink_gpu(ofm_hal *h, const ofm_fabric_ctx *c, size_t gi, const siz
         return;
     }
 
+    /* Reset, write the routes back, then train: a link that reads ACTIVE
+     * already carries its routes, so whoever waits for the links (fmctl
+     * reset, fmctl mig) cannot see traffic dropped in between. The entries
+     * are switch registers, writable while the port is down. */
     for (size_t i = 0; i < nt; i++) {
         const ofm_access_link *a = &p->access[todo[i]];
         int rc = h->ops->reset_port ? h->ops->reset_port(h, a->sw, a->sw_port) : OFM_HAL_ENOTSUP;
         if (rc != OFM_HAL_OK && rc != OFM_HAL_ENOTSUP && !res->why[0])
             snprintf(res->why, sizeof res->why, "reset of switch %u port %u: %s", a->sw, a->sw_port,
                      ofm_hal_last_error(h));
-        rc = h->ops->train_port ? h->ops->train_port(h, a->sw, a->sw_port) : OFM_HAL_ENOTSUP;
-        if (rc == OFM_HAL_OK) {
-            res->trained++;
-        } else {
-            res->failed++;
-            if (!res->why[0])
-                snprintf(res->why, sizeof res->why, "switch %u port %u: %s", a->sw, a->sw_port,
-                         ofm_hal_last_error(h));
-        }
     }
     if (ns) {
         if (h->ops->route_write && h->ops->route_write(h, saved, ns) == OFM_HAL_OK) {
@@ -156,6 +152,18 @@ static void relink_gpu(ofm_hal *h, const ofm_fabric_ctx *c, size_t gi, const siz
             if (!res->why[0])
                 snprintf(res->why, sizeof res->why, "rewriting %zu routing entries: %s", ns,
                          h->ops->route_write ? ofm_hal_last_error(h) : "the backend cannot");
+        }
+    }
+    for (size_t i = 0; i < nt; i++) {
+        const ofm_access_link *a = &p->access[todo[i]];
+        int rc = h->ops->train_port ? h->ops->train_port(h, a->sw, a->sw_port) : OFM_HAL_ENOTSUP;
+        if (rc == OFM_HAL_OK) {
+            res->trained++;
+        } else {
+            res->failed++;
+            if (!res->why[0])
+                snprintf(res->why, sizeof res->why, "switch %u port %u: %s", a->sw, a->sw_port,
+                         ofm_hal_last_error(h));
         }
     }
     free(saved);

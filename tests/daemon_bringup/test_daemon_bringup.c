@@ -77,6 +77,32 @@ static int start(daemon_fx *d, const char *platform, const char *extra)
     return 0;
 }
 
+/* Daemons started and not yet stopped. A failed assertion longjmps past
+ * stop(); the daemon (it daemonized, so it is no child of ours) would then
+ * outlive the test program, spin its monitor and hold ctest's pipe. At exit
+ * each one whose PID-file lock is still held is killed. */
+static struct {
+    pid_t pid;
+    int fd;
+} g_live[64];
+
+static void kill_leftovers(void)
+{
+    for (size_t i = 0; i < sizeof g_live / sizeof g_live[0]; i++)
+        if (g_live[i].pid > 0 && flock(g_live[i].fd, LOCK_EX | LOCK_NB) != 0)
+            kill(g_live[i].pid, SIGKILL);
+}
+
+static void track(pid_t pid, int fd, bool on)
+{
+    for (size_t i = 0; i < sizeof g_live / sizeof g_live[0]; i++)
+        if (on ? g_live[i].pid <= 0 : g_live[i].pid == pid) {
+            g_live[i].pid = on ? pid : 0;
+            g_live[i].fd = fd;
+            return;
+        }
+}
+
 static int run_daemon(daemon_fx *d)
 {
     const char *build = getenv("OPENFM_BUILD_DIR");
@@ -104,6 +130,7 @@ static int run_daemon(daemon_fx *d)
         d->pid = (pid_t)v;
         d->pid_fd = open(d->pidfile, O_RDONLY | O_CLOEXEC);
         assert_true(d->pid_fd >= 0);
+        track(d->pid, d->pid_fd, true);
     } else {
         /* The daemonizing parent reports the failure before the daemon has
          * finished its cleanup; it holds the emulated system (fm.lock) until
@@ -142,6 +169,7 @@ static void remove_files(const char *dir)
 static void stop_daemon(daemon_fx *d)
 {
     if (d->pid > 0) {
+        track(d->pid, d->pid_fd, false);
         assert_int_equal(kill(d->pid, SIGTERM), 0);
         assert_int_equal(flock(d->pid_fd, LOCK_EX), 0);
         close(d->pid_fd);
@@ -606,6 +634,7 @@ static void hgx_h100_sxid(void **s)
 
 int main(void)
 {
+    atexit(kill_leftovers);
     mm_apply_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hgx_h100), cmocka_unit_test(hgx_h100_sxid), cmocka_unit_test(hgx_h100_sxid_before_start), cmocka_unit_test(hgx_h800), cmocka_unit_test(hgx_h200), cmocka_unit_test(hgx_b200), cmocka_unit_test(hgx_a100),
