@@ -156,6 +156,21 @@ void emu_switch_uuid(const ofm_platform *p, size_t si, char *out, size_t len);
 #define EMU_VFS_PER_GPU 16
 size_t emu_gpu_vfs(const ofm_platform *p, size_t gi, ofm_hal_pci_fn *out, size_t cap);
 
+/* Counter files (emu_counters.c): a fixed array of records in <dir>/name,
+ * `size` bytes once anything was counted, empty before. Read: `len` bytes at
+ * `off` under a shared lock (zeros while empty). Update: under an exclusive
+ * lock, read them into buf, apply(buf, arg), write them back. Clear: empty
+ * the file (boot). A saturating add for the counters themselves. */
+typedef struct {
+    const char *name;
+    size_t size;
+} emu_counter_file;
+int emu_counters_read(ofm_hal *h, const emu_counter_file *f, size_t off, void *buf, size_t len);
+int emu_counters_update(ofm_hal *h, const emu_counter_file *f, size_t off, void *buf, size_t len,
+                        void (*apply)(void *recs, const void *arg), const void *arg);
+int emu_counters_clear(ofm_hal *h, const emu_counter_file *f);
+uint64_t emu_sat_add(uint64_t a, uint64_t b);
+
 /* Switch telemetry (emu_telemetry.c): whether switch si counts its errors
  * in telemetry (fourth generation) instead of raising SXids, and raising a
  * port's (or, with OFM_HAL_PORT_CHIP, only the chip's) counter by n. */

@@ -1,46 +1,16 @@
 /* The switch telemetry of fourth-generation NVSwitches (HGX B200): such
  * switches report no SXids; their errors are fatal / non-fatal counters per
- * port and per chip that the management path reads. Kept in
- * <dir>/switch_telemetry, a fixed array of records (per switch: the chip,
- * then each port) updated in place under an exclusive flock (readers take it
- * shared), apart from state.bin so that counting never rewrites the routing
- * tables. Taken inside a state transaction when the probe counts a drop:
- * the lock order is always state.lock, then this file. Cleared at every
- * emulated boot. */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
+ * port and per chip that the management path reads. Kept in the counter
+ * file <dir>/switch_telemetry (emu_counters.c; per switch: the chip, then
+ * each port). Taken inside a state transaction when the probe counts a
+ * drop: the lock order is always state.lock, then this file. */
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "hal/emu/emu_int.h"
-#include "hal/emu/emu_mig.h"
 
 #define PER_SWITCH ((size_t)OFM_MAX_SWITCH_PORTS + 1)
 #define NRECS ((size_t)OFM_MAX_SWITCHES * PER_SWITCH)
-#define FILE_SIZE (NRECS * sizeof(ofm_hal_error_counts))
-
-static int open_file(ofm_hal *h, int lock, int *fd)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/switch_telemetry", ofm_emu_dir(h));
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (*fd < 0)
-        return emu_fail(h, OFM_HAL_EIO, "%s: cannot open: %s", path, strerror(errno));
-    if (flock(*fd, lock)) {
-        close(*fd);
-        return emu_fail(h, OFM_HAL_EIO, "%s: cannot lock: %s", path, strerror(errno));
-    }
-    struct stat st;
-    if (fstat(*fd, &st) == 0 && st.st_size != 0 && (size_t)st.st_size != FILE_SIZE) {
-        close(*fd);
-        return emu_fail(h, OFM_HAL_ECORRUPT, "%s: %lld bytes, expected %zu: delete it or run "
-                        "'fmctl emu reboot'", path, (long long)st.st_size, FILE_SIZE);
-    }
-    return OFM_HAL_OK;
-}
+static const emu_counter_file FILE_ = {"switch_telemetry", NRECS * sizeof(ofm_hal_error_counts)};
 
 bool emu_switch_has_telemetry(const ofm_platform *p, size_t si)
 {
@@ -63,28 +33,35 @@ int ofm_emu_switch_telemetry(ofm_hal *h, uint32_t sw, ofm_hal_switch_telemetry *
 {
     memset(out, 0, sizeof *out);
     out->prov = OFM_PROV_EMULATED;
-    int si, fd, rc = check_switch(h, sw, &si);
-    if (rc || (rc = open_file(h, LOCK_SH, &fd)))
-        return rc;
+    int si, rc = check_switch(h, sw, &si);
     ofm_hal_error_counts r[PER_SWITCH];
-    ssize_t n = pread(fd, r, sizeof r, (off_t)((size_t)si * sizeof r));
-    close(fd);
-    if (n == 0) /* nothing counted since boot */
-        memset(r, 0, sizeof r);
-    else if (n != (ssize_t)sizeof r)
-        return emu_fail(h, OFM_HAL_ECORRUPT, "switch_telemetry: short read");
+    if (rc || (rc = emu_counters_read(h, &FILE_, (size_t)si * sizeof r, r, sizeof r)))
+        return rc;
     out->chip = r[0];
     out->nports = emu_of(h)->p->switches[si].nports;
     memcpy(out->port, r + 1, sizeof out->port);
     return OFM_HAL_OK;
 }
 
-static uint64_t sat_add(uint64_t a, uint64_t b) { return a + b < a ? UINT64_MAX : a + b; }
+typedef struct {
+    uint32_t port;
+    bool fatal;
+    uint64_t n;
+} count_arg;
 
 static void add(ofm_hal_error_counts *c, bool fatal, uint64_t n)
 {
     uint64_t *v = fatal ? &c->fatal : &c->nonfatal;
-    *v = sat_add(*v, n);
+    *v = emu_sat_add(*v, n);
+}
+
+static void count(void *recs, const void *arg)
+{
+    ofm_hal_error_counts *r = recs;
+    const count_arg *a = arg;
+    add(&r[0], a->fatal, a->n); /* the chip counts its ports' errors too */
+    if (a->port != OFM_HAL_PORT_CHIP)
+        add(&r[1 + a->port], a->fatal, a->n);
 }
 
 int emu_telemetry_count(ofm_hal *h, size_t si, uint32_t port, bool fatal, uint64_t n)
@@ -95,37 +72,12 @@ int emu_telemetry_count(ofm_hal *h, size_t si, uint32_t port, bool fatal, uint64
                         si < e->p->nswitches ? e->p->switches[si].id : 0);
     if (port != OFM_HAL_PORT_CHIP && port >= e->p->switches[si].nports)
         return emu_fail(h, OFM_HAL_EINVAL, "switch %u has no port %u", e->p->switches[si].id, port);
-    int fd, rc = open_file(h, LOCK_EX, &fd);
-    if (rc)
-        return rc;
-    struct stat st;
-    if (fstat(fd, &st) == 0 && st.st_size == 0 && ftruncate(fd, (off_t)FILE_SIZE)) {
-        close(fd);
-        return emu_fail(h, OFM_HAL_EIO, "switch_telemetry: cannot size the file: %s", strerror(errno));
-    }
     ofm_hal_error_counts r[PER_SWITCH];
-    off_t at = (off_t)(si * sizeof r);
-    if (pread(fd, r, sizeof r, at) != (ssize_t)sizeof r) {
-        close(fd);
-        return emu_fail(h, OFM_HAL_ECORRUPT, "switch_telemetry: short read");
-    }
-    add(&r[0], fatal, n); /* the chip counts its ports' errors too */
-    if (port != OFM_HAL_PORT_CHIP)
-        add(&r[1 + port], fatal, n);
-    rc = pwrite(fd, r, sizeof r, at) == (ssize_t)sizeof r
-             ? OFM_HAL_OK
-             : emu_fail(h, OFM_HAL_EIO, "switch_telemetry: cannot write: %s", strerror(errno));
-    close(fd);
-    return rc;
+    count_arg a = {port, fatal, n};
+    return emu_counters_update(h, &FILE_, si * sizeof r, r, sizeof r, count, &a);
 }
 
 int ofm_emu_switch_telemetry_reset(ofm_hal *h)
 {
-    int fd, rc = open_file(h, LOCK_EX, &fd);
-    if (rc)
-        return rc;
-    rc = ftruncate(fd, 0) == 0 ? OFM_HAL_OK
-                               : emu_fail(h, OFM_HAL_EIO, "switch_telemetry: %s", strerror(errno));
-    close(fd);
-    return rc;
+    return emu_counters_clear(h, &FILE_);
 }
