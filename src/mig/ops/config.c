@@ -223,15 +223,10 @@ int ofm_mig_cfg_parse(const char *buf, size_t len, const char *origin, ofm_mig_c
     memset(c, 0, sizeof *c);
     memset(err, 0, sizeof *err);
     snprintf(c->origin, sizeof c->origin, "%s", origin);
-    rd r = {.origin = origin, .err = err};
-    if (!yaml_parser_initialize(&r.p))
-        return ofm_error_set(err, origin, 0, "out of memory");
-    yaml_parser_set_input_string(&r.p, (const unsigned char *)buf, len);
+    rd r;
     int rc = -1;
     bool version = false, configs = false;
-    if (expect(&r, YAML_STREAM_START_EVENT, "a YAML stream") ||
-        expect(&r, YAML_DOCUMENT_START_EVENT, "a YAML document") ||
-        expect(&r, YAML_MAPPING_START_EVENT, "a mapping with version and mig-configs"))
+    if (ofm_yaml_open(&r, buf, len, origin, err, "version and mig-configs"))
         goto out;
     for (;;) {
         if (ofm_yaml_next(&r))
@@ -263,14 +258,8 @@ int ofm_mig_cfg_parse(const char *buf, size_t len, const char *origin, ofm_mig_c
             goto out;
         }
     }
-    if (expect(&r, YAML_DOCUMENT_END_EVENT, "one YAML document only"))
+    if (ofm_yaml_end(&r))
         goto out;
-    if (ofm_yaml_next(&r))
-        goto out;
-    if (r.ev.type != YAML_STREAM_END_EVENT) {
-        ofm_error_set(err, origin, ofm_yaml_line(&r), "one YAML document only");
-        goto out;
-    }
     if (!version)
         ofm_error_set(err, origin, 1, "missing field 'version: v1'");
     else if (!configs)
@@ -278,9 +267,7 @@ int ofm_mig_cfg_parse(const char *buf, size_t len, const char *origin, ofm_mig_c
     else
         rc = 0;
 out:
-    if (r.have)
-        yaml_event_delete(&r.ev);
-    yaml_parser_delete(&r.p);
+    ofm_yaml_close(&r);
     return rc;
 }
 

@@ -148,20 +148,11 @@ int ofm_mig_hooks_parse(const char *buf, size_t len, const char *origin, ofm_mig
     memset(k, 0, sizeof *k);
     memset(err, 0, sizeof *err);
     snprintf(k->origin, sizeof k->origin, "%s", origin);
-    rd r = {.origin = origin, .err = err};
-    if (!yaml_parser_initialize(&r.p))
-        return ofm_error_set(err, origin, 0, "out of memory");
-    yaml_parser_set_input_string(&r.p, (const unsigned char *)buf, len);
+    rd r;
     int rc = -1;
     bool version = false, services = false;
-    if (ofm_yaml_next(&r) || r.ev.type != YAML_STREAM_START_EVENT || ofm_yaml_next(&r) ||
-        r.ev.type != YAML_DOCUMENT_START_EVENT || ofm_yaml_next(&r) ||
-        r.ev.type != YAML_MAPPING_START_EVENT) {
-        if (!err->msg[0])
-            ofm_error_set(err, origin, r.have ? ofm_yaml_line(&r) : 1,
-                          "expected a mapping with version and services");
+    if (ofm_yaml_open(&r, buf, len, origin, err, "version and services"))
         goto out;
-    }
     for (;;) {
         if (ofm_yaml_next(&r))
             goto out;
@@ -218,12 +209,8 @@ int ofm_mig_hooks_parse(const char *buf, size_t len, const char *origin, ofm_mig
             goto out;
         }
     }
-    if (ofm_yaml_next(&r) || r.ev.type != YAML_DOCUMENT_END_EVENT || ofm_yaml_next(&r) ||
-        r.ev.type != YAML_STREAM_END_EVENT) {
-        if (!err->msg[0])
-            ofm_error_set(err, origin, ofm_yaml_line(&r), "one YAML document only");
+    if (ofm_yaml_end(&r))
         goto out;
-    }
     if (!version)
         ofm_error_set(err, origin, 1, "missing field 'version: v1'");
     else if (!services)
@@ -231,9 +218,7 @@ int ofm_mig_hooks_parse(const char *buf, size_t len, const char *origin, ofm_mig
     else
         rc = 0;
 out:
-    if (r.have)
-        yaml_event_delete(&r.ev);
-    yaml_parser_delete(&r.p);
+    ofm_yaml_close(&r);
     return rc;
 }
 
