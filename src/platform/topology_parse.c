@@ -226,6 +226,27 @@ static int check_port(parser *ps, uint32_t sw, uint32_t port)
     return 0;
 }
 
+/* Which record already uses GPU link (gpu, link)? */
+static const char *gpu_link_user(const ofm_platform *p, uint32_t gpu, uint32_t link, char *buf,
+                                 size_t len)
+{
+    for (size_t i = 0; i < p->naccess; i++)
+        if (p->access[i].gpu == gpu && p->access[i].gpu_link == link) {
+            snprintf(buf, len, "switch %" PRIu32 " port %" PRIu32, p->access[i].sw,
+                     p->access[i].sw_port);
+            return buf;
+        }
+    for (size_t i = 0; i < p->nbridges; i++) {
+        const ofm_bridge_link *b = &p->bridges[i];
+        if ((b->gpu_a == gpu && b->link_a == link) || (b->gpu_b == gpu && b->link_b == link)) {
+            snprintf(buf, len, "bridge %" PRIu32 ":%" PRIu32 " %" PRIu32 ":%" PRIu32, b->gpu_a,
+                     b->link_a, b->gpu_b, b->link_b);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
 static int rec_access(parser *ps, char **tok, int n)
 {
     ofm_platform *p = ps->p;
@@ -248,37 +269,14 @@ static int rec_access(parser *ps, char **tok, int n)
     if (a.gpu_link >= p->gpus[gi].nvlinks)
         return FAIL(ps, "GPU %" PRIu32 " link %" PRIu32 " is beyond its %" PRIu32 " NVLinks", a.gpu,
                     a.gpu_link, p->gpus[gi].nvlinks);
-    for (size_t i = 0; i < p->naccess; i++)
-        if (p->access[i].gpu == a.gpu && p->access[i].gpu_link == a.gpu_link)
-            return FAIL(ps,
-                        "GPU %" PRIu32 " link %" PRIu32 " is already connected to switch %" PRIu32
-                        " port %" PRIu32,
-                        a.gpu, a.gpu_link, p->access[i].sw, p->access[i].sw_port);
+    char who[64];
+    if (gpu_link_user(p, a.gpu, a.gpu_link, who, sizeof who))
+        return FAIL(ps, "GPU %" PRIu32 " link %" PRIu32 " is already connected to %s", a.gpu,
+                    a.gpu_link, who);
     if (check_port(ps, a.sw, a.sw_port))
         return -1;
     p->access[p->naccess++] = a;
     return 0;
-}
-
-/* Which record already uses GPU link (gpu, link)? */
-static const char *gpu_link_user(const ofm_platform *p, uint32_t gpu, uint32_t link, char *buf,
-                                 size_t len)
-{
-    for (size_t i = 0; i < p->naccess; i++)
-        if (p->access[i].gpu == gpu && p->access[i].gpu_link == link) {
-            snprintf(buf, len, "switch %" PRIu32 " port %" PRIu32, p->access[i].sw,
-                     p->access[i].sw_port);
-            return buf;
-        }
-    for (size_t i = 0; i < p->nbridges; i++) {
-        const ofm_bridge_link *b = &p->bridges[i];
-        if ((b->gpu_a == gpu && b->link_a == link) || (b->gpu_b == gpu && b->link_b == link)) {
-            snprintf(buf, len, "bridge %" PRIu32 ":%" PRIu32 " %" PRIu32 ":%" PRIu32, b->gpu_a,
-                     b->link_a, b->gpu_b, b->link_b);
-            return buf;
-        }
-    }
-    return NULL;
 }
 
 /* GPU:LINK, the GPU declared, the link within its NVLinks and unused. */
