@@ -69,4 +69,10 @@ static inline uint32_t ofm_portset_count(ofm_portset s)
     return (uint32_t)(__builtin_popcountll(s.w[0]) + __builtin_popcountll(s.w[1]));
 }
 
+/* The lowest port in a non-empty set. */
+static inline uint32_t ofm_portset_first(ofm_portset s)
+{
+    return s.w[0] ? (uint32_t)__builtin_ctzll(s.w[0]) : 64 + (uint32_t)__builtin_ctzll(s.w[1]);
+}
+
 #endif

@@ -222,6 +222,18 @@ static void every_builtin_random(void **st)
 }
 
 /* GB200 NVL72: the whole domain is one group per (chip, GPU). */
+/* The lowest member, on either side of the 64-bit word boundary. */
+static void portset_first(void **st)
+{
+    (void)st;
+    static const uint32_t cases[][2] = {{0, 5}, {5, 63}, {63, 64}, {64, 71}, {70, 127}, {127, 127}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ofm_portset s = ofm_portset_of(cases[i][1]);
+        ofm_portset_add(&s, cases[i][0]);
+        assert_int_equal(ofm_portset_first(s), cases[i][0]);
+    }
+}
+
 static void nvl72_whole_domain_is_1296_groups(void **st)
 {
     (void)st;
@@ -244,6 +256,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_builtin_random),
         cmocka_unit_test(nvl72_whole_domain_is_1296_groups),
+        cmocka_unit_test(portset_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

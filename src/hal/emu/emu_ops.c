@@ -346,8 +346,7 @@ static int route_write_groups(ofm_hal *h, const ofm_route_group *g, size_t n)
     for (size_t i = 0; i < n && rc == OFM_HAL_OK; i++) {
         if (ofm_portset_empty(g[i].in_ports))
             continue;
-        uint32_t first = g[i].in_ports.w[0] ? (uint32_t)__builtin_ctzll(g[i].in_ports.w[0])
-                                            : 64 + (uint32_t)__builtin_ctzll(g[i].in_ports.w[1]);
+        uint32_t first = ofm_portset_first(g[i].in_ports);
         int si, gi = emu_gpu_index(e->p, g[i].dst_gpu);
         rc = check_port(h, g[i].sw, first, &si);
         if (rc != OFM_HAL_OK)
