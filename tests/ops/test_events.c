@@ -9,19 +9,7 @@
 #include <unistd.h>
 
 #include "ops_views.h"
-
-static dh_daemon d;
-
-/* A failed assertion must not leave the daemon running: it holds ctest's
- * output pipe, and the run would hang until ctest's timeout. */
-static int teardown(void **state)
-{
-    (void)state;
-    if (d.dir[0])
-        dh_cleanup(&d);
-    memset(&d, 0, sizeof d);
-    return 0;
-}
+#include "ops_daemon.h"
 
 static void test_fabric_events(void **state)
 {
@@ -266,10 +254,10 @@ static void test_usage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_fabric_events, teardown),
-        cmocka_unit_test_teardown(test_trunk_port_names_no_gpu, teardown),
-        cmocka_unit_test_teardown(test_follow_and_partitions, teardown),
-        cmocka_unit_test_teardown(test_usage, teardown),
+        cmocka_unit_test_teardown(test_fabric_events, ops_teardown),
+        cmocka_unit_test_teardown(test_trunk_port_names_no_gpu, ops_teardown),
+        cmocka_unit_test_teardown(test_follow_and_partitions, ops_teardown),
+        cmocka_unit_test_teardown(test_usage, ops_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

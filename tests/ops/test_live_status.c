@@ -3,6 +3,7 @@
  * generous deadline and agrees with the emulator's traffic probe, and the
  * human view says the same thing. */
 #include "ops_fixture.h"
+#include "ops_daemon.h"
 
 typedef struct {
     uint32_t gpu;
@@ -28,19 +29,6 @@ static uint32_t probe_links(ofm_hal *h, uint32_t src, uint32_t dst)
     ofm_emu_probe_result r;
     assert_int_equal(ofm_emu_probe(h, src, dst, true, &r), 0);
     return r.links;
-}
-
-static dh_daemon d;
-
-/* A failed assertion must not leave the daemon running: it holds ctest's
- * output pipe, and the run would hang until ctest's timeout. */
-static int teardown(void **state)
-{
-    (void)state;
-    if (d.dir[0])
-        dh_cleanup(&d);
-    memset(&d, 0, sizeof d);
-    return 0;
 }
 
 static void test_link_failure(void **state)
@@ -227,9 +215,9 @@ static void test_partition_shared(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_link_failure, teardown),
-        cmocka_unit_test_teardown(test_mig_enable_a100, teardown),
-        cmocka_unit_test_teardown(test_partition_shared, teardown),
+        cmocka_unit_test_teardown(test_link_failure, ops_teardown),
+        cmocka_unit_test_teardown(test_mig_enable_a100, ops_teardown),
+        cmocka_unit_test_teardown(test_partition_shared, ops_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

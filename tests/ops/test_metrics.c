@@ -4,18 +4,7 @@
  * emulator's probe after a link failure, SXids are counted per switch,
  * /healthz answers 200 only while READY, and API calls are counted. */
 #include "ops_views.h"
-
-static dh_daemon d;
-
-/* A failed assertion must not leave a daemon holding ctest's pipe. */
-static int teardown(void **state)
-{
-    (void)state;
-    if (d.dir[0])
-        dh_cleanup(&d);
-    memset(&d, 0, sizeof d);
-    return 0;
-}
+#include "ops_daemon.h"
 
 static int healthz(json_object *o) { return json_object_get_int(json_object_object_get(o, "healthz")); }
 
@@ -190,8 +179,8 @@ static void test_metrics_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_metrics_follow_the_fabric, teardown),
-        cmocka_unit_test_teardown(test_metrics_config, teardown),
+        cmocka_unit_test_teardown(test_metrics_follow_the_fabric, ops_teardown),
+        cmocka_unit_test_teardown(test_metrics_config, ops_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

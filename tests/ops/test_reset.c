@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ops_views.h"
+#include "ops_daemon.h"
 
 static uint32_t probe_links(ofm_hal *h, uint32_t src, uint32_t dst)
 {
@@ -40,8 +41,6 @@ static size_t reset_downs(ofm_hal *h, uint64_t *cursor, uint32_t gpu)
     } while (n == 256);
     return downs;
 }
-
-static dh_daemon d;
 
 /* Whether the process is stopped ('T' in /proc/PID/stat). */
 static bool is_stopped(pid_t pid)
@@ -88,21 +87,6 @@ static void stop_daemon(pid_t pid, const char *emu)
         if (ops_now_ms() - t0 > 20000)
             fail_msg("daemon %ld always stopped holding an emulator lock", (long)pid);
     }
-}
-
-/* A failed assertion must not leave the daemon running (or stopped). */
-static int teardown(void **state)
-{
-    (void)state;
-    if (!d.dir[0])
-        return 0;
-    if (d.pid > 0) {
-        kill(d.pid, SIGCONT);
-        dh_stop(&d, 9);
-    }
-    dh_cleanup(&d);
-    memset(&d, 0, sizeof d);
-    return 0;
 }
 
 typedef struct {
@@ -312,10 +296,10 @@ static void test_reset_usage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_reset_usage, teardown),
-        cmocka_unit_test_teardown(test_reset_without_fm, teardown),
-        cmocka_unit_test_teardown(test_reset_a100_bare_metal, teardown),
-        cmocka_unit_test_teardown(test_reset_shared_partition, teardown),
+        cmocka_unit_test_teardown(test_reset_usage, ops_teardown),
+        cmocka_unit_test_teardown(test_reset_without_fm, ops_teardown),
+        cmocka_unit_test_teardown(test_reset_a100_bare_metal, ops_teardown),
+        cmocka_unit_test_teardown(test_reset_shared_partition, ops_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
  * here: MIG enabled (and disabled again) on an A100, and a GPU excluded by
  * the driver across a reboot. */
 #include "ops_views.h"
+#include "ops_daemon.h"
 
 static uint32_t probe_links(ofm_hal *h, uint32_t src, uint32_t dst)
 {
@@ -25,17 +26,6 @@ static int gpu_is(const ofm_status_doc *doc, const void *arg)
     const want_gpu *w = arg;
     const ofm_gpu_status *g = ops_gpu(doc, w->gpu);
     return g && g->mig == w->mig && g->links_usable == w->usable;
-}
-
-static dh_daemon d;
-
-static int teardown(void **state)
-{
-    (void)state;
-    if (d.dir[0])
-        dh_cleanup(&d); /* kills a daemon a failed assertion left running */
-    memset(&d, 0, sizeof d);
-    return 0;
 }
 
 /* status, metrics and the probe say the same about `gpu`: `usable` links,
@@ -148,8 +138,8 @@ static void test_exclusion_reboot_views(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_mig_a100_views, teardown),
-        cmocka_unit_test_teardown(test_exclusion_reboot_views, teardown),
+        cmocka_unit_test_teardown(test_mig_a100_views, ops_teardown),
+        cmocka_unit_test_teardown(test_exclusion_reboot_views, ops_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
