@@ -101,6 +101,19 @@ static void set_active(fmHandle_t h, const unsigned *ids, unsigned n, fmReturn_t
 }
 
 /* H100 default table: partition 1 = GPUs 1-4, 2 = GPUs 5-8, 6 = GPUs 6 and 8. */
+/* Write zeros to `path` until the filesystem is full (to the last byte). */
+static void fill(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    static char block[4096];
+    while (write(fd, block, sizeof block) > 0)
+        ;
+    while (write(fd, block, 1) > 0)
+        ;
+    close(fd);
+}
+
 static void full_disk_answers_an_error_and_rolls_back(void **state)
 {
     (void)state;
@@ -127,23 +140,33 @@ static void full_disk_answers_an_error_and_rolls_back(void **state)
     assert_int_equal(fmActivateFabricPartition(h, 1), FM_ST_SUCCESS);
     probe_expect(hal, 1, 4, true);
 
-    int fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
-    static char block[4096];
-    while (write(fd, block, sizeof block) > 0)
-        ;
-    while (write(fd, block, 1) > 0)
-        ;
-    close(fd);
-    /* the state file's last page may still take a few records */
+    fill(filler);
+    /* the state file's last page may still take a few records; where the
+     * disk runs out depends on the status document's size (it shares the
+     * filesystem), so the refused record may be a deactivation's: refused
+     * and rolled back the same way, then done with room and refilled */
     fmReturn_t rc = FM_ST_SUCCESS;
-    for (int k = 0; k < 200 && rc == FM_ST_SUCCESS; k++) {
+    for (int k = 0; k < 200; k++) {
         rc = fmActivateFabricPartition(h, 6);
-        if (rc == FM_ST_SUCCESS)
-            assert_int_equal(fmDeactivateFabricPartition(h, 6), FM_ST_SUCCESS);
+        if (rc != FM_ST_SUCCESS)
+            break;
+        fmReturn_t off = fmDeactivateFabricPartition(h, 6);
+        if (off == FM_ST_SUCCESS)
+            continue;
+        assert_int_equal(off, FM_ST_GENERIC_ERROR);
+        probe_expect(hal, 6, 8, true); /* still forwarded: not deactivated */
+        assert_int_equal(unlink(filler), 0);
+        assert_int_equal(fmDeactivateFabricPartition(h, 6), FM_ST_SUCCESS);
+        fill(filler);
     }
     assert_int_equal(rc, FM_ST_GENERIC_ERROR);
     probe_expect(hal, 6, 8, false); /* rolled back */
+    /* the status document's failure is logged once per episode: what the
+     * loop above already logged is the baseline for the checks below */
+    char *log0 = dh_read_log(&d);
+    int fails0 = count(log0, "cannot write the status document");
+    int agains0 = count(log0, "is written again");
+    free(log0);
     assert_int_equal(fmActivateFabricPartition(h, 2), FM_ST_GENERIC_ERROR);
     probe_expect(hal, 5, 6, false);
     probe_expect(hal, 1, 4, true);
@@ -163,7 +186,8 @@ static void full_disk_answers_an_error_and_rolls_back(void **state)
         !strstr(log, "deactivation of partition 1 failed") || !strstr(log, "No space left on device") ||
         !strstr(log, "routing is rolled back") || !strstr(log, d.state))
         fail_msg("the log does not name the reason:\n%s", log);
-    assert_int_equal(count(log, "cannot write the status document"), 1);
+    assert_int_equal(count(log, "cannot write the status document"),
+                     fails0 + (fails0 == agains0 ? 1 : 0));
     free(log);
 
     /* room again */
@@ -173,7 +197,7 @@ static void full_disk_answers_an_error_and_rolls_back(void **state)
     assert_int_equal(ofm_emu_inject_xid(hal, 3, 13, "test event"), OFM_HAL_OK);
     status_until(h, false);
     log = dh_read_log(&d);
-    assert_int_equal(count(log, "is written again"), 1);
+    assert_int_equal(count(log, "is written again"), agains0 + 1);
     free(log);
     fmDisconnect(h);
 
